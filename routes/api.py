@@ -1,0 +1,174 @@
+"""The JSON API. Routes validate, write rows, enqueue and return; tasks do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from routes import get_db, settings, step_service
+from utils import db, videos
+from utils.download import RESOLUTIONS, InvalidURL, validate_url
+from utils.steps import PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_PER_PAGE = 200
+
+
+class BadRequest(ValueError):
+    """A request the API refuses with 400 and this message."""
+
+
+class NotFoundError(LookupError):
+    """No such video; answered with 404."""
+
+
+@api.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    return jsonify(error=error.description), error.code
+
+
+@api.errorhandler(BadRequest)
+def bad_request(error: BadRequest):
+    return jsonify(error=str(error)), 400
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object body")
+    return body
+
+
+def _optional_count(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 50:
+        raise BadRequest(f"{key} must be a whole number from 1 to 50")
+    return int(value)
+
+
+def _submission_options(body: dict[str, Any]) -> dict[str, Any]:
+    resolution = str(body.get("resolution", "best"))
+    if resolution not in RESOLUTIONS:
+        raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    options = {"resolution": resolution, "auto": bool(body.get("auto", False))}
+    for key in ("num_speakers", "min_speakers", "max_speakers"):
+        options[key] = _optional_count(body, key)
+    if options["min_speakers"] and options["max_speakers"] and options["min_speakers"] > options["max_speakers"]:
+        raise BadRequest("min_speakers must not be above max_speakers")
+    return options
+
+
+def _submitted_urls(body: dict[str, Any]) -> list[Any]:
+    urls = body.get("urls")
+    if isinstance(urls, str):  # text pasted one link per line: blank lines are just spacing
+        urls = [line for line in urls.splitlines() if line.strip()]
+    if not isinstance(urls, list):
+        raise BadRequest('expected "urls": a list of links')
+    if not urls:
+        raise BadRequest("no URLs given: paste at least one link")
+    limit = settings().max_urls_per_submission
+    if len(urls) > limit:
+        raise BadRequest(f"{len(urls)} URLs given; at most {limit} are accepted at once (MAX_URLS_PER_SUBMISSION)")
+    return urls
+
+
+def _split_valid(urls: list[Any]) -> tuple[list[str], list[dict[str, str]]]:
+    accepted: list[str] = []
+    rejected: list[dict[str, str]] = []
+    for raw in urls:
+        try:
+            url = validate_url(raw)
+        except InvalidURL as error:
+            rejected.append({"url": str(raw), "error": str(error)})
+            continue
+        if url in accepted:
+            rejected.append({"url": url, "error": "listed twice in this submission"})
+        else:
+            accepted.append(url)
+    return accepted, rejected
+
+
+@api.post("/videos")
+def submit_videos():
+    body = _json_body()
+    options = _submission_options(body)
+    accepted, rejected = _split_valid(_submitted_urls(body))
+    if not accepted:
+        return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400
+    conn = get_db()
+    with db.transaction(conn):
+        ids = [videos.create_video(conn, videos.VideoRequest(url=url, **options)) for url in accepted]
+    service = step_service()
+    try:
+        for video_id in ids:
+            service.request(video_id, "download")
+    except QueueUnavailable as error:
+        for video_id in ids:  # leave no half-made video behind
+            videos.delete_video(conn, video_id, [])
+        return jsonify(error=str(error), videos=[], rejected=rejected), 503
+    created = [{"id": video_id, "url": url} for video_id, url in zip(ids, accepted, strict=True)]
+    return jsonify(videos=created, rejected=rejected), 201
+
+
+def _page_args() -> tuple[int, int]:
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+        per_page = min(max(int(request.args.get("per_page", 50)), 1), MAX_PER_PAGE)
+    except ValueError:
+        raise BadRequest("page and per_page must be whole numbers") from None
+    return page, per_page
+
+
+@api.get("/videos")
+def list_videos():
+    page, per_page = _page_args()
+    conn = get_db()
+    rows = db.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
+    return jsonify(videos=videos.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page)
+
+
+def _video_or_404(video_id: int) -> dict[str, Any]:
+    video = db.get_video(get_db(), video_id)
+    if video is None:
+        raise NotFoundError(f"no video {video_id}")
+    return video
+
+
+@api.errorhandler(NotFoundError)
+@api.errorhandler(StepNotFound)
+def not_found(error: LookupError):
+    return jsonify(error=str(error)), 404
+
+
+@api.get("/videos/<int:video_id>")
+def get_video(video_id: int):
+    video = _video_or_404(video_id)
+    return jsonify(videos.describe(video, db.steps_of(get_db(), [video_id])))
+
+
+@api.post("/videos/<int:video_id>/steps/<step>")
+def trigger_step(video_id: int, step: str):
+    _video_or_404(video_id)
+    if step not in PHASE1_STEPS:
+        raise StepNotFound(f"unknown step {step!r}; steps are {', '.join(PHASE1_STEPS)}")
+    try:
+        queued = step_service().request(video_id, step)
+    except StepBlocked as error:
+        return jsonify(error=str(error)), 409
+    except QueueUnavailable as error:
+        return jsonify(error=str(error)), 503
+    return jsonify(step=queued), 202
+
+
+@api.delete("/videos/<int:video_id>")
+def delete_video(video_id: int):
+    _video_or_404(video_id)
+    config = settings()
+    videos.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
+    step_service().publish({"type": "video_deleted", "video_id": video_id})
+    return "", 204

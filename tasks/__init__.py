@@ -1,0 +1,75 @@
+"""Celery wiring in the Flask pattern: tasks run inside the app context, steps are enqueued by name.
+
+Task modules are imported by the worker (`include`), never by the web app, so routes enqueue with
+`send_task` and no import cycle forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from config import Settings
+from utils import steps
+
+TASK_MODULES = ["tasks.video_tasks"]
+
+
+def task_name(step: str) -> str:
+    return f"clipper.{step}"
+
+
+def celery_config(settings: Settings, broker_url: str) -> dict[str, Any]:
+    longest = max([settings.step_time_limit_seconds, *settings.step_time_limits.values()])
+    return {
+        "broker_url": broker_url,
+        "result_backend": settings.celery_result_backend or None,
+        "task_ignore_result": not settings.celery_result_backend,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": steps.IO_QUEUE,
+        "broker_connection_retry_on_startup": True,
+        # A message not acknowledged within this time is delivered again; it must outlast the
+        # longest step, or a long transcription would start a second time while still running.
+        "broker_transport_options": {"visibility_timeout": longest + 600},
+        "worker_hijack_root_logger": False,
+        "include": TASK_MODULES,
+    }
+
+
+def celery_init_app(app: Flask, broker_url: str) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    settings: Settings = app.config["SETTINGS"]
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(celery_config(settings, broker_url))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[dict[str, Any]], None]:
+    """The `enqueue` callback of StepService: send a step's task with its id and time limits."""
+
+    def enqueue(step: dict[str, Any]) -> None:
+        limit = settings.time_limit(step["name"])
+        celery_app.send_task(
+            task_name(step["name"]),
+            args=[step["id"]],
+            task_id=step["task_id"],
+            queue=steps.QUEUES[step["name"]],
+            soft_time_limit=limit,
+            time_limit=limit + 60,
+        )
+
+    return enqueue

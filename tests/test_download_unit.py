@@ -1,0 +1,74 @@
+import pytest
+import yt_dlp
+
+from utils.download import InvalidURL, format_options, one_line_error, validate_url
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("", "empty URL"),
+        ("   ", "empty URL"),
+        (None, "empty URL"),
+        ("file:///etc/passwd", "unsupported scheme (file:)"),
+        ("ftp://example.org/a.mp4", "unsupported scheme (ftp:)"),
+        ("javascript:alert(1)", "unsupported scheme (javascript:)"),
+        ("example.org/watch", "unsupported scheme (no scheme)"),
+        ("http://", "no host name"),
+        ("https://exa mple.org/", "spaces"),
+        ("http://example.org:99999/", "malformed URL"),
+        ("http://[::1/", "malformed URL"),
+        ("https://example.org/" + "a" * 3000, "longer than"),
+    ],
+)
+def test_bad_urls_are_refused_with_a_reason(url, reason):
+    with pytest.raises(InvalidURL) as caught:
+        validate_url(url)
+    assert reason in str(caught.value)
+
+
+def test_good_url_is_trimmed():
+    assert validate_url("  https://www.youtube.com/watch?v=abc  ") == "https://www.youtube.com/watch?v=abc"
+
+
+def choose(resolution: str, heights: list[int]) -> int:
+    """Run yt-dlp's real format selection over synthetic formats and return the height it picks."""
+    formats = [
+        {"format_id": f"h{height}", "url": f"http://127.0.0.1/{height}.mp4", "ext": "mp4", "height": height,
+         "width": height * 16 // 9, "vcodec": "avc1", "acodec": "mp4a", "tbr": height * 3}
+        for height in heights
+    ]  # fmt: skip
+    info = {"id": "x", "title": "x", "formats": formats, "extractor": "generic", "webpage_url": "http://127.0.0.1/"}
+    with yt_dlp.YoutubeDL({"quiet": True, "simulate": True, **format_options(resolution)}) as ydl:
+        return ydl.process_ie_result(info, download=False)["height"]
+
+
+@pytest.mark.parametrize(
+    ("resolution", "heights", "expected"),
+    [
+        ("best", [360, 720, 1080], 1080),
+        ("720", [360, 720, 1080], 720),
+        ("480", [360, 720, 1080], 360),
+        ("1080", [360, 720], 720),
+        ("360", [480, 720, 1080], 480),  # none at or below: the lowest above
+    ],
+)
+def test_resolution_choice(resolution, heights, expected):
+    assert choose(resolution, heights) == expected
+
+
+def test_unknown_resolution_is_refused():
+    with pytest.raises(ValueError, match="resolution must be one of"):
+        format_options("4k")
+
+
+def test_yt_dlp_error_becomes_one_actionable_line():
+    error = yt_dlp.utils.DownloadError(
+        "\x1b[0;31mERROR:\x1b[0m [generic] video: Unable to download webpage: HTTP Error 404: Not Found "
+        "(caused by <HTTPError 404: Not Found>)\nmore lines"
+    )
+    line = one_line_error(error, "http://127.0.0.1/video")
+    assert line == (
+        "yt-dlp: Unable to download webpage: HTTP Error 404: Not Found (http://127.0.0.1/video): "
+        "the page was not found: check the link"
+    )

@@ -1,0 +1,169 @@
+import pytest
+
+from utils import db, steps, videos
+from utils.steps import StepBlocked, StepService
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = db.open_database(tmp_path / "steps.db")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def sent():
+    return []
+
+
+@pytest.fixture
+def events():
+    return []
+
+
+@pytest.fixture
+def service(conn, sent, events):
+    return StepService(conn, publish=events.append, enqueue=sent.append)
+
+
+def new_video(conn, auto=False) -> int:
+    with db.transaction(conn):
+        return videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=auto))
+
+
+def run_to_done(service, video_id, name):
+    step = service.request(video_id, name)
+    service.begin(step["id"], step["task_id"])
+    return service.finish(step["id"])
+
+
+def test_new_video_has_every_phase1_step_pending(conn):
+    video_id = new_video(conn)
+    rows = db.steps_of(conn, [video_id])
+    assert sorted(row["name"] for row in rows) == sorted(steps.PHASE1_STEPS)
+    assert {row["state"] for row in rows} == {"pending"}
+    assert steps.video_status(rows) == "pending"
+
+
+def test_request_queues_and_enqueues_once(service, conn, sent):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    assert step["state"] == "queued" and step["task_id"]
+    again = service.request(video_id, "download")
+    assert again["task_id"] == step["task_id"]
+    assert len(sent) == 1, "a duplicate trigger must collapse into the queued run"
+
+
+def test_duplicate_trigger_while_running_collapses(service, conn, sent):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step["id"], step["task_id"])
+    assert service.request(video_id, "download")["state"] == "running"
+    assert len(sent) == 1
+
+
+def test_missing_prerequisite_is_refused_with_reason(service, conn, sent):
+    video_id = new_video(conn)
+    with pytest.raises(StepBlocked, match="transcribe cannot run yet: audio is pending"):
+        service.request(video_id, "transcribe")
+    assert sent == []
+    assert db.find_step(conn, video_id, "transcribe")["state"] == "pending"
+
+
+def test_lifecycle_records_attempts_progress_and_times(service, conn, events):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    running = service.begin(step["id"], step["task_id"])
+    assert running["state"] == "running" and running["attempts"] == 1 and running["started_at"]
+    assert service.progress(step["id"], 0.4)
+    assert db.get_step(conn, step["id"])["progress"] == pytest.approx(0.4)
+    done = service.finish(step["id"])
+    assert done["state"] == "done" and done["progress"] == 1.0 and done["finished_at"] >= done["started_at"]
+    assert [event["state"] for event in events] == ["queued", "running", "running", "done"]
+
+
+def test_begin_refuses_a_stale_message(service, conn):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    assert service.begin(step["id"], "some-other-task-id") is None
+    assert db.get_step(conn, step["id"])["state"] == "queued"
+
+
+def test_progress_on_a_deleted_video_reports_gone(service, conn):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step["id"], step["task_id"])
+    with db.transaction(conn):
+        db.delete_video(conn, video_id)
+    assert service.progress(step["id"], 0.5) is False
+    assert service.finish(step["id"]) is None
+
+
+def test_error_keeps_message_and_retry_clears_it(service, conn):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step["id"], step["task_id"])
+    service.fail(step["id"], "yt-dlp: HTTP Error 404")
+    rows = db.steps_of(conn, [video_id])
+    assert steps.video_status(rows) == "error"
+    retried = service.request(video_id, "download")
+    assert retried["state"] == "queued" and retried["error"] is None
+
+
+def test_rerun_marks_finished_dependents_stale(service, conn):
+    video_id = new_video(conn)
+    for name in ("download", "audio", "transcribe"):
+        run_to_done(service, video_id, name)
+    service.request(video_id, "download")
+    states = {row["name"]: row["state"] for row in db.steps_of(conn, [video_id])}
+    assert states["download"] == "queued"
+    assert states["audio"] == "stale" and states["transcribe"] == "stale"
+    assert states["diarize"] == "pending"
+    with pytest.raises(StepBlocked, match="audio is stale"):
+        service.request(video_id, "transcribe")
+
+
+def test_ready_dependents_waits_for_every_prerequisite(service, conn):
+    video_id = new_video(conn)
+    for name in ("download", "audio"):
+        run_to_done(service, video_id, name)
+    audio = db.find_step(conn, video_id, "audio")
+    assert service.ready_dependents(audio) == ["transcribe", "diarize"]
+    transcribed = run_to_done(service, video_id, "transcribe")
+    assert service.ready_dependents(transcribed) == []
+    diarized = run_to_done(service, video_id, "diarize")
+    assert service.ready_dependents(diarized) == ["exchanges"]
+
+
+def test_queue_failure_marks_error_instead_of_waiting_forever(conn):
+    def broken(step):
+        raise ConnectionError("redis down")
+
+    service = StepService(conn, enqueue=broken)
+    video_id = new_video(conn)
+    with pytest.raises(steps.QueueUnavailable, match="queue unavailable"):
+        service.request(video_id, "download")
+    step = db.find_step(conn, video_id, "download")
+    assert step["state"] == "error" and "queue unavailable" in step["error"]
+
+
+@pytest.mark.parametrize(
+    ("states", "status"),
+    [
+        (["done", "done"], "done"),
+        (["done", "running"], "running"),
+        (["done", "error", "queued"], "error"),
+        (["pending", "pending"], "pending"),
+        (["done", "pending"], "partial"),
+        (["done", "stale"], "partial"),
+        (["queued", "pending"], "queued"),
+    ],
+)
+def test_video_status_is_derived(states, status):
+    assert steps.video_status([{"state": state} for state in states]) == status
+
+
+def test_dependents_are_transitive():
+    assert steps.dependents("download", None) == ["audio", "transcribe", "diarize", "exchanges"]
+    assert steps.dependents("transcribe", None) == ["exchanges"]
+    assert steps.dependents("define_clips", 1) == ["cut_clips"]

@@ -1,0 +1,200 @@
+"""Downloading with yt-dlp: URL checks, playlist expansion, resolution choice and progress.
+
+Nothing here knows about Flask or Celery: functions take plain values and a `progress(fraction)`
+callback, and raise `DownloadError` with one line a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yt_dlp
+
+from utils.errors import StepError
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SCHEMES = ("http", "https")
+MAX_URL_LENGTH = 2048
+RESOLUTIONS = ("best", "1080", "720", "480", "360")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+Progress = Callable[[float], None]
+
+
+class InvalidURL(ValueError):
+    """A submitted URL that will never download; rejected before any row is made."""
+
+
+class DownloadError(StepError):
+    """yt-dlp failed; the message is one line that says what to check."""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    title: str | None
+    uploader: str | None
+    duration: float | None
+    thumbnail_url: str | None
+    thumbnail_path: Path | None
+    info_height: int | None
+
+
+def validate_url(raw: Any) -> str:
+    """Return the cleaned URL or raise InvalidURL saying why it is refused."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidURL("empty URL: paste a link starting with http:// or https://")
+    url = raw.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURL(f"URL longer than {MAX_URL_LENGTH} characters")
+    if any(char.isspace() or ord(char) < 32 for char in url):
+        raise InvalidURL("URL contains spaces or control characters: paste one link per line")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as error:
+        raise InvalidURL(f"malformed URL: {error}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme}:" if scheme else "no scheme"
+        raise InvalidURL(f"unsupported scheme ({shown}): only http:// and https:// links are accepted")
+    if not parts.hostname:
+        raise InvalidURL("malformed URL: no host name")
+    return url
+
+
+def format_options(resolution: str) -> dict[str, Any]:
+    """Best rendition at or below the height asked, else the lowest above it (yt-dlp's `res:` sort)."""
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+    options: dict[str, Any] = {"format": "bv*+ba/b", "merge_output_format": "mp4"}
+    if resolution != "best":
+        options["format_sort"] = [f"res:{resolution}"]
+    return options
+
+
+def _base_options(ffmpeg: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "noplaylist": False,
+        "socket_timeout": 30,
+        "retries": 3,
+        "color": {"stderr": "never", "stdout": "never"},
+        "logger": log,
+        # Refuse file:// and friends even if a page redirects there.
+        "enable_file_urls": False,
+    }
+    if ffmpeg:
+        options["ffmpeg_location"] = ffmpeg
+    return options
+
+
+def one_line_error(error: BaseException, url: str) -> str:
+    """yt-dlp's multi-line, coloured message as one actionable line."""
+    text = _ANSI.sub("", str(error)).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+    text = re.sub(r"^ERROR:\s*", "", text)
+    text = re.sub(r"^\[[\w:]+\]\s*(\S+:\s*)?", "", text)
+    text = text.split(" (caused by ")[0]
+    hint = "check the link and that the video is public"
+    if "HTTP Error 404" in text:
+        hint = "the page was not found: check the link"
+    elif "Unsupported URL" in text:
+        hint = "no video found at this address: check the link"
+    return f"yt-dlp: {text} ({url}): {hint}"
+
+
+def _entry_urls(info: dict[str, Any]) -> list[str]:
+    urls = []
+    for entry in info.get("entries") or []:
+        entry_url = (entry.get("webpage_url") or entry.get("url")) if entry else None
+        if entry_url:
+            urls.append(entry_url)
+    return urls
+
+
+def _progress_hook(progress: Progress) -> Callable[[dict[str, Any]], None]:
+    def hook(status: dict[str, Any]) -> None:
+        if status.get("status") == "finished":
+            progress(0.99)
+            return
+        if status.get("status") != "downloading":
+            return
+        if status.get("fragment_count"):
+            fraction = (status.get("fragment_index") or 0) / status["fragment_count"]
+        else:
+            total = status.get("total_bytes") or status.get("total_bytes_estimate")
+            fraction = (status.get("downloaded_bytes") or 0) / total if total else 0.0
+        progress(min(fraction, 0.99))
+
+    return hook
+
+
+@dataclass(frozen=True)
+class Playlist:
+    """The URL named several videos; each entry becomes a video of its own."""
+
+    title: str | None
+    entry_urls: list[str]
+
+
+def fetch(
+    url: str, resolution: str, dest_dir: Path, progress: Progress, ffmpeg: str | None = None
+) -> Downloaded | Playlist:
+    """Download the video at `url` into `dest_dir` as `video.<ext>`, or list a playlist's entries.
+
+    One extraction serves both cases: the info is read unprocessed first, and only a single video
+    goes on to format selection and download.
+    """
+    options = _base_options(ffmpeg) | format_options(resolution)
+    options |= {
+        "noplaylist": True,
+        "outtmpl": {"default": str(dest_dir / "video.%(ext)s"), "thumbnail": str(dest_dir / "thumbnail.%(ext)s")},
+        "writethumbnail": True,
+        "progress_hooks": [_progress_hook(progress)],
+        "overwrites": True,
+        "continuedl": False,
+    }
+    try:
+        with yt_dlp.YoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=False, process=False)
+            if info and info.get("_type") in ("playlist", "multi_video"):
+                return Playlist(title=info.get("title"), entry_urls=_entry_urls(info))
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            info = ydl.process_ie_result(info, download=True)
+            path = Path(ydl.prepare_filename(info))
+    except yt_dlp.utils.DownloadError as error:
+        raise DownloadError(one_line_error(error, url)) from error
+    return Downloaded(
+        path=_final_path(path, info),
+        title=info.get("title"),
+        uploader=info.get("uploader") or info.get("channel"),
+        duration=info.get("duration"),
+        thumbnail_url=info.get("thumbnail"),
+        thumbnail_path=_thumbnail(dest_dir),
+        info_height=info.get("height"),
+    )
+
+
+def _final_path(path: Path, info: dict[str, Any]) -> Path:
+    """Merging can change the extension after prepare_filename; find the file actually written."""
+    candidates = [Path(item["filepath"]) for item in info.get("requested_downloads") or [] if item.get("filepath")]
+    candidates += [path, path.with_suffix(".mp4")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DownloadError(f"yt-dlp reported success but no file was written in {path.parent.name}: retry the download")
+
+
+def _thumbnail(dest_dir: Path) -> Path | None:
+    for candidate in sorted(dest_dir.glob("thumbnail.*")):
+        return candidate
+    return None

@@ -1,0 +1,74 @@
+"""Step and video events on a bounded Redis stream.
+
+The database is the source of truth; events only tell browsers to look again. A stream (rather than
+pub/sub) keeps the last `maxlen` events, so a browser reconnecting with Last-Event-ID misses nothing.
+Publishing never fails the caller: with Redis down the step still completes and a reload shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import redis
+
+log = logging.getLogger(__name__)
+
+STREAM = "clipper:events"
+
+
+class EventPublisher:
+    """Callable that appends an event to the stream; one Redis client per process, made lazily."""
+
+    def __init__(self, redis_url: str, maxlen: int = 10_000):
+        self.redis_url = redis_url
+        self.maxlen = maxlen
+        self._client: redis.Redis | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> redis.Redis:
+        with self._lock:
+            if self._client is None:
+                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2)
+            return self._client
+
+    def __call__(self, event: dict[str, Any]) -> str | None:
+        try:
+            entry_id = self.client.xadd(STREAM, {"data": json.dumps(event)}, maxlen=self.maxlen, approximate=True)
+        except redis.RedisError as error:
+            log.warning("event not published (%s): %s", error.__class__.__name__, event.get("type"))
+            return None
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+def decode_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[str, dict[str, Any]]]:
+    """Turn XRANGE/XREAD entries into (id, event) pairs."""
+    decoded = []
+    for entry_id, fields in entries:
+        raw = fields.get(b"data", fields.get("data"))
+        entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        decoded.append((entry, json.loads(raw)))
+    return decoded
+
+
+def read_since(
+    client: redis.Redis, last_id: str = "0", block_ms: int | None = None, count: int = 500
+) -> list[tuple[str, dict[str, Any]]]:
+    """Events after `last_id`, waiting up to `block_ms` for the first one when given."""
+    result = client.xread({STREAM: last_id}, count=count, block=block_ms)
+    if not result:
+        return []
+    _stream, entries = result[0]
+    return decode_entries(entries)
+
+
+def latest_id(client: redis.Redis) -> str:
+    """The id of the newest event, to start listening from now."""
+    entries = client.xrevrange(STREAM, count=1)
+    if not entries:
+        return "0"
+    entry_id = entries[0][0]
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -1,0 +1,224 @@
+"""Step rules: what each step needs, which queue runs it, and how its state may change.
+
+States: pending (never run), queued, running (progress 0..1), done, error, stale (an upstream step
+was re-run after this one finished). Every state change goes through `StepService`, which writes
+the database first (the source of truth) and then publishes an event. Celery is reached only
+through the `enqueue` callback, so these rules are tested without a broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from utils import db
+
+log = logging.getLogger(__name__)
+
+PENDING, QUEUED, RUNNING, DONE, ERROR, STALE = "pending", "queued", "running", "done", "error", "stale"
+ACTIVE = (QUEUED, RUNNING)
+
+# Phase 1, per video.
+PHASE1_PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "download": (),
+    "audio": ("download",),
+    "transcribe": ("audio",),
+    "diarize": ("audio",),
+    "exchanges": ("transcribe", "diarize"),
+}
+PHASE1_STEPS = tuple(PHASE1_PREREQUISITES)
+
+# Phase 2, per exchange.
+PHASE2_PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "process_diarization": (),
+    "define_clips": ("process_diarization",),
+    "cut_clips": ("define_clips",),
+}
+PHASE2_STEPS = tuple(PHASE2_PREREQUISITES)
+
+IO_QUEUE, COMPUTE_QUEUE = "io", "compute"
+QUEUES: dict[str, str] = {
+    "download": IO_QUEUE,
+    "audio": IO_QUEUE,
+    "transcribe": COMPUTE_QUEUE,
+    "diarize": COMPUTE_QUEUE,
+    "exchanges": IO_QUEUE,
+    "process_diarization": IO_QUEUE,
+    "define_clips": IO_QUEUE,
+    "cut_clips": IO_QUEUE,
+}
+
+Event = dict[str, Any]
+Publish = Callable[[Event], None]
+Enqueue = Callable[[dict[str, Any]], None]
+
+
+class StepNotFound(LookupError):
+    """No such video, exchange or step."""
+
+
+class StepBlocked(RuntimeError):
+    """A prerequisite is not done; the message says which (HTTP 409)."""
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker refused the task; the step is marked error so nothing waits forever."""
+
+
+def prerequisites(name: str, exchange_id: int | None) -> tuple[str, ...]:
+    graph = PHASE1_PREREQUISITES if exchange_id is None else PHASE2_PREREQUISITES
+    if name not in graph:
+        raise StepNotFound(f"unknown step {name!r}; steps are {', '.join(graph)}")
+    return graph[name]
+
+
+def dependents(name: str, exchange_id: int | None) -> list[str]:
+    """Every step downstream of `name`, transitively, in graph order."""
+    graph = PHASE1_PREREQUISITES if exchange_id is None else PHASE2_PREREQUISITES
+    found: list[str] = []
+    for step, needs in graph.items():
+        if name in needs or any(need in found for need in needs):
+            found.append(step)
+    return found
+
+
+def video_status(steps: Iterable[dict[str, Any]]) -> str:
+    """A video's overall status, derived from its phase-1 steps and never stored."""
+    states = [step["state"] for step in steps]
+    for state in (ERROR, RUNNING, QUEUED):
+        if state in states:
+            return state
+    if states and all(state == DONE for state in states):
+        return DONE
+    if all(state == PENDING for state in states):
+        return PENDING
+    return "partial"
+
+
+def step_event(step: dict[str, Any]) -> Event:
+    keys = ("id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error")
+    event = {key: step[key] for key in keys}
+    event.update(type="step", started_at=step["started_at"], finished_at=step["finished_at"])
+    return event
+
+
+class StepService:
+    """Applies the step rules to one database connection."""
+
+    def __init__(self, conn: sqlite3.Connection, publish: Publish | None = None, enqueue: Enqueue | None = None):
+        self.conn = conn
+        self.publish = publish or (lambda event: None)
+        self.enqueue = enqueue
+
+    # ---- triggering --------------------------------------------------------------------------
+
+    def request(self, video_id: int, name: str, exchange_id: int | None = None) -> dict[str, Any]:
+        """Queue a step, or return the run already queued or running (a duplicate collapses)."""
+        needs = prerequisites(name, exchange_id)
+        with db.transaction(self.conn):
+            step = db.find_step(self.conn, video_id, name, exchange_id)
+            if step is None:
+                raise StepNotFound(f"no step {name!r} for video {video_id}")
+            if step["state"] in ACTIVE:
+                return step
+            self._check_prerequisites(video_id, name, needs, exchange_id)
+            task_id = str(uuid.uuid4())
+            db.update_step(
+                self.conn, step["id"], state=QUEUED, progress=0.0, error=None, task_id=task_id,
+                queued_at=db.now(), started_at=None, finished_at=None,
+            )  # fmt: skip
+            staled = self._mark_dependents_stale(video_id, name, exchange_id)
+        for changed in [step["id"], *staled]:
+            self._publish(changed)
+        queued = db.get_step(self.conn, step["id"])
+        self._send(queued)
+        return db.get_step(self.conn, step["id"])
+
+    def _check_prerequisites(self, video_id: int, name: str, needs: tuple[str, ...], exchange_id: int | None) -> None:
+        waiting = []
+        for need in needs:
+            other = db.find_step(self.conn, video_id, need, exchange_id)
+            state = other["state"] if other else PENDING
+            if state != DONE:
+                waiting.append(f"{need} is {state}")
+        if waiting:
+            raise StepBlocked(f"{name} cannot run yet: {'; '.join(waiting)}. Run those first.")
+
+    def _mark_dependents_stale(self, video_id: int, name: str, exchange_id: int | None) -> list[int]:
+        staled = []
+        for dependent in dependents(name, exchange_id):
+            other = db.find_step(self.conn, video_id, dependent, exchange_id)
+            if other and other["state"] == DONE:
+                db.update_step(self.conn, other["id"], state=STALE)
+                staled.append(other["id"])
+        return staled
+
+    def _send(self, step: dict[str, Any]) -> None:
+        if self.enqueue is None:
+            return
+        try:
+            self.enqueue(step)
+        except Exception as error:  # the broker's many exception types all mean the same here
+            log.warning("video %s: could not enqueue %s: %s", step["video_id"], step["name"], error)
+            message = "queue unavailable: the task broker (Redis) did not accept the job; retry when it is back"
+            self.fail(step["id"], message)
+            raise QueueUnavailable(message) from error
+
+    # ---- running (called by tasks) -----------------------------------------------------------
+
+    def begin(self, step_id: int, task_id: str) -> dict[str, Any] | None:
+        """Mark a step running for this task; None when the step was deleted, re-queued or cancelled."""
+        with db.transaction(self.conn):
+            step = db.get_step(self.conn, step_id)
+            if step is None or step["task_id"] != task_id or step["state"] not in ACTIVE:
+                return None
+            db.update_step(
+                self.conn, step_id, state=RUNNING, attempts=step["attempts"] + 1, progress=0.0,
+                started_at=db.now(), finished_at=None, error=None,
+            )  # fmt: skip
+        return self._publish(step_id)
+
+    def progress(self, step_id: int, fraction: float) -> bool:
+        """Record progress; False when the step is no longer running (deleted or re-queued)."""
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        if not db.update_step(self.conn, step_id, where_states=[RUNNING], progress=fraction):
+            return False
+        self._publish(step_id)
+        return True
+
+    def finish(self, step_id: int) -> dict[str, Any] | None:
+        if not db.update_step(
+            self.conn, step_id, where_states=[RUNNING], state=DONE, progress=1.0, error=None, finished_at=db.now()
+        ):
+            return None
+        return self._publish(step_id)
+
+    def fail(self, step_id: int, message: str) -> dict[str, Any] | None:
+        if not db.update_step(self.conn, step_id, state=ERROR, error=message, finished_at=db.now()):
+            return None
+        return self._publish(step_id)
+
+    def ready_dependents(self, step: dict[str, Any]) -> list[str]:
+        """Dependents of a finished step whose prerequisites are now all done and that need a run."""
+        ready = []
+        video_id, exchange_id = step["video_id"], step["exchange_id"]
+        for dependent in dependents(step["name"], exchange_id):
+            if step["name"] not in prerequisites(dependent, exchange_id):
+                continue
+            other = db.find_step(self.conn, video_id, dependent, exchange_id)
+            needs_done = all(
+                (db.find_step(self.conn, video_id, need, exchange_id) or {}).get("state") == DONE
+                for need in prerequisites(dependent, exchange_id)
+            )
+            if other and other["state"] in (PENDING, STALE) and needs_done:
+                ready.append(dependent)
+        return ready
+
+    def _publish(self, step_id: int) -> dict[str, Any] | None:
+        step = db.get_step(self.conn, step_id)
+        if step is not None:
+            self.publish(step_event(step))
+        return step
