@@ -116,8 +116,8 @@ def _entry_urls(info: dict[str, Any]) -> list[str]:
     urls = []
     for entry in info.get("entries") or []:
         entry_url = (entry.get("webpage_url") or entry.get("url")) if entry else None
-        if entry_url:
-            urls.append(entry_url)
+        if entry_url:  # extractors may smuggle private data into the URL; keep the address only
+            urls.append(yt_dlp.utils.unsmuggle_url(entry_url)[0])
     return urls
 
 

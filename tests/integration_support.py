@@ -1,0 +1,51 @@
+"""Real processes for integration tests: a Celery worker started the way `make run` starts it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from utils.events import STREAM, decode_entries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Worker:
+    """A real `celery worker` process on the given environment, stopped with SIGTERM then SIGKILL."""
+
+    def __init__(self, env: dict[str, str], queues: str = "io,compute", concurrency: int = 2, log: Path | None = None):
+        self.env = {**os.environ, **env}
+        self.command = [sys.executable, "-m", "celery", "-A", "celery_app.celery_app", "worker", "--queues", queues,
+                        "--concurrency", str(concurrency), "--loglevel", "info", "--without-gossip",
+                        "--without-mingle", "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]  # fmt: skip
+        self.log_path = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def step_events(redis_url: str, video_id: int, step: str | None = None) -> list[dict]:
+    """Every step event published for a video (optionally one step), oldest first."""
+    client = redis.Redis.from_url(redis_url)
+    events = [event for _id, event in decode_entries(client.xrange(STREAM))]
+    return [
+        event for event in events
+        if event.get("type") == "step" and event["video_id"] == video_id and (step is None or event["name"] == step)
+    ]  # fmt: skip
