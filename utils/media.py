@@ -8,6 +8,7 @@ ffprobe binary.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,3 +72,34 @@ def _duration_seconds(container, video, audio) -> float:
         if stream is not None and stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
     return 0.0
+
+
+def extract_audio(
+    video_path: Path | str, wav_path: Path | str, ffmpeg: str, progress=None, duration: float = 0.0
+) -> Path:
+    """16 kHz mono 16-bit PCM WAV, the input every model here expects; written atomically."""
+    source = probe(video_path)
+    if not source.has_audio:
+        raise MediaError(f"no audio track in {Path(video_path).name}: choose a video with sound")
+    wav_path = Path(wav_path)
+    partial = wav_path.with_suffix(".partial.wav")
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video_path),
+               "-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-progress", "pipe:1", "-nostats",
+               str(partial)]  # fmt: skip
+    run_with_progress(command, progress, duration or source.duration)
+    partial.replace(wav_path)
+    return wav_path
+
+
+def run_with_progress(command: list[str], progress, duration: float) -> None:
+    """Run ffmpeg with `-progress pipe:1`, turning its out_time into progress(fraction)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.isdigit() and duration > 0 and progress:
+            progress(min(int(value) / 1e6 / duration, 0.99))
+    stderr = process.stderr.read() if process.stderr else ""
+    if process.wait() != 0:
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {process.returncode}"
+        raise MediaError(f"ffmpeg failed: {last}")

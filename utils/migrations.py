@@ -4,7 +4,7 @@ Append new migrations at the end; never edit one that has shipped, so upgrading 
 """
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: videos and their steps
+    # 1: videos, steps, transcript, turns, speakers, exchanges and clips
     """
     CREATE TABLE videos (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -23,6 +23,9 @@ MIGRATIONS: tuple[str, ...] = (
         num_speakers INTEGER,
         min_speakers INTEGER,
         max_speakers INTEGER,
+        language TEXT,
+        transcript_note TEXT,
+        exchanges_note TEXT,
         created_at TEXT NOT NULL
     );
     CREATE INDEX videos_created ON videos (created_at DESC, id DESC);
@@ -30,7 +33,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE steps (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
-        exchange_id INTEGER,
+        exchange_id INTEGER REFERENCES exchanges (id) ON DELETE CASCADE,
         name TEXT NOT NULL,
         state TEXT NOT NULL DEFAULT 'pending',
         progress REAL NOT NULL DEFAULT 0,
@@ -44,5 +47,84 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE UNIQUE INDEX steps_identity ON steps (video_id, COALESCE(exchange_id, 0), name);
     CREATE INDEX steps_state ON steps (state);
+
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        text TEXT NOT NULL,
+        speaker TEXT
+    );
+    CREATE INDEX segments_video ON segments (video_id, position);
+
+    CREATE TABLE words (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        segment_id INTEGER NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        text TEXT NOT NULL,
+        probability REAL,
+        speaker TEXT
+    );
+    CREATE INDEX words_segment ON words (segment_id, position);
+    CREATE INDEX words_video ON words (video_id, start_time);
+
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        speaker TEXT NOT NULL
+    );
+    CREATE INDEX turns_video ON turns (video_id, start_time);
+
+    CREATE TABLE speakers (
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        name TEXT,
+        PRIMARY KEY (video_id, label)
+    );
+
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        question TEXT,
+        asker TEXT,
+        answerer TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (video_id, label)
+    );
+
+    CREATE TABLE exchange_segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        exchange_id INTEGER NOT NULL REFERENCES exchanges (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        speaker TEXT NOT NULL
+    );
+
+    CREATE TABLE clips (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        exchange_id INTEGER NOT NULL REFERENCES exchanges (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('speaker', 'exchange')),
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        speaker TEXT,
+        note TEXT,
+        path TEXT,
+        srt_path TEXT,
+        vtt_path TEXT,
+        created_at TEXT NOT NULL
+    );
     """,
 )

@@ -1,0 +1,57 @@
+"""Plain data shared by the analysis pipeline: words, segments, speaker turns and exchanges.
+
+Times are seconds from the start of the audio. `speaker` is a diarization label such as
+`SPEAKER_00`; display names live in the database and are applied at the edges (API, subtitles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float | None = None
+    speaker: str | None = None
+
+    def with_speaker(self, speaker: str | None) -> Word:
+        return replace(self, speaker=speaker)
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = field(default_factory=tuple)
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    segments: tuple[Segment, ...]
+    language: str | None
+    duration: float
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of audio where one speaker talks, as diarization found it."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A question by one speaker and the answer by another, from the question's start to the answer's end."""
+
+    start: float
+    end: float
+    question: str
+    asker: str
+    answerer: str
