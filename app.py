@@ -96,7 +96,10 @@ def main() -> int:
     try:
         app = create_app()
         log.info("serving on http://%s:%s", settings.host, settings.port)
-        serve(app, host=settings.host, port=settings.port, threads=settings.web_threads, ident="clipper")
+        # Each open /events stream holds a waitress thread, so streams get their own share on top of
+        # WEB_THREADS; send_bytes=1 makes waitress flush every event instead of buffering 18 kB.
+        threads = settings.web_threads + settings.sse_max_clients
+        serve(app, host=settings.host, port=settings.port, threads=threads, send_bytes=1, ident="clipper")
     except KeyboardInterrupt:
         pass
     finally:

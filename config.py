@@ -118,6 +118,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FLASK_SECRET_KEY", _text, "", "Signs sessions; empty: one is generated into instance/ once.", True),
     Setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."),
     Setting("MAX_URLS_PER_SUBMISSION", _integer(1, 10000), "500", "Most URLs accepted in one submission."),
+    Setting("SSE_MAX_CLIENTS", _integer(1, 10000), "200", "Open /events streams served at once; each holds a thread."),
+    Setting("SSE_HEARTBEAT_SECONDS", _number(1.0), "15", "Seconds between heartbeats on /events."),
+    Setting("MAX_UPLOAD_MB", _integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB."),
     # Storage
     Setting("DATA_DIR", _path, "", "Root of database, media and clips; empty: instance/."),
     Setting("DATABASE_PATH", _path, "", "SQLite database file; empty: DATA_DIR/clipper.db."),
