@@ -93,8 +93,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stack = _start_stack(settings)
+    reconciler = None
     try:
         app = create_app()
+        from tasks.reconcile import Reconciler
+
+        reconciler = Reconciler(app.extensions["celery"], app.config["SETTINGS"])
+        reconciler.start()
         log.info("serving on http://%s:%s", settings.host, settings.port)
         # Each open /events stream holds a waitress thread, so streams get their own share on top of
         # WEB_THREADS; send_bytes=1 makes waitress flush every event instead of buffering 18 kB.
@@ -104,6 +109,8 @@ def main() -> int:
         pass
     finally:
         log.info("stopping")
+        if reconciler is not None:
+            reconciler.stop()
         stack.stop()
     return 0
 

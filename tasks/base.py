@@ -65,11 +65,17 @@ class StepContext:
         if now - self._last_time < PROGRESS_MIN_INTERVAL and fraction - self._last_fraction < PROGRESS_MIN_STEP:
             return
         self._last_time, self._last_fraction = now, fraction
-        if not self.service.progress(self.step["id"], fraction):
+        if not self.service.progress(self.step["id"], fraction, self.step["task_id"]):
             raise StepCancelled()
 
+    def fail(self, message: str) -> None:
+        self.service.fail(self.step["id"], message, self.step["task_id"])
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.service.publish(event)
+
     def publish_video(self) -> None:
-        self.service.publish({"type": "video", "video_id": self.video_id})
+        self.publish({"type": "video", "video_id": self.video_id})
 
 
 def step_service(task: Task, settings: Settings, conn: sqlite3.Connection) -> StepService:
@@ -77,7 +83,13 @@ def step_service(task: Task, settings: Settings, conn: sqlite3.Connection) -> St
     return StepService(conn, publisher(broker, settings.events_stream_maxlen), make_enqueuer(task.app, settings))
 
 
-def run_step(task: Task, step_id: int, work: Callable[[StepContext], None]) -> None:
+def run_step(
+    task: Task,
+    step_id: int,
+    work: Callable[[StepContext], None],
+    after_done: Callable[[StepContext], None] | None = None,
+) -> None:
+    """Run `work` for the step; `after_done` runs once the step is recorded done (e.g. alignment)."""
     settings = current_settings()
     conn = db.connect(settings.database_path)
     try:
@@ -90,13 +102,13 @@ def run_step(task: Task, step_id: int, work: Callable[[StepContext], None]) -> N
         ctx = StepContext(settings, conn, service, step, video)
         log.info("video %s: %s started (attempt %d)", ctx.video_id, step["name"], step["attempts"])
         if _run_work(ctx, work):
-            _finish(ctx)
+            _finish(ctx, after_done)
     finally:
         conn.close()
 
 
 def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
-    name, step_id = ctx.step["name"], ctx.step["id"]
+    name = ctx.step["name"]
     try:
         work(ctx)
         return True
@@ -104,26 +116,39 @@ def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
         log.info("video %s: %s cancelled (deleted or re-queued)", ctx.video_id, name)
     except SoftTimeLimitExceeded:
         limit = ctx.settings.time_limit(name)
-        ctx.service.fail(step_id, f"{name} took longer than its limit of {limit} s: raise STEP_TIME_LIMITS and retry")
+        ctx.fail(f"{name} took longer than its limit of {limit} s: raise STEP_TIME_LIMITS and retry")
         log.warning("video %s: %s hit its time limit", ctx.video_id, name)
     except StepError as error:
-        ctx.service.fail(step_id, str(error))
+        ctx.fail(str(error))
         log.warning("video %s: %s failed: %s", ctx.video_id, name, error)
     except Exception as error:
         log.exception("video %s: %s failed unexpectedly", ctx.video_id, name)
-        ctx.service.fail(
-            step_id, f"{name} failed unexpectedly ({error.__class__.__name__}: {error}); see the worker log"
-        )
+        ctx.fail(f"{name} failed unexpectedly ({error.__class__.__name__}: {error}); see the worker log")
     return False
 
 
-def _finish(ctx: StepContext) -> None:
-    done = ctx.service.finish(ctx.step["id"])
+def _continues(conn: sqlite3.Connection, done: dict[str, Any]) -> bool:
+    """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
+    video = db.get_video(conn, done["video_id"])
+    if video is None or (not video["auto"] and done["exchange_id"] is None):
+        return False
+    if done["exchange_id"] is None:
+        return True
+    exchange = db.get_exchange(conn, done["exchange_id"])
+    return bool(exchange and (exchange["chain"] or video["clips"]))
+
+
+def _finish(ctx: StepContext, after_done: Callable[[StepContext], None] | None) -> None:
+    done = ctx.service.finish(ctx.step["id"], ctx.step["task_id"])
     if done is None:
         return
     log.info("video %s: %s done", ctx.video_id, done["name"])
-    video = db.get_video(ctx.conn, ctx.video_id)
-    if video and video["auto"]:
+    if after_done is not None:
+        try:
+            after_done(ctx)
+        except Exception:  # the step itself succeeded; the follow-up is redone by the next step anyway
+            log.exception("video %s: follow-up of %s failed", ctx.video_id, done["name"])
+    if _continues(ctx.conn, done):
         for name in ctx.service.ready_dependents(done):
             try:
                 ctx.service.request(ctx.video_id, name, done["exchange_id"])

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from celery import shared_task
 
 from tasks import task_name
 from tasks.base import StepContext, run_step
-from utils import db, download, media, videos
+from utils import alignment, db, download, exchanges, media, steps, videos
+from utils.errors import StepError
+from utils.transcript import Transcript, transcript_from_dict, transcript_to_dict
 
 log = logging.getLogger(__name__)
+
+RAW_TRANSCRIPT = "transcript.raw.json"
+
+
+# ---- download --------------------------------------------------------------------------------
 
 
 @shared_task(name=task_name("download"), bind=True)
@@ -58,3 +67,145 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     for video_id in new_ids:
         ctx.service.request(video_id, "download")
     log.info("video %s: playlist with %d entries expanded", ctx.video_id, len(playlist.entry_urls))
+
+
+# ---- audio -----------------------------------------------------------------------------------
+
+
+@shared_task(name=task_name("audio"), bind=True)
+def extract_audio(self, step_id: int) -> None:
+    run_step(self, step_id, _audio)
+
+
+def _audio(ctx: StepContext) -> None:
+    source = _existing_file(ctx.video["video_path"], "the downloaded video", "download")
+    ffmpeg = media.ffmpeg_binary(ctx.settings.ffmpeg_path)
+    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video["duration"] or 0)
+    duration = media.probe(wav).duration
+    with db.transaction(ctx.conn):
+        db.update_video(ctx.conn, ctx.video_id, audio_path=str(wav), duration=ctx.video["duration"] or duration)
+    ctx.publish_video()
+
+
+def _existing_file(path: str | None, what: str, step: str) -> Path:
+    if not path or not Path(path).is_file():
+        raise StepError(f"{what} is missing from disk: re-run {step}")
+    return Path(path)
+
+
+# ---- transcribe, diarize, align --------------------------------------------------------------
+
+
+@shared_task(name=task_name("transcribe"), bind=True)
+def transcribe_audio(self, step_id: int) -> None:
+    run_step(self, step_id, _transcribe, after_done=_align_when_ready)
+
+
+def _transcribe(ctx: StepContext) -> None:
+    from utils import transcription  # imported where used: the I/O worker never loads the models
+    audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
+    settings = ctx.settings
+    transcript = transcription.transcribe(
+        audio,
+        ctx.progress,
+        model_name=settings.faster_whisper_model,
+        device=settings.device,
+        compute_type=settings.faster_whisper_compute_type,
+        batched=settings.whisper_batched,
+        batch_size=settings.whisper_batch_size,
+        language=settings.whisper_language or None,
+    )
+    audio.with_name(RAW_TRANSCRIPT).write_text(json.dumps(transcript_to_dict(transcript)))
+    note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
+    with db.transaction(ctx.conn):
+        db.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
+        db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note)
+    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    log.info("video %s: %d transcript segments (%s)", ctx.video_id, len(transcript.segments), transcript.language)
+
+
+@shared_task(name=task_name("diarize"), bind=True)
+def diarize_audio(self, step_id: int) -> None:
+    run_step(self, step_id, _diarize, after_done=_align_when_ready)
+
+
+def _diarize(ctx: StepContext) -> None:
+    from utils import diarization
+    audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
+    settings, video = ctx.settings, ctx.video
+    turns = diarization.diarize(
+        audio,
+        ctx.progress,
+        backend=settings.diarization_backend,
+        device=settings.device,
+        num_speakers=video["num_speakers"],
+        min_speakers=video["min_speakers"],
+        max_speakers=video["max_speakers"],
+        pyannote_pipeline=settings.pyannote_pipeline,
+        token=settings.hugging_face_token,
+    )
+    with db.transaction(ctx.conn):
+        db.replace_turns(ctx.conn, ctx.video_id, turns)
+        db.ensure_speakers(ctx.conn, ctx.video_id, sorted({turn.speaker for turn in turns}))
+    ctx.publish({"type": "speakers", "video_id": ctx.video_id})
+    log.info("video %s: %d turns, %d speakers", ctx.video_id, len(turns), len({turn.speaker for turn in turns}))
+
+
+def _align_when_ready(ctx: StepContext) -> None:
+    """Give every word a speaker as soon as both the transcript and the turns exist."""
+    states = {step["name"]: step["state"] for step in db.steps_of(ctx.conn, [ctx.video_id])}
+    if states.get("transcribe") == steps.DONE and states.get("diarize") == steps.DONE:
+        align_video(ctx)
+
+
+def _raw_transcript(ctx: StepContext) -> Transcript:
+    raw = Path(ctx.video["audio_path"] or "").with_name(RAW_TRANSCRIPT)
+    if raw.is_file():
+        return transcript_from_dict(json.loads(raw.read_text()))
+    return Transcript(tuple(db.get_segments(ctx.conn, ctx.video_id)), ctx.video["language"], ctx.video["duration"] or 0)
+
+
+def align_video(ctx: StepContext) -> None:
+    transcript = _raw_transcript(ctx)
+    aligned = alignment.assign_speakers(transcript.segments, db.get_turns(ctx.conn, ctx.video_id))
+    with db.transaction(ctx.conn):
+        db.replace_segments(ctx.conn, ctx.video_id, aligned)
+    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    log.info("video %s: transcript aligned to speakers (%d segments)", ctx.video_id, len(aligned))
+
+
+# ---- exchanges -------------------------------------------------------------------------------
+
+
+@shared_task(name=task_name("exchanges"), bind=True)
+def find_exchanges(self, step_id: int) -> None:
+    run_step(self, step_id, _exchanges)
+
+
+def exchange_config(settings) -> exchanges.ExchangeConfig:
+    return exchanges.ExchangeConfig(
+        backchannel_max_seconds=settings.exchange_backchannel_max_seconds,
+        asker_long_turn_seconds=settings.exchange_asker_long_turn_seconds,
+        min_answer_seconds=settings.exchange_min_answer_seconds,
+    )
+
+
+def _exchanges(ctx: StepContext) -> None:
+    align_video(ctx)
+    segments = db.get_segments(ctx.conn, ctx.video_id)
+    found = exchanges.find_exchanges(segments, exchange_config(ctx.settings))
+    note = None if found else exchanges.explain_no_exchanges(segments)
+    with db.transaction(ctx.conn):
+        removed = db.delete_exchanges(ctx.conn, ctx.video_id, "auto")
+        new_ids = []
+        for number, exchange in enumerate(found, start=1):
+            exchange_id = db.insert_exchange(ctx.conn, ctx.video_id, f"spkchg_{number}", "auto", exchange)
+            db.insert_steps(ctx.conn, ctx.video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+            new_ids.append(exchange_id)
+        db.update_video(ctx.conn, ctx.video_id, exchanges_note=note)
+    videos.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
+    ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
+    log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
+    if ctx.video["clips"]:
+        for exchange_id in new_ids:
+            ctx.service.request(ctx.video_id, steps.PHASE2_STEPS[0], exchange_id)

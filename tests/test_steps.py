@@ -167,3 +167,47 @@ def test_dependents_are_transitive():
     assert steps.dependents("download", None) == ["audio", "transcribe", "diarize", "exchanges"]
     assert steps.dependents("transcribe", None) == ["exchanges"]
     assert steps.dependents("define_clips", 1) == ["cut_clips"]
+
+
+def test_recover_requeues_a_lost_step_after_two_sightings(service, conn, sent):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step["id"], step["task_id"])
+    suspects = service.recover(set(), {}, max_attempts=3)
+    assert suspects == {step["id"]: step["task_id"]}
+    assert db.get_step(conn, step["id"])["state"] == "running", "one sighting is not enough"
+    suspects = service.recover(set(), suspects, max_attempts=3)
+    again = db.get_step(conn, step["id"])
+    assert again["state"] == "queued" and again["task_id"] != step["task_id"]
+    assert sent[-1]["task_id"] == again["task_id"]
+    assert service.progress(step["id"], 0.5, step["task_id"]) is False, "the lost task may not write any more"
+
+
+def test_recover_leaves_live_tasks_alone(service, conn):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    suspects = service.recover({step["task_id"]}, {step["id"]: step["task_id"]}, max_attempts=3)
+    assert suspects == {}
+    assert db.get_step(conn, step["id"])["task_id"] == step["task_id"]
+
+
+def test_recover_gives_up_after_max_attempts(service, conn):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step["id"], step["task_id"])
+    service.recover(set(), {step["id"]: step["task_id"]}, max_attempts=1)
+    failed = db.get_step(conn, step["id"])
+    assert failed["state"] == "error" and failed["error"].startswith("worker lost")
+
+
+def test_phase2_needs_transcript_and_speakers(service, conn):
+    video_id = new_video(conn)
+    with db.transaction(conn):
+        from utils.transcript import Exchange
+
+        exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
+        db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+    with pytest.raises(StepBlocked, match="transcribe is pending; diarize is pending"):
+        service.request(video_id, "process_diarization", exchange_id)
+    with pytest.raises(StepBlocked, match="process_diarization is pending"):
+        service.request(video_id, "define_clips", exchange_id)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.migrations import MIGRATIONS
+from utils.transcript import Exchange, Segment, Turn, Word
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -34,6 +35,7 @@ VIDEO_FIELDS = [
     "transcript_note",
     "exchanges_note",
     "auto",
+    "clips",
     "num_speakers",
     "min_speakers",
     "max_speakers",
@@ -182,9 +184,13 @@ def steps_in_states(conn: sqlite3.Connection, states: Iterable[str]) -> list[dic
 
 
 def update_step(
-    conn: sqlite3.Connection, step_id: int, where_states: Iterable[str] | None = None, **fields: Any
+    conn: sqlite3.Connection,
+    step_id: int,
+    where_states: Iterable[str] | None = None,
+    task_id_is: str | None = None,
+    **fields: Any,
 ) -> bool:
-    """Update a step, optionally only while it is in one of `where_states` (a compare-and-set)."""
+    """Update a step, optionally only while in `where_states` and owned by `task_id_is` (compare-and-set)."""
     fields["updated_at"] = now()
     assignments = ", ".join(f"{name} = ?" for name in fields)
     sql = f"UPDATE steps SET {assignments} WHERE id = ?"
@@ -193,4 +199,189 @@ def update_step(
         states = list(where_states)
         sql += f" AND state IN ({', '.join('?' for _ in states)})"
         params += states
+    if task_id_is is not None:
+        sql += " AND task_id = ?"
+        params.append(task_id_is)
     return conn.execute(sql, params).rowcount > 0
+
+
+# ---- transcript --------------------------------------------------------------------------------
+
+
+def replace_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[Segment]) -> None:
+    """Store a video's transcript, replacing the previous one; call inside a transaction."""
+    conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
+    for position, segment in enumerate(segments):
+        segment_id = conn.execute(
+            "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker) VALUES (?, ?, ?, ?, ?, ?)",
+            (video_id, position, segment.start, segment.end, segment.text, segment.speaker),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO words (segment_id, video_id, position, start_time, end_time, text, probability, speaker) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (segment_id, video_id, index, word.start, word.end, word.text, word.probability, word.speaker)
+                for index, word in enumerate(segment.words)
+            ],
+        )
+
+
+def get_segments(conn: sqlite3.Connection, video_id: int) -> list[Segment]:
+    words_by_segment: dict[int, list[Word]] = {}
+    for row in conn.execute(
+        "SELECT * FROM words WHERE video_id = ? ORDER BY segment_id, position", (video_id,)
+    ):  # fmt: skip
+        word = Word(row["start_time"], row["end_time"], row["text"], row["probability"], row["speaker"])
+        words_by_segment.setdefault(row["segment_id"], []).append(word)
+    rows = conn.execute("SELECT * FROM segments WHERE video_id = ? ORDER BY position", (video_id,))
+    return [
+        Segment(
+            row["start_time"], row["end_time"], row["text"], tuple(words_by_segment.get(row["id"], ())), row["speaker"]
+        )
+        for row in rows
+    ]
+
+
+def segment_ids(conn: sqlite3.Connection, video_id: int) -> list[int]:
+    return [row[0] for row in conn.execute("SELECT id FROM segments WHERE video_id = ? ORDER BY position", (video_id,))]
+
+
+# ---- diarization -------------------------------------------------------------------------------
+
+
+def replace_turns(conn: sqlite3.Connection, video_id: int, turns: Iterable[Turn]) -> None:
+    conn.execute("DELETE FROM turns WHERE video_id = ?", (video_id,))
+    conn.executemany(
+        "INSERT INTO turns (video_id, start_time, end_time, speaker) VALUES (?, ?, ?, ?)",
+        [(video_id, turn.start, turn.end, turn.speaker) for turn in turns],
+    )
+
+
+def get_turns(conn: sqlite3.Connection, video_id: int) -> list[Turn]:
+    rows = conn.execute("SELECT * FROM turns WHERE video_id = ? ORDER BY start_time, id", (video_id,))
+    return [Turn(row["start_time"], row["end_time"], row["speaker"]) for row in rows]
+
+
+def ensure_speakers(conn: sqlite3.Connection, video_id: int, labels: Iterable[str]) -> None:
+    """Add rows for new labels; names given by the user to existing labels are kept."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO speakers (video_id, label) VALUES (?, ?)", [(video_id, label) for label in labels]
+    )
+
+
+def get_speakers(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT label, name FROM speakers WHERE video_id = ? ORDER BY label", (video_id,))
+    return [dict(row) for row in rows]
+
+
+def rename_speaker(conn: sqlite3.Connection, video_id: int, label: str, name: str | None) -> bool:
+    cursor = conn.execute("UPDATE speakers SET name = ? WHERE video_id = ? AND label = ?", (name, video_id, label))
+    return cursor.rowcount > 0
+
+
+# ---- exchanges ---------------------------------------------------------------------------------
+
+
+def insert_exchange(
+    conn: sqlite3.Connection, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
+) -> int:
+    """`chain`: once a phase-2 step is done, queue the next one (process all)."""
+    cursor = conn.execute(
+        "INSERT INTO exchanges (video_id, label, kind, start_time, end_time, question, asker, answerer, chain, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (video_id, label, kind, exchange.start, exchange.end, exchange.question, exchange.asker, exchange.answerer,
+         int(chain), now()),
+    )  # fmt: skip
+    return int(cursor.lastrowid)
+
+
+def set_exchange_chain(conn: sqlite3.Connection, exchange_id: int, chain: bool) -> None:
+    conn.execute("UPDATE exchanges SET chain = ? WHERE id = ?", (int(chain), exchange_id))
+
+
+def delete_exchanges(conn: sqlite3.Connection, video_id: int, kind: str) -> list[int]:
+    ids = [row[0] for row in conn.execute("SELECT id FROM exchanges WHERE video_id = ? AND kind = ?", (video_id, kind))]
+    conn.execute("DELETE FROM exchanges WHERE video_id = ? AND kind = ?", (video_id, kind))
+    return ids
+
+
+def list_exchanges(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM exchanges WHERE video_id = ? ORDER BY start_time, id", (video_id,))
+    return [dict(row) for row in rows]
+
+
+def get_exchange(conn: sqlite3.Connection, exchange_id: int) -> dict[str, Any] | None:
+    return _as_dict(conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone())
+
+
+def delete_exchange(conn: sqlite3.Connection, exchange_id: int) -> bool:
+    return conn.execute("DELETE FROM exchanges WHERE id = ?", (exchange_id,)).rowcount > 0
+
+
+def exchange_steps(conn: sqlite3.Connection, exchange_ids: Iterable[int]) -> list[dict[str, Any]]:
+    ids = list(exchange_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return [dict(row) for row in conn.execute(f"SELECT * FROM steps WHERE exchange_id IN ({marks}) ORDER BY id", ids)]
+
+
+def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans: Iterable[Any]) -> None:
+    conn.execute("DELETE FROM exchange_segments WHERE exchange_id = ?", (exchange_id,))
+    conn.executemany(
+        "INSERT INTO exchange_segments (exchange_id, position, start_time, end_time, speaker) VALUES (?, ?, ?, ?, ?)",
+        [(exchange_id, index, span.start, span.end, span.speaker) for index, span in enumerate(spans)],
+    )
+
+
+def get_exchange_segments(conn: sqlite3.Connection, exchange_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM exchange_segments WHERE exchange_id = ? ORDER BY position", (exchange_id,))
+    return [dict(row) for row in rows]
+
+
+# ---- clips -------------------------------------------------------------------------------------
+
+CLIP_FIELDS = ("position", "kind", "start_time", "end_time", "speaker", "note", "path", "srt_path", "vtt_path")
+
+
+def replace_clips(conn: sqlite3.Connection, exchange_id: int, clips: Iterable[dict[str, Any]]) -> list[int]:
+    conn.execute("DELETE FROM clips WHERE exchange_id = ?", (exchange_id,))
+    ids = []
+    for clip in clips:
+        values = [clip.get(name) for name in CLIP_FIELDS]
+        cursor = conn.execute(
+            f"INSERT INTO clips (exchange_id, {', '.join(CLIP_FIELDS)}, created_at) "
+            f"VALUES (?, {', '.join('?' for _ in CLIP_FIELDS)}, ?)",
+            [exchange_id, *values, now()],
+        )
+        ids.append(int(cursor.lastrowid))
+    return ids
+
+
+def update_clip(conn: sqlite3.Connection, clip_id: int, **fields: Any) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    conn.execute(f"UPDATE clips SET {assignments} WHERE id = ?", [*fields.values(), clip_id])
+
+
+def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT * FROM clips WHERE exchange_id = ? ORDER BY position", (exchange_id,))
+    return [dict(row) for row in rows]
+
+
+def get_clip(conn: sqlite3.Connection, clip_id: int) -> dict[str, Any] | None:
+    return _as_dict(conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
+
+
+# ---- errors ------------------------------------------------------------------------------------
+
+
+def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+    """Steps in error across all videos, newest first, with the video title and exchange label."""
+    rows = conn.execute(
+        "SELECT steps.*, videos.title AS video_title, videos.url AS video_url, exchanges.label AS exchange_label "
+        "FROM steps JOIN videos ON videos.id = steps.video_id "
+        "LEFT JOIN exchanges ON exchanges.id = steps.exchange_id "
+        "WHERE steps.state = 'error' ORDER BY steps.finished_at DESC, steps.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [dict(row) for row in rows]

@@ -20,6 +20,7 @@ MIGRATIONS: tuple[str, ...] = (
         video_path TEXT,
         audio_path TEXT,
         auto INTEGER NOT NULL DEFAULT 0,
+        clips INTEGER NOT NULL DEFAULT 0,
         num_speakers INTEGER,
         min_speakers INTEGER,
         max_speakers INTEGER,
@@ -99,6 +100,7 @@ MIGRATIONS: tuple[str, ...] = (
         question TEXT,
         asker TEXT,
         answerer TEXT,
+        chain INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         UNIQUE (video_id, label)
     );

@@ -8,6 +8,7 @@ through the `enqueue` callback, so these rules are tested without a broker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import uuid
@@ -38,6 +39,8 @@ PHASE2_PREREQUISITES: dict[str, tuple[str, ...]] = {
     "cut_clips": ("define_clips",),
 }
 PHASE2_STEPS = tuple(PHASE2_PREREQUISITES)
+# Phase 2 reads the speaker-labelled transcript, so its first step also needs these phase-1 steps.
+PHASE2_NEEDS_FROM_PHASE1 = ("transcribe", "diarize")
 
 IO_QUEUE, COMPUTE_QUEUE = "io", "compute"
 QUEUES: dict[str, str] = {
@@ -138,9 +141,12 @@ class StepService:
         return db.get_step(self.conn, step["id"])
 
     def _check_prerequisites(self, video_id: int, name: str, needs: tuple[str, ...], exchange_id: int | None) -> None:
+        required = [(need, exchange_id) for need in needs]
+        if exchange_id is not None and not needs:
+            required += [(need, None) for need in PHASE2_NEEDS_FROM_PHASE1]
         waiting = []
-        for need in needs:
-            other = db.find_step(self.conn, video_id, need, exchange_id)
+        for need, scope in required:
+            other = db.find_step(self.conn, video_id, need, scope)
             state = other["state"] if other else PENDING
             if state != DONE:
                 waiting.append(f"{need} is {state}")
@@ -181,25 +187,58 @@ class StepService:
             )  # fmt: skip
         return self._publish(step_id)
 
-    def progress(self, step_id: int, fraction: float) -> bool:
-        """Record progress; False when the step is no longer running (deleted or re-queued)."""
+    # A task passes its own task id to the three calls below, so a task whose step was deleted or
+    # handed to another task meanwhile can no longer change it.
+
+    def progress(self, step_id: int, fraction: float, task_id: str | None = None) -> bool:
+        """Record progress; False when the step is no longer this task's running step."""
         fraction = min(max(float(fraction), 0.0), 1.0)
-        if not db.update_step(self.conn, step_id, where_states=[RUNNING], progress=fraction):
+        if not db.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, progress=fraction):
             return False
         self._publish(step_id)
         return True
 
-    def finish(self, step_id: int) -> dict[str, Any] | None:
-        if not db.update_step(
-            self.conn, step_id, where_states=[RUNNING], state=DONE, progress=1.0, error=None, finished_at=db.now()
-        ):
-            return None
-        return self._publish(step_id)
+    def finish(self, step_id: int, task_id: str | None = None) -> dict[str, Any] | None:
+        done = db.update_step(
+            self.conn, step_id, where_states=[RUNNING], task_id_is=task_id,
+            state=DONE, progress=1.0, error=None, finished_at=db.now(),
+        )  # fmt: skip
+        return self._publish(step_id) if done else None
 
-    def fail(self, step_id: int, message: str) -> dict[str, Any] | None:
-        if not db.update_step(self.conn, step_id, state=ERROR, error=message, finished_at=db.now()):
-            return None
-        return self._publish(step_id)
+    def fail(self, step_id: int, message: str, task_id: str | None = None) -> dict[str, Any] | None:
+        failed = db.update_step(
+            self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=db.now()
+        )  # fmt: skip
+        return self._publish(step_id) if failed else None
+
+    def recover(self, live_task_ids: set[str], suspects: dict[int, str], max_attempts: int) -> dict[int, str]:
+        """Re-queue queued or running steps whose task is nowhere (lost with a dead worker or broker).
+
+        A step must look orphaned on two passes in a row (`suspects` carries the first sighting) so a
+        task caught between queue and worker is not mistaken for a lost one. Returns the new suspects.
+        """
+        orphans = [step for step in db.steps_in_states(self.conn, ACTIVE) if step["task_id"] not in live_task_ids]
+        still = {step["id"]: step["task_id"] for step in orphans}
+        for step in orphans:
+            if suspects.get(step["id"]) != step["task_id"]:
+                continue
+            del still[step["id"]]
+            if step["attempts"] >= max_attempts:
+                message = f"worker lost: {step['name']} was interrupted {step['attempts']} times; retry it"
+                self.fail(step["id"], message, step["task_id"])
+                continue
+            log.warning("video %s: %s lost its task; queueing it again", step["video_id"], step["name"])
+            self._requeue(step)
+        return still
+
+    def _requeue(self, step: dict[str, Any]) -> None:
+        task_id = str(uuid.uuid4())
+        if not db.update_step(self.conn, step["id"], where_states=ACTIVE, task_id_is=step["task_id"],
+                              state=QUEUED, task_id=task_id, queued_at=db.now()):  # fmt: skip
+            return
+        self._publish(step["id"])
+        with contextlib.suppress(QueueUnavailable):  # _send records it on the step
+            self._send(db.get_step(self.conn, step["id"]))
 
     def ready_dependents(self, step: dict[str, Any]) -> list[str]:
         """Dependents of a finished step whose prerequisites are now all done and that need a run."""

@@ -6,7 +6,7 @@ Times are seconds from the start of the audio. `speaker` is a diarization label 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,22 @@ class Exchange:
     question: str
     asker: str
     answerer: str
+
+
+def transcript_to_dict(transcript: Transcript) -> dict:
+    """A JSON-ready form, used to keep the raw (unaligned) transcript beside the media."""
+    return asdict(transcript)
+
+
+def transcript_from_dict(data: dict) -> Transcript:
+    segments = tuple(
+        Segment(
+            start=item["start"],
+            end=item["end"],
+            text=item["text"],
+            words=tuple(Word(**word) for word in item.get("words", ())),
+            speaker=item.get("speaker"),
+        )
+        for item in data.get("segments", ())
+    )
+    return Transcript(segments=segments, language=data.get("language"), duration=data.get("duration", 0.0))

@@ -18,6 +18,7 @@ class VideoRequest:
     url: str
     resolution: str = "best"
     auto: bool = False
+    clips: bool = False
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
@@ -30,6 +31,7 @@ def create_video(conn: sqlite3.Connection, request: VideoRequest) -> int:
         url=request.url,
         resolution=request.resolution,
         auto=int(request.auto),
+        clips=int(request.clips),
         num_speakers=request.num_speakers,
         min_speakers=request.min_speakers,
         max_speakers=request.max_speakers,
@@ -44,6 +46,7 @@ def request_from_video(video: dict[str, Any], url: str) -> VideoRequest:
         url=url,
         resolution=video["resolution"],
         auto=bool(video["auto"]),
+        clips=bool(video["clips"]),
         num_speakers=video["num_speakers"],
         min_speakers=video["min_speakers"],
         max_speakers=video["max_speakers"],
@@ -60,6 +63,7 @@ def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[s
     ordered = sorted(video_steps, key=lambda step: order.get(step["name"], len(order)))
     described = dict(video)
     described["auto"] = bool(video["auto"])
+    described["clips"] = bool(video["clips"])
     described["steps"] = [_describe_step(step) for step in ordered]
     described["status"] = steps.video_status(ordered)
     return described
@@ -86,3 +90,53 @@ def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -
         for root in folders:
             shutil.rmtree(video_dir(root, video_id), ignore_errors=True)
     return deleted
+
+
+def exchange_dir(clips_dir: Path, video_id: int, exchange_id: int) -> Path:
+    return clips_dir / str(video_id) / str(exchange_id)
+
+
+def remove_exchange_files(clips_dir: Path, video_id: int, exchange_ids: list[int]) -> None:
+    """Clip files of exchanges that no longer exist, so re-running leaves no orphans."""
+    for exchange_id in exchange_ids:
+        shutil.rmtree(exchange_dir(clips_dir, video_id, exchange_id), ignore_errors=True)
+
+
+SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")
+
+
+def describe_speakers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Label, display name (the label until renamed) and a stable colour per speaker."""
+    return [
+        {"label": row["label"], "name": row["name"] or row["label"], "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
+        for i, row in enumerate(rows)
+    ]
+
+
+def speaker_names(rows: list[dict[str, Any]]) -> dict[str, str]:
+    return {speaker["label"]: speaker["name"] for speaker in describe_speakers(rows)}
+
+
+def describe_exchanges(exchanges: list[dict[str, Any]], exchange_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    order = {name: index for index, name in enumerate(steps.PHASE2_STEPS)}
+    by_exchange: dict[int, list[dict[str, Any]]] = {exchange["id"]: [] for exchange in exchanges}
+    for step in exchange_steps:
+        by_exchange.setdefault(step["exchange_id"], []).append(_describe_step(step))
+    described = []
+    for exchange in exchanges:
+        own = sorted(by_exchange[exchange["id"]], key=lambda step: order.get(step["name"], len(order)))
+        described.append(
+            {
+                "id": exchange["id"],
+                "label": exchange["label"],
+                "kind": exchange["kind"],
+                "start": exchange["start_time"],
+                "end": exchange["end_time"],
+                "question": exchange["question"],
+                "asker": exchange["asker"],
+                "answerer": exchange["answerer"],
+                "steps": own,
+                "status": steps.video_status(own),
+            }
+        )
+    return described

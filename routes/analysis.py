@@ -1,0 +1,236 @@
+"""JSON API for what analysis produced: transcript, speakers, exchanges and clips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, url_for
+
+from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
+from routes.api import json_body, video_or_404
+from utils import db, steps, subtitles, videos
+from utils.timecode import parse_timecode
+from utils.transcript import Exchange
+
+analysis_api = Blueprint("analysis_api", __name__, url_prefix="/api")
+json_errors(analysis_api)
+
+TRANSCRIPT_FORMATS = {
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "json": "application/json",
+    "txt": "text/plain",
+}
+
+
+def _names(video_id: int) -> dict[str, str]:
+    return videos.speaker_names(db.get_speakers(get_db(), video_id))
+
+
+# ---- transcript and speakers -------------------------------------------------------------------
+
+
+@analysis_api.get("/videos/<int:video_id>/transcript")
+def transcript(video_id: int):
+    video = video_or_404(video_id)
+    conn = get_db()
+    names = _names(video_id)
+    segments = db.get_segments(conn, video_id)
+    ids = db.segment_ids(conn, video_id)
+    return jsonify(
+        language=video["language"],
+        note=video["transcript_note"],
+        segments=[_segment_json(segment_id, segment, names) for segment_id, segment in zip(ids, segments, strict=True)],
+    )
+
+
+def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": segment_id,
+        "start": segment.start,
+        "end": segment.end,
+        "text": segment.text,
+        "speaker": segment.speaker,
+        "speaker_name": names.get(segment.speaker, segment.speaker),
+        "words": [{"start": w.start, "end": w.end, "text": w.text, "speaker": w.speaker} for w in segment.words],
+    }
+
+
+@analysis_api.get("/videos/<int:video_id>/transcript.<fmt>")
+def transcript_file(video_id: int, fmt: str):
+    video_or_404(video_id)
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise NotFound(f"no transcript format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
+    segments = db.get_segments(get_db(), video_id)
+    names = _names(video_id)
+    if fmt == "srt":
+        body = subtitles.to_srt(subtitles.transcript_cues(segments, names))
+    elif fmt == "vtt":
+        body = subtitles.to_vtt(subtitles.transcript_cues(segments, names))
+    elif fmt == "json":
+        body = subtitles.to_json(segments, names)
+    else:
+        body = subtitles.to_text(segments, names)
+    headers = {"Content-Disposition": f'attachment; filename="video-{video_id}-transcript.{fmt}"'}
+    return Response(body, mimetype=TRANSCRIPT_FORMATS[fmt], headers=headers)
+
+
+@analysis_api.get("/videos/<int:video_id>/speakers")
+def speakers(video_id: int):
+    video_or_404(video_id)
+    return jsonify(speakers=videos.describe_speakers(db.get_speakers(get_db(), video_id)))
+
+
+@analysis_api.put("/videos/<int:video_id>/speakers/<label>")
+def rename_speaker(video_id: int, label: str):
+    video_or_404(video_id)
+    name = json_body().get("name")
+    if name is not None and (not isinstance(name, str) or len(name.strip()) > 80):
+        raise BadRequest("name must be text of at most 80 characters (empty resets it)")
+    conn = get_db()
+    with db.transaction(conn):
+        if not db.rename_speaker(conn, video_id, label, (name or "").strip() or None):
+            raise NotFound(f"video {video_id} has no speaker {label!r}")
+    step_service().publish({"type": "speakers", "video_id": video_id})
+    speaker = next(item for item in videos.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label)
+    return jsonify(speaker=speaker)
+
+
+# ---- exchanges ---------------------------------------------------------------------------------
+
+
+def exchange_or_404(exchange_id: int) -> dict[str, Any]:
+    exchange = db.get_exchange(get_db(), exchange_id)
+    if exchange is None:
+        raise NotFound(f"no exchange {exchange_id}")
+    return exchange
+
+
+def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
+    conn = get_db()
+    rows = db.list_exchanges(conn, video_id)
+    return videos.describe_exchanges(rows, db.exchange_steps(conn, [row["id"] for row in rows]))
+
+
+@analysis_api.get("/videos/<int:video_id>/exchanges")
+def exchanges(video_id: int):
+    video = video_or_404(video_id)
+    return jsonify(exchanges=_describe_exchanges(video_id), note=video["exchanges_note"])
+
+
+def _manual_bounds(body: dict[str, Any], video: dict[str, Any]) -> tuple[float, float]:
+    try:
+        start, end = parse_timecode(body.get("start")), parse_timecode(body.get("end"))
+    except ValueError as error:
+        raise BadRequest(f"start and end must be seconds or mm:ss: {error}") from None
+    if end <= start:
+        raise BadRequest(f"end ({end:.2f} s) must be after start ({start:.2f} s)")
+    duration = video["duration"]
+    if duration and end > duration + 0.5:
+        raise BadRequest(f"end ({end:.2f} s) is beyond the end of the video ({duration:.2f} s)")
+    return start, min(end, duration) if duration else end
+
+
+def _question_text(video_id: int, start: float, end: float) -> str:
+    """The transcript's first sentence inside a manual exchange, as its title."""
+    inside = [s for s in db.get_segments(get_db(), video_id) if s.end > start and s.start < end]
+    return inside[0].text.strip() if inside else ""
+
+
+@analysis_api.post("/videos/<int:video_id>/exchanges")
+def create_exchange(video_id: int):
+    video = video_or_404(video_id)
+    body = json_body()
+    start, end = _manual_bounds(body, video)
+    process = bool(body.get("process", False))
+    conn = get_db()
+    with db.transaction(conn):
+        label = _next_manual_label(conn, video_id)
+        exchange = Exchange(start, end, _question_text(video_id, start, end), asker="", answerer="")
+        exchange_id = db.insert_exchange(conn, video_id, label, "manual", exchange, chain=process)
+        db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+    service = step_service()
+    service.publish({"type": "exchanges", "video_id": video_id})
+    if process:
+        service.request(video_id, steps.PHASE2_STEPS[0], exchange_id)
+    created = next(item for item in _describe_exchanges(video_id) if item["id"] == exchange_id)
+    return jsonify(exchange=created), 201
+
+
+def _next_manual_label(conn, video_id: int) -> str:
+    numbers = [
+        int(row["label"][4:]) for row in db.list_exchanges(conn, video_id)
+        if row["kind"] == "manual" and row["label"][4:].isdigit()
+    ]  # fmt: skip
+    return f"man_{max(numbers, default=0) + 1}"
+
+
+@analysis_api.delete("/exchanges/<int:exchange_id>")
+def delete_exchange(exchange_id: int):
+    exchange = exchange_or_404(exchange_id)
+    conn = get_db()
+    with db.transaction(conn):
+        db.delete_exchange(conn, exchange_id)
+    videos.remove_exchange_files(settings().processed_clips_dir, exchange["video_id"], [exchange_id])
+    step_service().publish({"type": "exchanges", "video_id": exchange["video_id"]})
+    return "", 204
+
+
+@analysis_api.post("/exchanges/<int:exchange_id>/steps/<step>")
+def trigger_exchange_step(exchange_id: int, step: str):
+    exchange = exchange_or_404(exchange_id)
+    if step not in steps.PHASE2_STEPS:
+        raise NotFound(f"unknown step {step!r}; exchange steps are {', '.join(steps.PHASE2_STEPS)}")
+    return jsonify(step=step_service().request(exchange["video_id"], step, exchange_id)), 202
+
+
+@analysis_api.post("/videos/<int:video_id>/exchanges/process")
+def process_all(video_id: int):
+    """Run every exchange through phase 2 (process, define, cut), skipping ones already under way."""
+    video_or_404(video_id)
+    conn = get_db()
+    rows = db.list_exchanges(conn, video_id)
+    if not rows:
+        raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
+    with db.transaction(conn):
+        for row in rows:
+            db.set_exchange_chain(conn, row["id"], True)
+    service = step_service()
+    queued = [service.request(video_id, steps.PHASE2_STEPS[0], row["id"]) for row in rows]
+    return jsonify(steps=queued), 202
+
+
+# ---- clips -------------------------------------------------------------------------------------
+
+
+@analysis_api.get("/exchanges/<int:exchange_id>/clips")
+def clips(exchange_id: int):
+    exchange = exchange_or_404(exchange_id)
+    names = _names(exchange["video_id"])
+    conn = get_db()
+    return jsonify(
+        exchange_segments=[
+            {"start": row["start_time"], "end": row["end_time"], "speaker": row["speaker"],
+             "speaker_name": names.get(row["speaker"], row["speaker"])}
+            for row in db.get_exchange_segments(conn, exchange_id)
+        ],
+        clips=[_clip_json(row, names) for row in db.list_clips(conn, exchange_id)],
+    )  # fmt: skip
+
+
+def _clip_json(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    def link(kind: str, present: str | None) -> str | None:
+        return url_for("media.clip_file", clip_id=row["id"], kind=kind) if present else None
+
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "start": row["start_time"],
+        "end": row["end_time"],
+        "speaker": row["speaker"],
+        "speaker_name": names.get(row["speaker"], row["speaker"]) if row["speaker"] else None,
+        "note": row["note"],
+        "url": link("mp4", row["path"]),
+        "srt_url": link("srt", row["srt_path"]),
+        "vtt_url": link("vtt", row["vtt_path"]),
+    }
