@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from routes.api import json_body, video_or_404
@@ -181,6 +181,11 @@ def trigger_exchange_step(exchange_id: int, step: str):
     exchange = exchange_or_404(exchange_id)
     if step not in steps.PHASE2_STEPS:
         raise NotFound(f"unknown step {step!r}; exchange steps are {', '.join(steps.PHASE2_STEPS)}")
+    body = request.get_json(silent=True) or {}
+    if step == "cut_clips" and "burn_subtitles" in body:  # captions burned in on request
+        conn = get_db()
+        with db.transaction(conn):
+            db.update_exchange(conn, exchange_id, burn_subtitles=int(bool(body["burn_subtitles"])))
     return jsonify(step=step_service().request(exchange["video_id"], step, exchange_id)), 202
 
 
@@ -194,7 +199,7 @@ def process_all(video_id: int):
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
     with db.transaction(conn):
         for row in rows:
-            db.set_exchange_chain(conn, row["id"], True)
+            db.update_exchange(conn, row["id"], chain=1)
     service = step_service()
     queued = [service.request(video_id, steps.PHASE2_STEPS[0], row["id"]) for row in rows]
     return jsonify(steps=queued), 202

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from utils import db, videos
 from utils.download import RESOLUTIONS, InvalidURL, validate_url
-from utils.steps import PHASE1_STEPS, QueueUnavailable, StepNotFound
+from utils.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
+
+log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__, url_prefix="/api")
 json_errors(api)
@@ -117,6 +120,16 @@ def list_videos():
     return jsonify(videos=videos.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page)
 
 
+def stop_tasks(task_ids: list[str]) -> None:
+    """Stop the tasks of a deleted video; their rows are gone, so nothing they write afterwards sticks."""
+    if not task_ids:
+        return
+    try:
+        current_app.extensions["celery"].control.revoke(task_ids, terminate=True, signal="SIGTERM")
+    except Exception as error:  # the broker being down must not undo a deletion
+        log.warning("could not revoke %d tasks: %s", len(task_ids), error)
+
+
 def video_or_404(video_id: int) -> dict[str, Any]:
     video = db.get_video(get_db(), video_id)
     if video is None:
@@ -142,7 +155,9 @@ def trigger_step(video_id: int, step: str):
 def delete_video(video_id: int):
     video_or_404(video_id)
     config = settings()
+    running = [step["task_id"] for step in db.steps_of_video(get_db(), video_id) if step["state"] in ACTIVE]
     videos.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
+    stop_tasks(running)
     step_service().publish({"type": "video_deleted", "video_id": video_id})
     return "", 204
 

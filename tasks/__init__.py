@@ -15,7 +15,7 @@ from flask import Flask
 from config import Settings
 from utils import steps
 
-TASK_MODULES = ["tasks.video_tasks"]
+TASK_MODULES = ["tasks.video_tasks", "tasks.exchange_tasks"]
 
 
 def task_name(step: str) -> str:

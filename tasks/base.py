@@ -21,7 +21,7 @@ from flask import current_app
 
 from config import Settings
 from tasks import make_enqueuer
-from utils import db
+from utils import db, videos
 from utils.errors import StepError
 from utils.events import EventPublisher
 from utils.steps import QueueUnavailable, StepBlocked, StepService
@@ -103,8 +103,16 @@ def run_step(
         log.info("video %s: %s started (attempt %d)", ctx.video_id, step["name"], step["attempts"])
         if _run_work(ctx, work):
             _finish(ctx, after_done)
+        _remove_files_if_deleted(ctx)
     finally:
         conn.close()
+
+
+def _remove_files_if_deleted(ctx: StepContext) -> None:
+    """A video deleted while its task ran: remove whatever the task wrote after the deletion."""
+    if db.get_video(ctx.conn, ctx.video_id) is None:
+        log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step["name"])
+        videos.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
 
 
 def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:

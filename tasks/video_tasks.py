@@ -103,6 +103,7 @@ def transcribe_audio(self, step_id: int) -> None:
 
 def _transcribe(ctx: StepContext) -> None:
     from utils import transcription  # imported where used: the I/O worker never loads the models
+
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings = ctx.settings
     transcript = transcription.transcribe(
@@ -131,6 +132,7 @@ def diarize_audio(self, step_id: int) -> None:
 
 def _diarize(ctx: StepContext) -> None:
     from utils import diarization
+
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video
     turns = diarization.diarize(

@@ -176,6 +176,11 @@ def steps_of(
     return [dict(row) for row in rows]
 
 
+def steps_of_video(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+    """Every step of a video, phase 1 and phase 2."""
+    return [dict(row) for row in conn.execute("SELECT * FROM steps WHERE video_id = ? ORDER BY id", (video_id,))]
+
+
 def steps_in_states(conn: sqlite3.Connection, states: Iterable[str]) -> list[dict[str, Any]]:
     wanted = list(states)
     marks = ", ".join("?" for _ in wanted)
@@ -295,8 +300,15 @@ def insert_exchange(
     return int(cursor.lastrowid)
 
 
-def set_exchange_chain(conn: sqlite3.Connection, exchange_id: int, chain: bool) -> None:
-    conn.execute("UPDATE exchanges SET chain = ? WHERE id = ?", (int(chain), exchange_id))
+EXCHANGE_SETTABLE = ("chain", "burn_subtitles", "note")
+
+
+def update_exchange(conn: sqlite3.Connection, exchange_id: int, **fields: Any) -> None:
+    unknown = set(fields) - set(EXCHANGE_SETTABLE)
+    if unknown:
+        raise ValueError(f"unknown exchange fields: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    conn.execute(f"UPDATE exchanges SET {assignments} WHERE id = ?", [*fields.values(), exchange_id])
 
 
 def delete_exchanges(conn: sqlite3.Connection, video_id: int, kind: str) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -93,13 +94,104 @@ def extract_audio(
 
 def run_with_progress(command: list[str], progress, duration: float) -> None:
     """Run ffmpeg with `-progress pipe:1`, turning its out_time into progress(fraction)."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        key, _, value = line.strip().partition("=")
-        if key == "out_time_us" and value.isdigit() and duration > 0 and progress:
-            progress(min(int(value) / 1e6 / duration, 0.99))
-    stderr = process.stderr.read() if process.stderr else ""
+    # stderr goes to a file, not a pipe: a chatty ffmpeg must never block on a full pipe we do not read.
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and duration > 0 and progress:
+                    progress(min(int(value) / 1e6 / duration, 0.99))
+        except BaseException:  # a cancelled step or a time limit: stop ffmpeg, do not leave it running
+            process.kill()
+            process.wait()
+            raise
+        process.wait()
+        errors.seek(0)
+        stderr = errors.read()
     if process.wait() != 0:
         last = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {process.returncode}"
         raise MediaError(f"ffmpeg failed: {last}")
+
+
+def cut_clip(
+    source: Path | str,
+    dest: Path | str,
+    start: float,
+    end: float,
+    ffmpeg: str,
+    *,
+    accurate: bool = True,
+    preset: str = "veryfast",
+    crf: int = 23,
+    subtitles_path: Path | str | None = None,
+    progress=None,
+) -> Path:
+    """Cut [start, end] of a video into a web-ready MP4, written atomically so a failed cut leaves nothing.
+
+    accurate=True re-encodes (H.264/AAC, frame-exact, can burn in subtitles whose times start at the
+    clip's start); accurate=False copies streams, which is fast but starts at the keyframe before `start`.
+    """
+    source, dest = Path(source), Path(dest)
+    _check_cut(source, start, end, accurate, subtitles_path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_suffix(".partial.mp4")
+    command = _cut_command(source, partial, start, end - start, ffmpeg, accurate, preset, crf, subtitles_path)
+    try:
+        run_with_progress(command, progress, end - start)
+        partial.replace(dest)
+    finally:
+        partial.unlink(missing_ok=True)
+    if progress:
+        progress(1.0)
+    return dest
+
+
+def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles_path: Path | str | None) -> None:
+    if not source.is_file():
+        raise MediaError(f"the source video {source.name} is gone: re-run the download step for this video")
+    if subtitles_path is not None and not accurate:
+        raise MediaError("burned-in subtitles need an accurate (re-encoded) cut: use CLIP_CUT_MODE=accurate")
+    if subtitles_path is not None and not Path(subtitles_path).is_file():
+        raise MediaError(f"subtitle file {Path(subtitles_path).name} is missing: write the clip's subtitles first")
+    info = probe(source)
+    if not info.has_video:
+        raise MediaError(f"no video track in {source.name}: download the video again with a video format")
+    if not 0 <= start < end or (info.duration and start >= info.duration):
+        raise MediaError(
+            f"clip {start:.2f}–{end:.2f} s does not fit in the {info.duration:.1f} s video: define the clips again"
+        )
+
+
+def _cut_command(
+    source: Path,
+    partial: Path,
+    start: float,
+    duration: float,
+    ffmpeg: str,
+    accurate: bool,
+    preset: str,
+    crf: int,
+    subtitles_path: Path | str | None,
+) -> list[str]:
+    """-ss before -i seeks fast; with a re-encode ffmpeg still decodes up to the exact frame."""
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-ss", f"{start:.3f}", "-i", str(source), "-t", f"{duration:.3f}",
+               "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_chapters", "-1"]  # fmt: skip
+    if accurate:
+        if subtitles_path is not None:
+            command += ["-vf", f"subtitles=filename={subtitle_filter_path(subtitles_path)}"]
+        command += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-b:a", "160k"]  # fmt: skip
+    else:
+        command += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
+    return [*command, "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]
+
+
+def subtitle_filter_path(path: Path | str) -> str:
+    """A file path escaped twice, as a filter option value and then for the filtergraph, so any name works."""
+    value = str(Path(path).resolve())
+    for specials in ("\\':", "\\'[],;"):
+        value = "".join("\\" + char if char in specials else char for char in value)
+    return value

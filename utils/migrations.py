@@ -101,6 +101,8 @@ MIGRATIONS: tuple[str, ...] = (
         asker TEXT,
         answerer TEXT,
         chain INTEGER NOT NULL DEFAULT 0,
+        burn_subtitles INTEGER,
+        note TEXT,
         created_at TEXT NOT NULL,
         UNIQUE (video_id, label)
     );

@@ -87,9 +87,13 @@ def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -
     with db.transaction(conn):
         deleted = db.delete_video(conn, video_id)
     if deleted:
-        for root in folders:
-            shutil.rmtree(video_dir(root, video_id), ignore_errors=True)
+        remove_video_files(video_id, folders)
     return deleted
+
+
+def remove_video_files(video_id: int, folders: list[Path]) -> None:
+    for root in folders:
+        shutil.rmtree(video_dir(root, video_id), ignore_errors=True)
 
 
 def exchange_dir(clips_dir: Path, video_id: int, exchange_id: int) -> Path:
@@ -135,6 +139,7 @@ def describe_exchanges(exchanges: list[dict[str, Any]], exchange_steps: list[dic
                 "question": exchange["question"],
                 "asker": exchange["asker"],
                 "answerer": exchange["answerer"],
+                "note": exchange["note"],
                 "steps": own,
                 "status": steps.video_status(own),
             }

@@ -1,0 +1,142 @@
+"""Phase-2 tasks, per exchange: speaker segments, clip definitions, then cutting with subtitles."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from celery import shared_task
+
+from tasks import task_name
+from tasks.base import StepContext, run_step
+from utils import clips, db, media, subtitles, videos
+from utils.clips import SpeakerSpan
+from utils.errors import StepError
+
+log = logging.getLogger(__name__)
+
+
+def _exchange(ctx: StepContext) -> dict:
+    exchange = db.get_exchange(ctx.conn, ctx.step["exchange_id"])
+    if exchange is None:
+        raise StepError("this exchange was deleted: nothing to do")
+    return exchange
+
+
+def _publish_clips(ctx: StepContext, exchange_id: int) -> None:
+    ctx.publish({"type": "clips", "video_id": ctx.video_id, "exchange_id": exchange_id})
+
+
+# ---- process_diarization ---------------------------------------------------------------------
+
+
+@shared_task(name=task_name("process_diarization"), bind=True)
+def process_diarization(self, step_id: int) -> None:
+    run_step(self, step_id, _process_diarization)
+
+
+def _process_diarization(ctx: StepContext) -> None:
+    exchange = _exchange(ctx)
+    segments = db.get_segments(ctx.conn, ctx.video_id)
+    source = segments if any(segment.speaker for segment in segments) else db.get_turns(ctx.conn, ctx.video_id)
+    spans = clips.speaker_segments(source, exchange["start_time"], exchange["end_time"])
+    if not spans:
+        raise StepError("no speech inside this exchange: widen it or check the transcript")
+    with db.transaction(ctx.conn):
+        db.replace_exchange_segments(ctx.conn, exchange["id"], spans)
+    _publish_clips(ctx, exchange["id"])
+    log.info("video %s: exchange %s has %d speaker segments", ctx.video_id, exchange["label"], len(spans))
+
+
+# ---- define_clips ----------------------------------------------------------------------------
+
+
+@shared_task(name=task_name("define_clips"), bind=True)
+def define_clips(self, step_id: int) -> None:
+    run_step(self, step_id, _define_clips)
+
+
+def _define_clips(ctx: StepContext) -> None:
+    exchange, settings = _exchange(ctx), ctx.settings
+    spans = [
+        SpeakerSpan(row["start_time"], row["end_time"], row["speaker"])
+        for row in db.get_exchange_segments(ctx.conn, exchange["id"])
+    ]
+    words = [word for segment in db.get_segments(ctx.conn, ctx.video_id) for word in segment.words]
+    plan = clips.define_clips(
+        spans,
+        words,
+        exchange["start_time"],
+        exchange["end_time"],
+        min_duration=settings.clip_min_duration_seconds,
+        max_duration=settings.clip_max_duration_seconds,
+        padding=settings.clip_padding_seconds,
+        media_duration=ctx.video["duration"],
+    )
+    rows = [
+        {"position": spec.position, "kind": spec.kind, "start_time": spec.start, "end_time": spec.end,
+         "speaker": spec.speaker, "note": spec.note or None}
+        for spec in plan.clips
+    ]  # fmt: skip
+    # The old clips' files belong to rows that are about to go: remove them so nothing is orphaned.
+    videos.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange["id"]])
+    with db.transaction(ctx.conn):
+        db.replace_clips(ctx.conn, exchange["id"], rows)
+        db.update_exchange(ctx.conn, exchange["id"], note="; ".join(plan.dropped) or None)
+    _publish_clips(ctx, exchange["id"])
+    log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange["label"], len(rows),
+             len(plan.dropped))  # fmt: skip
+
+
+# ---- cut_clips -------------------------------------------------------------------------------
+
+
+@shared_task(name=task_name("cut_clips"), bind=True)
+def cut_clips(self, step_id: int) -> None:
+    run_step(self, step_id, _cut_clips)
+
+
+def _cut_clips(ctx: StepContext) -> None:
+    exchange, settings = _exchange(ctx), ctx.settings
+    source = ctx.video["video_path"]
+    if not source or not Path(source).is_file():
+        raise StepError("the source video is missing from disk: re-run download, then cut again")
+    rows = db.list_clips(ctx.conn, exchange["id"])
+    if not rows:
+        raise StepError("no clips are defined for this exchange: run define_clips first")
+    folder = videos.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange["id"])
+    shutil.rmtree(folder, ignore_errors=True)  # re-running replaces every file: no orphans
+    folder.mkdir(parents=True)
+    segments = db.get_segments(ctx.conn, ctx.video_id)
+    cues = subtitles.transcript_cues(segments, videos.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
+    burn = bool(settings.clip_burn_subtitles if exchange["burn_subtitles"] is None else exchange["burn_subtitles"])
+    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
+    for index, row in enumerate(rows):
+        paths = _cut_one(ctx, row, folder, cues, ffmpeg, burn, lambda f, i=index: ctx.progress((i + f) / len(rows)))
+        with db.transaction(ctx.conn):
+            db.update_clip(ctx.conn, row["id"], **paths)
+        _publish_clips(ctx, exchange["id"])
+    log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange["label"], len(rows))
+
+
+def _cut_one(ctx: StepContext, row: dict, folder: Path, cues, ffmpeg: str, burn: bool, progress) -> dict[str, str]:
+    """Subtitles first (they may be burned in), then the MP4."""
+    stem = folder / f"clip_{row['position']:02d}_{row['kind']}"
+    clip_cues = subtitles.clip_cues(cues, row["start_time"], row["end_time"])
+    srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
+    srt_path.write_text(subtitles.to_srt(clip_cues))
+    vtt_path.write_text(subtitles.to_vtt(clip_cues))
+    settings = ctx.settings
+    mp4 = media.cut_clip(
+        ctx.video["video_path"],
+        stem.with_suffix(".mp4"),
+        row["start_time"],
+        row["end_time"],
+        ffmpeg,
+        accurate=burn or settings.clip_cut_mode == "accurate",  # burning captions needs a re-encode
+        preset=settings.clip_encoder_preset,
+        subtitles_path=srt_path if burn and clip_cues else None,
+        progress=progress,
+    )
+    return {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}

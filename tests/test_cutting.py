@@ -1,0 +1,196 @@
+"""Cutting clips with the real ffmpeg: exact lengths, both tracks, faststart, subtitles, clean failures."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.media_factory import make_video
+from utils.media import MediaError, cut_clip, ffmpeg_binary, probe
+from utils.subtitles import Cue, to_srt
+
+FPS = 25  # make_video's frame rate; its only keyframe is the first frame (x264's default GOP is 250)
+
+
+@pytest.fixture(scope="module")
+def ffmpeg() -> str:
+    return ffmpeg_binary()
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("source") / "talk.mp4", duration=12.0)
+
+
+@pytest.fixture(scope="module")
+def source_720p(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("source720") / "talk720.mp4", 1280, 720, duration=8.0)
+
+
+def top_level_atoms(path: Path) -> list[str]:
+    """The MP4 box types at the top of the file, in file order."""
+    data, offset, names = path.read_bytes(), 0, []
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
+        elif size == 0:
+            size = len(data) - offset
+        names.append(kind.decode("latin-1"))
+        offset += size
+    return names
+
+
+def frames(path: Path, count: int | None = None) -> list[np.ndarray]:
+    """Decoded pictures as grey arrays, from the start of the file."""
+    pictures = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            pictures.append(frame.to_ndarray(format="gray").astype(np.int16))
+            if count is not None and len(pictures) == count:
+                break
+    return pictures
+
+
+def first_frame_time(clip: Path, source: Path) -> float:
+    """Which source frame the clip opens on: the closest picture, as a time in the source."""
+    opening = frames(clip, 1)[0]
+    differences = [np.abs(opening - picture).mean() for picture in frames(source)]
+    return int(np.argmin(differences)) / FPS
+
+
+def assert_no_leftovers(folder: Path) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+# ---- accurate cuts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("start", "end"), [(3.37, 8.61), (0.52, 4.03), (7.13, 11.9)])
+def test_accurate_cut_has_the_defined_length_and_both_tracks(source, ffmpeg, tmp_path, start, end):
+    clip = cut_clip(source, tmp_path / "clip.mp4", start, end, ffmpeg)
+    info = probe(clip)
+    assert abs(info.duration - (end - start)) <= 0.1
+    assert info.has_video and info.has_audio
+    assert (info.width, info.height) == (640, 360)
+
+
+def test_accurate_cut_starts_on_the_asked_frame_not_the_keyframe(source, ffmpeg, tmp_path):
+    clip = cut_clip(source, tmp_path / "clip.mp4", 5.21, 7.5, ffmpeg)
+    assert abs(first_frame_time(clip, source) - 5.21) <= 1.5 / FPS
+
+
+def test_accurate_cut_at_720p(source_720p, ffmpeg, tmp_path):
+    clip = cut_clip(source_720p, tmp_path / "clip720.mp4", 2.33, 6.47, ffmpeg)
+    info = probe(clip)
+    assert abs(info.duration - 4.14) <= 0.1
+    assert (info.width, info.height) == (1280, 720) and info.has_audio
+
+
+def test_accurate_cut_is_web_ready(source, ffmpeg, tmp_path):
+    clip = cut_clip(source, tmp_path / "clip.mp4", 1.1, 4.6, ffmpeg)
+    atoms = top_level_atoms(clip)
+    assert atoms.index("moov") < atoms.index("mdat")
+    with av.open(str(clip)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.name, video.codec_context.pix_fmt) == ("h264", "yuv420p")
+        assert audio.codec_context.name == "aac"
+
+
+def test_progress_reaches_one_and_the_clip_appears_only_when_complete(source, ffmpeg, tmp_path):
+    dest, seen = tmp_path / "clip.mp4", []
+
+    def progress(fraction: float) -> None:
+        seen.append((fraction, dest.exists()))
+
+    cut_clip(source, dest, 2.0, 9.0, ffmpeg, progress=progress)
+    fractions = [fraction for fraction, _ in seen]
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert not any(exists for fraction, exists in seen if fraction < 1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_cutting_again_replaces_the_clip(source, ffmpeg, tmp_path):
+    dest = tmp_path / "clip.mp4"
+    cut_clip(source, dest, 1.0, 7.0, ffmpeg)
+    cut_clip(source, dest, 1.0, 4.0, ffmpeg)
+    assert abs(probe(dest).duration - 3.0) <= 0.1
+
+
+# ---- stream copy -------------------------------------------------------------------------------
+
+
+def test_stream_copy_cut_works_and_starts_at_a_keyframe(source, ffmpeg, tmp_path):
+    clip = cut_clip(source, tmp_path / "copy.mp4", 3.37, 8.61, ffmpeg, accurate=False)
+    info = probe(clip)
+    assert info.has_video and info.has_audio
+    assert info.duration >= 8.61 - 3.37 - 0.1  # keyframe-aligned: it may start earlier, never later
+    atoms = top_level_atoms(clip)
+    assert atoms.index("moov") < atoms.index("mdat")
+
+
+def test_stream_copy_cannot_burn_subtitles(source, ffmpeg, tmp_path):
+    subtitles = tmp_path / "clip.srt"
+    subtitles.write_text(to_srt([Cue(0.0, 1.0, "hi")]))
+    with pytest.raises(MediaError, match="accurate"):
+        cut_clip(source, tmp_path / "copy.mp4", 1.0, 4.0, ffmpeg, accurate=False, subtitles_path=subtitles)
+
+
+# ---- burned-in subtitles -----------------------------------------------------------------------
+
+
+def test_burned_subtitles_render_even_with_awkward_file_names(source, ffmpeg, tmp_path):
+    folder = tmp_path / "it's [a], test; dir:x"
+    folder.mkdir()
+    subtitles = folder / "clip 1's subs.srt"
+    subtitles.write_text(to_srt([Cue(0.0, 3.0, "Alice: HELLO WORLD, this is burned in")]))
+    plain = cut_clip(source, tmp_path / "plain.mp4", 2.0, 5.0, ffmpeg)
+    burned = cut_clip(source, tmp_path / "burned.mp4", 2.0, 5.0, ffmpeg, subtitles_path=subtitles)
+    info = probe(burned)
+    assert abs(info.duration - 3.0) <= 0.1 and info.has_audio
+    with_text, without = frames(burned, 10)[-1], frames(plain, 10)[-1]
+    height = with_text.shape[0]
+    bottom = np.abs(with_text[height * 2 // 3 :] - without[height * 2 // 3 :]).mean()
+    top = np.abs(with_text[: height // 3] - without[: height // 3]).mean()
+    assert bottom > 2 * top + 1.0  # the captions changed the lower part of the picture
+
+
+def test_missing_subtitle_file_is_reported(source, ffmpeg, tmp_path):
+    with pytest.raises(MediaError, match="subtitle file"):
+        cut_clip(source, tmp_path / "clip.mp4", 1.0, 4.0, ffmpeg, subtitles_path=tmp_path / "none.srt")
+
+
+# ---- failures ----------------------------------------------------------------------------------
+
+
+def test_missing_source_says_to_download_again(ffmpeg, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(MediaError, match=r"source video gone\.mp4 is gone: re-run the download"):
+        cut_clip(tmp_path / "gone.mp4", out / "clip.mp4", 1.0, 4.0, ffmpeg)
+    assert not out.exists()
+
+
+def test_a_failed_cut_leaves_no_file(source, ffmpeg, tmp_path):
+    with pytest.raises(MediaError, match="ffmpeg failed"):
+        cut_clip(source, tmp_path / "clip.mp4", 1.0, 4.0, ffmpeg, preset="no-such-preset")
+    assert_no_leftovers(tmp_path)
+
+
+def test_a_clip_past_the_end_of_the_video_is_refused(source, ffmpeg, tmp_path):
+    with pytest.raises(MediaError, match="does not fit"):
+        cut_clip(source, tmp_path / "clip.mp4", 12.5, 15.0, ffmpeg)
+    with pytest.raises(MediaError, match="does not fit"):
+        cut_clip(source, tmp_path / "clip.mp4", 4.0, 3.0, ffmpeg)
+    assert_no_leftovers(tmp_path)
+
+
+def test_an_unreadable_source_is_reported(ffmpeg, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError, match="cannot read"):
+        cut_clip(broken, tmp_path / "clip.mp4", 0.0, 1.0, ffmpeg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]

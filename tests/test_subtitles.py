@@ -1,0 +1,172 @@
+"""Subtitles: cues with names, cut and rebased per clip, written as SRT/VTT that real parsers accept."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import srt
+import webvtt
+
+from utils.subtitles import Cue, clip_cues, to_json, to_srt, to_text, to_vtt, transcript_cues
+from utils.transcript import Segment, Word
+
+A, B = "SPEAKER_00", "SPEAKER_01"
+NAMES = {A: "Alice", B: "Bob"}
+
+
+def segment(start: float, end: float, text: str, speaker: str | None = A) -> Segment:
+    """A segment whose words share its time evenly (each word 90% of its slot)."""
+    tokens = text.split()
+    slot = (end - start) / len(tokens)
+    words = tuple(
+        Word(round(start + i * slot, 3), round(start + (i + 0.9) * slot, 3), f" {token}", speaker=speaker)
+        for i, token in enumerate(tokens)
+    )
+    return Segment(start, end, f" {text}", words, speaker)
+
+
+def conversation() -> list[Segment]:
+    long_answer = " ".join(f"word{i}" for i in range(40)) + ". And that is all."
+    return [
+        segment(1.0, 4.0, "So what brought you here today?", A),
+        segment(4.5, 24.5, long_answer, B),
+        segment(25.0, 27.0, "Thank you.", A),
+    ]
+
+
+def vtt_seconds(timestamp) -> float:
+    return timestamp.in_milliseconds() / 1000
+
+
+# ---- cues --------------------------------------------------------------------------------------
+
+
+def test_names_are_applied_and_unknown_labels_fall_back_to_the_label():
+    cues = transcript_cues([segment(0.0, 2.0, "Hi.", A), segment(2.0, 4.0, "Hello.", "SPEAKER_07")], NAMES)
+    assert [c.text for c in cues] == ["Alice: Hi.", "SPEAKER_07: Hello."]
+
+
+def test_segment_without_speaker_has_no_prefix():
+    assert transcript_cues([segment(0.0, 2.0, "Music plays.", None)], NAMES)[0].text == "Music plays."
+
+
+def test_long_segments_become_readable_cues_split_between_words():
+    cues = transcript_cues(conversation(), NAMES)
+    answer = [c for c in cues if c.name == "Bob"]
+    assert len(answer) > 1
+    for cue in cues:
+        assert cue.end - cue.start <= 7.0 + 1e-9
+        assert len(cue.text) <= 84
+        assert cue.text.startswith(("Alice: ", "Bob: "))
+    spoken = " ".join(c.text.removeprefix("Bob: ") for c in answer)
+    assert spoken == " ".join(w.text.strip() for w in conversation()[1].words)
+
+
+def test_segment_without_words_is_split_by_characters():
+    text = " ".join(["lorem ipsum dolor"] * 12)
+    cues = transcript_cues([Segment(10.0, 30.0, text, (), A)], NAMES)
+    assert len(cues) > 1
+    assert cues[0].start == 10.0 and abs(cues[-1].end - 30.0) < 1e-9
+    assert all(len(c.text) <= 84 and c.end - c.start <= 7.0 + 1e-9 for c in cues)
+    assert " ".join(c.text.removeprefix("Alice: ") for c in cues) == text
+
+
+# ---- clip_cues ---------------------------------------------------------------------------------
+
+
+def test_clip_cues_are_rebased_and_lie_inside_the_clip():
+    clip_start, clip_end = 3.2, 15.0
+    cues = clip_cues(transcript_cues(conversation(), NAMES), clip_start, clip_end)
+    assert cues
+    for cue in cues:
+        assert 0.0 <= cue.start < cue.end <= clip_end - clip_start
+
+
+def test_cues_outside_the_clip_are_dropped_and_crossing_ones_trimmed_by_words():
+    segments = [
+        segment(0.0, 2.0, "Before the clip.", A),
+        segment(2.0, 6.0, "one two three four", B),
+        segment(6.0, 8.0, "inside entirely", A),
+        segment(8.0, 12.0, "five six seven eight", B),
+        segment(20.0, 22.0, "After the clip.", A),
+    ]
+    cues = clip_cues(transcript_cues(segments, NAMES), 4.0, 10.0)
+    assert [c.text for c in cues] == ["Bob: three four", "Alice: inside entirely", "Bob: five six"]
+    assert [(round(c.start, 3), round(c.end, 3)) for c in cues] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+    assert cues[0].words[0].start == 0.0  # words move with the cue
+
+
+def test_clip_cues_accept_segments_and_names():
+    cues = clip_cues([segment(5.0, 7.0, "Hello there.", B)], 4.0, 10.0, names=NAMES)
+    assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 3.0, "Bob: Hello there.")]
+
+
+def test_crossing_cue_without_words_keeps_its_text_with_clipped_times():
+    cues = clip_cues([Cue(1.0, 5.0, "Bob: no word timings")], 3.0, 4.0)
+    assert [(c.start, c.end, c.text) for c in cues] == [(0.0, 1.0, "Bob: no word timings")]
+
+
+# ---- formats -----------------------------------------------------------------------------------
+
+
+def test_srt_parses_and_keeps_times_and_text():
+    cues = clip_cues(transcript_cues(conversation(), NAMES), 0.5, 26.0)
+    parsed = list(srt.parse(to_srt(cues)))
+    assert [p.index for p in parsed] == list(range(1, len(cues) + 1))
+    assert [p.content for p in parsed] == [c.text for c in cues]
+    for p, cue in zip(parsed, cues, strict=True):
+        assert abs(p.start.total_seconds() - cue.start) < 0.001
+        assert abs(p.end.total_seconds() - cue.end) < 0.001
+        assert 0.0 <= p.start.total_seconds() < p.end.total_seconds() <= 25.5
+
+
+def test_vtt_parses_with_header_and_millisecond_times():
+    cues = clip_cues(transcript_cues(conversation(), NAMES), 0.5, 26.0)
+    text = to_vtt(cues)
+    assert text.startswith("WEBVTT\n\n")
+    parsed = webvtt.from_string(text).captions
+    assert [p.text for p in parsed] == [c.text for c in cues]
+    for p, cue in zip(parsed, cues, strict=True):
+        assert abs(vtt_seconds(p.start_time) - cue.start) < 0.001
+        assert abs(vtt_seconds(p.end_time) - cue.end) < 0.001
+    assert len(webvtt.read_buffer(io.StringIO(text)).captions) == len(cues)
+
+
+def test_vtt_escapes_markup_in_text():
+    cues = transcript_cues([segment(0.0, 3.0, "<script>alert(1)</script> & more", A)], NAMES)
+    text = to_vtt(cues)
+    assert "<script>" not in text
+    assert "Alice: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text
+    assert webvtt.from_string(text).captions[0].raw_text == "Alice: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more"
+
+
+def test_timestamps_past_an_hour():
+    text = to_srt([Cue(3725.5, 3727.25, "late")])
+    assert "01:02:05,500 --> 01:02:07,250" in text
+    assert "01:02:05.500 --> 01:02:07.250" in to_vtt([Cue(3725.5, 3727.25, "late")])
+
+
+def test_empty_cues_make_empty_but_valid_files():
+    assert list(srt.parse(to_srt([]))) == []
+    assert webvtt.from_string(to_vtt([])).captions == []
+
+
+# ---- transcript exports ------------------------------------------------------------------------
+
+
+def test_plain_text_has_a_clock_and_a_name_per_line():
+    segments = [*conversation(), segment(3725.0, 3727.0, "Late question?", "SPEAKER_07")]
+    lines = to_text(segments, NAMES).splitlines()
+    assert lines[0] == "[00:01] Alice: So what brought you here today?"
+    assert lines[1].startswith("[00:04] Bob: word0 word1")
+    assert lines[2] == "[00:25] Alice: Thank you."
+    assert lines[3] == "[1:02:05] SPEAKER_07: Late question?"
+
+
+def test_json_export_carries_speakers_names_and_words():
+    document = json.loads(to_json(conversation(), NAMES))
+    assert document["speakers"] == {A: "Alice", B: "Bob"}
+    first = document["segments"][0]
+    assert (first["speaker"], first["name"], first["text"]) == (A, "Alice", "So what brought you here today?")
+    assert first["words"][0] == {"start": 1.0, "end": 1.45, "text": "So", "probability": None}
