@@ -137,6 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_STEP_ATTEMPTS", _integer(1, 20), "3", "Times a step lost by a dead worker is retried."),
     Setting("EVENTS_STREAM_MAXLEN", _integer(100, 10_000_000), "10000", "Events kept in the Redis stream."),
     # Media and models
+    Setting("MAX_VIDEO_DURATION_SECONDS", _integer(0, 10**7), "14400", "Longest video accepted; 0: no limit."),
+    Setting("MIN_FREE_DISK_MB", _integer(0, 10**8), "1024", "Refuse downloads when less disk is free."),
     Setting("FFMPEG_PATH", _text, "", "ffmpeg binary; empty: the one on PATH, else imageio-ffmpeg's."),
     Setting("DEVICE", _choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available."),
     Setting("FASTER_WHISPER_MODEL", _text, "tiny.en", "Whisper model name or local directory."),

@@ -31,13 +31,19 @@ def _download(ctx: StepContext) -> None:
     settings = ctx.settings
     folder = videos.video_dir(settings.download_dir, ctx.video_id)
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg)
+    limits = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
+    result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits)
     if isinstance(result, download.Playlist):
         _expand_playlist(ctx, result)
-        result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg)
+        result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits)
         if isinstance(result, download.Playlist):
             raise download.DownloadError(f"playlist entry {ctx.video['url']} is itself a playlist: submit its videos")
     info = media.probe(result.path)
+    # Some sources (HLS) only reveal their length once downloaded: check again, and keep nothing.
+    refusal = download.duration_refusal(info.duration, settings.max_video_duration_seconds)
+    if refusal:
+        result.path.unlink(missing_ok=True)
+        raise download.DownloadError(refusal)
     with db.transaction(ctx.conn):
         db.update_video(
             ctx.conn,

@@ -72,3 +72,42 @@ def test_yt_dlp_error_becomes_one_actionable_line():
         "yt-dlp: Unable to download webpage: HTTP Error 404: Not Found (http://127.0.0.1/video): "
         "the page was not found: check the link"
     )
+
+
+def test_duration_over_the_limit_is_refused_with_the_setting_named():
+    from utils.download import duration_refusal
+
+    assert duration_refusal(3 * 3600, 14400) is None
+    assert duration_refusal(None, 14400) is None
+    assert duration_refusal(5 * 3600, 0) is None, "0 means no limit"
+    reason = duration_refusal(5 * 3600, 14400)
+    assert "MAX_VIDEO_DURATION_SECONDS=14400" in reason and "300 min" in reason
+
+
+def test_match_filter_refuses_before_download(tmp_path, monkeypatch):
+    from utils.download import DownloadError, Limits, fetch
+
+    info = {"id": "x", "title": "x", "duration": 7200, "url": "http://127.0.0.1:9/never.mp4", "ext": "mp4"}
+    real = yt_dlp.YoutubeDL
+    monkeypatch.setattr(yt_dlp, "YoutubeDL", lambda options: _offline_ydl(real, options, info))
+    with pytest.raises(DownloadError, match="MAX_VIDEO_DURATION_SECONDS=3600"):
+        fetch("http://127.0.0.1:9/page", "best", tmp_path / "v", lambda f: None, None, Limits(3600, 0))
+    assert not list(tmp_path.rglob("*.mp4"))
+
+
+def _offline_ydl(real, options, info):
+    """yt-dlp itself, with only the page read replaced by a fixed info dict (no network)."""
+
+    class Offline(real):
+        def extract_info(self, url, download=True, ie_key=None, extra_info=None, process=True, **kwargs):
+            return dict(info)
+
+    return Offline(options)
+
+
+def test_free_disk_check_names_the_setting(tmp_path):
+    from utils.download import DownloadError, check_free_space
+
+    check_free_space(tmp_path / "new" / "folder", 1)
+    with pytest.raises(DownloadError, match="MIN_FREE_DISK_MB"):
+        check_free_space(tmp_path, 2**62)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,14 +147,28 @@ class Playlist:
     entry_urls: list[str]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Refusals made before any byte of media is written."""
+
+    max_duration_seconds: float = 0.0  # 0: no limit
+    min_free_bytes: int = 0
+
+
 def fetch(
-    url: str, resolution: str, dest_dir: Path, progress: Progress, ffmpeg: str | None = None
+    url: str,
+    resolution: str,
+    dest_dir: Path,
+    progress: Progress,
+    ffmpeg: str | None = None,
+    limits: Limits = Limits(),
 ) -> Downloaded | Playlist:
     """Download the video at `url` into `dest_dir` as `video.<ext>`, or list a playlist's entries.
 
     One extraction serves both cases: the info is read unprocessed first, and only a single video
     goes on to format selection and download.
     """
+    refusals: list[str] = []
     options = _base_options(ffmpeg) | format_options(resolution)
     options |= {
         "noplaylist": True,
@@ -162,14 +177,18 @@ def fetch(
         "progress_hooks": [_progress_hook(progress)],
         "overwrites": True,
         "continuedl": False,
+        "match_filter": _refuse_when(limits, refusals),
     }
     try:
         with yt_dlp.YoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False, process=False)
             if info and info.get("_type") in ("playlist", "multi_video"):
                 return Playlist(title=info.get("title"), entry_urls=_entry_urls(info))
+            check_free_space(dest_dir, limits.min_free_bytes)
             dest_dir.mkdir(parents=True, exist_ok=True)
             info = ydl.process_ie_result(info, download=True)
+            if refusals:
+                raise DownloadError(refusals[0])
             path = Path(ydl.prepare_filename(info))
     except yt_dlp.utils.DownloadError as error:
         raise DownloadError(one_line_error(error, url)) from error
@@ -182,6 +201,38 @@ def fetch(
         thumbnail_path=_thumbnail(dest_dir),
         info_height=info.get("height"),
     )
+
+
+def _refuse_when(limits: Limits, refusals: list[str]) -> Callable[..., str | None]:
+    """A yt-dlp match filter: a returned reason makes yt-dlp skip the download, which we then report."""
+
+    def check(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
+        reason = duration_refusal(info.get("duration"), limits.max_duration_seconds)
+        if reason:
+            refusals.append(reason)
+        return reason
+
+    return check
+
+
+def duration_refusal(duration: float | None, max_seconds: float) -> str | None:
+    if max_seconds and duration and duration > max_seconds:
+        return (
+            f"video is {duration / 60:.0f} min long, over MAX_VIDEO_DURATION_SECONDS={max_seconds:.0f}: "
+            "raise the limit to process it"
+        )
+    return None
+
+
+def check_free_space(folder: Path, min_free_bytes: int) -> None:
+    """Refuse to start a download that would fill the disk."""
+    existing = next((parent for parent in (folder, *folder.parents) if parent.exists()), Path("/"))
+    free = shutil.disk_usage(existing).free
+    if free < min_free_bytes:
+        raise DownloadError(
+            f"only {free / 2**20:.0f} MB free on the disk holding {existing}, under MIN_FREE_DISK_MB="
+            f"{min_free_bytes / 2**20:.0f}: free some space, then retry"
+        )
 
 
 def _final_path(path: Path, info: dict[str, Any]) -> Path:
