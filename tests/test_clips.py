@@ -242,3 +242,15 @@ def test_words_outside_the_exchange_are_ignored():
     words = [Word(0.0, 2.0, "before"), Word(10.0, 12.0, "inside"), Word(12.5, 14.0, "too."), Word(20.0, 21.0, "x")]
     result = plan([SpeakerSpan(9.0, 15.0, A)], words, 9.0, 15.0)
     assert [(c.start, c.end) for c in result.clips] == [(10.0, 14.0), (10.0, 14.0)]
+
+
+def test_padding_never_reaches_into_a_neighbouring_word():
+    from utils.clips import SpeakerSpan, define_clips
+    from utils.transcript import Word
+
+    words = [Word(9.0, 10.45, "up"), Word(10.5, 11.0, "Hello"), Word(11.0, 14.9, "there."), Word(14.95, 16.0, "Next")]
+    plan = define_clips(
+        [SpeakerSpan(10.5, 14.9, "A")], words, 10.5, 14.9, min_duration=1, max_duration=60, padding=0.15
+    )
+    for clip in plan.clips:
+        assert clip.start == pytest.approx(10.45) and clip.end == pytest.approx(14.95)

@@ -141,16 +141,16 @@ def define_clips(
             f"exchange is {length:.1f} s, shorter than CLIP_MIN_DURATION_SECONDS={min_duration:g} s: "
             "widen it or lower the setting"
         )
-    words = sorted((w for w in words if exchange_start <= _mid(w) <= exchange_end), key=lambda w: w.start)
+    every_word = sorted(words, key=lambda w: w.start)
+    words = [w for w in every_word if exchange_start <= _mid(w) <= exchange_end]
     snapped = [_snap_span(span, words, exchange_start, exchange_end) for span in spans]
     fitting, dropped = _merge_or_drop_short(snapped, min_duration, max_duration, max_merge_gap)
     pieces = [piece for span in fitting for piece in _split_long(span, words, min_duration, max_duration)]
     ex_start, ex_end = _snap(exchange_start, exchange_end, words)
-    clips = [ClipSpec("exchange", *_pad(ex_start, ex_end, padding, media_duration), None, 0)]
+    clips = [ClipSpec("exchange", *_pad(ex_start, ex_end, padding, media_duration, every_word), None, 0)]
     for position, (span, note) in enumerate(pieces, start=1):
-        clips.append(
-            ClipSpec("speaker", *_pad(span.start, span.end, padding, media_duration), span.speaker, position, note)
-        )
+        bounds = _pad(span.start, span.end, padding, media_duration, every_word)
+        clips.append(ClipSpec("speaker", *bounds, span.speaker, position, note))
     for reason in dropped:
         log.info("no clip: %s", reason)
     return ClipPlan(clips=clips, dropped=dropped)
@@ -177,8 +177,13 @@ def _snap_span(span: SpeakerSpan, words: Sequence[Word], lo: float, hi: float) -
     return replace(span, start=start, end=end)
 
 
-def _pad(start: float, end: float, padding: float, media_duration: float | None) -> tuple[float, float]:
-    start, end = max(0.0, start - padding), end + padding
+def _pad(
+    start: float, end: float, padding: float, media_duration: float | None, words: Sequence[Word] = ()
+) -> tuple[float, float]:
+    """Widen by `padding`, but never into a neighbouring word, before 0 or past the media's end."""
+    previous_end = max((w.end for w in words if w.end <= start + 1e-6), default=0.0)
+    next_start = min((w.start for w in words if w.start >= end - 1e-6), default=float("inf"))
+    start, end = max(0.0, previous_end, start - padding), min(next_start, end + padding)
     if media_duration is not None:
         end = min(end, media_duration)
     return round(start, 3), round(end, 3)
