@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 from celery import shared_task
@@ -112,9 +113,11 @@ def _transcribe(ctx: StepContext) -> None:
 
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings = ctx.settings
+    stream = SegmentStream(ctx)
     transcript = transcription.transcribe(
         audio,
         ctx.progress,
+        on_segment=stream.add,
         model_name=settings.faster_whisper_model,
         device=settings.device,
         compute_type=settings.faster_whisper_compute_type,
@@ -129,6 +132,34 @@ def _transcribe(ctx: StepContext) -> None:
         db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note)
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
     log.info("video %s: %d transcript segments (%s)", ctx.video_id, len(transcript.segments), transcript.language)
+
+
+class SegmentStream:
+    """Stores segments while transcription runs (every couple of seconds), so text appears early."""
+
+    INTERVAL = 2.0
+
+    def __init__(self, ctx: StepContext):
+        self.ctx = ctx
+        self.pending: list = []
+        self.stored = 0
+        self.last_flush = time.monotonic()
+
+    def add(self, segment) -> None:
+        self.pending.append(segment)
+        if time.monotonic() - self.last_flush >= self.INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        conn, video_id = self.ctx.conn, self.ctx.video_id
+        with db.transaction(conn):
+            if self.stored == 0:
+                db.replace_segments(conn, video_id, [])  # a re-run starts from an empty transcript
+            db.append_segments(conn, video_id, self.pending, first_position=self.stored)
+        self.stored += len(self.pending)
+        self.pending = []
+        self.last_flush = time.monotonic()
+        self.ctx.publish({"type": "transcript", "video_id": video_id})
 
 
 @shared_task(name=task_name("diarize"), bind=True)

@@ -32,10 +32,11 @@ def sample(tmp_path_factory) -> SpeechSample:
 
 
 @pytest.fixture(scope="module")
-def sample_run(sample) -> tuple[Transcript, list[float]]:
+def sample_run(sample) -> tuple[Transcript, list[float], list]:
     """One transcription of the sample shared by the tests that inspect it (the model loads once)."""
     reported: list[float] = []
-    return transcribe(sample.wav, reported.append), reported
+    streamed: list = []
+    return transcribe(sample.wav, reported.append, on_segment=streamed.append), reported, streamed
 
 
 def normalise(text: str) -> str:
@@ -77,7 +78,7 @@ def test_an_invalid_model_size_names_the_setting_to_change():
 
 
 def test_the_sample_is_transcribed_close_to_its_reference(sample, sample_run):
-    transcript, _ = sample_run
+    transcript, _, _ = sample_run
     hypothesis = " ".join(segment.text for segment in transcript.segments)
     error_rate = jiwer.wer(normalise(sample.transcript), normalise(hypothesis))
     log.info("WER of tiny.en on pyannote's sample: %.1f%%", 100 * error_rate)
@@ -87,7 +88,7 @@ def test_the_sample_is_transcribed_close_to_its_reference(sample, sample_run):
 
 
 def test_words_have_timestamps_inside_their_segment(sample, sample_run):
-    transcript, _ = sample_run
+    transcript, _, _ = sample_run
     assert transcript.segments
     for segment in transcript.segments:
         assert 0.0 <= segment.start <= segment.end <= sample.duration + 0.05
@@ -101,7 +102,7 @@ def test_words_have_timestamps_inside_their_segment(sample, sample_run):
 
 
 def test_progress_rises_to_one(sample_run):
-    _, reported = sample_run
+    _, reported, _ = sample_run
     assert reported[0] == 0.0
     assert reported[-1] == 1.0
     assert reported == sorted(reported)
@@ -153,3 +154,8 @@ def test_the_default_device_and_compute_type_follow_the_hardware():
     assert transcription.pick_compute_type("cpu") == "int8"
     assert transcription.pick_compute_type("cuda") == "float16"
     assert transcription.pick_compute_type("cpu", "float32") == "float32"
+
+
+def test_segments_are_handed_over_as_they_are_decoded(sample_run):
+    transcript, _, streamed = sample_run
+    assert tuple(streamed) == transcript.segments

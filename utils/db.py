@@ -216,7 +216,12 @@ def update_step(
 def replace_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[Segment]) -> None:
     """Store a video's transcript, replacing the previous one; call inside a transaction."""
     conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
-    for position, segment in enumerate(segments):
+    append_segments(conn, video_id, segments, first_position=0)
+
+
+def append_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[Segment], first_position: int) -> None:
+    """Add segments after the ones stored, as transcription produces them."""
+    for position, segment in enumerate(segments, start=first_position):
         segment_id = conn.execute(
             "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker) VALUES (?, ?, ?, ?, ?, ?)",
             (video_id, position, segment.start, segment.end, segment.text, segment.speaker),

@@ -135,8 +135,12 @@ def transcribe(
     batched: bool = False,
     batch_size: int = 8,
     language: str | None = None,
+    on_segment: Callable[[Segment], None] | None = None,
 ) -> Transcript:
-    """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments."""
+    """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments.
+
+    `on_segment` sees each segment as soon as it is decoded, so callers can show text while the rest runs.
+    """
     progress(0.0)
     audio = read_samples(audio_path)
     duration = len(audio) / SAMPLE_RATE
@@ -154,6 +158,8 @@ def transcribe(
         segment = _segment(piece)
         if segment is not None:
             segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
         progress(min(max(piece.end / duration, 0.0), 0.99))
     progress(1.0)
     log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), info.language)
