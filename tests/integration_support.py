@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import redis
 
 from utils.events import STREAM, decode_entries
+from utils.services import free_port, redis_command, wait_for_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,8 +30,16 @@ class Worker:
 
     def start(self) -> Worker:
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as a crash or the OOM killer would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -49,3 +59,23 @@ def step_events(redis_url: str, video_id: int, step: str | None = None) -> list[
         event for event in events
         if event.get("type") == "step" and event["video_id"] == video_id and (step is None or event["name"] == step)
     ]  # fmt: skip
+
+
+class RedisProcess:
+    """A redis-server of the test's own, so a test can stop and restart it (an outage)."""
+
+    def __init__(self, data_dir: Path):
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisProcess:
+        self.process = subprocess.Popen(redis_command(self.port, self.data_dir), stdout=subprocess.DEVNULL)
+        wait_for_redis(self.url)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
