@@ -59,7 +59,29 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def not_found(error):
         return render_template("error.html", code=404, message=error.description), 404
 
+    @app.errorhandler(500)
+    def server_error(error):  # the traceback goes to the log, never to the page
+        message = "Something went wrong on the server. The log has the details; try again."
+        return render_template("error.html", code=500, message=message), 500
+
     return app
+
+
+def waitress_options(settings: Settings) -> dict[str, Any]:
+    """How waitress serves the app; shared by `main()` and the benchmarks so they measure the same server.
+
+    Each open /events stream holds a thread and a connection, so streams get their own share on top
+    of WEB_THREADS; send_bytes=1 makes waitress flush every event instead of buffering 18 kB.
+    """
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "threads": settings.web_threads + settings.sse_max_clients,
+        "connection_limit": settings.web_threads + settings.sse_max_clients + 100,
+        "max_request_body_size": (settings.max_upload_mb + 1) * 2**20,
+        "send_bytes": 1,
+        "ident": "clipper",
+    }
 
 
 def _start_stack(settings: Settings):
@@ -101,10 +123,7 @@ def main() -> int:
         reconciler = Reconciler(app.extensions["celery"], app.config["SETTINGS"])
         reconciler.start()
         log.info("serving on http://%s:%s", settings.host, settings.port)
-        # Each open /events stream holds a waitress thread, so streams get their own share on top of
-        # WEB_THREADS; send_bytes=1 makes waitress flush every event instead of buffering 18 kB.
-        threads = settings.web_threads + settings.sse_max_clients
-        serve(app, host=settings.host, port=settings.port, threads=threads, send_bytes=1, ident="clipper")
+        serve(app, **waitress_options(settings))
     except KeyboardInterrupt:
         pass
     finally:

@@ -56,11 +56,15 @@ def step_service() -> StepService:
 def register(app: Flask) -> None:
     from routes.analysis import analysis_api
     from routes.api import api
+    from routes.events import events
     from routes.media import media
     from routes.pages import pages
+    from routes.uploads import uploads
 
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(analysis_api)
     app.register_blueprint(media)
+    app.register_blueprint(events)
+    app.register_blueprint(uploads)
     app.teardown_appcontext(close_db)

@@ -143,13 +143,15 @@ def create_exchange(video_id: int):
     body = json_body()
     start, end = _manual_bounds(body, video)
     process = bool(body.get("process", False))
+    service = step_service()
+    if process:  # refuse before inserting, so a 409 leaves no exchange behind
+        service.check_phase2_ready(video_id)
     conn = get_db()
     with db.transaction(conn):
         label = _next_manual_label(conn, video_id)
         exchange = Exchange(start, end, _question_text(video_id, start, end), asker="", answerer="")
         exchange_id = db.insert_exchange(conn, video_id, label, "manual", exchange, chain=process)
         db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
-    service = step_service()
     service.publish({"type": "exchanges", "video_id": video_id})
     if process:
         service.request(video_id, steps.PHASE2_STEPS[0], exchange_id)

@@ -36,7 +36,7 @@ def _optional_count(body: dict[str, Any], key: str) -> int | None:
     return int(value)
 
 
-def _submission_options(body: dict[str, Any]) -> dict[str, Any]:
+def submission_options(body: dict[str, Any]) -> dict[str, Any]:
     resolution = str(body.get("resolution", "best"))
     if resolution not in RESOLUTIONS:
         raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
@@ -84,7 +84,7 @@ def _split_valid(urls: list[Any]) -> tuple[list[str], list[dict[str, str]]]:
 @api.post("/videos")
 def submit_videos():
     body = json_body()
-    options = _submission_options(body)
+    options = submission_options(body)
     accepted, rejected = _split_valid(_submitted_urls(body))
     if not accepted:
         return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400

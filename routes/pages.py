@@ -1,32 +1,91 @@
-"""HTML pages."""
+"""HTML pages: the dashboard, a video's details, the error log, and the fragments pages refresh live.
+
+Pages render the database's truth; the browser then follows `/events` and patches states in place,
+fetching a fragment (rendered by the same templates) when rows come or go.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from typing import Any
 
-from routes import get_db
-from utils import db, videos
+from flask import Blueprint, abort, current_app, render_template, request
+
+from routes import get_db, settings
+from utils import db, steps, videos
 from utils.download import RESOLUTIONS
 
 pages = Blueprint("pages", __name__)
 
 PER_PAGE = 50
+ERRORS_SHOWN = 500
+PHASE2_ICONS = {"process_diarization": "bi-people", "define_clips": "bi-list-task", "cut_clips": "bi-scissors"}
+PHASE2_TITLES = {
+    "process_diarization": "Process diarization",
+    "define_clips": "Define clips",
+    "cut_clips": "Cut clips",
+}
+
+
+@pages.app_context_processor
+def template_helpers() -> dict[str, Any]:
+    """`has_endpoint(name)`: templates link to optional blueprints (e.g. auth) only when they exist."""
+    return {"has_endpoint": lambda name: name in current_app.view_functions}
+
+
+@pages.app_template_filter("duration")
+def format_duration(seconds: float | None) -> str:
+    """1:02:03 or 2:03; empty when unknown."""
+    if seconds is None:
+        return ""
+    total = round(float(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@pages.app_template_filter("when")
+def format_when(iso: str | None) -> str:
+    """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""
+    return iso[:19].replace("T", " ") if iso else ""
+
+
+def step_action(step: dict[str, Any], states: dict[str, str], needs: tuple[str, ...]) -> dict[str, Any]:
+    """The button of a step: its label and whether it may be pressed (prerequisites done, not under way)."""
+    state = step["state"]
+    label = {"pending": "Run", "error": "Retry", "done": "Re-run", "stale": "Re-run"}.get(state, "Run")
+    waiting = [need for need in needs if states.get(need) != steps.DONE]
+    enabled = state not in steps.ACTIVE and not waiting
+    reason = f"waiting for {', '.join(waiting)}" if waiting else ("under way" if state in steps.ACTIVE else "")
+    return {"label": label, "enabled": enabled, "reason": reason}
+
+
+def _page_number(total: int) -> tuple[int, int]:
+    pages_count = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    return min(max(request.args.get("page", 1, type=int), 1), pages_count), pages_count
+
+
+def _jobs_context() -> dict[str, Any]:
+    conn = get_db()
+    total = db.count_videos(conn)
+    page, pages_count = _page_number(total)
+    rows = db.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return {"videos": videos.describe_many(conn, rows), "total": total, "page": page, "pages": pages_count}
 
 
 @pages.get("/")
 def dashboard():
-    page = max(request.args.get("page", 1, type=int), 1)
-    conn = get_db()
-    rows = db.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    total = db.count_videos(conn)
     return render_template(
         "dashboard.html",
-        videos=videos.describe_many(conn, rows),
-        total=total,
-        page=page,
-        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
         resolutions=RESOLUTIONS,
+        max_upload_mb=settings().max_upload_mb,
+        **_jobs_context(),
     )
+
+
+@pages.get("/partials/videos")
+def videos_fragment():
+    """The jobs table of one page, for the dashboard to swap in when videos come or go."""
+    return render_template("_jobs.html", **_jobs_context())
 
 
 @pages.get("/videos/<int:video_id>")
@@ -34,5 +93,36 @@ def video_details(video_id: int):
     conn = get_db()
     video = db.get_video(conn, video_id)
     if video is None:
-        abort(404, f"There is no video {video_id}.")
-    return render_template("video.html", video=videos.describe(video, db.steps_of(conn, [video_id])))
+        abort(404, f"There is no video {video_id}. It may have been deleted.")
+    described = videos.describe(video, db.steps_of(conn, [video_id]))
+    states = {step["name"]: step["state"] for step in described["steps"]}
+    actions = {
+        step["name"]: step_action(step, states, steps.PHASE1_PREREQUISITES.get(step["name"], ()))
+        for step in described["steps"]
+    }
+    page_data = {
+        "video": described,
+        # JSON objects lose their order (keys are sorted), so the step order travels as lists.
+        "phase1": steps.PHASE1_PREREQUISITES,
+        "phase2": steps.PHASE2_PREREQUISITES,
+        "phase2_steps": list(steps.PHASE2_STEPS),
+        "phase2_needs_from_phase1": list(steps.PHASE2_NEEDS_FROM_PHASE1),
+        "phase2_icons": PHASE2_ICONS,
+        "phase2_titles": PHASE2_TITLES,
+    }
+    return render_template("video.html", video=described, actions=actions, page_data=page_data)
+
+
+def _errors_context() -> dict[str, Any]:
+    rows = db.error_steps(get_db(), limit=ERRORS_SHOWN)
+    return {"errors": rows, "limit": ERRORS_SHOWN}
+
+
+@pages.get("/errors")
+def error_log():
+    return render_template("errors.html", **_errors_context())
+
+
+@pages.get("/partials/errors")
+def errors_fragment():
+    return render_template("_errors.html", **_errors_context())

@@ -140,10 +140,17 @@ class StepService:
         self._send(queued)
         return db.get_step(self.conn, step["id"])
 
+    def check_phase2_ready(self, video_id: int) -> None:
+        """Raise StepBlocked unless the video's transcript and speakers are done (before making exchanges)."""
+        self._require(video_id, "processing an exchange", [(need, None) for need in PHASE2_NEEDS_FROM_PHASE1])
+
     def _check_prerequisites(self, video_id: int, name: str, needs: tuple[str, ...], exchange_id: int | None) -> None:
         required = [(need, exchange_id) for need in needs]
         if exchange_id is not None and not needs:
             required += [(need, None) for need in PHASE2_NEEDS_FROM_PHASE1]
+        self._require(video_id, name, required)
+
+    def _require(self, video_id: int, name: str, required: list[tuple[str, int | None]]) -> None:
         waiting = []
         for need, scope in required:
             other = db.find_step(self.conn, video_id, need, scope)

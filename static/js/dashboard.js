@@ -1,0 +1,261 @@
+/* Dashboard: submit links and uploads, select and delete, and keep the jobs table live. */
+"use strict";
+
+(() => {
+  const { api, fragment, el, setState, videoStatus, debounce, alertBox, localTimes, Recorder, LiveStream } = Clipper;
+
+  const form = document.getElementById("submit-form");
+  const urls = document.getElementById("urls");
+  const result = document.getElementById("submit-result");
+  const submitButton = document.getElementById("submit-button");
+  const fileInput = document.getElementById("upload-file");
+  const uploadButton = document.getElementById("upload-button");
+  const uploadProgress = document.getElementById("upload-progress");
+  const jobs = document.getElementById("jobs");
+  const deleteButton = document.getElementById("delete-selected");
+  const count = document.getElementById("video-count");
+
+  function currentPage() {
+    const table = jobs.querySelector("[data-page]");
+    return table ? Number(table.dataset.page) : 1;
+  }
+
+  function options() {
+    const body = {
+      resolution: document.getElementById("resolution").value,
+      auto: autoSwitch.checked,
+      clips: clipsSwitch.checked,
+    };
+    const speakers = document.getElementById("num-speakers").value.trim();
+    if (speakers) body.num_speakers = speakers;
+    return body;
+  }
+
+  // Cutting clips of every exchange continues the whole pipeline, so one implies the other.
+  const autoSwitch = document.getElementById("auto");
+  const clipsSwitch = document.getElementById("clips");
+  clipsSwitch.addEventListener("change", () => {
+    if (clipsSwitch.checked) autoSwitch.checked = true;
+  });
+  autoSwitch.addEventListener("change", () => {
+    if (!autoSwitch.checked) clipsSwitch.checked = false;
+  });
+
+  // ---- results ---------------------------------------------------------------------------------
+
+  function showResult(response, what) {
+    const data = response.data || {};
+    const created = data.videos || [];
+    const rejected = data.rejected || [];
+    const boxes = [];
+    if (created.length) {
+      boxes.push(alertBox("success", `Added ${created.length} ${what}${created.length === 1 ? "" : "s"}: `,
+        ...created.map((video, index) => [index ? ", " : "", el("a", { href: Clipper.url(`/videos/${video.id}`) }, `#${video.id}`)])));
+    }
+    if (data.warning) boxes.push(alertBox("warning", data.warning));
+    if (!response.ok && (!rejected.length || response.status !== 400)) boxes.push(alertBox("danger", response.error));
+    if (rejected.length) {
+      boxes.push(alertBox("danger",
+        `${rejected.length} link${rejected.length === 1 ? " was" : "s were"} not accepted:`,
+        el("ul", { class: "result-list" }, rejected.map((item) => el("li", {}, el("code", {}, item.url || "(empty)"), ` — ${item.error}`)))));
+    }
+    result.replaceChildren(...boxes);
+  }
+
+  // ---- submitting links ------------------------------------------------------------------------
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = urls.value;
+    if (!text.trim()) {
+      result.replaceChildren(alertBox("warning", "Paste at least one video link (one per line) first."));
+      urls.focus();
+      return;
+    }
+    submitButton.disabled = true;
+    const response = await api("POST", "/api/videos", { urls: text, ...options() });
+    submitButton.disabled = false;
+    showResult(response, "video");
+    if (response.ok) {
+      // Keep only what was refused, so it can be fixed and sent again; accepted links are done.
+      const refused = (response.data.rejected || []).map((item) => item.url).filter((line) => line.trim());
+      urls.value = refused.length ? `${refused.join("\n")}\n` : "";
+      refreshTable();
+    }
+  });
+
+  // ---- uploading a file ------------------------------------------------------------------------
+
+  uploadButton.addEventListener("click", () => {
+    const file = fileInput.files[0];
+    if (!file) {
+      result.replaceChildren(alertBox("warning", "Choose a video or audio file to upload first."));
+      return;
+    }
+    const limitMb = Number(fileInput.dataset.maxMb);
+    if (limitMb && file.size > limitMb * 1024 * 1024) {
+      result.replaceChildren(alertBox("danger", `${file.name} is larger than the upload limit of ${limitMb} MB.`));
+      return;
+    }
+    const body = new FormData();
+    body.append("file", file);
+    for (const [key, value] of Object.entries(options())) body.append(key, String(value));
+    const request = new XMLHttpRequest();
+    const bar = uploadProgress.querySelector(".progress-bar");
+    request.open("POST", Clipper.url("/api/uploads"));
+    request.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(Clipper.csrfHeaders())) request.setRequestHeader(name, value);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) bar.style.width = `${(100 * event.loaded) / event.total}%`;
+    };
+    request.onload = () => {
+      finishUpload();
+      let data = null;
+      try {
+        data = JSON.parse(request.responseText);
+      } catch (error) {
+        data = null;
+      }
+      const ok = request.status >= 200 && request.status < 300;
+      const error = ok ? null : (data && data.error) || `upload failed: ${request.status} ${request.statusText}`;
+      showResult({ ok, status: request.status, data, error }, "upload");
+      if (ok) {
+        fileInput.value = "";
+        refreshTable();
+      }
+    };
+    request.onerror = () => {
+      finishUpload();
+      result.replaceChildren(alertBox("danger", "The upload did not reach the server: check that Clipper is running."));
+    };
+    uploadButton.disabled = true;
+    bar.style.width = "0%";
+    uploadProgress.classList.remove("d-none");
+    request.send(body);
+  });
+
+  function finishUpload() {
+    uploadButton.disabled = false;
+    uploadProgress.classList.add("d-none");
+  }
+
+  // ---- selection and deleting ------------------------------------------------------------------
+
+  function selectedIds() {
+    return [...jobs.querySelectorAll(".select-video:checked")].map((box) => Number(box.value));
+  }
+
+  function updateSelection() {
+    const boxes = [...jobs.querySelectorAll(".select-video")];
+    const chosen = boxes.filter((box) => box.checked).length;
+    const all = jobs.querySelector("#select-all");
+    if (all) {
+      all.checked = boxes.length > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    }
+    deleteButton.disabled = chosen === 0;
+    deleteButton.replaceChildren(Clipper.icon("bi-trash"), chosen ? ` Delete selected (${chosen})` : " Delete selected");
+  }
+
+  jobs.addEventListener("change", (event) => {
+    if (event.target.id === "select-all") {
+      for (const box of jobs.querySelectorAll(".select-video")) box.checked = event.target.checked;
+    }
+    updateSelection();
+  });
+
+  deleteButton.addEventListener("click", async () => {
+    const ids = selectedIds();
+    if (!ids.length) return;
+    const what = ids.length === 1 ? "this video" : `these ${ids.length} videos`;
+    if (!window.confirm(`Delete ${what} with their downloads, transcripts and clips? This cannot be undone.`)) return;
+    deleteButton.disabled = true;
+    const failures = [];
+    for (const id of ids) {
+      const response = await api("DELETE", `/api/videos/${id}`);
+      if (!response.ok && response.status !== 404) failures.push(`#${id}: ${response.error}`);
+      else jobs.querySelector(`tr[data-video-id="${id}"]`)?.remove();
+    }
+    result.replaceChildren(failures.length
+      ? alertBox("danger", `Some videos were not deleted: ${failures.join("; ")}`)
+      : alertBox("success", `Deleted ${ids.length} video${ids.length === 1 ? "" : "s"}.`));
+    refreshTable();
+  });
+
+  // ---- live updates ----------------------------------------------------------------------------
+
+  const recorder = new Recorder();
+
+  const refreshTable = debounce(async () => {
+    const [html, missed] = await recorder.during(() => fragment(`/partials/videos?page=${currentPage()}`));
+    if (html === null) return;
+    const chosen = new Set(selectedIds());
+    jobs.innerHTML = html; // our own template: every value in it was escaped by Jinja
+    for (const box of jobs.querySelectorAll(".select-video")) box.checked = chosen.has(Number(box.value));
+    const table = jobs.querySelector("[data-total]");
+    if (table) count.textContent = table.dataset.total;
+    localTimes(jobs);
+    updateSelection();
+    for (const step of missed) applyStep(step);
+  }, 300);
+
+  function applyStep(step) {
+    recorder.record(step);
+    if (step.exchange_id !== null && step.exchange_id !== undefined) return; // phase 2: details page only
+    const row = jobs.querySelector(`tr[data-video-id="${step.video_id}"]`);
+    if (!row) {
+      // A video newer than every row (another tab, a playlist entry, an upload) belongs on page 1.
+      const ids = [...jobs.querySelectorAll("tr[data-video-id]")].map((node) => Number(node.dataset.videoId));
+      if (currentPage() === 1 && step.video_id > Math.max(0, ...ids)) refreshTable();
+      return;
+    }
+    const badge = row.querySelector(`.step-badge[data-step="${step.name}"]`);
+    if (!badge) return refreshTable();
+    if (step.state === "error" || badge.dataset.state === "error") refreshTable(); // the error line comes or goes
+    setState(badge, step.state);
+    badge.dataset.progress = step.progress;
+    badge.title = `${step.name}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
+    const states = [...row.querySelectorAll(".step-badge")].map((node) => node.dataset.state);
+    const status = row.querySelector(".video-status");
+    const overall = videoStatus(states);
+    setState(status, overall);
+    status.textContent = overall;
+    showRunning(row);
+  }
+
+  function showRunning(row) {
+    const running = row.querySelector('.step-badge[data-state="running"]');
+    const progress = row.querySelector(".step-progress");
+    if (!progress) return;
+    progress.classList.toggle("d-none", !running);
+    if (!running) return;
+    const percent = Math.round(100 * Number(running.dataset.progress || 0));
+    progress.setAttribute("aria-valuenow", percent);
+    const bar = progress.querySelector(".progress-bar");
+    bar.style.width = `${percent}%`;
+    bar.textContent = `${running.dataset.step} ${percent}%`;
+  }
+
+  let firstSnapshot = true;
+
+  function applySnapshot(snapshot) {
+    // The first snapshot closes the gap between rendering this page and connecting: patch what it
+    // knows, and reload the table only if a row shows a step under way that no longer is.
+    for (const step of snapshot.active || []) applyStep(step);
+    const shown = jobs.querySelectorAll('.step-badge[data-state="queued"], .step-badge[data-state="running"]');
+    const stale = [...shown].some((badge) => {
+      const row = badge.closest("tr");
+      return !(snapshot.active || []).some((step) => step.video_id === Number(row.dataset.videoId) && step.name === badge.dataset.step);
+    });
+    if (!firstSnapshot || stale || String(snapshot.total) !== count.textContent.trim()) refreshTable();
+    firstSnapshot = false;
+  }
+
+  new LiveStream("/events", (event) => {
+    if (event.type === "snapshot") applySnapshot(event);
+    else if (event.type === "step") applyStep(event);
+    else if (event.type === "video" || event.type === "video_deleted") refreshTable();
+  });
+
+  updateSelection();
+})();

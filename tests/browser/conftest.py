@@ -1,0 +1,179 @@
+"""The real stack for browser tests: waitress serving the app, a Celery worker, Redis, generated HLS
+on a loopback media server, and Debian's chromium driven by Playwright (never any outside address)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from tests.browser.live_server import LiveServer
+from tests.conftest import wait_until
+from tests.integration_support import Worker
+from tests.media_factory import MediaServer, make_hls
+from utils.services import free_port, redis_command, wait_for_redis
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STEP_TIMEOUT = 120.0
+ADMIN = ("admin", "browser-test-password")
+API_TOKEN = "browser-test-api-token"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not executable:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def media_site(tmp_path_factory) -> Iterator[MediaServer]:
+    root = tmp_path_factory.mktemp("site")
+    make_hls(root / "talk")
+    with MediaServer(root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack_redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server of the browser stack's own: other tests flush theirs (`redis_client`), and
+    this stack's worker must not take the tasks those tests count on their queue."""
+    port = free_port()
+    process = subprocess.Popen(redis_command(port, tmp_path_factory.mktemp("browser-redis")), stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def stack_env(tmp_path_factory, stack_redis_url) -> dict[str, str]:
+    return {
+        "DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "FLASK_SECRET_KEY": "browser-test",
+        "CELERY_BROKER_URL": stack_redis_url,
+        "LOG_LEVEL": "info",
+        "WEB_THREADS": "8",
+        "SSE_MAX_CLIENTS": "20",
+        "SSE_HEARTBEAT_SECONDS": "5",
+        # Used once login is required (ignored before): the page logs in, the API helper sends the token.
+        "ADMIN_USERNAME": ADMIN[0],
+        "ADMIN_PASSWORD": ADMIN[1],
+        "API_TOKEN": API_TOKEN,
+    }
+
+
+@pytest.fixture(scope="session")
+def worker(stack_env, artifacts_dir):
+    process = Worker(stack_env, queues="io", log=artifacts_dir / "browser-worker.log").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def flask_app(stack_env):
+    return create_app(stack_env)
+
+
+@pytest.fixture(scope="session")
+def live_server(flask_app, worker) -> Iterator[LiveServer]:
+    with LiveServer(flask_app) as server:
+        yield server
+
+
+class Api:
+    """The JSON API over HTTP (standard library only), for set-up and for checking what the UI did."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Authorization", f"Bearer {API_TOKEN}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, json.loads(raw) if raw.strip().startswith(b"{") else None
+
+    def get(self, path: str) -> dict:
+        status, body = self.call("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def video(self, video_id: int) -> dict:
+        return self.get(f"/api/videos/{video_id}")
+
+    def step(self, video_id: int, name: str) -> dict:
+        return next(step for step in self.video(video_id)["steps"] if step["name"] == name)
+
+    def submit(self, url: str, **options) -> int:
+        status, body = self.call("POST", "/api/videos", {"urls": [url], **options})
+        assert status == 201, body
+        return body["videos"][0]["id"]
+
+    def wait_step(self, video_id: int, name: str, states=("done", "error")) -> dict:
+        def finished():
+            step = self.step(video_id, name)
+            return step if step["state"] in states else None
+
+        return wait_until(finished, timeout=STEP_TIMEOUT, what=f"{name} of video {video_id}")
+
+
+@pytest.fixture(scope="session")
+def api(live_server) -> Api:
+    return Api(live_server.base_url)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.base_url, viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    log_in_if_asked(tab)
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def log_in_if_asked(tab) -> None:
+    """Once the app requires a login, sign in through the login form like a person would."""
+    tab.goto("/")
+    if "/login" in tab.url:
+        tab.fill("#username", ADMIN[0])
+        tab.fill("#password", ADMIN[1])
+        tab.click("button[type=submit]")
+        tab.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
+    """Save a full-page PNG under tests/artifacts/ to look at after the run."""
+
+    def save(name: str) -> Path:
+        path = artifacts_dir / f"browser-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

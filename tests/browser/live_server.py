@@ -1,0 +1,40 @@
+"""The app served by waitress in a background thread, sized as `app.py main()` sizes it.
+
+Used by the browser tests and by bench/bench_events.py: threads = WEB_THREADS + SSE_MAX_CLIENTS and
+send_bytes=1, so streams and pages compete for threads exactly as in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from waitress.server import create_server
+
+
+class LiveServer:
+    """waitress on 127.0.0.1 at a free port; `stop()` closes every connection and its threads."""
+
+    def __init__(self, app: Flask, **options):
+        """`options` go to waitress on top of main()'s (e.g. connection_limit, to compare)."""
+        settings = app.config["SETTINGS"]
+        self.threads = settings.web_threads + settings.sse_max_clients
+        self.options = {"threads": self.threads, "send_bytes": 1, "ident": "clipper", **options}
+        self.server = create_server(app, host="127.0.0.1", port=0, **self.options)
+        self.base_url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        logging.getLogger("waitress").setLevel(logging.CRITICAL)  # closing mid-stream is expected here
+        for dispatcher in list(self.server._map.values()):
+            dispatcher.close()
+        self.thread.join(10)
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)

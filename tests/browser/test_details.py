@@ -1,0 +1,169 @@
+"""A video's details page in a real browser: run a step, the transcript, speakers, manual exchanges."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import wait_until
+from utils import db
+from utils.transcript import Segment, Word
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+STEP_MS = 120_000
+
+
+@pytest.fixture
+def downloaded(api, media_site) -> int:
+    video_id = api.submit(f"{media_site.base_url}/talk/master.m3u8", resolution="360")
+    assert api.wait_step(video_id, "download")["state"] == "done"
+    return video_id
+
+
+def step_row(page, name: str):
+    return page.locator(f'#control-panel .step-row[data-step="{name}"]')
+
+
+def test_running_a_step_from_the_control_panel(page, downloaded, screenshot):
+    page.goto(f"/videos/{downloaded}")
+    expect(page.locator("#live-status")).to_have_attribute("data-status", "live")
+    expect(page.locator("#player")).to_have_attribute("src", f"/media/videos/{downloaded}")
+    expect(step_row(page, "download").locator(".step-state")).to_have_text("done")
+    expect(step_row(page, "download").locator(".step-run")).to_have_text("Re-run")
+    expect(step_row(page, "transcribe").locator(".step-run")).to_be_disabled()
+    audio = step_row(page, "audio")
+    expect(audio.locator(".step-run")).to_have_text("Run")
+    expect(audio.locator(".step-run")).to_be_enabled()
+
+    audio.locator(".step-run").click()
+    expect(audio).to_have_attribute("data-state", "done", timeout=STEP_MS)
+    expect(audio.locator(".step-time")).to_contain_text("took")
+    expect(audio.locator(".step-run")).to_have_text("Re-run")
+    expect(step_row(page, "transcribe").locator(".step-run")).to_be_enabled()
+    expect(step_row(page, "exchanges").locator(".step-run")).to_be_disabled()
+    expect(page.locator("#video-status")).to_have_text("partial")
+    screenshot("details-pipeline")
+
+
+def segment(start: float, end: float, text: str, speaker: str) -> Segment:
+    return Segment(start, end, text, (Word(start, end, text.split()[0], 0.9, speaker),), speaker)
+
+
+SEGMENTS = (
+    segment(0.0, 1.2, "So, what brought you here?", "SPEAKER_00"),
+    segment(1.2, 2.5, 'Curiosity, <b>mostly</b> & "luck".', "SPEAKER_01"),
+    segment(2.5, 3.8, "That is a fine answer.", "SPEAKER_00"),
+)
+
+
+@pytest.fixture
+def transcribed(downloaded, flask_app) -> int:
+    """A downloaded video given a transcript and speakers directly in the database (the set-up only;
+    the page reads and changes them through the API)."""
+    if "analysis_api.transcript" not in flask_app.view_functions:
+        pytest.skip("the transcript API (GET /api/videos/<id>/transcript) is not there yet")
+    conn = db.connect(flask_app.config["SETTINGS"].database_path)
+    try:
+        with db.transaction(conn):
+            db.replace_segments(conn, downloaded, SEGMENTS)
+            db.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
+            for name in ("audio", "transcribe", "diarize"):  # as if they had run: phase 2 needs them done
+                db.update_step(conn, db.find_step(conn, downloaded, name)["id"], state="done", progress=1.0)
+    finally:
+        conn.close()
+    return downloaded
+
+
+def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, screenshot):
+    page.goto(f"/videos/{transcribed}")
+    segments = page.locator("#transcript .segment")
+    expect(segments).to_have_count(3)
+    expect(segments.nth(1).locator(".seg-text")).to_have_text('Curiosity, <b>mostly</b> & "luck".')
+    expect(page.locator("#transcript b")).to_have_count(0)  # shown as text, never as markup
+    expect(segments.nth(0).locator(".speaker-chip")).to_have_text("SPEAKER_00")
+
+    # Rename a speaker: the transcript follows.
+    speaker = page.locator('#speakers .speaker-row[data-label="SPEAKER_00"]')
+    speaker.locator("input").fill("Ada Lovelace")
+    speaker.locator("button").click()
+    expect(speaker).to_contain_text("Saved as Ada Lovelace")
+    expect(segments.nth(0).locator(".speaker-chip")).to_have_text("Ada Lovelace")
+    expect(segments.nth(2).locator(".speaker-chip")).to_have_text("Ada Lovelace")
+    names = {item["label"]: item["name"] for item in api.get(f"/api/videos/{transcribed}/speakers")["speakers"]}
+    assert names == {"SPEAKER_00": "Ada Lovelace", "SPEAKER_01": "SPEAKER_01"}
+
+    # Clicking a time plays from there.
+    segments.nth(2).locator(".seg-time").click()
+    page.wait_for_function("document.getElementById('player').currentTime >= 2.4")
+
+    # Two clicks on segments fill the manual exchange form, which creates it through the API.
+    segments.nth(0).locator(".seg-text").click()
+    expect(page.locator("#manual-start")).to_have_value("0:00.00")
+    segments.nth(2).locator(".seg-text").click()
+    expect(page.locator("#manual-end")).to_have_value("0:03.80")
+    expect(page.locator("#transcript .segment.chosen")).to_have_count(3)
+    page.click("#manual-add")
+    expect(page.locator("#manual-result")).to_contain_text("Added man_1")
+
+    row = page.locator("#exchanges tr[data-exchange-id]")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("man_1")
+    expect(row).to_contain_text("manual")
+    for icon in ("bi-people", "bi-list-task", "bi-scissors"):
+        expect(row.locator(f".phase2-step i.{icon}")).to_have_count(1)
+    expect(row.locator('.phase2-step[data-step="process_diarization"]')).to_be_enabled()
+    expect(row.locator('.phase2-step[data-step="define_clips"]')).to_be_disabled()
+    (exchange,) = api.get(f"/api/videos/{transcribed}/exchanges")["exchanges"]
+    assert (exchange["label"], exchange["kind"]) == ("man_1", "manual")
+    assert (exchange["start"], exchange["end"]) == pytest.approx((0.0, 3.8), abs=0.01)
+    screenshot("details-transcript")
+
+
+def test_a_manual_exchange_past_the_end_is_refused_with_the_reason(page, transcribed):
+    page.goto(f"/videos/{transcribed}")
+    page.fill("#manual-start", "0:01")
+    page.fill("#manual-end", "9:00")
+    page.click("#manual-add")
+    expect(page.locator("#manual-result")).to_contain_text("beyond the end of the video")
+    expect(page.locator("#manual-end")).to_have_value("9:00")
+
+
+def test_an_unknown_video_is_a_404_page(page, screenshot):
+    response = page.goto("/videos/987654")
+    assert response.status == 404
+    expect(page.locator("main")).to_contain_text("There is no video 987654")
+    screenshot("not-found")
+
+
+def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribed, api, screenshot):
+    page.goto(f"/videos/{transcribed}")
+    expect(page.locator("#live-status")).to_have_attribute("data-status", "live")
+    page.fill("#manual-start", "0")
+    page.fill("#manual-end", "3.8")
+    page.check("#manual-process")
+    page.click("#manual-add")
+    expect(page.locator("#manual-result")).to_contain_text("Added man_")
+
+    row = page.locator("#exchanges tr[data-exchange-id]")
+    for step in ("process_diarization", "define_clips", "cut_clips"):
+        button = row.locator(f'.phase2-step[data-step="{step}"]')
+        expect(button).to_have_attribute("data-state", "done", timeout=STEP_MS)
+    clips = page.locator("#clips .clip-card")
+    expect(clips.first).to_be_visible()
+    expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
+    expect(clips.first.locator("a", has_text="MP4")).to_have_attribute("download", "")
+
+    # Re-running a step from its button goes through the API and comes back done, live.
+    row.locator('.phase2-step[data-step="cut_clips"]').click()
+
+    def cut_again():
+        (exchange,) = api.get(f"/api/videos/{transcribed}/exchanges")["exchanges"]
+        cut = next(step for step in exchange["steps"] if step["name"] == "cut_clips")
+        return cut["attempts"] >= 2 and cut["state"] == "done"
+
+    wait_until(cut_again, timeout=STEP_MS / 1000, what="cut_clips to run again")
+    expect(row.locator('.phase2-step[data-step="cut_clips"]')).to_have_attribute("data-state", "done")
+    screenshot("details-clips")

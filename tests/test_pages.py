@@ -1,0 +1,123 @@
+"""The HTML pages as a person sees them: dashboard, pagination, details, 404 and the error log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from utils import db, videos
+from utils.steps import StepService
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def conn(app):
+    connection = db.connect(app.config["SETTINGS"].database_path)
+    yield connection
+    connection.close()
+
+
+def add_videos(conn, count: int, **fields) -> list[int]:
+    with db.transaction(conn):
+        ids = [videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
+        for video_id in ids:
+            db.update_video(conn, video_id, **fields)
+    return ids
+
+
+def rows(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<tr data-video-id="(\d+)"', html)]
+
+
+def test_dashboard_has_the_form_and_the_videos(client, conn):
+    (video_id,) = add_videos(conn, 1, title="Interview with Ada", duration=3725)
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="submit-form"' in html and 'id="urls"' in html and 'id="upload-file"' in html
+    for resolution in ("best", "1080", "720", "480", "360"):
+        assert f'<option value="{resolution}">' in html
+    assert re.search(r'id="auto"[^>]*checked', html), "the whole pipeline runs by default"
+    assert rows(html) == [video_id]
+    assert "Interview with Ada" in html and "1:02:05" in html
+    assert f'href="/videos/{video_id}"' in html
+    for step in ("download", "audio", "transcribe", "diarize", "exchanges"):
+        assert f'data-step="{step}" data-state="pending"' in html
+
+
+def test_empty_dashboard_says_so(client):
+    assert "No videos yet" in client.get("/").get_data(as_text=True)
+
+
+def test_pages_use_only_local_assets(client):
+    html = client.get("/").get_data(as_text=True)
+    assets = re.findall(r'(?:href|src)="([^"]+\.(?:css|js))"', html)
+    assert assets and all(asset.startswith("/static/") for asset in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200
+    font = client.get("/static/vendor/bootstrap-icons/fonts/bootstrap-icons.woff2")
+    assert font.status_code == 200
+
+
+def test_pagination_shows_fifty_newest_first(client, conn):
+    ids = add_videos(conn, 120)
+    first = client.get("/").get_data(as_text=True)
+    assert rows(first) == sorted(ids, reverse=True)[:50]
+    assert "Page 1 of 3" in first and 'href="/?page=2"' in first
+    last = client.get("/?page=3").get_data(as_text=True)
+    assert rows(last) == sorted(ids, reverse=True)[100:]
+    assert rows(client.get("/?page=99").get_data(as_text=True)) == rows(last), "past the end shows the last page"
+    assert rows(client.get("/partials/videos?page=2").get_data(as_text=True)) == sorted(ids, reverse=True)[50:100]
+
+
+def test_titles_are_escaped_everywhere(client, conn, app):
+    (video_id,) = add_videos(conn, 1, title=EVIL, uploader=EVIL)
+    StepService(conn).fail(db.find_step(conn, video_id, "download")["id"], f"yt-dlp said {EVIL}")
+    for path in ("/", f"/videos/{video_id}", "/errors", "/partials/videos", "/partials/errors"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html, path
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html or "\\u003cscript\\u003e" in html, path
+
+
+def test_details_page_shows_steps_with_their_buttons(client, conn):
+    (video_id,) = add_videos(conn, 1, title="Panel", duration=61)
+    html = client.get(f"/videos/{video_id}").get_data(as_text=True)
+    assert "Panel" in html and 'id="player"' in html and 'id="control-panel"' in html
+    assert re.search(r'class="btn btn-sm btn-outline-primary step-run" data-step="download"\s+title="">Run<', html)
+    audio = re.search(r'data-step="audio"\s+disabled title="waiting for download">Run<', html)
+    assert audio, "audio cannot run before the download is done"
+
+    step = db.find_step(conn, video_id, "download")
+    db.update_step(conn, step["id"], state="done", progress=1.0)
+    html = client.get(f"/videos/{video_id}").get_data(as_text=True)
+    assert re.search(r'data-step="download"\s+title="">Re-run<', html)
+    assert re.search(r'data-step="audio"\s+title="">Run<', html)
+    assert re.search(r'data-step="transcribe"\s+disabled title="waiting for audio">', html)
+
+
+def test_unknown_video_is_a_404_page(client):
+    response = client.get("/videos/999")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "There is no video 999" in html and "Back to the dashboard" in html
+    assert "Traceback" not in html
+
+
+def test_error_log_lists_errors_newest_first_with_retry(client, conn):
+    older, newer = add_videos(conn, 2)
+    db.update_video(conn, older, title="Older talk")
+    db.update_video(conn, newer, title="Newer talk")
+    service = StepService(conn)
+    message = "yt-dlp: HTTP 404 for https://example.org/v0: check the link"
+    service.fail(db.find_step(conn, older, "download")["id"], message)
+    service.fail(db.find_step(conn, newer, "download")["id"], "ffmpeg failed: no space left on device")
+    html = client.get("/errors").get_data(as_text=True)
+    assert html.index("Newer talk") < html.index("Older talk")
+    assert "HTTP 404 for https://example.org/v0: check the link" in html
+    assert "no space left on device" in html
+    assert len(re.findall(r'<button[^>]* class="[^"]*\bretry\b', html)) == 2
+    assert f'data-video-id="{older}"' in html and 'data-step="download"' in html
+
+
+def test_error_log_without_errors(client):
+    assert "No step is in error" in client.get("/errors").get_data(as_text=True)
