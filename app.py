@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, ConfigError, Settings, load_settings
 from utils import db
+from utils.auth import Credentials, load_credentials
 
 log = logging.getLogger("clipper")
 
@@ -41,9 +43,16 @@ def broker_url(settings: Settings) -> str:
     return "redis://127.0.0.1:6379/0"
 
 
+def credentials(settings: Settings) -> Credentials:
+    return load_credentials(
+        settings.admin_username, settings.admin_password, settings.api_token, Path(settings.instance_dir)
+    )
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` replaces the environment (tests pass their own settings)."""
     from routes import register
+    from routes.auth import init_auth
     from tasks import celery_init_app
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=True)
@@ -52,6 +61,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, SECRET_KEY=settings.flask_secret_key, JSON_SORT_KEYS=False)
     conn = db.open_database(settings.database_path)  # tables exist whichever process starts first
     conn.close()
+    init_auth(app, credentials(settings), settings.login_max_attempts, settings.session_cookie_secure)
+    if settings.trust_proxy_headers:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register(app)
     celery_init_app(app, broker_url(settings))
 
@@ -114,6 +126,13 @@ def main() -> int:
     from waitress import serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    login = credentials(settings)  # before the workers start, so this process sees a new password first
+    if login.generated_password:
+        print(
+            f"\n  Log in as {login.username!r} with password {login.generated_password!r}\n"
+            f"  (kept in instance/admin_password; set ADMIN_PASSWORD in .env to choose your own)\n",
+            flush=True,
+        )
     stack = _start_stack(settings)
     reconciler = None
     try:

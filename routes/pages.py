@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from routes import get_db, settings
 from utils import db, steps, videos
 from utils.download import RESOLUTIONS
+from utils.timecode import format_timecode
 
 pages = Blueprint("pages", __name__)
 
@@ -26,21 +27,10 @@ PHASE2_TITLES = {
 }
 
 
-@pages.app_context_processor
-def template_helpers() -> dict[str, Any]:
-    """`has_endpoint(name)`: templates link to optional blueprints (e.g. auth) only when they exist."""
-    return {"has_endpoint": lambda name: name in current_app.view_functions}
-
-
 @pages.app_template_filter("duration")
 def format_duration(seconds: float | None) -> str:
     """1:02:03 or 2:03; empty when unknown."""
-    if seconds is None:
-        return ""
-    total = round(float(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return "" if seconds is None else format_timecode(round(float(seconds)))
 
 
 @pages.app_template_filter("when")

@@ -8,9 +8,31 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
+from flask.testing import FlaskClient
 
 from app import create_app
 from utils.services import free_port, redis_command, wait_for_redis
+
+TEST_API_TOKEN = "test-api-token"
+TEST_ADMIN = ("admin", "correct horse battery staple")
+AUTH_ENV = {"API_TOKEN": TEST_API_TOKEN, "ADMIN_USERNAME": TEST_ADMIN[0], "ADMIN_PASSWORD": TEST_ADMIN[1]}
+
+
+class ScriptClient(FlaskClient):
+    """Tests drive the API as a script does: with `Authorization: Bearer <API_TOKEN>` on every request.
+
+    Tests of login itself build a client with `authenticated=False`.
+    """
+
+    def __init__(self, *args, authenticated: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        token = self.application.config["SETTINGS"].api_token
+        if authenticated and token:
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+
+Flask.test_client_class = ScriptClient
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +63,7 @@ def settings_env(tmp_path, redis_url) -> dict[str, str]:
         "FLASK_SECRET_KEY": "test-secret",
         "CELERY_BROKER_URL": redis_url,
         "LOG_LEVEL": "info",
+        **AUTH_ENV,
     }
 
 

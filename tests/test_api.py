@@ -1,3 +1,4 @@
+from tests.conftest import AUTH_ENV
 from utils import db
 
 
@@ -106,7 +107,9 @@ def test_listing_is_paginated_newest_first(client):
 def test_queue_down_leaves_no_half_made_video(tmp_path):
     from app import create_app
 
-    app = create_app({"DATA_DIR": str(tmp_path), "FLASK_SECRET_KEY": "k", "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"})
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "FLASK_SECRET_KEY": "k", "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", **AUTH_ENV}
+    )
     client = app.test_client()
     response = submit(client, ["https://example.org/a"])
     assert response.status_code == 503

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from tests.conftest import wait_until
+from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import Worker, step_events
 from tests.media_factory import MediaServer, make_hls, make_rss, make_video
 from utils.media import probe
@@ -27,7 +27,13 @@ def media_site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack_env(tmp_path_factory, redis_url):
     data = tmp_path_factory.mktemp("data")
-    return {"DATA_DIR": str(data), "FLASK_SECRET_KEY": "test", "CELERY_BROKER_URL": redis_url, "LOG_LEVEL": "info"}
+    return {
+        "DATA_DIR": str(data),
+        "FLASK_SECRET_KEY": "test",
+        "CELERY_BROKER_URL": redis_url,
+        "LOG_LEVEL": "info",
+        **AUTH_ENV,
+    }
 
 
 @pytest.fixture(scope="module")

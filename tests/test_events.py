@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 from contextlib import contextmanager
 
@@ -13,10 +12,10 @@ import pytest
 
 from app import create_app
 from tests.browser.live_server import LiveServer
-from tests.conftest import wait_until
+from tests.conftest import AUTH_ENV, TEST_API_TOKEN, wait_until
+from tests.integration_support import RedisProcess
 from utils.event_hub import get_hub
 from utils.events import EventPublisher
-from utils.services import free_port, redis_command, wait_for_redis
 
 READ_TIMEOUT = 20.0  # heartbeats arrive every second, so every read returns well before this
 
@@ -217,31 +216,14 @@ def test_bad_scope_is_a_400(sse_app):
 @pytest.fixture
 def own_redis(tmp_path):
     """A Redis of this test's own, which it may stop and start again on the same port."""
-    port = free_port()
-    command = redis_command(port, tmp_path / "own-redis")
-
-    class OwnRedis:
-        url = f"redis://127.0.0.1:{port}/0"
-        process = None
-
-        def start(self):
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-            wait_for_redis(self.url)
-
-        def stop(self):
-            self.process.terminate()
-            self.process.wait(10)
-
-    server = OwnRedis()
-    server.start()
+    server = RedisProcess(tmp_path / "own-redis").start()
     yield server
-    if server.process.poll() is None:
-        server.stop()
+    server.stop()
 
 
 def test_the_stream_survives_redis_going_away_and_coming_back(tmp_path, own_redis):
     env = {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "t", "CELERY_BROKER_URL": own_redis.url,
-           "SSE_HEARTBEAT_SECONDS": "1"}  # fmt: skip
+           "SSE_HEARTBEAT_SECONDS": "1", **AUTH_ENV}  # fmt: skip
     client = create_app(env).test_client()
     with open_stream(client) as stream:
         stream.event(lambda event: event["type"] == "snapshot", "snapshot")
@@ -267,7 +249,8 @@ def test_a_browser_that_goes_away_frees_its_slot_under_waitress(settings_env, re
         sockets = []
         for _ in range(3):
             sock = socket.create_connection((address[0], int(address[1])), timeout=10)
-            sock.sendall(b"GET /events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+            request = f"GET /events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TEST_API_TOKEN}\r\n\r\n"
+            sock.sendall(request.encode())
             assert b"snapshot" in read_until(sock, b"snapshot")
             sockets.append(sock)
         assert hub.subscriber_count == 3

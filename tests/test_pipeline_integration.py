@@ -11,7 +11,7 @@ import srt
 import webvtt
 
 from app import create_app
-from tests.conftest import wait_until
+from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import Worker
 from tests.media_factory import MediaServer, make_video, run_ffmpeg
 from utils.media import probe
@@ -40,7 +40,7 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, redis_url, artifacts_dir):
     env = {"DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")), "FLASK_SECRET_KEY": "test",
-           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5"}  # fmt: skip
+           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5", **AUTH_ENV}  # fmt: skip
     worker = Worker(env, concurrency=2, log=artifacts_dir / "pipeline-worker.log").start()
     yield create_app(env).test_client()
     worker.stop()

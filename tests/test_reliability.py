@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from tasks.reconcile import Reconciler
-from tests.conftest import wait_until
+from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import RedisProcess, Worker
 from tests.media_factory import MediaServer, run_ffmpeg
 from utils import db
@@ -42,7 +42,7 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, broker) -> dict[str, str]:
     return {"DATA_DIR": str(tmp_path_factory.mktemp("reliability-data")), "FLASK_SECRET_KEY": "test",
-            "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3"}  # fmt: skip
+            "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3", **AUTH_ENV}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -190,7 +190,7 @@ def fetch(
             if refusals:
                 raise DownloadError(refusals[0])
             path = Path(ydl.prepare_filename(info))
-    except yt_dlp.utils.DownloadError as error:
+    except yt_dlp.utils.YoutubeDLError as error:  # DownloadError and the networking errors that escape it
         raise DownloadError(one_line_error(error, url)) from error
     return Downloaded(
         path=_final_path(path, info),

@@ -158,9 +158,10 @@ def page(browser, live_server):
 
 
 def log_in_if_asked(tab) -> None:
-    """Once the app requires a login, sign in through the login form like a person would."""
+    """Every page requires a login: sign in through the login form like a person would."""
     tab.goto("/")
     if "/login" in tab.url:
+        tab.screenshot(path=str(Path(__file__).parent.parent / "artifacts" / "browser-login.png"))
         tab.fill("#username", ADMIN[0])
         tab.fill("#password", ADMIN[1])
         tab.click("button[type=submit]")

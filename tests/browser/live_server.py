@@ -1,7 +1,7 @@
 """The app served by waitress in a background thread, sized as `app.py main()` sizes it.
 
-Used by the browser tests and by bench/bench_events.py: threads = WEB_THREADS + SSE_MAX_CLIENTS and
-send_bytes=1, so streams and pages compete for threads exactly as in production.
+Used by the browser tests and by bench/bench_events.py: the options come from app.waitress_options, so
+streams and pages compete for threads and connections exactly as in production.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import threading
 from flask import Flask
 from waitress.server import create_server
 
+from app import waitress_options
+
 
 class LiveServer:
     """waitress on 127.0.0.1 at a free port; `stop()` closes every connection and its threads."""
 
     def __init__(self, app: Flask, **options):
         """`options` go to waitress on top of main()'s (e.g. connection_limit, to compare)."""
-        settings = app.config["SETTINGS"]
-        self.threads = settings.web_threads + settings.sse_max_clients
-        self.options = {"threads": self.threads, "send_bytes": 1, "ident": "clipper", **options}
-        self.server = create_server(app, host="127.0.0.1", port=0, **self.options)
+        self.options = {**waitress_options(app.config["SETTINGS"]), "host": "127.0.0.1", "port": 0, **options}
+        self.threads = self.options["threads"]
+        self.server = create_server(app, **self.options)
         self.base_url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
 

@@ -1,0 +1,151 @@
+"""Login for every page, the API and the event stream; CSRF for browser sessions; API tokens for scripts.
+
+Browsers log in with ADMIN_USERNAME and ADMIN_PASSWORD and then carry a session cookie (HttpOnly,
+SameSite=Lax, Secure over HTTPS); every state-changing request from a session must carry the
+session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`). Scripts send
+`Authorization: Bearer <API_TOKEN>` instead and need no CSRF token, since browsers never add that header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from utils.auth import AttemptLimiter, Credentials
+
+auth = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PUBLIC_ENDPOINTS = {"auth.login", "static"}
+JSON_PREFIXES = ("/api/", "/events", "/media/")
+
+
+class Admin(UserMixin):
+    id = "admin"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Admin | None:
+    return Admin() if user_id == Admin.id else None
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """SESSION_COOKIE_SECURE=auto: mark the cookie Secure whenever the request came over HTTPS."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if self.mode == "auto":
+            return request.is_secure
+        return self.mode == "true"
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _csrf_ok() -> bool:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _credentials() -> Credentials:
+    return current_app.extensions["credentials"]
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+def _refuse(status: int, message: str):
+    if _wants_json():
+        return jsonify(error=message), status
+    return render_template("error.html", code=status, message=message), status
+
+
+def require_login():
+    """Runs before every request."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        if _credentials().check_token(header[7:].strip()):
+            return None
+        return _refuse(401, "invalid API token: send Authorization: Bearer <API_TOKEN> from .env")
+    if current_user.is_authenticated:
+        if request.method not in SAFE_METHODS and not _csrf_ok():
+            return _refuse(403, "missing or stale CSRF token: reload the page and try again")
+        return None
+    if _wants_json():
+        return _refuse(401, "log in first, or send Authorization: Bearer <API_TOKEN>")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site, so the login form cannot bounce a user elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return url_for("pages.dashboard")
+    return target
+
+
+@auth.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    limiter: AttemptLimiter = current_app.extensions["login_limiter"]
+    client = request.remote_addr or "unknown"
+    wait = limiter.retry_after(client)
+    if wait:
+        flash(f"Too many failed attempts. Try again in {int(wait) + 1} seconds.", "danger")
+        return render_template("login.html", next=request.form.get("next", "")), 429
+    if not _csrf_ok():
+        flash("The form expired. Please try again.", "warning")
+        return render_template("login.html", next=request.form.get("next", "")), 400
+    if not _credentials().check_password(request.form.get("username", ""), request.form.get("password", "")):
+        limiter.failed(client)
+        flash("Wrong user name or password.", "danger")
+        return render_template("login.html", next=request.form.get("next", "")), 401
+    limiter.succeeded(client)
+    session.clear()  # a fresh session on login: no fixation
+    login_user(Admin())
+    csrf_token()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@auth.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def init_auth(app: Flask, credentials: Credentials, max_attempts: int, cookie_secure: str) -> None:
+    app.extensions["credentials"] = credentials
+    app.extensions["login_limiter"] = AttemptLimiter(max_attempts, 300.0)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="clipper")
+    app.session_interface = _SessionInterface(cookie_secure)
+    login_manager.init_app(app)
+    app.before_request(require_login)
+    app.context_processor(lambda: {"csrf_token": csrf_token})
+    app.register_blueprint(auth)
