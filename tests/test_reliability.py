@@ -75,12 +75,17 @@ def step_when(api, video_id: int, name: str, predicate):
     return poll
 
 
+def submit_long_and_wait_for_transcription(api, site) -> int:
+    video_id = submit(api, f"{site.base_url}/long.mp4")
+    wait_until(step_when(api, video_id, "transcribe", lambda s: s["progress"] > 0.05), timeout=180,
+               what="transcription to be under way")  # fmt: skip
+    return video_id
+
+
 def test_worker_killed_mid_transcription_is_recovered(api, app, site, env, artifacts_dir):
     worker = Worker(env, log=artifacts_dir / "killed-worker.log").start()
     try:
-        video_id = submit(api, f"{site.base_url}/long.mp4")
-        wait_until(lambda: step(api, video_id, "transcribe")["progress"] > 0.05, timeout=180,
-                   what="transcription to be under way")  # fmt: skip
+        video_id = submit_long_and_wait_for_transcription(api, site)
     finally:
         worker.kill()
     lost = step(api, video_id, "transcribe")
@@ -107,9 +112,7 @@ def test_worker_killed_mid_transcription_is_recovered(api, app, site, env, artif
 def test_deleting_a_video_while_it_is_transcribed_stops_it_and_keeps_it_gone(api, app, site, env, artifacts_dir):
     worker = Worker(env, log=artifacts_dir / "delete-worker.log").start()
     try:
-        video_id = submit(api, f"{site.base_url}/long.mp4")
-        wait_until(lambda: step(api, video_id, "transcribe")["progress"] > 0.05, timeout=180,
-                   what="transcription to be under way")  # fmt: skip
+        video_id = submit_long_and_wait_for_transcription(api, site)
         settings = app.config["SETTINGS"]
         folder = Path(settings.download_dir) / str(video_id)
         assert folder.exists()

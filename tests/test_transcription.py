@@ -6,11 +6,10 @@ import logging
 import re
 from pathlib import Path
 
-import huggingface_hub.constants
 import jiwer
 import pytest
 
-from tests.speech_samples import SpeechSample, make_excerpt, make_sample, make_silence
+from tests.speech_samples import make_excerpt, make_silence
 from utils import transcription
 from utils.media import MediaError
 from utils.transcript import Transcript
@@ -19,16 +18,7 @@ from utils.transcription import TranscriptionError, load_model, load_model_timed
 log = logging.getLogger(__name__)
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """No test here may reach Hugging Face: the packaged model must be enough."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> SpeechSample:
-    return make_sample(tmp_path_factory.mktemp("speech"))
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 @pytest.fixture(scope="module")

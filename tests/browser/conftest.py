@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -16,9 +15,8 @@ import pytest
 from app import create_app
 from tests.browser.live_server import LiveServer
 from tests.conftest import wait_until
-from tests.integration_support import Worker
+from tests.integration_support import RedisProcess, Worker
 from tests.media_factory import MediaServer, make_hls
-from utils.services import free_port, redis_command, wait_for_redis
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STEP_TIMEOUT = 120.0
@@ -51,15 +49,9 @@ def media_site(tmp_path_factory) -> Iterator[MediaServer]:
 def stack_redis_url(tmp_path_factory) -> Iterator[str]:
     """A real redis-server of the browser stack's own: other tests flush theirs (`redis_client`), and
     this stack's worker must not take the tasks those tests count on their queue."""
-    port = free_port()
-    process = subprocess.Popen(redis_command(port, tmp_path_factory.mktemp("browser-redis")), stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        wait_for_redis(url)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    server = RedisProcess(tmp_path_factory.mktemp("browser-redis")).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
