@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import Report
 from tests.media_factory import make_video
 from utils.media import _cut_command, cut_clip, ffmpeg_binary, probe
 
@@ -43,6 +44,7 @@ def cut_all(source: Path, folder: Path, ffmpeg: str, accurate: bool, preset: str
 
 def main() -> None:
     args = parse_args()
+    report = Report("bench_cutting")
     ffmpeg = ffmpeg_binary(os.environ.get("FFMPEG_PATH", ""))
     version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.splitlines()[0]
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
@@ -64,6 +66,9 @@ def main() -> None:
             print(
                 f"{label}: {produced:.1f} s of clip in {wall:.2f} s wall = {produced / wall:.1f} s of clip per second"
             )
+            note = f"{len(CLIPS)} clips, {produced:.1f} s of clip in {wall:.2f} s, preset {args.preset}"
+            report.add("720p cutting", f"{label}: seconds of clip per second", produced / wall, "s/s", note=note)
+    report.emit()
 
 
 if __name__ == "__main__":

@@ -33,10 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.report import Report  # noqa: E402
 from tests.browser.live_server import LiveServer  # noqa: E402
 from utils import db, videos  # noqa: E402
 from utils.events import EventPublisher  # noqa: E402
 from utils.services import free_port, redis_command, wait_for_redis  # noqa: E402
+
+TOKEN = "bench-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}  # every request is logged in, as a script would be
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -67,7 +71,7 @@ class Client(threading.Thread):
     def run(self) -> None:
         try:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-            conn.request("GET", "/events", headers={"Accept": "text/event-stream"})
+            conn.request("GET", "/events", headers={"Accept": "text/event-stream", **AUTH})
             response = conn.getresponse()
             if response.status != 200:
                 raise RuntimeError(f"HTTP {response.status}")
@@ -98,7 +102,7 @@ def time_pages(host: str, port: int, stop: threading.Event, samples: dict[str, l
     while not stop.is_set() and (not rounds or count < rounds):
         for path in ("/", "/api/videos"):
             started = time.perf_counter()
-            conn.request("GET", path)
+            conn.request("GET", path, headers=AUTH)
             response = conn.getresponse()
             response.read()
             samples.setdefault(path, []).append(time.perf_counter() - started)
@@ -131,7 +135,7 @@ def main() -> int:
     try:
         wait_for_redis(redis_url)
         env = {"DATA_DIR": str(workdir / "data"), "CELERY_BROKER_URL": redis_url, "FLASK_SECRET_KEY": "bench",
-               "LOG_LEVEL": "warning"}  # fmt: skip
+               "LOG_LEVEL": "warning", "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench"}  # fmt: skip
         app = create_app(env)
         settings = app.config["SETTINGS"]
         seed(settings.database_path, args.videos)
@@ -198,6 +202,21 @@ def run(server: LiveServer, redis_url: str, settings, args) -> None:
     for path in ("/", "/api/videos"):
         print(f"GET {path:<11} no streams  {describe(idle.get(path, []))}")
         print(f"GET {path:<11} {args.clients} streams {describe(busy.get(path, []))}")
+    report = Report("bench_events")
+    group = f"events x{args.clients}"
+    report.add(group, "streams opened", opened, f"of {args.clients}")
+    report.add(group, "events delivered", delivered, f"of {args.events * args.clients}")
+    p95 = percentile(latencies, 0.95) * 1000 if latencies else None
+    if args.clients == 100:
+        report.below(group, "event delivery p95", p95, 500, "ms")
+    else:
+        report.add(group, "event delivery p95", p95, "ms")
+    report.add(group, "event delivery p50", percentile(latencies, 0.5) * 1000 if latencies else None, "ms")
+    for path in ("/", "/api/videos"):
+        samples = busy.get(path, [])
+        p95_page = percentile(samples, 0.95) * 1000 if samples else None
+        report.add(group, f"GET {path} p95 while streams are open", p95_page, "ms")
+    report.emit()
 
 
 if __name__ == "__main__":
