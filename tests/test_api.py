@@ -123,3 +123,12 @@ def test_dashboard_lists_videos_escaped(client):
     assert page.status_code == 200
     assert b"<script>alert(1)</script>" not in page.data
     assert b"&lt;script&gt;" in page.data
+
+
+def test_two_hundred_urls_are_accepted_in_one_go(client, redis_client):
+    urls = [f"https://www.youtube.com/watch?v=video{n:03d}" for n in range(200)]
+    response = submit(client, urls, resolution="480")
+    assert response.status_code == 201
+    assert len(response.get_json()["videos"]) == 200 and response.get_json()["rejected"] == []
+    assert client.get("/api/videos").get_json()["total"] == 200
+    assert redis_client.llen("io") == 200

@@ -246,3 +246,17 @@ def test_silent_video_ends_done_with_empty_transcript_and_a_reason(api, site):
     assert transcript["segments"] == [] and "no speech" in transcript["note"]
     listed = api.get(f"/api/videos/{video_id}/exchanges").get_json()
     assert listed["exchanges"] == [] and listed["note"]
+
+
+def test_rerunning_exchanges_replaces_auto_ones_and_keeps_manual_ones(api, sample_video):
+    before = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+    manual = {item["id"] for item in before if item["kind"] == "manual"}
+    assert manual
+    old_finish = steps_of(api, sample_video)["exchanges"]["finished_at"]
+    assert api.post(f"/api/videos/{sample_video}/steps/exchanges").status_code == 202
+    wait_until(lambda: steps_of(api, sample_video)["exchanges"]["finished_at"] != old_finish, timeout=120,
+               what="exchanges to run again")  # fmt: skip
+    after = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+    assert {item["id"] for item in after if item["kind"] == "manual"} == manual
+    auto = [item["label"] for item in after if item["kind"] == "auto"]
+    assert auto == [f"spkchg_{n}" for n in range(1, len(auto) + 1)]

@@ -166,3 +166,17 @@ def test_ten_videos_on_two_workers_all_finish_without_lock_errors(api, site, env
     finally:
         for worker in workers:
             worker.stop()
+
+
+def test_a_step_over_its_time_limit_ends_in_a_clear_error(api, site, env, artifacts_dir):
+    limited = {**env, "STEP_TIME_LIMITS": "transcribe=3"}
+    worker = Worker(limited, log=artifacts_dir / "limit-worker.log").start()
+    try:
+        client = create_app(limited).test_client()
+        video_id = submit(client, f"{site.base_url}/long.mp4")
+        failed = wait_until(step_when(client, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
+                            timeout=180, what="the transcription to hit its limit")  # fmt: skip
+        assert failed["state"] == "error"
+        assert failed["error"] == "transcribe took longer than its limit of 3 s: raise STEP_TIME_LIMITS and retry"
+    finally:
+        worker.stop()

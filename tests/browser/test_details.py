@@ -156,6 +156,14 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
     expect(clips.first.locator("a", has_text="MP4")).to_have_attribute("download", "")
 
+    # The clip really plays in Chromium: H.264/AAC with faststart, picture decoded, time advancing.
+    clips.first.locator("video").evaluate("video => { video.muted = true; return video.play(); }")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#clips .clip-card video');"
+        " return v.currentTime > 0.5 && v.videoWidth > 0 && !v.error; }",
+        timeout=20_000,
+    )
+
     # Re-running a step from its button goes through the API and comes back done, live.
     row.locator('.phase2-step[data-step="cut_clips"]').click()
 
