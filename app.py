@@ -126,6 +126,7 @@ def main() -> int:
     from waitress import serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even when started with SIGINT ignored
     login = credentials(settings)  # before the workers start, so this process sees a new password first
     if login.generated_password:
         print(
