@@ -14,6 +14,7 @@ from app import create_app
 from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import Worker
 from tests.media_factory import MediaServer, make_video, run_ffmpeg
+from tests.speech_factory import make_conversation, make_conversation_video
 from utils.media import probe
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,13 @@ FINISHED = ("done", "error")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def interview(tmp_path_factory):
+    """The scripted two-voice interview of tests/speech_factory.py, with its expected exchanges."""
+    return make_conversation(tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, interview):
     root = tmp_path_factory.mktemp("sample-site")
     run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-i", str(SAMPLE_WAV), "-shortest",
                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
@@ -32,6 +39,7 @@ def site(tmp_path_factory):
                "anullsrc=r=16000:cl=mono", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
                "-pix_fmt", "yuv420p", "-c:a", "aac", str(root / "silent.mp4"))  # fmt: skip
     make_video(root / "mute.mp4", 320, 240, duration=3, audio=False)
+    make_conversation_video(interview, root / "interview.mp4")
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
     with MediaServer(root) as server:
         yield server
@@ -260,3 +268,24 @@ def test_rerunning_exchanges_replaces_auto_ones_and_keeps_manual_ones(api, sampl
     assert {item["id"] for item in after if item["kind"] == "manual"} == manual
     auto = [item["label"] for item in after if item["kind"] == "auto"]
     assert auto == [f"spkchg_{n}" for n in range(1, len(auto) + 1)]
+
+
+def test_auto_mode_with_clips_cuts_every_exchange_of_an_interview(api, site, interview):
+    """The scripted two-voice interview, submitted once with "clips": every exchange ends up cut."""
+    video_id = submit(api, f"{site.base_url}/interview.mp4", clips=True)
+
+    def all_cut():
+        if steps_of(api, video_id)["exchanges"]["state"] != "done":
+            return None
+        listed = api.get(f"/api/videos/{video_id}/exchanges").get_json()["exchanges"]
+        states = {step["state"] for item in listed for step in item["steps"]}
+        return listed if listed and states <= {"done", "error"} else None
+
+    exchanges = wait_until(all_cut, timeout=600, interval=1, what="every exchange to be cut")
+    assert len(exchanges) == len(interview.exchanges)
+    for item, wanted in zip(exchanges, interview.exchanges, strict=True):
+        assert item["label"].startswith("spkchg_")
+        assert abs(item["start"] - wanted.start) <= 1.5 and abs(item["end"] - wanted.end) <= 1.5
+        assert {step["state"] for step in item["steps"]} == {"done"}, item["steps"]
+        clips = api.get(f"/api/exchanges/{item['id']}/clips").get_json()["clips"]
+        assert any(clip["kind"] == "exchange" and clip["url"] for clip in clips)
