@@ -45,6 +45,7 @@ def _download(ctx: StepContext) -> None:
     if refusal:
         result.path.unlink(missing_ok=True)
         raise download.DownloadError(refusal)
+    thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg", ffmpeg)
     with db.transaction(ctx.conn):
         db.update_video(
             ctx.conn,
@@ -53,7 +54,7 @@ def _download(ctx: StepContext) -> None:
             uploader=result.uploader,
             duration=result.duration or info.duration,
             thumbnail_url=result.thumbnail_url,
-            thumbnail_path=str(result.thumbnail_path) if result.thumbnail_path else None,
+            thumbnail_path=str(thumbnail) if thumbnail else None,
             width=info.width,
             height=info.height,
             video_path=str(result.path),
@@ -89,8 +90,12 @@ def _audio(ctx: StepContext) -> None:
     ffmpeg = media.ffmpeg_binary(ctx.settings.ffmpeg_path)
     wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video["duration"] or 0)
     duration = media.probe(wav).duration
+    fields = {"audio_path": str(wav), "duration": ctx.video["duration"] or duration}
+    if not ctx.video["thumbnail_path"]:  # uploads arrive without one
+        frame = media.grab_frame(source, source.with_name("frame.jpg"), ffmpeg)
+        fields["thumbnail_path"] = str(frame) if frame else None
     with db.transaction(ctx.conn):
-        db.update_video(ctx.conn, ctx.video_id, audio_path=str(wav), duration=ctx.video["duration"] or duration)
+        db.update_video(ctx.conn, ctx.video_id, **fields)
     ctx.publish_video()
 
 

@@ -114,3 +114,11 @@ def test_redownload_replaces_the_file(api, media_site):
     video = wait_for_step(api, video_id, "download")
     assert video["steps"][0]["state"] == "done" and video["steps"][0]["attempts"] == 2
     assert probe(video["video_path"]).height == 360
+
+
+def test_a_source_without_thumbnail_gets_a_frame_as_one(api, media_site):
+    video_id = submit(api, f"{media_site.base_url}/talk/master.m3u8", "360")
+    video = wait_for_step(api, video_id, "download")
+    assert video["thumbnail_path"] and video["thumbnail_path"].endswith("frame.jpg")
+    picture = api.get(f"/media/thumbnails/{video_id}")
+    assert picture.status_code == 200 and picture.data[:3] == b"\xff\xd8\xff", "a JPEG"

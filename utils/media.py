@@ -208,3 +208,16 @@ def subtitle_filter_path(path: Path | str) -> str:
     for specials in ("\\':", "\\'[],;"):
         value = "".join("\\" + char if char in specials else char for char in value)
     return value
+
+
+def grab_frame(video_path: Path | str, jpeg_path: Path | str, ffmpeg: str, at_seconds: float = 1.0) -> Path | None:
+    """A JPEG still for videos that come without a thumbnail (uploads, HLS); None when there is no picture."""
+    info = probe(video_path)
+    if not info.has_video:
+        return None
+    jpeg_path = Path(jpeg_path)
+    at = min(at_seconds, max(info.duration / 2, 0.0))
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", f"{at:.3f}",
+               "-i", str(video_path), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "4", str(jpeg_path)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return jpeg_path if result.returncode == 0 and jpeg_path.is_file() else None
