@@ -135,7 +135,9 @@ def main() -> int:
     try:
         wait_for_redis(redis_url)
         env = {"DATA_DIR": str(workdir / "data"), "CELERY_BROKER_URL": redis_url, "FLASK_SECRET_KEY": "bench",
-               "LOG_LEVEL": "warning", "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench"}  # fmt: skip
+               "LOG_LEVEL": "warning", "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench",
+               # Sized for the subscribers asked, as an operator expecting that many would set it.
+               "SSE_MAX_CLIENTS": str(max(args.clients, 200))}  # fmt: skip
         app = create_app(env)
         settings = app.config["SETTINGS"]
         seed(settings.database_path, args.videos)
