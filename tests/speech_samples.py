@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from tests.media_factory import run_ffmpeg
+from utils.transcript import Turn
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 
@@ -23,18 +24,11 @@ SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
-class ReferenceTurn:
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass(frozen=True)
 class SpeechSample:
     wav: Path
     duration: float
     transcript: str
-    turns: tuple[ReferenceTurn, ...]
+    turns: tuple[Turn, ...]
 
     @property
     def speakers(self) -> set[str]:
@@ -59,14 +53,14 @@ def read_stm_text(path: Path) -> str:
     return " ".join(text for _, text in sorted(rows))
 
 
-def read_rttm(path: Path) -> tuple[ReferenceTurn, ...]:
+def read_rttm(path: Path) -> tuple[Turn, ...]:
     """Speaker turns of an RTTM file (fields: SPEAKER uri channel start duration ... speaker ...)."""
     turns = []
     for line in path.read_text().splitlines():
         fields = line.split()
         if fields and fields[0] == "SPEAKER":
             start, duration = float(fields[3]), float(fields[4])
-            turns.append(ReferenceTurn(start, start + duration, fields[7]))
+            turns.append(Turn(start, start + duration, fields[7]))
     return tuple(sorted(turns, key=lambda turn: turn.start))
 
 
