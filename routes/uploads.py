@@ -24,7 +24,7 @@ from routes import BadRequest, get_db, json_errors, settings, step_service
 from routes.api import submission_options
 from utils import db, videos
 from utils.media import MediaError, MediaInfo, probe
-from utils.steps import DONE, QueueUnavailable, StepBlocked, step_event
+from utils.steps import DONE, step_event
 
 uploads = Blueprint("uploads", __name__, url_prefix="/api")
 json_errors(uploads)
@@ -145,14 +145,7 @@ def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
     service.publish({"type": "video", "video_id": video_id})
     if not auto:
         return [], None
-    queued, warning = [], None
-    for name in service.ready_dependents(done):
-        try:
-            service.request(video_id, name)
-            queued.append(name)
-        except (StepBlocked, QueueUnavailable) as error:  # recorded on the step; the page shows it
-            warning = str(error)
-    return queued, warning
+    return service.queue_ready_dependents(done)
 
 
 @uploads.post("/uploads")

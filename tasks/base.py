@@ -24,7 +24,7 @@ from tasks import make_enqueuer
 from utils import db, videos
 from utils.errors import StepError
 from utils.events import EventPublisher
-from utils.steps import QueueUnavailable, StepBlocked, StepService
+from utils.steps import StepService
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,4 @@ def _finish(ctx: StepContext, after_done: Callable[[StepContext], None] | None) 
         except Exception:  # the step itself succeeded; the follow-up is redone by the next step anyway
             log.exception("video %s: follow-up of %s failed", ctx.video_id, done["name"])
     if _continues(ctx.conn, done):
-        for name in ctx.service.ready_dependents(done):
-            try:
-                ctx.service.request(ctx.video_id, name, done["exchange_id"])
-            except (StepBlocked, QueueUnavailable) as error:  # recorded on that step already, or shown later
-                log.warning("video %s: auto mode could not queue %s: %s", ctx.video_id, name, error)
+        ctx.service.queue_ready_dependents(done)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from utils.events import STREAM, decode_entries
+from utils.events import STREAM, decode_entries, latest_id
 from utils.services import free_port, redis_command, wait_for_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +51,15 @@ class Worker:
                 self.process.wait()
 
 
-def step_events(redis_url: str, video_id: int, step: str | None = None) -> list[dict]:
-    """Every step event published for a video (optionally one step), oldest first."""
+def stream_position(redis_url: str) -> str:
+    """The newest event id now: other tests share this Redis, so read only what comes after."""
+    return latest_id(redis.Redis.from_url(redis_url))
+
+
+def step_events(redis_url: str, video_id: int, step: str | None = None, after: str = "0") -> list[dict]:
+    """Step events published for a video (optionally one step) after `after`, oldest first."""
     client = redis.Redis.from_url(redis_url)
-    events = [event for _id, event in decode_entries(client.xrange(STREAM))]
+    events = [event for _id, event in decode_entries(client.xrange(STREAM, min=f"({after}"))]
     return [
         event for event in events
         if event.get("type") == "step" and event["video_id"] == video_id and (step is None or event["name"] == step)

@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from tests.conftest import AUTH_ENV, wait_until
-from tests.integration_support import Worker, step_events
+from tests.integration_support import Worker, step_events, stream_position
 from tests.media_factory import MediaServer, make_hls, make_rss, make_video
 from utils.media import probe
 
@@ -65,6 +65,7 @@ def wait_for_step(api, video_id: int, name: str, states=("done", "error"), timeo
 
 @pytest.mark.parametrize(("resolution", "size"), [("360", (640, 360)), ("720", (1280, 720)), ("480", (640, 360))])
 def test_hls_download_gets_the_rendition_asked(api, media_site, redis_url, resolution, size):
+    start = stream_position(redis_url)
     video_id = submit(api, f"{media_site.base_url}/talk/master.m3u8", resolution)
     video = wait_for_step(api, video_id, "download")
     download = video["steps"][0]
@@ -76,7 +77,7 @@ def test_hls_download_gets_the_rendition_asked(api, media_site, redis_url, resol
     assert video["duration"] == pytest.approx(4, abs=0.5)
     assert video["status"] == "partial"
 
-    events = step_events(redis_url, video_id, "download")
+    events = step_events(redis_url, video_id, "download", after=start)
     states = [event["state"] for event in events]
     assert states[0] == "queued" and states[-1] == "done"
     assert states.index("running") < states.index("done")

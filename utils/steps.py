@@ -263,6 +263,18 @@ class StepService:
                 ready.append(dependent)
         return ready
 
+    def queue_ready_dependents(self, done: dict[str, Any]) -> tuple[list[str], str | None]:
+        """Queue what a finished step unblocked (auto mode); returns the names queued and the last refusal."""
+        queued, refusal = [], None
+        for name in self.ready_dependents(done):
+            try:
+                self.request(done["video_id"], name, done["exchange_id"])
+                queued.append(name)
+            except (StepBlocked, QueueUnavailable) as error:  # recorded on that step, or shown by the caller
+                log.warning("video %s: could not queue %s: %s", done["video_id"], name, error)
+                refusal = str(error)
+        return queued, refusal
+
     def _publish(self, step_id: int) -> dict[str, Any] | None:
         step = db.get_step(self.conn, step_id)
         if step is not None:
