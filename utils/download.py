@@ -45,7 +45,6 @@ class Downloaded:
     duration: float | None
     thumbnail_url: str | None
     thumbnail_path: Path | None
-    info_height: int | None
 
 
 def validate_url(raw: Any) -> str:
@@ -199,7 +198,6 @@ def fetch(
         duration=info.get("duration"),
         thumbnail_url=info.get("thumbnail"),
         thumbnail_path=_thumbnail(dest_dir),
-        info_height=info.get("height"),
     )
 
 
