@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import ROOT, ConfigError, Settings, load_settings
+from config import ROOT, ConfigError, Settings, load_settings, secret_file
 from utils import db
 from utils.auth import Credentials, load_credentials
+from utils.redact import redact_logs
 
 log = logging.getLogger("clipper")
 
 EMBEDDED_URL_FILE = "embedded_redis_url"
+REDIS_PASSWORD_FILE = "redis_password"
+# What waitress accepts in one request body before the app sees it (and so before the login check):
+# an anonymous client can make the server keep at most this much. Uploads come in chunks of this size.
+REQUEST_BODY_LIMIT = 2**20
 
 
 def configure_logging(level: str) -> None:
@@ -31,6 +37,17 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
     )
+    redact_logs()
+
+
+def harden_process() -> None:
+    """Files this process and its children create are private (0600, folders 0700); and enough file
+    descriptors for the connection limit."""
+    os.umask(0o077)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = 65536 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(target, 65536)), hard))
 
 
 def broker_url(settings: Settings) -> str:
@@ -61,20 +78,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(SETTINGS=settings, SECRET_KEY=settings.flask_secret_key, JSON_SORT_KEYS=False)
     conn = db.open_database(settings.database_path)  # tables exist whichever process starts first
     conn.close()
-    init_auth(app, credentials(settings), settings.login_max_attempts, settings.session_cookie_secure)
+    init_auth(
+        app, credentials(settings), settings.login_max_attempts, settings.session_cookie_secure,
+        settings.session_lifetime_hours,
+    )  # fmt: skip
     if settings.trust_proxy_headers:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register(app)
     celery_init_app(app, broker_url(settings))
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("error.html", code=404, message=error.description), 404
-
-    @app.errorhandler(500)
-    def server_error(error):  # the traceback goes to the log, never to the page
-        message = "Something went wrong on the server. The log has the details; try again."
-        return render_template("error.html", code=500, message=message), 500
 
     return app
 
@@ -84,13 +95,20 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
 
     Each open /events stream holds a thread and a connection, so streams get their own share on top
     of WEB_THREADS; send_bytes=1 makes waitress flush every event instead of buffering 18 kB.
+    Slow or idle clients cost a socket, not a thread (waitress reads whole requests before a thread
+    sees them); poll() lifts select()'s limit of 1024 sockets, and a connection that sends nothing for
+    WEB_IDLE_TIMEOUT_SECONDS is closed. A request lookahead lets /events notice a closed client.
     """
     return {
         "host": settings.host,
         "port": settings.port,
         "threads": settings.web_threads + settings.sse_max_clients,
-        "connection_limit": settings.web_threads + settings.sse_max_clients + 100,
-        "max_request_body_size": (settings.max_upload_mb + 1) * 2**20,
+        "connection_limit": settings.web_max_connections,
+        "asyncore_use_poll": True,
+        "channel_timeout": settings.web_idle_timeout_seconds,
+        "cleanup_interval": max(1, min(10, settings.web_idle_timeout_seconds // 3)),
+        "channel_request_lookahead": 1,
+        "max_request_body_size": REQUEST_BODY_LIMIT,
         "send_bytes": 1,
         "ident": "clipper",
     }
@@ -103,11 +121,14 @@ def _start_stack(settings: Settings):
     stack = Stack(cwd=ROOT, env=env)
     if settings.embedded_redis:
         port = settings.embedded_redis_port or free_port()
-        url = f"redis://127.0.0.1:{port}/0"
-        stack.add("redis", redis_command(port, Path(settings.data_dir) / "redis"))
+        password, _ = secret_file(Path(settings.instance_dir) / REDIS_PASSWORD_FILE)
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        stack.add("redis", redis_command(port, Path(settings.data_dir) / "redis", password))
         env["CELERY_BROKER_URL"] = url
         os.environ["CELERY_BROKER_URL"] = url
-        (Path(settings.instance_dir) / EMBEDDED_URL_FILE).write_text(url)
+        url_file = Path(settings.instance_dir) / EMBEDDED_URL_FILE
+        url_file.unlink(missing_ok=True)
+        secret_file(url_file, lambda: url)
     level = settings.log_level
     stack.add("io-worker", worker_command("io", "io", settings.io_worker_concurrency, level))
     stack.add("compute-worker", worker_command("compute", "compute", settings.worker_concurrency, level))
@@ -122,6 +143,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    harden_process()
     configure_logging(settings.log_level)
     from waitress import serve
 

@@ -85,6 +85,12 @@ def _redis_url(raw: str) -> str:
     return value
 
 
+def _networks(raw: str) -> tuple:
+    from utils.netguard import parse_networks
+
+    return parse_networks(raw)
+
+
 def _path(raw: str) -> Path | None:
     value = raw.strip()
     return Path(value).expanduser() if value else None
@@ -120,11 +126,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("API_TOKEN", _text, "", "Bearer token for scripts (Authorization: Bearer ...); empty: off."),
     Setting("LOGIN_MAX_ATTEMPTS", _integer(1, 1000), "5", "Failed logins allowed per address per 5 minutes."),
     Setting("SESSION_COOKIE_SECURE", _choice("auto", "true", "false"), "auto", "auto: Secure cookie over HTTPS."),
+    Setting("SESSION_LIFETIME_HOURS", _integer(1, 24 * 365), "24", "A login lasts this long after the last request."),
     Setting("TRUST_PROXY_HEADERS", _boolean, "false", "Trust X-Forwarded-* from a reverse proxy in front."),
     Setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."),
     Setting("MAX_URLS_PER_SUBMISSION", _integer(1, 10000), "500", "Most URLs accepted in one submission."),
     Setting("SSE_MAX_CLIENTS", _integer(1, 10000), "200", "Open /events streams served at once; each holds a thread."),
     Setting("SSE_HEARTBEAT_SECONDS", _number(1.0), "15", "Seconds between heartbeats on /events."),
+    Setting("WEB_MAX_CONNECTIONS", _integer(10, 100_000), "2000", "Open connections the web server accepts at once."),
+    Setting("WEB_IDLE_TIMEOUT_SECONDS", _integer(5, 3600), "30", "Close a connection idle or half-sent this long."),
+    Setting(
+        "ALLOWED_NETWORKS",
+        _networks,
+        "",
+        "Internal networks downloads may reach, as CIDRs (127.0.0.0/8,...); empty: none.",
+    ),
     Setting("MAX_UPLOAD_MB", _integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB."),
     # Storage
     Setting("DATA_DIR", _path, "", "Root of database, media and clips; empty: instance/."),
@@ -197,17 +212,24 @@ def _read_env(env: Mapping[str, str] | None) -> Mapping[str, str]:
     return merged
 
 
+def secret_file(path: Path, make: Callable[[], str] = lambda: secrets.token_hex(32)) -> tuple[str, bool]:
+    """The secret kept in `path` (mode 0600), made once; (secret, True) when this call made it."""
+    if path.exists():
+        return path.read_text().strip(), False
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip(), False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value, True
+
+
 def _secret_key(instance_dir: Path) -> str:
     """A random key kept in instance/ so sessions survive restarts; never a hard-coded one."""
-    key_file = instance_dir / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    return secret_file(instance_dir / "secret_key")[0]
 
 
 def _derive_paths(values: dict[str, Any], instance_dir: Path) -> None:

@@ -114,6 +114,7 @@ def start_stack(data_dir: Path, compute: int, io: int, device: str) -> tuple[Sta
     url = f"redis://127.0.0.1:{port}/0"
     settings_env = {
         "DATA_DIR": str(data_dir),
+        "ALLOWED_NETWORKS": "127.0.0.0/8",  # media is served on loopback
         "FLASK_SECRET_KEY": "bench",
         "CELERY_BROKER_URL": url,
         "WORKER_CONCURRENCY": str(compute),

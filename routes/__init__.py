@@ -2,16 +2,63 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
-from flask import Blueprint, Flask, current_app, g, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
 
 from config import Settings
 from tasks import make_enqueuer
 from tasks.base import publisher
 from utils import db
 from utils.steps import QueueUnavailable, StepBlocked, StepNotFound, StepService
+
+log = logging.getLogger(__name__)
+
+# No inline script anywhere (page data travels in <script type="application/json">, which is not run);
+# style attributes are allowed for progress bars, <style> elements and remote anything are not.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Files under /media are never documents: even one that slipped through could run nothing.
+MEDIA_POLICY = "default-src 'none'; media-src 'self'; img-src 'self'; sandbox; frame-ancestors 'none'"
+SQLITE_MAX_INT = 2**63 - 1
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every route: ids beyond what the database can hold are simply not found."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", SQLITE_MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    policy = MEDIA_POLICY if request.path.startswith("/media/") else CONTENT_SECURITY_POLICY
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/events", "/media/"))
+
+
+def http_error(error: HTTPException):
+    """Every error as JSON under /api (and the other machine-facing paths), as a page elsewhere."""
+    if isinstance(error, InternalServerError):
+        message = "Something went wrong on the server. The log has the details; try again."
+    else:
+        message = error.description
+    if _wants_json():
+        return jsonify(error=message), error.code
+    return render_template("error.html", code=error.code, message=message), error.code
 
 
 class BadRequest(ValueError):
@@ -54,17 +101,20 @@ def step_service() -> StepService:
 
 
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseId
     from routes.analysis import analysis_api
     from routes.api import api
     from routes.events import events
     from routes.media import media
     from routes.pages import pages
-    from routes.uploads import uploads
+    from routes.uploads import upload_api
 
     app.register_blueprint(pages)
     app.register_blueprint(api)
     app.register_blueprint(analysis_api)
     app.register_blueprint(media)
     app.register_blueprint(events)
-    app.register_blueprint(uploads)
+    app.register_blueprint(upload_api)
     app.teardown_appcontext(close_db)
+    app.after_request(security_headers)
+    app.register_error_handler(HTTPException, http_error)

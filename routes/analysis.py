@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
-from routes.api import json_body, video_or_404
+from routes.api import flag, json_body, video_or_404
 from utils import db, steps, subtitles, videos
 from utils.timecode import parse_timecode
 from utils.transcript import Exchange
@@ -142,7 +142,7 @@ def create_exchange(video_id: int):
     video = video_or_404(video_id)
     body = json_body()
     start, end = _manual_bounds(body, video)
-    process = bool(body.get("process", False))
+    process = flag(body, "process")
     service = step_service()
     if process:  # refuse before inserting, so a 409 leaves no exchange behind
         service.check_phase2_ready(video_id)
@@ -183,12 +183,15 @@ def trigger_exchange_step(exchange_id: int, step: str):
     exchange = exchange_or_404(exchange_id)
     if step not in steps.PHASE2_STEPS:
         raise NotFound(f"unknown step {step!r}; exchange steps are {', '.join(steps.PHASE2_STEPS)}")
-    body = request.get_json(silent=True) or {}
-    if step == "cut_clips" and "burn_subtitles" in body:  # captions burned in on request
+    body = json_body() if request.content_length else {}
+    service = step_service()
+    if step == "cut_clips" and body.get("burn_subtitles") is not None:  # captions burned in on request
+        burn = flag(body, "burn_subtitles")
+        service.check_ready(exchange["video_id"], step, exchange_id)  # a refused request changes nothing
         conn = get_db()
         with db.transaction(conn):
-            db.update_exchange(conn, exchange_id, burn_subtitles=int(bool(body["burn_subtitles"])))
-    return jsonify(step=step_service().request(exchange["video_id"], step, exchange_id)), 202
+            db.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
+    return jsonify(step=service.request(exchange["video_id"], step, exchange_id)), 202
 
 
 @analysis_api.post("/videos/<int:video_id>/exchanges/process")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from utils import db, videos
 from utils.download import RESOLUTIONS, InvalidURL, validate_url
+from utils.redact import redact_url
 from utils.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
 
 log = logging.getLogger(__name__)
@@ -27,22 +29,38 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+MAX_SPEAKERS = 50
+MAX_PAGE = 10**6
+
+
+def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:
+    """A JSON boolean: true or false, never "false" (a non-empty string) taken as true."""
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest(f"{key} must be true or false (a JSON boolean), got {json.dumps(value)[:40]}")
+    return value
+
+
 def _optional_count(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
-    if value in (None, ""):
+    if value is None or value == "":
         return None
-    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 50:
-        raise BadRequest(f"{key} must be a whole number from 1 to 50")
-    return int(value)
+    if isinstance(value, str) and value.isascii() and value.strip().isdecimal():  # typed into a form field
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SPEAKERS:
+        raise BadRequest(f"{key} must be a whole number from 1 to {MAX_SPEAKERS}")
+    return value
 
 
 def submission_options(body: dict[str, Any]) -> dict[str, Any]:
-    resolution = str(body.get("resolution", "best"))
+    resolution = body.get("resolution", "best")
     if resolution not in RESOLUTIONS:
         raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    auto = bool(body.get("auto", False))
+    auto = flag(body, "auto")
     # "clips" continues auto mode into phase 2 (cutting every exchange); it implies "auto".
-    clips = bool(body.get("clips", False))
+    clips = flag(body, "clips")
     options = {"resolution": resolution, "auto": auto or clips, "clips": clips}
     for key in ("num_speakers", "min_speakers", "max_speakers"):
         options[key] = _optional_count(body, key)
@@ -68,14 +86,15 @@ def _submitted_urls(body: dict[str, Any]) -> list[Any]:
 def _split_valid(urls: list[Any]) -> tuple[list[str], list[dict[str, str]]]:
     accepted: list[str] = []
     rejected: list[dict[str, str]] = []
+    allowed = settings().allowed_networks
     for raw in urls:
         try:
-            url = validate_url(raw)
+            url = validate_url(raw, allowed)
         except InvalidURL as error:
-            rejected.append({"url": str(raw), "error": str(error)})
+            rejected.append({"url": redact_url(str(raw)), "error": str(error)})
             continue
         if url in accepted:
-            rejected.append({"url": url, "error": "listed twice in this submission"})
+            rejected.append({"url": redact_url(url), "error": "listed twice in this submission"})
         else:
             accepted.append(url)
     return accepted, rejected
@@ -99,17 +118,16 @@ def submit_videos():
         for video_id in ids:  # leave no half-made video behind
             videos.delete_video(conn, video_id, [])
         return jsonify(error=str(error), videos=[], rejected=rejected), 503
-    created = [{"id": video_id, "url": url} for video_id, url in zip(ids, accepted, strict=True)]
+    created = [{"id": video_id, "url": redact_url(url)} for video_id, url in zip(ids, accepted, strict=True)]
     return jsonify(videos=created, rejected=rejected), 201
 
 
 def _page_args() -> tuple[int, int]:
-    try:
-        page = max(int(request.args.get("page", 1)), 1)
-        per_page = min(max(int(request.args.get("per_page", 50)), 1), MAX_PER_PAGE)
-    except ValueError:
-        raise BadRequest("page and per_page must be whole numbers") from None
-    return page, per_page
+    page = request.args.get("page", "1")
+    per_page = request.args.get("per_page", "50")
+    if not all(value.isascii() and value.isdecimal() and len(value) <= 7 for value in (page, per_page)):
+        raise BadRequest(f"page and per_page must be whole numbers (page up to {MAX_PAGE})")
+    return min(max(int(page), 1), MAX_PAGE), min(max(int(per_page), 1), MAX_PER_PAGE)
 
 
 @api.get("/videos")
@@ -169,7 +187,7 @@ def list_errors():
         errors=[
             {"step": {key: row[key] for key in ("id", "name", "state", "error", "attempts", "finished_at",
                                                  "exchange_id")},
-             "video_id": row["video_id"], "video_title": row["video_title"] or row["video_url"],
+             "video_id": row["video_id"], "video_title": row["video_title"] or redact_url(row["video_url"]),
              "exchange_label": row["exchange_label"]}
             for row in rows
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,6 +28,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from utils import db
 from utils.auth import AttemptLimiter, Credentials
 
 auth = Blueprint("auth", __name__)
@@ -38,12 +40,24 @@ JSON_PREFIXES = ("/api/", "/events", "/media/")
 
 
 class Admin(UserMixin):
-    id = "admin"
+    """The one user. Its session id carries a mark that logout and a password change invalidate."""
+
+    def __init__(self, mark: str):
+        self.id = f"admin:{mark}"
+
+
+def _current_mark() -> str:
+    from routes import get_db
+
+    return _credentials().session_mark(current_app.secret_key, db.session_generation(get_db()))
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Admin | None:
-    return Admin() if user_id == Admin.id else None
+    kind, _, mark = user_id.partition(":")
+    if kind != "admin" or not hmac.compare_digest(mark.encode(), _current_mark().encode()):
+        return None  # logged out everywhere since, or the password changed
+    return Admin(mark)
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -128,22 +142,32 @@ def login():
         return render_template("login.html", next=request.form.get("next", "")), 401
     limiter.succeeded(client)
     session.clear()  # a fresh session on login: no fixation
-    login_user(Admin())
+    session.permanent = True  # expires SESSION_LIFETIME_HOURS after the last request
+    login_user(Admin(_current_mark()))
     csrf_token()
     return redirect(_safe_next(request.form.get("next")))
 
 
 @auth.post("/logout")
 def logout():
+    """Ends this session and every other one (other browsers, stolen cookies)."""
+    from routes import get_db
+
+    conn = get_db()
+    with db.transaction(conn):
+        db.end_all_sessions(conn)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
 
 
-def init_auth(app: Flask, credentials: Credentials, max_attempts: int, cookie_secure: str) -> None:
+def init_auth(app: Flask, credentials: Credentials, max_attempts: int, cookie_secure: str, lifetime_hours: int) -> None:
     app.extensions["credentials"] = credentials
     app.extensions["login_limiter"] = AttemptLimiter(max_attempts, 300.0)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="clipper")
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="clipper",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=lifetime_hours),
+    )  # fmt: skip
     app.session_interface = _SessionInterface(cookie_secure)
     login_manager.init_app(app)
     app.before_request(require_login)

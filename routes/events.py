@@ -28,6 +28,7 @@ RETRY_MS = 3000  # how long EventSource waits before reconnecting
 FULL_RETRY_SECONDS = 10  # Retry-After when every stream slot is taken
 MAX_SCOPE = 200  # most videos one stream may follow
 MAX_ACTIVE_IN_SUMMARY = 500
+DISCONNECT_POLL_SECONDS = 1.0
 
 Scope = frozenset[int] | None
 Snapshot = Callable[[], dict[str, Any]]
@@ -92,6 +93,10 @@ def opening(hub: EventHub, last_event_id: str | None, scope: Scope, read: Snapsh
     return [format_event(read(), position)], None
 
 
+def _never() -> bool:
+    return False
+
+
 def stream(
     subscription: Subscription,
     first: Iterable[str],
@@ -100,9 +105,12 @@ def stream(
     heartbeat: float,
     sent_through: str | None = None,
     clock: Callable[[], float] = time.monotonic,
+    disconnected: Callable[[], bool] = _never,
 ) -> Iterator[str]:
     """The body of an /events response; the subscription is released however the stream ends.
-    Events up to `sent_through` were replayed already and are skipped when the queue brings them."""
+    Events up to `sent_through` were replayed already and are skipped when the queue brings them.
+    `disconnected` (waitress tells) is asked every DISCONNECT_POLL_SECONDS, so a client that went
+    away frees its slot within seconds, not at the next heartbeat."""
     skip = parse_id(sent_through) if sent_through else None
     try:
         yield f"retry: {RETRY_MS}\n\n"
@@ -110,8 +118,9 @@ def stream(
         if not subscription.hub.connected:
             yield format_event({"type": "status", "redis": "down"})
         last_write = clock()
-        while True:
-            item = subscription.get(timeout=heartbeat - (clock() - last_write))
+        while not disconnected():
+            wait = min(DISCONNECT_POLL_SECONDS, heartbeat - (clock() - last_write))
+            item = subscription.get(timeout=wait)
             if item is not None and skip is not None and item.kind == EVENT and parse_id(item.id) <= skip:
                 continue
             chunk = render(item, scope, read) if item is not None else None
@@ -140,11 +149,15 @@ def render(item: Item, scope: Scope, read: Snapshot) -> str | None:
 # ---- the route ---------------------------------------------------------------------------------
 
 
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdecimal() and len(text) <= 18
+
+
 def _scope() -> Scope:
     raw = [part for value in request.args.getlist("video") for part in value.split(",") if part.strip()]
     if not raw:
         return None
-    if len(raw) > MAX_SCOPE or not all(part.strip().isdigit() for part in raw):
+    if len(raw) > MAX_SCOPE or not all(_is_id(part.strip()) for part in raw):
         raise ValueError(f"video must be up to {MAX_SCOPE} video ids")
     return frozenset(int(part) for part in raw)
 
@@ -175,7 +188,10 @@ def event_stream():
     except BaseException:
         subscription.close()
         raise
-    body = stream(subscription, first, scope, read, config.sse_heartbeat_seconds, sent_through)
+    disconnected = request.environ.get("waitress.client_disconnected", _never)
+    body = stream(
+        subscription, first, scope, read, config.sse_heartbeat_seconds, sent_through, disconnected=disconnected
+    )
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # a reverse proxy must not hold events back

@@ -1,4 +1,5 @@
-"""Media files: only files the database points to, and only inside the managed folders."""
+"""Media files: only files the database points to, only inside the managed folders, and only with a
+content type found from the file's bytes (`utils.filetypes`), never from its name."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from flask import Blueprint, abort, send_file
 
 from routes import get_db, settings
 from utils import db
+from utils.filetypes import OCTET_STREAM, is_image, media_type, text_type
 
 media = Blueprint("media", __name__, url_prefix="/media")
 
 CLIP_COLUMNS = {"mp4": "path", "srt": "srt_path", "vtt": "vtt_path"}
-MIMETYPES = {"mp4": "video/mp4", "srt": "application/x-subrip", "vtt": "text/vtt"}
+SUBTITLE_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
 def managed_file(path: str | None) -> Path:
@@ -26,16 +28,28 @@ def managed_file(path: str | None) -> Path:
     return resolved
 
 
+def send_checked(path: Path, mimetype: str, download_name: str | None = None, max_age: int | None = None):
+    """Send with the given type; a file of no known type is only ever offered as a download."""
+    return send_file(
+        path, mimetype=mimetype, conditional=True, as_attachment=mimetype == OCTET_STREAM,
+        download_name=download_name or path.name, max_age=max_age,
+    )  # fmt: skip
+
+
 @media.get("/videos/<int:video_id>")
 def video_file(video_id: int):
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
-    return send_file(managed_file(video["video_path"]), conditional=True)
+    path = managed_file(video["video_path"])
+    return send_checked(path, media_type(path))
 
 
 @media.get("/thumbnails/<int:video_id>")
 def thumbnail(video_id: int):
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
-    return send_file(managed_file(video["thumbnail_path"]), conditional=True, max_age=3600)
+    path = managed_file(video["thumbnail_path"])
+    if not is_image(path):  # only pictures we drew ourselves are shown inline
+        abort(404, "This video has no thumbnail.")
+    return send_checked(path, media_type(path), max_age=3600)
 
 
 @media.get("/clips/<int:clip_id>.<kind>")
@@ -44,4 +58,5 @@ def clip_file(clip_id: int, kind: str):
         abort(404, "Clips come as mp4, srt or vtt.")
     clip = db.get_clip(get_db(), clip_id) or abort(404, f"There is no clip {clip_id}.")
     path = managed_file(clip[CLIP_COLUMNS[kind]])
-    return send_file(path, mimetype=MIMETYPES[kind], conditional=True, download_name=f"clip-{clip_id}.{kind}")
+    mimetype = media_type(path) if kind == "mp4" else text_type(path, SUBTITLE_TYPES[kind])
+    return send_checked(path, mimetype, download_name=f"clip-{clip_id}.{kind}")

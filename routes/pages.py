@@ -13,6 +13,7 @@ from flask import Blueprint, abort, render_template, request
 from routes import get_db, settings
 from utils import db, steps, videos
 from utils.download import RESOLUTIONS
+from utils.redact import redact_url
 from utils.timecode import format_timecode
 
 pages = Blueprint("pages", __name__)
@@ -104,7 +105,7 @@ def video_details(video_id: int):
 
 
 def _errors_context() -> dict[str, Any]:
-    rows = db.error_steps(get_db(), limit=ERRORS_SHOWN)
+    rows = [{**row, "video_url": redact_url(row["video_url"])} for row in db.error_steps(get_db(), limit=ERRORS_SHOWN)]
     return {"errors": rows, "limit": ERRORS_SHOWN}
 
 

@@ -1,99 +1,112 @@
-"""Upload a local media file as a video: `POST /api/uploads` (multipart field `file`).
+"""Upload a local media file as a video, in chunks that can be resumed (see `utils.uploads`).
 
-The file is streamed to a spool folder inside DOWNLOAD_DIR (so moving it into place is a rename, not
-a copy), checked by its content with `utils.media.probe` (the name proves nothing), then stored as
-DOWNLOAD_DIR/<video id>/video.<ext>. The video's download step is recorded done at once; with
-`auto` on, the steps that were waiting for it are queued as a finished download would queue them.
+    POST   /api/uploads              {"filename", "size", and the URL form's options} → {"id", "offset": 0, ...}
+    PATCH  /api/uploads/<id>         body: up to chunk_bytes raw bytes, header Upload-Offset → {"offset"}
+    GET    /api/uploads/<id>         → {"offset", "size"}: where to resume
+    DELETE /api/uploads/<id>         abandon it
+
+The PATCH that brings the last byte checks the file by its content (`utils.media.probe`: the name
+proves nothing) and its length, stores it as DOWNLOAD_DIR/<video id>/video.<ext> with an extension
+chosen from the detected container, and answers 201 with the new video, its download step done.
+With `auto` on, the steps that were waiting for it are queued as a finished download would queue them.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.formparser import FormDataParser
 
-from routes import BadRequest, get_db, json_errors, settings, step_service
-from routes.api import submission_options
-from utils import db, videos
+from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
+from routes.api import json_body, submission_options
+from utils import db, uploads, videos
+from utils.filetypes import stored_extension
+from utils.limits import DiskFull, LimitExceeded, check_duration, check_free_space
 from utils.media import MediaError, MediaInfo, probe
 from utils.steps import DONE, step_event
 
-uploads = Blueprint("uploads", __name__, url_prefix="/api")
-json_errors(uploads)
+upload_api = Blueprint("uploads", __name__, url_prefix="/api")
+json_errors(upload_api)
+upload_api.register_error_handler(LimitExceeded, lambda error: (jsonify(error=str(error)), 413))
+upload_api.register_error_handler(DiskFull, lambda error: (jsonify(error=str(error)), 503))
 
-SPOOL_FOLDER = ".uploads"
-MAX_NAME = 200
-SAFE_EXTENSION = re.compile(r"^[a-z0-9]{1,8}$")
-TRUE_WORDS = ("1", "true", "on", "yes")
-
-
-class Spool:
-    """Temporary files for the parts of one upload, all removed by `cleanup` unless moved away."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.paths: list[Path] = []
-
-    def __call__(self, total_content_length, content_type, filename, content_length=None):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=self.folder, prefix="upload-", suffix=".part", delete=False)  # noqa: SIM115
-        self.paths.append(Path(handle.name))
-        return handle
-
-    def file_of(self, upload: FileStorage) -> Path:
-        """The upload as a closed file in the spool folder, ready to probe and move."""
-        name = getattr(upload.stream, "name", None)
-        if isinstance(name, str) and Path(name) in self.paths:
-            upload.stream.close()  # written in full by the parser
-            return Path(name)
-        handle = self(None, upload.content_type, upload.filename)  # parsed earlier by someone else
-        handle.close()
-        upload.save(handle.name)
-        return Path(handle.name)
-
-    def cleanup(self) -> None:
-        for path in self.paths:
-            path.unlink(missing_ok=True)
+OFFSET_HEADER = "Upload-Offset"
 
 
-def _parse(spool: Spool) -> tuple[MultiDict, MultiDict]:
-    if request.mimetype != "multipart/form-data":
-        raise BadRequest('send the file as multipart/form-data in the field "file"')
-    if "files" in request.__dict__:  # something (a form CSRF check) parsed the body already: use that
-        return request.form, request.files
-    parser = FormDataParser(
-        stream_factory=spool, max_form_memory_size=request.max_form_memory_size, max_form_parts=request.max_form_parts
-    )
-    stream, mimetype, length = request.stream, request.mimetype, request.content_length
-    _rest, form, files = parser.parse(stream, mimetype, length, request.mimetype_params)
-    return form, files
+def _size(body: dict[str, Any], limit_mb: int) -> int:
+    size = body.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise BadRequest('"size" must be the file\'s length in bytes, a whole number above 0')
+    if size > limit_mb * 2**20:
+        raise LimitExceeded(f"the file is larger than the upload limit of {limit_mb} MB (MAX_UPLOAD_MB)")
+    return size
 
 
-def _options(form: MultiDict) -> dict[str, Any]:
-    """The URL form's choices, sent as form fields; checked by the same rules as the JSON API."""
-    body: dict[str, Any] = {key: form.get(key) for key in ("num_speakers", "min_speakers", "max_speakers")}
-    body["resolution"] = form.get("resolution") or "best"
-    for key in ("auto", "clips"):
-        body[key] = (form.get(key) or "").strip().lower() in TRUE_WORDS
-    return submission_options(body)
+def _pending(upload_id: str) -> uploads.PendingUpload:
+    pending = uploads.find(Path(settings().download_dir), upload_id)
+    if pending is None:
+        raise NotFound(f"no upload {upload_id[:64]!r}: it finished, was abandoned or expired; start it again")
+    return pending
 
 
-def _display_name(filename: str | None) -> str:
-    name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
-    return name[:MAX_NAME] or "upload"
+def _progress(pending: uploads.PendingUpload, offset: int | None = None) -> dict[str, Any]:
+    return {"id": pending.id, "offset": pending.offset if offset is None else offset, "size": pending.size,
+            "chunk_bytes": uploads.CHUNK_BYTES}  # fmt: skip
 
 
-def _extension(name: str) -> str:
-    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
-    return suffix if SAFE_EXTENSION.match(suffix) else "bin"
+@upload_api.post("/uploads")
+def start_upload():
+    config = settings()
+    body = json_body()
+    size = _size(body, config.max_upload_mb)
+    options = submission_options(body)
+    filename = uploads.display_name(body.get("filename"))
+    check_free_space(Path(config.download_dir), config.min_free_disk_mb * 2**20, size)
+    pending = uploads.start(Path(config.download_dir), filename, size, options)
+    return jsonify(_progress(pending, 0)), 201, {"Location": f"/api/uploads/{pending.id}"}
+
+
+@upload_api.get("/uploads/<upload_id>")
+def upload_status(upload_id: str):
+    return jsonify(_progress(_pending(upload_id)))
+
+
+@upload_api.delete("/uploads/<upload_id>")
+def abandon_upload(upload_id: str):
+    uploads.discard(_pending(upload_id))
+    return "", 204
+
+
+def _offset_header() -> int:
+    raw = request.headers.get(OFFSET_HEADER, "")
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 15):
+        raise BadRequest(f"send the chunk's position in the file in the {OFFSET_HEADER} header (bytes)")
+    return int(raw)
+
+
+@upload_api.patch("/uploads/<upload_id>")
+def append_chunk(upload_id: str):
+    pending = _pending(upload_id)
+    offset = _offset_header()
+    if (request.content_length or 0) > uploads.CHUNK_BYTES:
+        raise LimitExceeded(f"a chunk may carry at most {uploads.CHUNK_BYTES} bytes")
+    config = settings()
+    check_free_space(pending.folder, config.min_free_disk_mb * 2**20)
+    try:
+        end = uploads.append(pending, offset, request.get_data(cache=False))
+    except uploads.OffsetMismatch as error:
+        return jsonify(error=str(error), offset=error.offset, size=pending.size), 409
+    except uploads.ChunkTooLong as error:
+        raise BadRequest(str(error)) from None
+    if end < pending.size:
+        return jsonify(_progress(pending, end))
+    try:
+        return _finish(pending)
+    finally:
+        uploads.discard(pending)
 
 
 def _media_info(path: Path) -> MediaInfo:
@@ -108,21 +121,32 @@ def _media_info(path: Path) -> MediaInfo:
     return info
 
 
-def _store(conn, upload: FileStorage, source: Path, info: MediaInfo, options: dict[str, Any]) -> int:
+def _finish(pending: uploads.PendingUpload):
+    info = _media_info(pending.data)
+    check_duration(info.duration, settings().max_video_duration_seconds)
+    conn = get_db()
+    video_id = _store(conn, pending, info)
+    queued, warning = _continue(conn, video_id, pending.options["auto"])
+    body = {"videos": [{"id": video_id, "url": f"upload:{pending.filename}"}], "rejected": []}
+    body.update(queued=queued, warning=warning)
+    return jsonify(body), 201
+
+
+def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
     """Create the video, move the file into its folder and record the download step done."""
-    name = _display_name(upload.filename)
     root = Path(settings().download_dir)
     folder: Path | None = None
     try:
         with db.transaction(conn):
-            video_id = videos.create_video(conn, videos.VideoRequest(url=f"upload:{name}", **options))
+            request_ = videos.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
+            video_id = videos.create_video(conn, request_)
             folder = videos.video_dir(root, video_id)
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"video.{_extension(name)}"
-            os.replace(source, target)
+            target = folder / f"video.{stored_extension(info.container, info.has_video)}"
+            os.replace(pending.data, target)
             db.update_video(
-                conn, video_id, title=PurePosixPath(name).stem or name, duration=info.duration,
-                width=info.width, height=info.height, video_path=str(target),
+                conn, video_id, title=PurePosixPath(pending.filename).stem or pending.filename,
+                duration=info.duration, width=info.width, height=info.height, video_path=str(target),
             )  # fmt: skip
             step = db.find_step(conn, video_id, "download")
             now = db.now()
@@ -146,33 +170,3 @@ def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
     if not auto:
         return [], None
     return service.queue_ready_dependents(done)
-
-
-@uploads.post("/uploads")
-def upload_file():
-    config = settings()
-    limit_mb = config.max_upload_mb
-    too_large = f"the file is larger than the upload limit of {limit_mb} MB (MAX_UPLOAD_MB)"
-    request.max_content_length = limit_mb * 1024 * 1024
-    spool = Spool(Path(config.download_dir) / SPOOL_FOLDER)
-    try:
-        try:
-            form, files = _parse(spool)
-        except RequestEntityTooLarge:
-            return jsonify(error=too_large, videos=[], rejected=[]), 413
-        upload = files.get("file")
-        if upload is None or not upload.filename:
-            raise BadRequest('no file: choose a media file and send it in the field "file"')
-        options = _options(form)
-        source = spool.file_of(upload)
-        if source.stat().st_size > limit_mb * 1024 * 1024:
-            return jsonify(error=too_large, videos=[], rejected=[]), 413
-        info = _media_info(source)
-        conn = get_db()
-        video_id = _store(conn, upload, source, info, options)
-    finally:
-        spool.cleanup()
-    queued, warning = _continue(conn, video_id, options["auto"])
-    body = {"videos": [{"id": video_id, "url": f"upload:{_display_name(upload.filename)}"}], "rejected": []}
-    body.update(queued=queued, warning=warning)
-    return jsonify(body), 201

@@ -16,6 +16,7 @@ from config import Settings
 from utils import steps
 
 TASK_MODULES = ["tasks.video_tasks", "tasks.exchange_tasks"]
+BROKER_SOCKET_TIMEOUT = 3  # seconds; a submission answers "queue unavailable" within about this
 
 
 def task_name(step: str) -> str:
@@ -38,7 +39,13 @@ def celery_config(settings: Settings, broker_url: str) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         # A message not acknowledged within this time is delivered again; it must outlast the
         # longest step, or a long transcription would start a second time while still running.
-        "broker_transport_options": {"visibility_timeout": longest + 600},
+        # Socket timeouts: a Redis that hangs (not just one that is down) must not hang a request.
+        "broker_transport_options": {
+            "visibility_timeout": longest + 600,
+            "socket_timeout": BROKER_SOCKET_TIMEOUT,
+            "socket_connect_timeout": BROKER_SOCKET_TIMEOUT,
+        },
+        "broker_connection_timeout": BROKER_SOCKET_TIMEOUT,
         "worker_hijack_root_logger": False,
         "include": TASK_MODULES,
     }
@@ -70,6 +77,7 @@ def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[dict[str,
             queue=steps.QUEUES[step["name"]],
             soft_time_limit=limit,
             time_limit=limit + 60,
+            retry=False,  # the step records the failure; the caller answers 503 now rather than later
         )
 
     return enqueue

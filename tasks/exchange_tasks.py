@@ -10,7 +10,7 @@ from celery import shared_task
 
 from tasks import task_name
 from tasks.base import StepContext, run_step
-from utils import clips, db, media, subtitles, videos
+from utils import clips, db, limits, media, subtitles, videos
 from utils.clips import SpeakerSpan
 from utils.errors import StepError
 
@@ -106,6 +106,8 @@ def _cut_clips(ctx: StepContext) -> None:
     if not rows:
         raise StepError("no clips are defined for this exchange: run define_clips first")
     folder = videos.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange["id"])
+    clip_seconds = sum(row["end_time"] - row["start_time"] for row in rows)
+    limits.check_free_space(folder, settings.min_free_disk_mb * 2**20, _estimated_bytes(Path(source), clip_seconds))
     shutil.rmtree(folder, ignore_errors=True)  # re-running replaces every file: no orphans
     folder.mkdir(parents=True)
     segments = db.get_segments(ctx.conn, ctx.video_id)
@@ -118,6 +120,12 @@ def _cut_clips(ctx: StepContext) -> None:
             db.update_clip(ctx.conn, row["id"], **paths)
         _publish_clips(ctx, exchange["id"])
     log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange["label"], len(rows))
+
+
+def _estimated_bytes(source: Path, clip_seconds: float) -> int:
+    """Clips are about as dense as their source; twice that leaves room for a re-encode's overshoot."""
+    duration = media.probe(source).duration or clip_seconds
+    return int(2 * source.stat().st_size * min(clip_seconds / duration, 1.0)) if duration else 0
 
 
 def _cut_one(ctx: StepContext, row: dict, folder: Path, cues, ffmpeg: str, burn: bool, progress) -> dict[str, str]:

@@ -11,8 +11,9 @@ from celery import shared_task
 
 from tasks import task_name
 from tasks.base import StepContext, run_step
-from utils import alignment, db, download, exchanges, media, steps, videos
+from utils import alignment, db, download, exchanges, limits, media, steps, videos
 from utils.errors import StepError
+from utils.redact import redact_url
 from utils.transcript import Transcript, transcript_from_dict, transcript_to_dict
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,22 @@ def _download(ctx: StepContext) -> None:
     folder = videos.video_dir(settings.download_dir, ctx.video_id)
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     limits = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
-    result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits)
+    allowed = settings.allowed_networks
+    result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits, allowed)
     if isinstance(result, download.Playlist):
         _expand_playlist(ctx, result)
-        result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits)
+        result = download.fetch(
+            ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits, allowed
+        )
         if isinstance(result, download.Playlist):
-            raise download.DownloadError(f"playlist entry {ctx.video['url']} is itself a playlist: submit its videos")
+            entry = redact_url(ctx.video["url"])
+            raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
     info = media.probe(result.path)
     # Some sources (HLS) only reveal their length once downloaded: check again, and keep nothing.
-    refusal = download.duration_refusal(info.duration, settings.max_video_duration_seconds)
+    refusal = limits.duration_refusal(info.duration, settings.max_video_duration_seconds)
     if refusal:
         result.path.unlink(missing_ok=True)
-        raise download.DownloadError(refusal)
+        raise limits.LimitExceeded(refusal)
     thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg", ffmpeg)
     with db.transaction(ctx.conn):
         db.update_video(
@@ -65,9 +70,10 @@ def _download(ctx: StepContext) -> None:
 
 def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     """This video becomes the first entry; every other entry becomes a video of its own."""
-    if not playlist.entry_urls:
-        raise download.DownloadError(f"playlist {ctx.video['url']} has no videos: check the link")
-    first, *others = playlist.entry_urls
+    entries = download.checked_entries(playlist.entry_urls, ctx.settings.allowed_networks)
+    if not entries:
+        raise download.DownloadError(f"playlist {redact_url(ctx.video['url'])} has no videos: check the link")
+    first, *others = entries
     with db.transaction(ctx.conn):
         db.update_video(ctx.conn, ctx.video_id, url=first, title=playlist.title)
         new_ids = [videos.create_video(ctx.conn, videos.request_from_video(ctx.video, url)) for url in others]
@@ -87,7 +93,12 @@ def extract_audio(self, step_id: int) -> None:
 
 def _audio(ctx: StepContext) -> None:
     source = _existing_file(ctx.video["video_path"], "the downloaded video", "download")
-    ffmpeg = media.ffmpeg_binary(ctx.settings.ffmpeg_path)
+    settings = ctx.settings
+    duration = media.probe(source).duration
+    limits.check_duration(duration, settings.max_video_duration_seconds)
+    wav_bytes = int(duration * limits.WAV_BYTES_PER_SECOND)
+    limits.check_free_space(source.parent, settings.min_free_disk_mb * 2**20, wav_bytes)
+    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video["duration"] or 0)
     duration = media.probe(wav).duration
     fields = {"audio_path": str(wav), "duration": ctx.video["duration"] or duration}

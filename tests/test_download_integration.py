@@ -29,6 +29,7 @@ def stack_env(tmp_path_factory, redis_url):
     data = tmp_path_factory.mktemp("data")
     return {
         "DATA_DIR": str(data),
+        "ALLOWED_NETWORKS": "127.0.0.0/8",  # media is served on loopback
         "FLASK_SECRET_KEY": "test",
         "CELERY_BROKER_URL": redis_url,
         "LOG_LEVEL": "info",

@@ -75,7 +75,7 @@ def test_yt_dlp_error_becomes_one_actionable_line():
 
 
 def test_duration_over_the_limit_is_refused_with_the_setting_named():
-    from utils.download import duration_refusal
+    from utils.limits import duration_refusal
 
     assert duration_refusal(3 * 3600, 14400) is None
     assert duration_refusal(None, 14400) is None
@@ -85,12 +85,14 @@ def test_duration_over_the_limit_is_refused_with_the_setting_named():
 
 
 def test_match_filter_refuses_before_download(tmp_path, monkeypatch):
-    from utils.download import DownloadError, Limits, fetch
+    from utils import download
+    from utils.download import Limits, fetch
+    from utils.limits import LimitExceeded
 
     info = {"id": "x", "title": "x", "duration": 7200, "url": "http://127.0.0.1:9/never.mp4", "ext": "mp4"}
-    real = yt_dlp.YoutubeDL
-    monkeypatch.setattr(yt_dlp, "YoutubeDL", lambda options: _offline_ydl(real, options, info))
-    with pytest.raises(DownloadError, match="MAX_VIDEO_DURATION_SECONDS=3600"):
+    real = download._GuardedYoutubeDL
+    monkeypatch.setattr(download, "_GuardedYoutubeDL", lambda options: _offline_ydl(real, options, info))
+    with pytest.raises(LimitExceeded, match="MAX_VIDEO_DURATION_SECONDS=3600"):
         fetch("http://127.0.0.1:9/page", "best", tmp_path / "v", lambda f: None, None, Limits(3600, 0))
     assert not list(tmp_path.rglob("*.mp4"))
 
@@ -106,8 +108,10 @@ def _offline_ydl(real, options, info):
 
 
 def test_free_disk_check_names_the_setting(tmp_path):
-    from utils.download import DownloadError, check_free_space
+    from utils.limits import DiskFull, check_free_space
 
     check_free_space(tmp_path / "new" / "folder", 1)
-    with pytest.raises(DownloadError, match="MIN_FREE_DISK_MB"):
+    with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         check_free_space(tmp_path, 2**62)
+    with pytest.raises(DiskFull, match="MB needed"):
+        check_free_space(tmp_path, 1, needed_bytes=2**62)

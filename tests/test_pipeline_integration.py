@@ -48,7 +48,8 @@ def site(tmp_path_factory, interview):
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, redis_url, artifacts_dir):
     env = {"DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")), "FLASK_SECRET_KEY": "test",
-           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5", **AUTH_ENV}  # fmt: skip
+           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5", "ALLOWED_NETWORKS": "127.0.0.0/8",
+           **AUTH_ENV}  # fmt: skip
     worker = Worker(env, concurrency=2, log=artifacts_dir / "pipeline-worker.log").start()
     yield create_app(env).test_client()
     worker.stop()

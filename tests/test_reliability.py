@@ -42,7 +42,8 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, broker) -> dict[str, str]:
     return {"DATA_DIR": str(tmp_path_factory.mktemp("reliability-data")), "FLASK_SECRET_KEY": "test",
-            "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3", **AUTH_ENV}  # fmt: skip
+            "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3", "ALLOWED_NETWORKS": "127.0.0.0/8",
+            **AUTH_ENV}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from config import secret_file
 
 PASSWORD_FILE = "admin_password"
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
@@ -23,6 +25,12 @@ class Credentials:
     password_hash: str
     generated_password: str | None  # set only the first time one is generated, to print it once
     api_token: str
+    password_fingerprint: str = ""  # changes when the configured password changes, and only then
+
+    def session_mark(self, secret_key: str, generation: str) -> str:
+        """What a login session carries: valid until the password changes or every session is ended."""
+        message = f"{self.password_fingerprint}|{generation}".encode()
+        return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
     def check_password(self, username: str, password: str) -> bool:
         same_user = hmac.compare_digest(username.encode(), self.username.encode())
@@ -38,23 +46,15 @@ def load_credentials(username: str, password: str, api_token: str, instance_dir:
     if not password:
         password, generated = _generated_password(instance_dir)
     password_hash = password if password.startswith(HASH_PREFIXES) else generate_password_hash(password)
-    return Credentials(username, password_hash, generated, api_token)
+    # The hash is salted anew at every start; the fingerprint of what was configured is stable.
+    fingerprint = hashlib.sha256(f"{username}\0{password}".encode()).hexdigest()
+    return Credentials(username, password_hash, generated, api_token, fingerprint)
 
 
 def _generated_password(instance_dir: Path) -> tuple[str, str | None]:
     """The password in instance/admin_password; (password, password) when it was just created."""
-    path = instance_dir / PASSWORD_FILE
-    if path.exists():
-        return path.read_text().strip(), None
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(12)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip(), None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password)
-    return password, password
+    password, created = secret_file(instance_dir / PASSWORD_FILE, lambda: secrets.token_urlsafe(12))
+    return password, password if created else None
 
 
 class AttemptLimiter:

@@ -402,3 +402,19 @@ def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, An
         (limit,),
     )
     return [dict(row) for row in rows]
+
+
+# ---- login sessions ------------------------------------------------------------------------------
+
+
+def session_generation(conn: sqlite3.Connection) -> str:
+    row = conn.execute("SELECT value FROM auth_state WHERE key = 'session_generation'").fetchone()
+    return row[0] if row else "0"
+
+
+def end_all_sessions(conn: sqlite3.Connection) -> None:
+    """Move to a new generation: every session cookie issued before is no longer accepted."""
+    conn.execute(
+        "INSERT INTO auth_state (key, value) VALUES ('session_generation', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+    )

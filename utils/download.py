@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,13 @@ from urllib.parse import urlsplit
 
 import yt_dlp
 
+from utils import media, netguard
 from utils.errors import StepError
+from utils.limits import LimitExceeded, check_free_space, duration_refusal
+from utils.redact import RedactingFilter, redact_url
 
 log = logging.getLogger(__name__)
+log.addFilter(RedactingFilter())  # yt-dlp logs through this logger, URLs (and their credentials) included
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 2048
@@ -27,6 +30,23 @@ RESOLUTIONS = ("best", "1080", "720", "480", "360")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 Progress = Callable[[float], None]
+
+
+class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """yt-dlp whose every connection is checked by `netguard` (see `_install_guard`)."""
+
+    def build_request_director(self, handlers, preferences=None):
+        # Only the urllib handler: its connections are the ones routed through the guard.
+        return super().build_request_director([h for h in handlers if h.RH_KEY == "Urllib"], preferences)
+
+
+def _install_guard() -> None:
+    from yt_dlp.networking import _urllib
+
+    _urllib.create_connection = netguard.guarded_connection
+
+
+_install_guard()
 
 
 class InvalidURL(ValueError):
@@ -47,8 +67,12 @@ class Downloaded:
     thumbnail_path: Path | None
 
 
-def validate_url(raw: Any) -> str:
-    """Return the cleaned URL or raise InvalidURL saying why it is refused."""
+def validate_url(raw: Any, allowed: tuple[netguard.Network, ...] = ()) -> str:
+    """Return the cleaned URL or raise InvalidURL saying why it is refused.
+
+    A host given as an internal IP address (or `localhost`) is refused here already; names are
+    checked on their resolved addresses when the download connects.
+    """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidURL("empty URL: paste a link starting with http:// or https://")
     url = raw.strip()
@@ -67,6 +91,9 @@ def validate_url(raw: Any) -> str:
         raise InvalidURL(f"unsupported scheme ({shown}): only http:// and https:// links are accepted")
     if not parts.hostname:
         raise InvalidURL("malformed URL: no host name")
+    refused = netguard.check_host(parts.hostname, allowed)
+    if refused:
+        raise InvalidURL(refused)
     return url
 
 
@@ -92,18 +119,30 @@ def _base_options(ffmpeg: str | None) -> dict[str, Any]:
         "logger": log,
         # Refuse file:// and friends even if a page redirects there.
         "enable_file_urls": False,
+        # Every byte comes through yt-dlp's own (guarded) connections: never hand a URL to ffmpeg,
+        # whose connections nothing checks. If yt-dlp falls back to ffmpeg anyway, it may read no network.
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "external_downloader_args": {"ffmpeg_i": ["-protocol_whitelist", "file,crypto,data"]},
     }
     if ffmpeg:
         options["ffmpeg_location"] = ffmpeg
     return options
 
 
+_REFUSED = re.compile(r"refused: .*? to allow it")
+
+
 def one_line_error(error: BaseException, url: str) -> str:
-    """yt-dlp's multi-line, coloured message as one actionable line."""
+    """yt-dlp's multi-line, coloured message as one actionable line, with no credentials in it."""
+    url = redact_url(url)
+    refused = _REFUSED.search(str(error))
+    if refused:
+        return f"{refused.group(0)} ({url})"
     text = _ANSI.sub("", str(error)).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
     text = re.sub(r"^ERROR:\s*", "", text)
     text = re.sub(r"^\[[\w:]+\]\s*(\S+:\s*)?", "", text)
-    text = text.split(" (caused by ")[0]
+    text = redact_url(text.split(" (caused by ")[0])
     hint = "check the link and that the video is public"
     if "HTTP Error 404" in text:
         hint = "the page was not found: check the link"
@@ -119,6 +158,17 @@ def _entry_urls(info: dict[str, Any]) -> list[str]:
         if entry_url:  # extractors may smuggle private data into the URL; keep the address only
             urls.append(yt_dlp.utils.unsmuggle_url(entry_url)[0])
     return urls
+
+
+def checked_entries(urls: list[str], allowed: tuple[netguard.Network, ...] = ()) -> list[str]:
+    """A playlist's entries that pass the same checks as a submitted URL; the others are logged and dropped."""
+    kept = []
+    for url in urls:
+        try:
+            kept.append(validate_url(url, allowed))
+        except InvalidURL as error:
+            log.warning("playlist entry %s skipped: %s", redact_url(url), error)
+    return kept
 
 
 def _progress_hook(progress: Progress) -> Callable[[dict[str, Any]], None]:
@@ -161,11 +211,12 @@ def fetch(
     progress: Progress,
     ffmpeg: str | None = None,
     limits: Limits = Limits(),
+    allowed: tuple[netguard.Network, ...] = (),
 ) -> Downloaded | Playlist:
     """Download the video at `url` into `dest_dir` as `video.<ext>`, or list a playlist's entries.
 
     One extraction serves both cases: the info is read unprocessed first, and only a single video
-    goes on to format selection and download.
+    goes on to format selection and download. Connections reach public addresses and `allowed` only.
     """
     refusals: list[str] = []
     options = _base_options(ffmpeg) | format_options(resolution)
@@ -176,10 +227,10 @@ def fetch(
         "progress_hooks": [_progress_hook(progress)],
         "overwrites": True,
         "continuedl": False,
-        "match_filter": _refuse_when(limits, refusals),
+        "match_filter": _refuse_when(limits, dest_dir, refusals),
     }
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with netguard.allowing(allowed), _GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False, process=False)
             if info and info.get("_type") in ("playlist", "multi_video"):
                 return Playlist(title=info.get("title"), entry_urls=_entry_urls(info))
@@ -187,7 +238,7 @@ def fetch(
             dest_dir.mkdir(parents=True, exist_ok=True)
             info = ydl.process_ie_result(info, download=True)
             if refusals:
-                raise DownloadError(refusals[0])
+                raise LimitExceeded(refusals[0])
             path = Path(ydl.prepare_filename(info))
     except yt_dlp.utils.YoutubeDLError as error:  # DownloadError and the networking errors that escape it
         raise DownloadError(one_line_error(error, url)) from error
@@ -197,15 +248,20 @@ def fetch(
         uploader=info.get("uploader") or info.get("channel"),
         duration=info.get("duration"),
         thumbnail_url=info.get("thumbnail"),
-        thumbnail_path=_thumbnail(dest_dir),
+        thumbnail_path=_thumbnail(dest_dir, ffmpeg),
     )
 
 
-def _refuse_when(limits: Limits, refusals: list[str]) -> Callable[..., str | None]:
+def _refuse_when(limits: Limits, dest_dir: Path, refusals: list[str]) -> Callable[..., str | None]:
     """A yt-dlp match filter: a returned reason makes yt-dlp skip the download, which we then report."""
 
     def check(info: dict[str, Any], *, incomplete: bool = False) -> str | None:
         reason = duration_refusal(info.get("duration"), limits.max_duration_seconds)
+        if not reason:
+            try:
+                check_free_space(dest_dir, limits.min_free_bytes, _expected_bytes(info))
+            except LimitExceeded as error:
+                reason = str(error)
         if reason:
             refusals.append(reason)
         return reason
@@ -213,24 +269,10 @@ def _refuse_when(limits: Limits, refusals: list[str]) -> Callable[..., str | Non
     return check
 
 
-def duration_refusal(duration: float | None, max_seconds: float) -> str | None:
-    if max_seconds and duration and duration > max_seconds:
-        return (
-            f"video is {duration / 60:.0f} min long, over MAX_VIDEO_DURATION_SECONDS={max_seconds:.0f}: "
-            "raise the limit to process it"
-        )
-    return None
-
-
-def check_free_space(folder: Path, min_free_bytes: int) -> None:
-    """Refuse to start a download that would fill the disk."""
-    existing = next((parent for parent in (folder, *folder.parents) if parent.exists()), Path("/"))
-    free = shutil.disk_usage(existing).free
-    if free < min_free_bytes:
-        raise DownloadError(
-            f"only {free / 2**20:.0f} MB free on the disk holding {existing}, under MIN_FREE_DISK_MB="
-            f"{min_free_bytes / 2**20:.0f}: free some space, then retry"
-        )
+def _expected_bytes(info: dict[str, Any]) -> int:
+    """What the chosen formats say they weigh (often unknown for HLS: then 0)."""
+    formats = info.get("requested_formats") or [info]
+    return int(sum(item.get("filesize") or item.get("filesize_approx") or 0 for item in formats))
 
 
 def _final_path(path: Path, info: dict[str, Any]) -> Path:
@@ -243,7 +285,8 @@ def _final_path(path: Path, info: dict[str, Any]) -> Path:
     raise DownloadError(f"yt-dlp reported success but no file was written in {path.parent.name}: retry the download")
 
 
-def _thumbnail(dest_dir: Path) -> Path | None:
+def _thumbnail(dest_dir: Path, ffmpeg: str | None) -> Path | None:
+    """The site's thumbnail redrawn as thumbnail.jpg, or None (a frame of the video stands in later)."""
     for candidate in sorted(dest_dir.glob("thumbnail.*")):
-        return candidate
+        return media.thumbnail_jpeg(candidate, dest_dir / "thumbnail.jpg", ffmpeg or media.ffmpeg_binary())
     return None

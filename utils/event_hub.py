@@ -42,9 +42,14 @@ class HubFull(RuntimeError):
 def parse_id(entry_id: str) -> tuple[int, int] | None:
     """A stream id `ms-seq` as a comparable pair; None when it is not one."""
     ms, sep, seq = str(entry_id).partition("-")
-    if not (ms.isdigit() and (not sep or seq.isdigit())):
+    if not (_digits(ms) and (not sep or _digits(seq))):
         return None
     return int(ms), int(seq or 0)
+
+
+def _digits(text: str) -> bool:
+    """0-9 only, at most a 64-bit number's length (str.isdigit also takes "²")."""
+    return text.isascii() and text.isdecimal() and len(text) <= 19
 
 
 class Subscription:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import redis
@@ -17,6 +18,7 @@ import redis
 log = logging.getLogger(__name__)
 
 STREAM = "clipper:events"
+QUIET_AFTER_FAILURE_SECONDS = 5.0  # events are notifications: skip them briefly rather than stall steps
 
 
 class EventPublisher:
@@ -27,18 +29,22 @@ class EventPublisher:
         self.maxlen = maxlen
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
+        self._quiet_until = 0.0
 
     @property
     def client(self) -> redis.Redis:
         with self._lock:
             if self._client is None:
-                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=2)
+                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
             return self._client
 
     def __call__(self, event: dict[str, Any]) -> str | None:
+        if time.monotonic() < self._quiet_until:  # Redis failed just now: do not wait on it again
+            return None
         try:
             entry_id = self.client.xadd(STREAM, {"data": json.dumps(event)}, maxlen=self.maxlen, approximate=True)
         except redis.RedisError as error:
+            self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_SECONDS
             log.warning("event not published (%s): %s", error.__class__.__name__, event.get("type"))
             return None
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -59,6 +59,7 @@ class MediaInfo:
     height: int | None
     has_video: bool
     has_audio: bool
+    container: str = ""  # ffmpeg's demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
 
 
 def probe(path: Path | str) -> MediaInfo:
@@ -74,6 +75,7 @@ def probe(path: Path | str) -> MediaInfo:
                 height=video.codec_context.height if video else None,
                 has_video=video is not None,
                 has_audio=audio is not None,
+                container=container.format.name or "",
             )
     except (av.error.FFmpegError, OSError) as error:
         raise MediaError(f"cannot read media file {Path(path).name}: {error}") from error
@@ -221,3 +223,27 @@ def grab_frame(video_path: Path | str, jpeg_path: Path | str, ffmpeg: str, at_se
                "-i", str(video_path), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "4", str(jpeg_path)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     return jpeg_path if result.returncode == 0 and jpeg_path.is_file() else None
+
+
+def thumbnail_jpeg(source: Path | str, jpeg_path: Path | str, ffmpeg: str) -> Path | None:
+    """Any picture a source offered, redrawn as a JPEG; None when ffmpeg cannot read it as an image.
+
+    A thumbnail is never served as the site sent it: an SVG or HTML "image" would run script on
+    this app's origin. The original is deleted either way.
+    """
+    source, jpeg_path = Path(source), Path(jpeg_path)
+    partial = jpeg_path.with_suffix(".partial.jpg")
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
+               "-frames:v", "1", "-vf", "scale='min(640,iw)':-2", "-q:v", "4", "-f", "mjpeg", str(partial)]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
+            return None
+        partial.replace(jpeg_path)
+        return jpeg_path
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        partial.unlink(missing_ok=True)
+        if source != jpeg_path:
+            source.unlink(missing_ok=True)

@@ -131,4 +131,12 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 2: login sessions end everywhere when the generation stored here changes (logout)
+    """
+    CREATE TABLE auth_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO auth_state (key, value) VALUES ('session_generation', '0');
+    """,
 )

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import redis
 
+from utils.redact import redact_url
+
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
@@ -53,22 +55,35 @@ def free_port() -> int:
 
 def wait_for_redis(url: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     while True:
         try:
             client.ping()
             return
         except redis.RedisError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"Redis at {url} did not answer within {timeout:.0f} s") from None
+                raise RuntimeError(f"Redis at {redact_url(url)} did not answer within {timeout:.0f} s") from None
             time.sleep(0.1)
 
 
-def redis_command(port: int, data_dir: Path) -> list[str]:
-    """Loopback only, append-only file so queued tasks survive a restart of the stack."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+def redis_command(port: int, data_dir: Path, password: str | None = None) -> list[str]:
+    """Loopback only, append-only file so queued tasks survive a restart of the stack.
+
+    The password goes into a 0600 config file in the 0700 data folder, never on the command line,
+    where any local user could read it from the process list.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    command = [redis_server_binary()]
+    if password:
+        config = data_dir / "redis.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"requirepass {password}\n")
+        config.chmod(0o600)
+        command.append(str(config))
     return [
-        redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
+        *command, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
         "--appendonly", "yes", "--save", "", "--protected-mode", "yes", "--loglevel", "warning",
     ]  # fmt: skip
 

@@ -134,11 +134,18 @@ class StepService:
                 queued_at=db.now(), started_at=None, finished_at=None,
             )  # fmt: skip
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
+        self._send(db.get_step(self.conn, step["id"]))  # first: a broker that is down must answer fast
         for changed in [step["id"], *staled]:
             self._publish(changed)
-        queued = db.get_step(self.conn, step["id"])
-        self._send(queued)
         return db.get_step(self.conn, step["id"])
+
+    def check_ready(self, video_id: int, name: str, exchange_id: int | None = None) -> None:
+        """Raise StepBlocked when `name` could not be queued now (its inputs are not done)."""
+        step = db.find_step(self.conn, video_id, name, exchange_id)
+        if step is None:
+            raise StepNotFound(f"no step {name!r} for video {video_id}")
+        if step["state"] not in ACTIVE:
+            self._check_prerequisites(video_id, name, prerequisites(name, exchange_id), exchange_id)
 
     def check_phase2_ready(self, video_id: int) -> None:
         """Raise StepBlocked unless the video's transcript and speakers are done (before making exchanges)."""

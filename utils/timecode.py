@@ -10,15 +10,18 @@ def parse_timecode(value: object) -> float:
     if isinstance(value, bool) or value is None:
         raise ValueError("expected seconds or mm:ss")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("time is far too large") from None
     else:
         parts = str(value).strip().split(":")
         if not 1 <= len(parts) <= 3 or any(not part.strip() for part in parts):
             raise ValueError(f"{value!r} is not seconds or mm:ss")
         try:
             numbers = [float(part) for part in parts]
-        except ValueError:
-            raise ValueError(f"{value!r} is not seconds or mm:ss") from None
+        except (ValueError, OverflowError):
+            raise ValueError(f"{str(value)[:40]!r} is not seconds or mm:ss") from None
         if any(number < 0 for number in numbers) or any(number >= 60 for number in numbers[1:]):
             raise ValueError(f"{value!r} is not a valid time")
         seconds = 0.0

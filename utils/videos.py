@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from utils import db, steps
+from utils.redact import redact_url
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[s
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
     ordered = sorted(video_steps, key=lambda step: order.get(step["name"], len(order)))
     described = dict(video)
+    described["url"] = redact_url(video["url"])  # the stored URL keeps credentials for the download only
     described["auto"] = bool(video["auto"])
     described["clips"] = bool(video["clips"])
     described["steps"] = [_describe_step(step) for step in ordered]

@@ -16,10 +16,13 @@ const Clipper = (() => {
     return meta && meta.content ? { "X-CSRF-Token": meta.content } : {};
   }
 
-  /** fetch + JSON; never throws: {ok, status, data, error}. */
-  async function api(method, path, body) {
-    const options = { method, headers: { Accept: "application/json", ...(method === "GET" ? {} : csrfHeaders()) } };
-    if (body !== undefined) {
+  /** fetch + JSON; never throws: {ok, status, data, error}. A Blob body is sent as raw bytes. */
+  async function api(method, path, body, headers = {}) {
+    const options = { method, headers: { Accept: "application/json", ...(method === "GET" ? {} : csrfHeaders()), ...headers } };
+    if (body instanceof Blob) {
+      options.headers["Content-Type"] = "application/offset+octet-stream";
+      options.body = body;
+    } else if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }

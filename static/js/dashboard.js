@@ -86,7 +86,32 @@
 
   // ---- uploading a file ------------------------------------------------------------------------
 
-  uploadButton.addEventListener("click", () => {
+  // The server takes at most one chunk (1 MiB) per request, so a file of any size goes up in pieces;
+  // a piece that fails is retried from the offset the server reports, so a dropped connection costs a chunk.
+  async function sendChunks(upload, file, bar) {
+    let offset = upload.offset;
+    let failures = 0;
+    while (true) {
+      const chunk = file.slice(offset, offset + upload.chunk_bytes);
+      const response = await api("PATCH", `/api/uploads/${upload.id}`, chunk, { "Upload-Offset": String(offset) });
+      if (response.status === 201) return response;
+      if (response.ok || response.status === 409) {
+        offset = response.data.offset;
+        failures = 0;
+      } else if (response.status === 0 && failures < 5) {
+        failures += 1;
+        await new Promise((resolve) => setTimeout(resolve, 1000 * failures));
+        const status = await api("GET", `/api/uploads/${upload.id}`);
+        if (status.ok) offset = status.data.offset;
+        continue;
+      } else {
+        return response;
+      }
+      bar.style.width = `${(100 * offset) / file.size}%`;
+    }
+  }
+
+  uploadButton.addEventListener("click", async () => {
     const file = fileInput.files[0];
     if (!file) {
       result.replaceChildren(alertBox("warning", "Choose a video or audio file to upload first."));
@@ -97,41 +122,21 @@
       result.replaceChildren(alertBox("danger", `${file.name} is larger than the upload limit of ${limitMb} MB.`));
       return;
     }
-    const body = new FormData();
-    body.append("file", file);
-    for (const [key, value] of Object.entries(options())) body.append(key, String(value));
-    const request = new XMLHttpRequest();
     const bar = uploadProgress.querySelector(".progress-bar");
-    request.open("POST", Clipper.url("/api/uploads"));
-    request.setRequestHeader("Accept", "application/json");
-    for (const [name, value] of Object.entries(Clipper.csrfHeaders())) request.setRequestHeader(name, value);
-    request.upload.onprogress = (event) => {
-      if (event.lengthComputable) bar.style.width = `${(100 * event.loaded) / event.total}%`;
-    };
-    request.onload = () => {
-      finishUpload();
-      let data = null;
-      try {
-        data = JSON.parse(request.responseText);
-      } catch (error) {
-        data = null;
-      }
-      const ok = request.status >= 200 && request.status < 300;
-      const error = ok ? null : (data && data.error) || `upload failed: ${request.status} ${request.statusText}`;
-      showResult({ ok, status: request.status, data, error }, "upload");
-      if (ok) {
-        fileInput.value = "";
-        refreshTable();
-      }
-    };
-    request.onerror = () => {
-      finishUpload();
-      result.replaceChildren(alertBox("danger", "The upload did not reach the server: check that Clipper is running."));
-    };
     uploadButton.disabled = true;
     bar.style.width = "0%";
     uploadProgress.classList.remove("d-none");
-    request.send(body);
+    try {
+      const started = await api("POST", "/api/uploads", { filename: file.name, size: file.size, ...options() });
+      const response = started.ok ? await sendChunks(started.data, file, bar) : started;
+      showResult(response, "upload");
+      if (response.ok) {
+        fileInput.value = "";
+        refreshTable();
+      }
+    } finally {
+      finishUpload();
+    }
   });
 
   function finishUpload() {

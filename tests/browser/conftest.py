@@ -58,6 +58,7 @@ def stack_redis_url(tmp_path_factory) -> Iterator[str]:
 def stack_env(tmp_path_factory, stack_redis_url) -> dict[str, str]:
     return {
         "DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "ALLOWED_NETWORKS": "127.0.0.0/8",  # media is served on loopback
         "FLASK_SECRET_KEY": "browser-test",
         "CELERY_BROKER_URL": stack_redis_url,
         "LOG_LEVEL": "info",
