@@ -11,7 +11,7 @@ import pytest
 from tests.media_factory import make_video
 from tests.security.conftest import RecordingServer, redirect, send, send_file
 from utils import netguard
-from utils.download import DownloadError, Downloaded, checked_entries, fetch, validate_url
+from utils.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
 
 ONLY_127_0_0_1 = netguard.parse_networks("127.0.0.1/32")
 NO_PROGRESS = lambda fraction: None  # noqa: E731
@@ -62,7 +62,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_connection(tmp_path, mp4):
     """No IP literal to spot at submission: the check happens on the resolved address."""
     with RecordingServer(routes={"/talk.mp4": send_file(mp4, "video/mp4")}) as server:
         url = server.base_url.replace("127.0.0.1", "localhost") + "/talk.mp4"
-        with pytest.raises(DownloadError, match="refused: localhost .*private address; set ALLOWED_NETWORKS"):
+        with pytest.raises(DownloadError, match=r"refused: localhost .*private address; set ALLOWED_NETWORKS"):
             fetch(url, "best", tmp_path / "v", NO_PROGRESS)
         assert server.requests == [], "not a single request reached the internal server"
 
@@ -90,9 +90,8 @@ def test_an_hls_segment_on_an_internal_address_is_refused(tmp_path, mp4):
             f"#EXTINF:1.0,\n{internal.base_url}/seg0.ts\n#EXT-X-ENDLIST\n"
         )
         routes = {"/index.m3u8": send(playlist.encode(), "application/vnd.apple.mpegurl")}
-        with RecordingServer(routes=routes) as public:
-            with pytest.raises(DownloadError):
-                fetch(f"{public.base_url}/index.m3u8", "best", tmp_path / "v", NO_PROGRESS, allowed=ONLY_127_0_0_1)
+        with RecordingServer(routes=routes) as public, pytest.raises(DownloadError):
+            fetch(f"{public.base_url}/index.m3u8", "best", tmp_path / "v", NO_PROGRESS, allowed=ONLY_127_0_0_1)
         assert internal.requests == [], "the segment was never requested"
 
 
