@@ -37,6 +37,8 @@ TARGETS = (
     "phase 1 wall ≤ 1.15 × (download + audio + max(transcribe, diarize) + exchanges)",
     "GET / p95 < 150 ms with 1,000 videos",
     f"event delivery p95 < {EVENT_P95_TARGET_MS:g} ms with {EVENT_TARGET_CLIENTS} subscribers",
+    "pages answer with 1,000 idle half-sent connections; 503 within 5 s with Redis frozen",
+    "a reset /events client frees its slot within 5 s",
 )
 
 
@@ -65,6 +67,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """(script name, its arguments) in order: the light ones first, the long pipeline last."""
     minutes = 2.0 if args.quick else args.minutes
     runs: list[tuple[str, list[str]]] = [("bench_web", ["--duration", "5" if args.quick else "15"])]
+    runs.append(("bench_edges", ["--idle", "300" if args.quick else "1000"]))
     events = BENCH / "bench_events.py"
     if events.is_file():
         if "--clients" in _help(events):

@@ -16,7 +16,7 @@ from config import Settings
 from utils import steps
 
 TASK_MODULES = ["tasks.video_tasks", "tasks.exchange_tasks"]
-BROKER_SOCKET_TIMEOUT = 3  # seconds; a submission answers "queue unavailable" within about this
+BROKER_SOCKET_TIMEOUT = 2  # seconds; with Redis hung, a submission answers "queue unavailable" in about this
 
 
 def task_name(step: str) -> str:

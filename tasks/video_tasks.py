@@ -33,14 +33,13 @@ def _download(ctx: StepContext) -> None:
     settings = ctx.settings
     folder = videos.video_dir(settings.download_dir, ctx.video_id)
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    limits = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
+    refuse = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
     allowed = settings.allowed_networks
-    result = download.fetch(ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits, allowed)
+    url, resolution = ctx.video["url"], ctx.video["resolution"]
+    result = download.fetch(url, resolution, folder, ctx.progress, ffmpeg, refuse, allowed)
     if isinstance(result, download.Playlist):
         _expand_playlist(ctx, result)
-        result = download.fetch(
-            ctx.video["url"], ctx.video["resolution"], folder, ctx.progress, ffmpeg, limits, allowed
-        )
+        result = download.fetch(ctx.video["url"], resolution, folder, ctx.progress, ffmpeg, refuse, allowed)
         if isinstance(result, download.Playlist):
             entry = redact_url(ctx.video["url"])
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")

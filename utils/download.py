@@ -39,6 +39,13 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
         # Only the urllib handler: its connections are the ones routed through the guard.
         return super().build_request_director([h for h in handlers if h.RH_KEY == "Urllib"], preferences)
 
+    def _write_thumbnails(self, *args, **kwargs):
+        try:
+            return super()._write_thumbnails(*args, **kwargs)
+        except yt_dlp.utils.YoutubeDLError as error:  # a page's bad thumbnail URL costs the thumbnail only
+            log.warning("thumbnail skipped: %s", error)
+            return []
+
 
 def _install_guard() -> None:
     from yt_dlp.networking import _urllib

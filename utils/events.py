@@ -35,7 +35,7 @@ class EventPublisher:
     def client(self) -> redis.Redis:
         with self._lock:
             if self._client is None:
-                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=1, socket_connect_timeout=1)
             return self._client
 
     def __call__(self, event: dict[str, Any]) -> str | None:
