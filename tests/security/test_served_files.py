@@ -100,6 +100,7 @@ def test_a_real_thumbnail_is_served_as_jpeg_in_a_sandbox(app, client, mp4):
 def test_an_html_mp3_polyglot_upload_is_never_served_as_html(client, polyglot, settings_env):
     response = upload(client, polyglot, "talk.html")
     if response.status_code == 400:  # refused as not media: nothing stored, nothing to serve
+        assert "not a media file" in response.get_json()["error"]
         assert client.get("/api/videos").get_json()["total"] == 0
         return
     assert response.status_code == 201, response.get_json()
