@@ -117,19 +117,25 @@ def stream_slot_release(app) -> float:
         request = f"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         sock.sendall(request)
-        sock.recv(4096)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert not open_stream(port, request), "with the one slot taken, a second stream must be refused"
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
         closed = time.perf_counter()
         while time.perf_counter() - closed < 60:
-            probe = socket.create_connection(("127.0.0.1", port), timeout=10)
-            probe.sendall(request)
-            ok = probe.recv(4096).startswith(b"HTTP/1.1 200")
-            probe.close()
-            if ok:
+            if open_stream(port, request):
                 return time.perf_counter() - closed
             time.sleep(0.05)
         return float("inf")
+
+
+def open_stream(port: int, request: bytes) -> bool:
+    """Whether an /events stream is accepted now (it is closed again at once)."""
+    probe = socket.create_connection(("127.0.0.1", port), timeout=10)
+    probe.sendall(request)
+    accepted = probe.recv(4096).startswith(b"HTTP/1.1 200")
+    probe.close()
+    return accepted
 
 
 def main() -> int:
