@@ -22,14 +22,15 @@ from config import ROOT, ConfigError, Settings, load_settings, secret_file
 from utils import db
 from utils.auth import Credentials, load_credentials
 from utils.redact import redact_logs
+from utils.uploads import CHUNK_BYTES
 
 log = logging.getLogger("clipper")
 
 EMBEDDED_URL_FILE = "embedded_redis_url"
 REDIS_PASSWORD_FILE = "redis_password"
-# What waitress accepts in one request body before the app sees it (and so before the login check):
-# an anonymous client can make the server keep at most this much. Uploads come in chunks of this size.
-REQUEST_BODY_LIMIT = 2**20
+# waitress refuses a request body of this size or more before the app sees it (and so before the login
+# check): an anonymous client can make the server keep at most one upload chunk (1 MiB) per request.
+REQUEST_BODY_LIMIT = CHUNK_BYTES + 1
 
 
 def configure_logging(level: str) -> None:
@@ -144,6 +145,9 @@ def main() -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     harden_process()
+    for folder in {Path(settings.instance_dir), Path(settings.data_dir)}:  # a checkout makes them 0755
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
     configure_logging(settings.log_level)
     from waitress import serve
 

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 SPOOL_FOLDER = ".uploads"
-CHUNK_BYTES = 2**20  # the most one request may carry; the web server's body limit
+CHUNK_BYTES = 2**20  # the most one request may carry; the web server's body limit is set from it
 STALE_SECONDS = 24 * 3600
 MAX_NAME = 200
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

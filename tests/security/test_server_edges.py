@@ -4,6 +4,7 @@ Redis, event streams dropped without a goodbye. Each runs against a real waitres
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -61,6 +62,27 @@ def test_an_anonymous_chunked_body_is_cut_at_the_limit(live):
         sock.settimeout(10)
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+
+
+def test_a_logged_in_upload_of_several_mb_goes_through_the_real_server(live, tmp_path):
+    from tests.media_factory import make_video
+    from utils.uploads import CHUNK_BYTES
+
+    data = make_video(tmp_path / "talk.mp4", 1280, 720, duration=6).read_bytes()
+    assert len(data) > 2 * CHUNK_BYTES
+    auth = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
+    connection = http.client.HTTPConnection("127.0.0.1", _port(live), timeout=30)
+    body = json.dumps({"filename": "talk.mp4", "size": len(data)})
+    connection.request("POST", "/api/uploads", body, {**auth, "Content-Type": "application/json"})
+    upload_id = json.loads(connection.getresponse().read())["id"]
+    for offset in range(0, len(data), CHUNK_BYTES):  # full 1 MiB chunks: exactly what the limit allows
+        headers = {**auth, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
+        connection.request("PATCH", f"/api/uploads/{upload_id}", data[offset : offset + CHUNK_BYTES], headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    connection.close()
+    assert response.status == 201, answer
+    assert answer["videos"][0]["url"] == "upload:talk.mp4"
 
 
 def test_pages_still_answer_with_hundreds_of_half_sent_requests_open(app):
