@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean-venv
+.PHONY: run test lint format bench quality clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 		echo "bench_web needs wrk: apt-get install wrk"
 	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+quality: $(STAMP)
+	$(PY) bench/quality.py $(QUALITY_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

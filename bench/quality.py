@@ -1,0 +1,325 @@
+"""`make quality`: the analysis pipeline on real conversations, scored against their references.
+
+For each recording (../shared/devset/ and pyannote.audio's bundled two-speaker sample) it runs the real
+pipeline code with the app's default settings and no speaker-count hint, as a new user would: audio
+extraction (ffmpeg), transcription (faster-whisper), diarization (senko), speaker alignment and
+exchange finding. It prints per file and in total:
+
+- speakers found against the truth;
+- DER with a 0.5 s collar (pyannote.metrics), of the diarization turns and of the speaker-labelled
+  transcript, where an RTTM exists;
+- WER (jiwer) where a reference text exists, next to the WER of the same faster-whisper model called
+  directly on the same file with its own defaults (the floor the pipeline must not fall below);
+- exchange precision, recall and F1 at temporal IoU >= 0.5, one to one ("optional" spans count as
+  neither a miss nor a false alarm);
+- seconds taken.
+
+    .venv/bin/python bench/quality.py [--devset ../shared/devset] [--hint]   # --hint: give the true count
+
+Not part of `make test`: it needs the dev set and takes a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import RESULT_PREFIX
+from config import ROOT, load_settings
+from tasks.video_tasks import exchange_config
+from utils import media, transcription
+from utils.alignment import assign_speakers
+from utils.diarization import diarize
+from utils.exchanges import find_exchanges
+from utils.transcript import Segment, Turn
+
+IOU_MATCH = 0.5
+COLLAR = 0.5
+
+
+@dataclass
+class Recording:
+    name: str
+    path: Path
+    speakers: int
+    rttm: Path | None = None
+    text: str | None = None
+    exchanges: list[tuple[float, float]] | None = None
+    optional: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class Score:
+    name: str
+    speakers_true: int
+    speakers_found: int
+    der_turns: float | None
+    der_transcript: float | None
+    wer: float | None
+    wer_direct: float | None
+    exchanges: tuple[int, int, int] | None  # true positives, false positives, false negatives
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return self.__dict__
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devset", type=Path, default=ROOT.parent / "shared" / "devset")
+    parser.add_argument("--hint", action="store_true", help="give diarization the true speaker count")
+    parser.add_argument("--only", nargs="+", help="recordings to run (file names)")
+    return parser.parse_args()
+
+
+def recordings(devset: Path) -> list[Recording]:
+    truth = json.loads((devset / "truth.json").read_text())
+    found = []
+    for name, facts in truth.items():
+        if name.startswith("_"):
+            continue
+        found.append(
+            Recording(
+                name=name,
+                path=devset / name,
+                speakers=facts["speakers"],
+                rttm=devset / facts["rttm"] if facts.get("rttm") else None,
+                text=facts.get("text"),
+                exchanges=[tuple(span) for span in facts.get("exchanges", [])] if "exchanges" in facts else None,
+                optional=[tuple(span) for span in facts.get("optional", [])],
+            )
+        )
+    found.append(_pyannote_sample())
+    return found
+
+
+def _pyannote_sample() -> Recording:
+    from tests.speech_samples import read_stm_text, sample_dir
+
+    folder = sample_dir()
+    return Recording(
+        "pyannote_sample.wav",
+        folder / "sample.wav",
+        2,
+        folder / "sample.rttm",
+        read_stm_text(folder / "sample.stm"),
+        exchanges=None,
+    )
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+
+
+def _annotation(spans: list[tuple[float, float, str]]):
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation()
+    for index, (start, end, label) in enumerate(spans):
+        if end > start:
+            annotation[Segment(start, end), index] = label
+    return annotation
+
+
+def read_rttm(path: Path) -> list[tuple[float, float, str]]:
+    spans = []
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "SPEAKER":
+            start, duration = float(fields[3]), float(fields[4])
+            spans.append((start, start + duration, fields[7]))
+    return spans
+
+
+def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]]) -> float:
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=COLLAR, skip_overlap=False)
+    return float(metric(_annotation(reference), _annotation(hypothesis)))
+
+
+def transcript_spans(segments: list[Segment]) -> list[tuple[float, float, str]]:
+    """Who spoke when according to the speaker-labelled transcript: each word's span and speaker."""
+    spans = []
+    for segment in segments:
+        words = [word for word in segment.words if word.speaker or segment.speaker]
+        if not words:
+            if segment.speaker:
+                spans.append((segment.start, segment.end, segment.speaker))
+            continue
+        spans += [(word.start, word.end, word.speaker or segment.speaker) for word in words]
+    return spans
+
+
+def normalise_text(text: str) -> str:
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.wer(normalise_text(reference), normalise_text(hypothesis)))
+
+
+def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0
+
+
+def match_exchanges(found: list[tuple[float, float]], truth: Recording) -> tuple[int, int, int]:
+    """One-to-one matches at IoU >= 0.5 (best pairs first); a found span matching an optional one is ignored."""
+    pairs = sorted(
+        ((iou(f, t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth.exchanges or [])), reverse=True
+    )
+    used_found, used_truth = set(), set()
+    for overlap, i, j in pairs:
+        if overlap >= IOU_MATCH and i not in used_found and j not in used_truth:
+            used_found.add(i)
+            used_truth.add(j)
+    spare = [f for i, f in enumerate(found) if i not in used_found]
+    false_alarms = [f for f in spare if not any(iou(f, o) >= IOU_MATCH for o in truth.optional)]
+    return len(used_found), len(false_alarms), len(truth.exchanges or []) - len(used_truth)
+
+
+# ---- the pipeline ------------------------------------------------------------------------------
+
+
+def ignore(fraction: float) -> None:
+    pass
+
+
+def direct_whisper_text(wav: Path, model_name: str) -> str:
+    """The same model called directly with faster-whisper's own defaults: the floor for WER."""
+    model = transcription.load_model(model_name)
+    pieces, _info = model.transcribe(str(wav))
+    return " ".join(piece.text.strip() for piece in pieces)
+
+
+def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Score, list[tuple[float, float]]]:
+    started = time.perf_counter()
+    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
+    wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
+    transcript = transcription.transcribe(
+        wav,
+        ignore,
+        model_name=settings.faster_whisper_model,
+        device=settings.device,
+        compute_type=settings.faster_whisper_compute_type,
+        batched=settings.whisper_batched,
+        batch_size=settings.whisper_batch_size,
+        language=settings.whisper_language or None,
+    )
+    turns: list[Turn] = diarize(
+        wav,
+        ignore,
+        backend=settings.diarization_backend,
+        device=settings.device,
+        num_speakers=recording.speakers if hint else None,
+        pyannote_pipeline=settings.pyannote_pipeline,
+        token=settings.hugging_face_token,
+    )
+    segments = assign_speakers(transcript.segments, turns)
+    found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
+    seconds = time.perf_counter() - started
+    reference = read_rttm(recording.rttm) if recording.rttm else None
+    text = " ".join(segment.text for segment in transcript.segments)
+    score = Score(
+        name=recording.name,
+        speakers_true=recording.speakers,
+        speakers_found=len({turn.speaker for turn in turns}),
+        der_turns=der(reference, [(t.start, t.end, t.speaker) for t in turns]) if reference else None,
+        der_transcript=der(reference, transcript_spans(segments)) if reference else None,
+        wer=wer(recording.text, text) if recording.text else None,
+        wer_direct=wer(recording.text, direct_whisper_text(wav, settings.faster_whisper_model))
+        if recording.text
+        else None,
+        exchanges=match_exchanges(found, recording) if recording.exchanges is not None else None,
+        seconds=seconds,
+    )
+    return score, found
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def show(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def report(scores: list[Score]) -> dict:
+    print(
+        f"\n{'recording':<26} {'speakers':>9} {'DER turns':>10} {'DER text':>9} {'WER':>6} {'WER direct':>11} "
+        f"{'exch P/R/F1':>16} {'seconds':>8}"
+    )
+    for s in scores:
+        exch = "—" if s.exchanges is None else "/".join(f"{v:.2f}" for v in prf(*s.exchanges))
+        print(
+            f"{s.name:<26} {s.speakers_found:>4} / {s.speakers_true:<2} {show(s.der_turns):>10} "
+            f"{show(s.der_transcript):>9} {show(s.wer):>6} {show(s.wer_direct):>11} {exch:>16} {s.seconds:>8.1f}"
+        )
+    right = sum(s.speakers_found == s.speakers_true for s in scores)
+    ders = [s.der_transcript for s in scores if s.der_transcript is not None]
+    der_turns = [s.der_turns for s in scores if s.der_turns is not None]
+    counts = [s.exchanges for s in scores if s.exchanges is not None]
+    tp, fp, fn = (sum(c[k] for c in counts) for k in range(3))
+    precision, recall, f1 = prf(tp, fp, fn)
+    total = {
+        "speaker_count_right": f"{right}/{len(scores)}",
+        "mean_der_turns": sum(der_turns) / len(der_turns) if der_turns else None,
+        "mean_der_transcript": sum(ders) / len(ders) if ders else None,
+        "exchange_precision": precision,
+        "exchange_recall": recall,
+        "exchange_f1": f1,
+        "exchange_counts": {"tp": tp, "fp": fp, "fn": fn},
+        "seconds": sum(s.seconds for s in scores),
+    }
+    print(
+        f"\nspeaker count right on {total['speaker_count_right']}; mean DER turns "
+        f"{show(total['mean_der_turns'], 3)}, transcript {show(total['mean_der_transcript'], 3)}; exchanges "
+        f"P {precision:.2f} R {recall:.2f} F1 {f1:.2f} (tp {tp}, fp {fp}, fn {fn}); {total['seconds']:.0f} s"
+    )
+    return total
+
+
+def main() -> int:
+    args = parse_args()
+    if not (args.devset / "truth.json").is_file():
+        print(f"no dev set at {args.devset}: pass --devset", file=sys.stderr)
+        return 2
+    settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir()})
+    chosen = [r for r in recordings(args.devset) if not args.only or r.name in args.only]
+    scores = []
+    with tempfile.TemporaryDirectory(prefix="quality-") as folder:
+        for recording in chosen:
+            score, found = run(recording, settings, Path(folder), args.hint)
+            print(f"{recording.name}: exchanges found {[(round(a, 1), round(b, 1)) for a, b in found]}", flush=True)
+            scores.append(score)
+    total = report(scores)
+    print(
+        RESULT_PREFIX
+        + json.dumps({"script": "quality", "hint": args.hint, "files": [s.as_dict() for s in scores], "total": total})
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
