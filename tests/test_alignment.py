@@ -119,7 +119,8 @@ def test_zero_length_word_takes_the_turn_containing_it():
 
 def test_many_turns_and_words_are_aligned_exactly():
     turns = [Turn(float(i), i + 1.0, f"S{i % 3}") for i in range(3000)]
-    segments = [Segment(i + 0.1, i + 0.9, " word", (Word(i + 0.1, i + 0.9, " word"),)) for i in range(3000)]
+    # Each word is a sentence of its own, so every turn's word keeps its speaker.
+    segments = [Segment(i + 0.1, i + 0.9, " Word.", (Word(i + 0.1, i + 0.9, " Word."),)) for i in range(3000)]
     aligned = assign_speakers(segments, turns)
     assert [s.speaker for s in aligned] == [f"S{i % 3}" for i in range(3000)]
 
@@ -139,6 +140,35 @@ def test_join_words_keeps_text_natural(texts, expected):
 
 def test_short_turns_inside_a_long_overlapping_turn_keep_their_words():
     turns = [Turn(0.0, 1000.0, "HOST")] + [Turn(i + 0.0, i + 0.9, "GUEST") for i in range(0, 1000, 2)]
-    segments = [Segment(i + 0.1, i + 0.8, " word", (Word(i + 0.1, i + 0.8, " word"),)) for i in range(1000)]
+    segments = [Segment(i + 0.1, i + 0.8, " Yes.", (Word(i + 0.1, i + 0.8, " Yes."),)) for i in range(1000)]
     aligned = assign_speakers(segments, turns)
     assert [s.speaker for s in aligned] == ["GUEST" if i % 2 == 0 else "HOST" for i in range(1000)]
+
+
+def test_a_sentence_is_not_chopped_by_a_sub_second_turn_at_its_edge():
+    """The last word of a sentence heard under the next speaker's turn stays with its sentence."""
+    first = segment(11.6, 15.6, "No, I don't think they should get it, it is milder out there than over")
+    last = Segment(15.6, 15.9, " here.", (Word(15.6, 15.9, " here."),))
+    reply = segment(16.0, 18.9, "We are freezing here now.")
+    aligned = assign_speakers([first, last, reply], [Turn(11.3, 15.55, "CALLER"), Turn(15.55, 19.0, "HOST")])
+    assert [(s.speaker, s.text) for s in aligned] == [
+        ("CALLER", "No, I don't think they should get it, it is milder out there than over"),
+        ("CALLER", "here."),
+        ("HOST", "We are freezing here now."),
+    ]
+
+
+def test_one_or_two_words_under_another_turn_inside_a_sentence_take_the_sentence_speaker():
+    source = segment(0.0, 4.0, "I'm in New Jersey now though, since last year.")
+    turns = [Turn(0.0, 0.9, "A"), Turn(0.9, 1.6, "B"), Turn(1.6, 4.0, "A")]
+    [aligned] = assign_speakers([source], turns)
+    assert aligned.speaker == "A" and aligned.text == "I'm in New Jersey now though, since last year."
+
+
+def test_a_real_change_inside_an_unpunctuated_sentence_moves_to_the_pause():
+    """Whisper sometimes runs two speakers together: the change stays, at the pause between them."""
+    words = words_between(0.0, 2.4, "how are you doing") + words_between(3.0, 5.0, "fine thanks a lot")
+    source = Segment(0.0, 5.0, " how are you doing fine thanks a lot", words)
+    first, second = assign_speakers([source], [Turn(0.0, 1.9, "A"), Turn(1.9, 5.0, "B")])
+    assert (first.speaker, first.text) == ("A", "how are you doing")
+    assert (second.speaker, second.text) == ("B", "fine thanks a lot")

@@ -19,6 +19,13 @@ log = logging.getLogger(__name__)
 
 # A word outside every turn takes the nearest turn's speaker only when that turn is this close.
 NEAREST_TURN_SECONDS = 1.0
+# A pause this long ends a sentence even without punctuation.
+SENTENCE_PAUSE_SECONDS = 1.0
+# Inside one sentence, another speaker's run shorter than this is boundary noise of the diarization.
+MIN_RUN_SECONDS = 1.0
+# How far (in words) a real speaker change may move to reach the pause where the hand-over happened.
+BOUNDARY_SEARCH_WORDS = 3
+_SENTENCE_END = (".", "?", "!", "…")
 
 _NO_SPACE_BEFORE = set(",.;:!?%)]}…")
 
@@ -90,19 +97,118 @@ def _most_overlap(turns: list[Turn], start: float, end: float) -> str | None:
 
 def assign_speakers(segments: Sequence[Segment], turns: Sequence[Turn]) -> list[Segment]:
     """Give each word its speaker and split segments where the speaker changes, so clips and subtitles
-    can be cut per speaker. With no turns at all, speakers stay None."""
+    can be cut per speaker. With no turns at all, speakers stay None.
+
+    Diarization boundaries are fuzzy by a few hundred milliseconds, so word by word they chop sentences
+    ("I'm" / "in New" / "Jersey now"). A sentence therefore keeps one speaker unless a real change
+    happens inside it (see `_one_speaker_per_sentence`)."""
     index = _TurnIndex.build(turns)
     spans = [(w.start, w.end) for s in segments for w in s.words or (s,)]
     speakers = iter(index.speakers_for(spans))
-    aligned: list[Segment] = []
+    labelled: list[Segment | tuple[Word, ...]] = []
     for segment in segments:
         if not segment.words:
-            aligned.append(_replace_speaker(segment, next(speakers)))
-            continue
-        words = _fill_unknown(tuple(w.with_speaker(next(speakers)) for w in segment.words))
-        aligned.extend(_split_by_speaker(words))
+            labelled.append(_replace_speaker(segment, next(speakers)))
+        else:
+            labelled.append(_fill_unknown(tuple(w.with_speaker(next(speakers)) for w in segment.words)))
+    smoothed = iter(_one_speaker_per_sentence([w for item in labelled if isinstance(item, tuple) for w in item]))
+    aligned: list[Segment] = []
+    for item in labelled:
+        if isinstance(item, Segment):
+            aligned.append(item)
+        else:
+            aligned.extend(_split_by_speaker(tuple(next(smoothed) for _ in item)))
     log.debug("aligned %d segments into %d with %d turns", len(segments), len(aligned), len(index.turns))
     return aligned
+
+
+def _one_speaker_per_sentence(words: list[Word]) -> list[Word]:
+    """Within a sentence (ended by its punctuation or a long pause, across segment boundaries), a run of
+    words by another speaker shorter than MIN_RUN_SECONDS is diarization noise: it takes the speaker of
+    the longer neighbouring run. A change that remains is real; it moves to the widest pause between
+    words near it, where speakers actually hand over."""
+    result = list(words)
+    for sentence in _sentence_spans(words):
+        runs = _merge_short_runs(_runs(result, sentence))
+        for (speaker, first, last), following in zip(runs, [*runs[1:], None], strict=True):
+            if following is not None:
+                boundary = _widest_pause(result, following[1], first, following[2])
+                runs_end = boundary - 1
+            else:
+                runs_end = last
+            for k in range(first, runs_end + 1):
+                result[k] = result[k].with_speaker(speaker)
+            if following is not None:
+                following[1] = boundary
+    return result
+
+
+def _sentence_spans(words: list[Word]) -> list[tuple[int, int]]:
+    """(first, last) word indices of each sentence."""
+    spans, first = [], 0
+    for k, word in enumerate(words):
+        at_end = k == len(words) - 1
+        pause = not at_end and words[k + 1].start - word.end >= SENTENCE_PAUSE_SECONDS
+        if at_end or pause or word.text.rstrip().endswith(_SENTENCE_END):
+            spans.append((first, k))
+            first = k + 1
+    return spans
+
+
+def _runs(words: list[Word], sentence: tuple[int, int]) -> list[list]:
+    """[speaker, first, last] for each run of one speaker inside the sentence."""
+    runs: list[list] = []
+    for k in range(sentence[0], sentence[1] + 1):
+        if runs and runs[-1][0] == words[k].speaker:
+            runs[-1][2] = k
+        else:
+            runs.append([words[k].speaker, k, k])
+    for run in runs:
+        run.append(words[run[1]].start)
+        run.append(words[run[2]].end)
+    return runs
+
+
+def _merge_short_runs(runs: list[list]) -> list[list]:
+    """Fold runs under MIN_RUN_SECONDS into their longer neighbour, until none is left; the speaker heard
+    least in the sentence goes first, so a sentence's main speaker is never folded into a stray one."""
+    runs = [list(run) for run in runs]
+    while len(runs) > 1:
+        heard: dict[str | None, float] = {}
+        for run in runs:
+            heard[run[0]] = heard.get(run[0], 0.0) + run[4] - run[3]
+        short = [i for i, run in enumerate(runs) if run[4] - run[3] < MIN_RUN_SECONDS and run[0] is not None]
+        neighbours = {i: [j for j in (i - 1, i + 1) if 0 <= j < len(runs) and runs[j][0] is not None] for i in short}
+        short = [i for i in short if neighbours[i]]
+        if not short:
+            break
+        shortest = min(short, key=lambda i: (heard[runs[i][0]], runs[i][4] - runs[i][3]))
+        run = runs[shortest]
+        into = max(neighbours[shortest], key=lambda i: runs[i][4] - runs[i][3])
+        target = runs[into]
+        target[1], target[2] = min(target[1], run[1]), max(target[2], run[2])
+        target[3], target[4] = min(target[3], run[3]), max(target[4], run[4])
+        del runs[shortest]
+        runs = _join_same_speaker(runs)
+    return [run[:3] for run in runs]
+
+
+def _join_same_speaker(runs: list[list]) -> list[list]:
+    joined: list[list] = []
+    for run in runs:
+        if joined and joined[-1][0] == run[0]:
+            joined[-1][2], joined[-1][4] = run[2], run[4]
+        else:
+            joined.append(run)
+    return joined
+
+
+def _widest_pause(words: list[Word], boundary: int, first: int, last: int) -> int:
+    """The index where the next speaker starts: the widest pause within BOUNDARY_SEARCH_WORDS of the
+    diarization's boundary, keeping a word on each side; the nearest one on a tie."""
+    low, high = max(first + 1, boundary - BOUNDARY_SEARCH_WORDS), min(last, boundary + BOUNDARY_SEARCH_WORDS)
+    candidates = range(low, high + 1)
+    return max(candidates, key=lambda k: (round(words[k].start - words[k - 1].end, 2), -abs(k - boundary)))
 
 
 def _replace_speaker(segment: Segment, speaker: str | None) -> Segment:

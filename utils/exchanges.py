@@ -40,8 +40,13 @@ SUBJECTS = frozenset(
     "i you we they he she it this that there these those the your my our their his her its "
     "anyone anybody someone somebody everyone everybody people y'all".split()
 )
-# After a wh-word these start a clause, not a question: "when *I* was young", "what *a* day".
-CLAUSE_OPENERS = frozenset("i you we they he she it the a an this that my your our their his her".split())
+# After a wh-word these start a clause, not a question: "when *I* was young", "what *a* day", "so what
+# *they've* done is..." (a question inverts: "what have they done").
+CLAUSE_OPENERS = frozenset(
+    "i you we they he she it the a an this that my your our their his her "
+    "i'm i've i'd i'll you're you've you'd you'll we're we've we'd we'll they're they've they'd they'll "
+    "he's he'd he'll she's she'd she'll it's it'd it'll that's".split()
+)
 # "Which is why ..." and "which means ..." continue a statement.
 WHICH_CONTINUATIONS = frozenset("is was means meant makes made explains brings leads led would will".split())
 LEADING_FILLERS = frozenset(
