@@ -148,7 +148,14 @@ def transcribe(
         progress(1.0)
         return Transcript(segments=(), language=language, duration=0.0)
     model = load_model(model_name, device, compute_type)
-    options = {"language": language or None, "word_timestamps": True, "vad_filter": True}
+    # Not conditioning each window on the previous text stops one misheard stretch from steering the
+    # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
+    # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
+    # words covered (717 vs 711) and 25% faster; WER on the dev set's reference text fell 0.038 → 0.013.
+    options = {
+        "language": language or None, "word_timestamps": True, "vad_filter": True,
+        "condition_on_previous_text": False,
+    }  # fmt: skip
     if batched:
         pieces, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **options)
     else:
