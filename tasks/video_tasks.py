@@ -241,14 +241,16 @@ def exchange_config(settings) -> exchanges.ExchangeConfig:
         backchannel_max_seconds=settings.exchange_backchannel_max_seconds,
         asker_long_turn_seconds=settings.exchange_asker_long_turn_seconds,
         min_answer_seconds=settings.exchange_min_answer_seconds,
+        min_exchange_seconds=settings.clip_min_duration_seconds,
     )
 
 
 def _exchanges(ctx: StepContext) -> None:
     align_video(ctx)
     segments = db.get_segments(ctx.conn, ctx.video_id)
-    found = exchanges.find_exchanges(segments, exchange_config(ctx.settings))
-    note = None if found else exchanges.explain_no_exchanges(segments)
+    config = exchange_config(ctx.settings)
+    found = exchanges.find_exchanges(segments, config)
+    note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)
     with db.transaction(ctx.conn):
         removed = db.delete_exchanges(ctx.conn, ctx.video_id, "auto")
         new_ids = []

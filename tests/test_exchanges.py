@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from utils.exchanges import ExchangeConfig, explain_no_exchanges, find_exchanges, is_question
+from utils.exchanges import ExchangeConfig, explain_no_exchanges, explain_short_exchanges, find_exchanges, is_question
 from utils.transcript import Exchange, Segment, Word
 
 
@@ -337,3 +337,40 @@ def test_a_rhetorical_question_inside_a_long_answer_does_not_end_it():
         say("B", 7.7, 18.0, "Because every beginner makes hundreds of them, and metal punishes each one for years."),
     ]
     assert find_exchanges(segments) == [Exchange(0.0, 18.0, "Why wood?", "A", "B")]
+
+
+CLIP_MINIMUM = ExchangeConfig(min_exchange_seconds=3.0)
+
+
+def test_a_follow_up_question_joins_a_too_short_exchange():
+    """Small talk ("How are you?" "Good, thanks." "And your new baby?" ...): alone each pair is too short
+    for a clip; asked by the same person one after the other, they make one exchange."""
+    segments = [
+        say("JANE", 0.0, 1.2, "How are you and Jackie?"),
+        say("MARK", 1.4, 2.4, "Good, thanks."),
+        say("JANE", 2.6, 3.6, "And your new baby?"),
+        say("MARK", 3.8, 7.8, "George is two now and he keeps us busy all day long."),
+    ]
+    [exchange] = find_exchanges(segments, CLIP_MINIMUM)
+    assert (exchange.start, exchange.end) == (0.0, 7.8)
+    assert exchange.question == "How are you and Jackie? And your new baby?"
+    assert "joined with the follow-up question" in exchange.note
+
+
+def test_a_too_short_exchange_alone_is_left_out_and_explained():
+    segments = [
+        say("HOST", 0.0, 1.0, "Ready?"),
+        say("GUEST", 1.2, 2.4, "Yes, let us go now."),
+        say("HOST", 12.0, 20.0, "Today we talk about boats and the people who build them by hand."),
+    ]
+    assert find_exchanges(segments, CLIP_MINIMUM) == []
+    note = explain_short_exchanges(segments, CLIP_MINIMUM)
+    assert "1 question-and-answer pair shorter than 3 s (CLIP_MIN_DURATION_SECONDS) left out: 0–2 s" in note
+    assert find_exchanges(segments) != [], "without the clip minimum the pair is an exchange"
+
+
+def test_exchanges_long_enough_are_kept_as_they_are():
+    segments = [say("HOST", 0.0, 2.0, "What do you build?"), say("GUEST", 2.2, 8.0, "Boats, mostly wooden ones.")]
+    [exchange] = find_exchanges(segments, CLIP_MINIMUM)
+    assert (exchange.start, exchange.end, exchange.note) == (0.0, 8.0, "")
+    assert explain_short_exchanges(segments, CLIP_MINIMUM) is None

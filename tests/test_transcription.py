@@ -12,7 +12,7 @@ import pytest
 from tests.speech_samples import make_excerpt, make_silence
 from utils import transcription
 from utils.media import MediaError
-from utils.transcript import Transcript
+from utils.transcript import Segment, Transcript
 from utils.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
 
 log = logging.getLogger(__name__)
@@ -149,3 +149,13 @@ def test_the_default_device_and_compute_type_follow_the_hardware():
 def test_segments_are_handed_over_as_they_are_decoded(sample_run):
     transcript, _, streamed = sample_run
     assert tuple(streamed) == transcript.segments
+
+
+def test_speech_left_without_text_is_found_for_a_second_pass():
+    from utils.transcription import _untranscribed
+
+    segments = [Segment(0.5, 10.0, " a", ()), Segment(11.0, 20.0, " b", ())]
+    chunks = [(0.2, 20.5), (27.8, 42.0), (50.0, 51.5)]
+    # 10.0-11.0 is a short pause in text, 27.8-42.0 a whole stretch with none, 50.0-51.5 too short to matter
+    assert _untranscribed(chunks, segments) == [(27.8, 42.0)]
+    assert _untranscribed([(0.0, 30.0)], [Segment(0.0, 20.0, " a", ())]) == [(20.0, 30.0)]

@@ -298,9 +298,9 @@ def insert_exchange(
     """`chain`: once a phase-2 step is done, queue the next one (process all)."""
     cursor = conn.execute(
         "INSERT INTO exchanges (video_id, label, kind, start_time, end_time, question, asker, answerer, chain, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (video_id, label, kind, exchange.start, exchange.end, exchange.question, exchange.asker, exchange.answerer,
-         int(chain), now()),
+         int(chain), exchange.note or None, now()),
     )  # fmt: skip
     return int(cursor.lastrowid)
 

@@ -74,6 +74,7 @@ class ExchangeConfig:
     max_answer_gap_seconds: float = 8.0  # longest pause inside an answer
     max_question_tail_seconds: float = 8.0  # a question followed by this much of its speaker's talk is rhetorical
     sentence_gap_seconds: float = 1.5  # a pause this long ends a sentence even without punctuation
+    min_exchange_seconds: float = 0.0  # shorter ones join a follow-up question or are left out (clip minimum)
     backchannels: tuple[str, ...] = BACKCHANNELS
 
 
@@ -126,7 +127,24 @@ def is_question(text: str) -> bool:
 
 
 def find_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT_CONFIG) -> list[Exchange]:
-    """Question-and-answer exchanges in time order, the candidates for clips."""
+    """Question-and-answer exchanges in time order, the candidates for clips; every one lasts at least
+    `config.min_exchange_seconds`, so each can be cut into a clip."""
+    return _long_enough(_all_exchanges(segments, config), config)[0]
+
+
+def explain_short_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT_CONFIG) -> str | None:
+    """What was left out for being too short to make a clip, in words for the UI; None when nothing was."""
+    dropped = _long_enough(_all_exchanges(segments, config), config)[1]
+    if not dropped:
+        return None
+    shown = ", ".join(f"{e.start:.0f}–{e.end:.0f} s" for e in dropped[:5])
+    return (
+        f"{len(dropped)} question-and-answer pair{'s' if len(dropped) > 1 else ''} shorter than "
+        f"{config.min_exchange_seconds:g} s (CLIP_MIN_DURATION_SECONDS) left out: {shown}; add one by hand to keep it"
+    )
+
+
+def _all_exchanges(segments: Sequence[Segment], config: ExchangeConfig) -> list[Exchange]:
     floors = _floors(_sentences(segments, config), config)
     exchanges: list[Exchange] = []
     i = 0
@@ -139,9 +157,43 @@ def find_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT
     return exchanges
 
 
+def _long_enough(exchanges: list[Exchange], config: ExchangeConfig) -> tuple[list[Exchange], list[Exchange]]:
+    """(kept, dropped): an exchange too short for a clip joins the next one when the same person asks it
+    soon after (a follow-up question, as in "And your new baby?"), else it is left out."""
+    kept: list[Exchange] = []
+    dropped: list[Exchange] = []
+    pending: Exchange | None = None
+    for exchange in exchanges:
+        if pending is not None:
+            close = exchange.start - pending.end <= config.max_answer_delay_seconds
+            if close and exchange.asker == pending.asker:
+                exchange = _joined(pending, exchange)
+            else:
+                dropped.append(pending)
+            pending = None
+        if exchange.end - exchange.start < config.min_exchange_seconds:
+            pending = exchange
+        else:
+            kept.append(exchange)
+    if pending is not None:
+        dropped.append(pending)
+    return kept, dropped
+
+
+def _joined(short: Exchange, following: Exchange) -> Exchange:
+    note = (
+        f"joined with the follow-up question: alone, {short.question!r} and its answer lasted "
+        f"{short.end - short.start:.1f} s, too short for a clip"
+    )
+    return Exchange(
+        start=short.start, end=following.end, question=f"{short.question} {following.question}",
+        asker=short.asker, answerer=following.answerer, note="; ".join(filter(None, [short.note, note])),
+    )  # fmt: skip
+
+
 def explain_no_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT_CONFIG) -> str | None:
     """Why `find_exchanges` finds nothing, in words for the UI; None when it finds something."""
-    if find_exchanges(segments, config):
+    if _all_exchanges(segments, config):
         return None
     sentences = _sentences(segments, config)
     if not any(_tokens(s.text) for s in sentences):

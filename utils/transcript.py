@@ -55,6 +55,7 @@ class Exchange:
     question: str
     asker: str
     answerer: str
+    note: str = ""  # why it was shaped the way it is (e.g. joined with a follow-up question)
 
 
 def transcript_to_dict(transcript: Transcript) -> dict:

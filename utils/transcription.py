@@ -24,6 +24,7 @@ from utils.transcript import Segment, Transcript, Word
 log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "tiny.en"
+GAP_MIN_SPEECH_SECONDS = 2.0  # a stretch of speech this long without text is transcribed again
 SAMPLE_RATE = MODEL_SAMPLE_RATE
 
 Progress = Callable[[float], None]
@@ -168,9 +169,49 @@ def transcribe(
             if on_segment is not None:
                 on_segment(segment)
         progress(min(max(piece.end / duration, 0.0), 0.99))
+    segments = _fill_gaps(model, audio, segments, {**options, "language": options["language"] or info.language})
     progress(1.0)
     log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), info.language)
     return Transcript(segments=tuple(segments), language=info.language, duration=duration)
+
+
+def _fill_gaps(model: WhisperModel, audio, segments: list[Segment], options: dict) -> list[Segment]:
+    """Every stretch of speech longer than GAP_MIN_SPEECH_SECONDS (by the VAD) gets text: a stretch the
+    pass over the whole file left without any, which Whisper sometimes does at the end of a file or after
+    a long silence, is transcribed again on its own."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(audio, VadOptions())]
+    added: list[Segment] = []
+    for start, end in _untranscribed(chunks, segments):
+        piece_audio = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        pieces, _info = model.transcribe(piece_audio, **{**options, "vad_filter": False})
+        found = [_shifted(segment, start) for segment in filter(None, map(_segment, pieces))]
+        log.info("speech at %.1f-%.1f s had no text: transcribed again, %d segments", start, end, len(found))
+        added += found
+    return sorted([*segments, *added], key=lambda segment: segment.start) if added else segments
+
+
+def _untranscribed(chunks: list[tuple[float, float]], segments: list[Segment]) -> list[tuple[float, float]]:
+    """The parts of the speech chunks that no segment covers, where longer than GAP_MIN_SPEECH_SECONDS."""
+    spans = sorted((s.start, s.end) for s in segments)
+    gaps = []
+    for start, end in chunks:
+        cursor = start
+        for span_start, span_end in spans:
+            if span_end <= cursor or span_start >= end:
+                continue
+            if span_start - cursor >= GAP_MIN_SPEECH_SECONDS:
+                gaps.append((cursor, span_start))
+            cursor = max(cursor, span_end)
+        if end - cursor >= GAP_MIN_SPEECH_SECONDS:
+            gaps.append((cursor, end))
+    return gaps
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    words = tuple(Word(w.start + offset, w.end + offset, w.text, probability=w.probability) for w in segment.words)
+    return Segment(start=segment.start + offset, end=segment.end + offset, text=segment.text, words=words)
 
 
 def _segment(piece) -> Segment | None:
