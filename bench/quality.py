@@ -79,6 +79,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--devset", type=Path, default=ROOT.parent / "shared" / "devset")
     parser.add_argument("--hint", action="store_true", help="give diarization the true speaker count")
     parser.add_argument("--only", nargs="+", help="recordings to run (file names)")
+    parser.add_argument(
+        "--encodings", action="store_true", help="also count speakers on each file re-encoded as AAC, Opus and 8 kHz"
+    )
     return parser.parse_args()
 
 
@@ -300,6 +303,32 @@ def report(scores: list[Score]) -> dict:
     return total
 
 
+# The same audio as people bring it: a podcast's AAC, a web stream's Opus, a phone line's 8 kHz mu-law.
+ENCODINGS = {
+    "aac96k": ("m4a", ["-c:a", "aac", "-b:a", "96k"]),
+    "opus32k": ("ogg", ["-c:a", "libopus", "-b:a", "32k"]),
+    "phone8k": ("wav", ["-ar", "8000", "-c:a", "pcm_mulaw"]),
+}
+
+
+def speaker_counts_across_encodings(recording: Recording, settings, workdir: Path) -> dict[str, int]:
+    """Speakers found on the original and on each re-encoding (diarization only, no hint)."""
+    from tests.media_factory import run_ffmpeg
+
+    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
+    counts = {}
+    sources = {"original": recording.path}
+    for name, (extension, codec) in ENCODINGS.items():
+        target = workdir / f"{recording.path.stem}.{name}.{extension}"
+        run_ffmpeg("-i", str(recording.path), "-ac", "1", *codec, str(target))
+        sources[name] = target
+    for name, source in sources.items():
+        wav = media.extract_audio(source, workdir / f"{recording.path.stem}.{name}.16k.wav", ffmpeg)
+        turns = diarize(wav, ignore, backend=settings.diarization_backend, device=settings.device)
+        counts[name] = len({turn.speaker for turn in turns})
+    return counts
+
+
 def main() -> int:
     args = parse_args()
     if not (args.devset / "truth.json").is_file():
@@ -313,7 +342,17 @@ def main() -> int:
             score, found = run(recording, settings, Path(folder), args.hint)
             print(f"{recording.name}: exchanges found {[(round(a, 1), round(b, 1)) for a, b in found]}", flush=True)
             scores.append(score)
+        stability = {}
+        if args.encodings:
+            print(f"\n{'recording':<26} {'truth':>5} " + " ".join(f"{name:>9}" for name in ["original", *ENCODINGS]))
+            for recording in chosen:
+                counts = speaker_counts_across_encodings(recording, settings, Path(folder))
+                stability[recording.name] = counts
+                print(f"{recording.name:<26} {recording.speakers:>5} " + " ".join(f"{n:>9}" for n in counts.values()))
+            right = sum(n == r.speakers for r in chosen for n in stability[r.name].values())
+            print(f"speaker count right on {right}/{len(chosen) * (len(ENCODINGS) + 1)} file encodings")
     total = report(scores)
+    total["encodings"] = stability
     print(
         RESULT_PREFIX
         + json.dumps({"script": "quality", "hint": args.hint, "files": [s.as_dict() for s in scores], "total": total})
