@@ -208,3 +208,25 @@ def test_a_pipeline_that_does_not_load_says_what_to_do(tmp_path, sample):
     with pytest.raises(DiarizationError) as raised:
         diarize(sample.wav, lambda fraction: None, backend="pyannote", pyannote_pipeline=str(tmp_path))
     assert "PYANNOTE_PIPELINE" in str(raised.value)
+
+
+def test_a_small_cluster_that_sounds_like_another_is_merged_but_a_distinct_minor_voice_stays():
+    """Codec artefacts split off a few percent of one voice; a real speaker who talks little stays."""
+    import numpy as np
+
+    from utils.diarization import _merge_minor_echoes
+
+    rng = np.random.default_rng(0)
+    caller, agent, other = (rng.normal(size=192) for _ in range(3))
+    echo = caller + 0.5 * rng.normal(size=192)  # close to the caller's voice
+
+    def voice(centre, count):
+        return centre + 0.3 * rng.normal(size=(count, 192))
+
+    embeddings = np.vstack([voice(caller, 180), voice(agent, 100), voice(echo, 15)])
+    labels = np.array([0] * 180 + [1] * 100 + [2] * 15)
+    merged = _merge_minor_echoes(labels, embeddings)
+    assert len(np.unique(merged)) == 2 and set(merged[280:]) == {0}
+
+    embeddings = np.vstack([voice(caller, 180), voice(agent, 100), voice(other, 15)])
+    assert len(np.unique(_merge_minor_echoes(labels, embeddings))) == 3
