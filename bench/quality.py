@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
-from tasks.video_tasks import exchange_config
+from tasks.video_tasks import diarization_options, exchange_config, transcription_options
 from utils import media, transcription
 from utils.alignment import assign_speakers
 from utils.diarization import diarize
@@ -214,25 +214,9 @@ def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Scor
     started = time.perf_counter()
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
-    transcript = transcription.transcribe(
-        wav,
-        ignore,
-        model_name=settings.faster_whisper_model,
-        device=settings.device,
-        compute_type=settings.faster_whisper_compute_type,
-        batched=settings.whisper_batched,
-        batch_size=settings.whisper_batch_size,
-        language=settings.whisper_language or None,
-    )
-    turns: list[Turn] = diarize(
-        wav,
-        ignore,
-        backend=settings.diarization_backend,
-        device=settings.device,
-        num_speakers=recording.speakers if hint else None,
-        pyannote_pipeline=settings.pyannote_pipeline,
-        token=settings.hugging_face_token,
-    )
+    transcript = transcription.transcribe(wav, ignore, **transcription_options(settings))
+    hint = recording.speakers if hint else None
+    turns: list[Turn] = diarize(wav, ignore, num_speakers=hint, **diarization_options(settings))
     segments = assign_speakers(transcript.segments, turns)
     found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
     seconds = time.perf_counter() - started
@@ -324,7 +308,7 @@ def speaker_counts_across_encodings(recording: Recording, settings, workdir: Pat
         sources[name] = target
     for name, source in sources.items():
         wav = media.extract_audio(source, workdir / f"{recording.path.stem}.{name}.16k.wav", ffmpeg)
-        turns = diarize(wav, ignore, backend=settings.diarization_backend, device=settings.device)
+        turns = diarize(wav, ignore, **diarization_options(settings))
         counts[name] = len({turn.speaker for turn in turns})
     return counts
 

@@ -129,17 +129,7 @@ def _transcribe(ctx: StepContext) -> None:
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings = ctx.settings
     stream = SegmentStream(ctx)
-    transcript = transcription.transcribe(
-        audio,
-        ctx.progress,
-        on_segment=stream.add,
-        model_name=settings.faster_whisper_model,
-        device=settings.device,
-        compute_type=settings.faster_whisper_compute_type,
-        batched=settings.whisper_batched,
-        batch_size=settings.whisper_batch_size,
-        language=settings.whisper_language or None,
-    )
+    transcript = transcription.transcribe(audio, ctx.progress, on_segment=stream.add, **transcription_options(settings))
     audio.with_name(RAW_TRANSCRIPT).write_text(json.dumps(transcript_to_dict(transcript)))
     note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
     with db.transaction(ctx.conn):
@@ -190,13 +180,10 @@ def _diarize(ctx: StepContext) -> None:
     turns = diarization.diarize(
         audio,
         ctx.progress,
-        backend=settings.diarization_backend,
-        device=settings.device,
         num_speakers=video["num_speakers"],
         min_speakers=video["min_speakers"],
         max_speakers=video["max_speakers"],
-        pyannote_pipeline=settings.pyannote_pipeline,
-        token=settings.hugging_face_token,
+        **diarization_options(settings),
     )
     with db.transaction(ctx.conn):
         db.replace_turns(ctx.conn, ctx.video_id, turns)
@@ -234,6 +221,23 @@ def align_video(ctx: StepContext) -> None:
 @shared_task(name=task_name("exchanges"), bind=True)
 def find_exchanges(self, step_id: int) -> None:
     run_step(self, step_id, _exchanges)
+
+
+def transcription_options(settings) -> dict:
+    """The settings that shape transcription, as `utils.transcription.transcribe` takes them."""
+    return {
+        "model_name": settings.faster_whisper_model, "device": settings.device,
+        "compute_type": settings.faster_whisper_compute_type, "batched": settings.whisper_batched,
+        "batch_size": settings.whisper_batch_size, "language": settings.whisper_language or None,
+    }  # fmt: skip
+
+
+def diarization_options(settings) -> dict:
+    """The settings that shape diarization, as `utils.diarization.diarize` takes them (hints come per video)."""
+    return {
+        "backend": settings.diarization_backend, "device": settings.device,
+        "pyannote_pipeline": settings.pyannote_pipeline, "token": settings.hugging_face_token,
+    }  # fmt: skip
 
 
 def exchange_config(settings) -> exchanges.ExchangeConfig:
