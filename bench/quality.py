@@ -28,6 +28,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -295,8 +296,8 @@ ENCODINGS = {
 }
 
 
-def speaker_counts_across_encodings(recording: Recording, settings, workdir: Path) -> dict[str, int]:
-    """Speakers found on the original and on each re-encoding (diarization only, no hint)."""
+def speaker_counts_across_encodings(recording: Recording, settings, workdir: Path, hint: bool) -> dict[str, str]:
+    """Speakers found (and DER of the turns, where an RTTM exists) on the original and each re-encoding."""
     from tests.media_factory import run_ffmpeg
 
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
@@ -308,12 +309,15 @@ def speaker_counts_across_encodings(recording: Recording, settings, workdir: Pat
         sources[name] = target
     for name, source in sources.items():
         wav = media.extract_audio(source, workdir / f"{recording.path.stem}.{name}.16k.wav", ffmpeg)
-        turns = diarize(wav, ignore, **diarization_options(settings))
-        counts[name] = len({turn.speaker for turn in turns})
+        turns = diarize(wav, ignore, num_speakers=recording.speakers if hint else None, **diarization_options(settings))
+        counts[name] = str(len({turn.speaker for turn in turns}))
+        if recording.rttm:
+            counts[name] += f" ({der(read_rttm(recording.rttm), [(t.start, t.end, t.speaker) for t in turns]):.2f})"
     return counts
 
 
 def main() -> int:
+    warnings.filterwarnings("ignore", message=".uem. was approximated")  # pyannote.metrics, once per file
     args = parse_args()
     if not (args.devset / "truth.json").is_file():
         print(f"no dev set at {args.devset}: pass --devset", file=sys.stderr)
@@ -328,12 +332,13 @@ def main() -> int:
             scores.append(score)
         stability = {}
         if args.encodings:
-            print(f"\n{'recording':<26} {'truth':>5} " + " ".join(f"{name:>9}" for name in ["original", *ENCODINGS]))
+            print(f"\nspeakers found (DER of the turns){' with the true count given' if args.hint else ''}:")
+            print(f"{'recording':<26} {'truth':>5} " + " ".join(f"{name:>9}" for name in ["original", *ENCODINGS]))
             for recording in chosen:
-                counts = speaker_counts_across_encodings(recording, settings, Path(folder))
+                counts = speaker_counts_across_encodings(recording, settings, Path(folder), args.hint)
                 stability[recording.name] = counts
                 print(f"{recording.name:<26} {recording.speakers:>5} " + " ".join(f"{n:>9}" for n in counts.values()))
-            right = sum(n == r.speakers for r in chosen for n in stability[r.name].values())
+            right = sum(int(n.split()[0]) == r.speakers for r in chosen for n in stability[r.name].values())
             print(f"speaker count right on {right}/{len(chosen) * (len(ENCODINGS) + 1)} file encodings")
     total = report(scores)
     total["encodings"] = stability

@@ -225,12 +225,14 @@ def _clip_to_speech(turns: list[Turn], speech: list[tuple[float, float]]) -> lis
 
 
 class _CountHints:
-    """Stands in for a senko clusterer: runs it, then merges or splits clusters to honour the hints.
+    """Stands in for a senko clusterer: runs it, merges clusters that are one voice split by the audio's
+    encoding (`_merge_minor_echoes`), then honours the hints.
 
-    Too many clusters: the two with the most similar centroids are merged until few enough.
-    Too few: the embeddings are re-clustered into the minimum count (spectral clustering with senko's
-    own pruning, k-means on very long recordings). senko's later clean-up (dropping very short
-    segments) can still remove a speaker, so the hints are best effort, as in pyannote.
+    A count outside the hints is not forced by merging finished clusters (on a phone call that merged
+    the two real speakers, whose voices were the closest pair, and doubled DER): the embeddings are
+    clustered again into the nearest allowed count (spectral clustering with senko's own pruning,
+    k-means on very long recordings). senko's later clean-up (dropping very short segments) can still
+    remove a speaker, so the hints are best effort, as in pyannote.
     It runs inside senko's stdout/stderr suppression, so it does no I/O: `report()` logs afterwards.
     """
 
@@ -246,12 +248,10 @@ class _CountHints:
         low, high = (num, num) if num else (low or 1, high or len(embeddings))
         low, high = min(low, len(embeddings)), min(high, len(embeddings))
         self.found = len(np.unique(labels))
-        if not any(self.hints):
-            labels = _merge_minor_echoes(labels, embeddings)
-        if len(np.unique(labels)) > high:
-            labels = _merge_clusters(labels, embeddings, high)
-        elif self.found < low:
-            labels = _split_clusters(embeddings, low)
+        labels = _merge_minor_echoes(labels, embeddings)
+        count = len(np.unique(labels))
+        if not low <= count <= high:  # the hint is honoured by clustering again with the count, not by
+            labels = _recluster(embeddings, min(max(count, low), high))  # merging finished clusters
         self.kept = len(np.unique(labels))
         return labels
 
@@ -291,19 +291,8 @@ def _merge_minor_echoes(labels: np.ndarray, embeddings: np.ndarray) -> np.ndarra
             return labels
 
 
-def _merge_clusters(labels: np.ndarray, embeddings: np.ndarray, target: int) -> np.ndarray:
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-    while len(np.unique(labels)) > target:
-        names = np.unique(labels)
-        centroids = np.stack([unit[labels == name].mean(axis=0) for name in names])
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-        similarity = np.triu(centroids @ centroids.T, k=1) - np.tril(np.full((len(names),) * 2, np.inf))
-        first, second = np.unravel_index(np.argmax(similarity), similarity.shape)
-        labels[labels == names[second]] = names[first]
-    return labels
-
-
-def _split_clusters(embeddings: np.ndarray, target: int) -> np.ndarray:
+def _recluster(embeddings: np.ndarray, target: int) -> np.ndarray:
+    """Cluster the embeddings into exactly `target` speakers (senko's spectral clustering with its count)."""
     if target <= 1:
         return np.zeros(len(embeddings), dtype=int)
     if len(embeddings) <= SPECTRAL_MAX_EMBEDDINGS:
