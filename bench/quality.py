@@ -134,14 +134,11 @@ def _annotation(spans: list[tuple[float, float, str]]):
     return annotation
 
 
-def read_rttm(path: Path) -> list[tuple[float, float, str]]:
-    spans = []
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[0] == "SPEAKER":
-            start, duration = float(fields[3]), float(fields[4])
-            spans.append((start, start + duration, fields[7]))
-    return spans
+def reference_spans(path: Path) -> list[tuple[float, float, str]]:
+    """An RTTM file's turns as (start, end, speaker), read by the tests' own RTTM reader."""
+    from tests.speech_samples import read_rttm
+
+    return [(turn.start, turn.end, turn.speaker) for turn in read_rttm(path)]
 
 
 def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]]) -> float:
@@ -221,7 +218,7 @@ def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Scor
     segments = assign_speakers(transcript.segments, turns)
     found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
     seconds = time.perf_counter() - started
-    reference = read_rttm(recording.rttm) if recording.rttm else None
+    reference = reference_spans(recording.rttm) if recording.rttm else None
     text = " ".join(segment.text for segment in transcript.segments)
     score = Score(
         name=recording.name,
@@ -312,7 +309,9 @@ def speaker_counts_across_encodings(recording: Recording, settings, workdir: Pat
         turns = diarize(wav, ignore, num_speakers=recording.speakers if hint else None, **diarization_options(settings))
         counts[name] = str(len({turn.speaker for turn in turns}))
         if recording.rttm:
-            counts[name] += f" ({der(read_rttm(recording.rttm), [(t.start, t.end, t.speaker) for t in turns]):.2f})"
+            counts[name] += (
+                f" ({der(reference_spans(recording.rttm), [(t.start, t.end, t.speaker) for t in turns]):.2f})"
+            )
     return counts
 
 

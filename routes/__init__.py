@@ -46,8 +46,11 @@ def security_headers(response):
     return response
 
 
-def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/events", "/media/"))
+JSON_PREFIXES = ("/api/", "/events", "/media/")  # machine-facing paths: errors there are JSON
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
 
 
 def http_error(error: HTTPException):
@@ -56,7 +59,7 @@ def http_error(error: HTTPException):
         message = "Something went wrong on the server. The log has the details; try again."
     else:
         message = error.description
-    if _wants_json():
+    if wants_json():
         return jsonify(error=message), error.code
     return render_template("error.html", code=error.code, message=message), error.code
 

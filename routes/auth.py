@@ -28,6 +28,7 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from routes import get_db, wants_json
 from utils import db
 from utils.auth import AttemptLimiter, Credentials
 
@@ -36,7 +37,6 @@ login_manager = LoginManager()
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
-JSON_PREFIXES = ("/api/", "/events", "/media/")
 
 
 class Admin(UserMixin):
@@ -47,8 +47,6 @@ class Admin(UserMixin):
 
 
 def _current_mark() -> str:
-    from routes import get_db
-
     return _credentials().session_mark(current_app.secret_key, db.session_generation(get_db()))
 
 
@@ -88,12 +86,8 @@ def _credentials() -> Credentials:
     return current_app.extensions["credentials"]
 
 
-def _wants_json() -> bool:
-    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
-
-
 def _refuse(status: int, message: str):
-    if _wants_json():
+    if wants_json():
         return jsonify(error=message), status
     return render_template("error.html", code=status, message=message), status
 
@@ -111,7 +105,7 @@ def require_login():
         if request.method not in SAFE_METHODS and not _csrf_ok():
             return _refuse(403, "missing or stale CSRF token: reload the page and try again")
         return None
-    if _wants_json():
+    if wants_json():
         return _refuse(401, "log in first, or send Authorization: Bearer <API_TOKEN>")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
@@ -151,8 +145,6 @@ def login():
 @auth.post("/logout")
 def logout():
     """Ends this session and every other one (other browsers, stolen cookies)."""
-    from routes import get_db
-
     conn = get_db()
     with db.transaction(conn):
         db.end_all_sessions(conn)
