@@ -149,7 +149,20 @@ def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float,
 
 
 def transcript_spans(segments: list[Segment]) -> list[tuple[float, float, str]]:
-    """Who spoke when according to the speaker-labelled transcript: each word's span and speaker."""
+    """Who spoke when according to the speaker-labelled transcript: a speaker's consecutive words, joined
+    across pauses shorter than the collar. Word timestamps leave out the breath between words, which a
+    reference turn includes; counted word by word, that gap alone scored 0.10 of missed speech on
+    pyannote's sample with no word given to the wrong speaker."""
+    spans: list[tuple[float, float, str]] = []
+    for start, end, speaker in sorted(_word_spans(segments)):
+        if spans and spans[-1][2] == speaker and start - spans[-1][1] < COLLAR:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]), speaker)
+        else:
+            spans.append((start, end, speaker))
+    return spans
+
+
+def _word_spans(segments: list[Segment]) -> list[tuple[float, float, str]]:
     spans = []
     for segment in segments:
         words = [word for word in segment.words if word.speaker or segment.speaker]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from utils.exchanges import ExchangeConfig, explain_no_exchanges, explain_short_exchanges, find_exchanges, is_question
+from utils.exchanges import (
+    ExchangeConfig,
+    explain_no_exchanges,
+    explain_short_exchanges,
+    find_exchanges,
+    is_closing_remark,
+    is_question,
+)
 from utils.transcript import Exchange, Segment, Word
 
 
@@ -152,6 +159,34 @@ def test_a_short_remark_by_the_asker_does_not_end_the_answer():
         say("B", 9.3, 14.0, "Metal never forgives anything at all."),
     ]
     assert [(e.start, e.end) for e in find_exchanges(segments)] == [(0.0, 14.0)]
+
+
+@pytest.mark.parametrize(
+    "remark",
+    ["Thank you for joining us.", "Brian, thank you very much.", "Well, thanks.", "Okay, let's move on."],
+)
+def test_the_askers_closing_or_transition_remark_ends_the_answer(remark):
+    segments = [
+        say("A", 0.0, 2.0, "Why wood?"),
+        say("B", 2.5, 7.0, "It is warm and it forgives mistakes."),
+        say("A", 7.3, 9.0, remark),
+        say("B", 9.3, 11.0, "Thank you for having me."),
+    ]
+    assert [(e.start, e.end) for e in find_exchanges(segments)] == [(0.0, 7.0)]
+
+
+@pytest.mark.parametrize(
+    "text", ["Thank you.", "Thanks for having me", "Brian, thank you very much.", "So let's move on to sport."]
+)
+def test_closing_remarks(text):
+    assert is_closing_remark(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["That is surprising.", "I never thanked him for it.", "We moved on to London after the war."]
+)
+def test_remarks_that_do_not_close(text):
+    assert not is_closing_remark(text)
 
 
 def test_a_backchannel_does_not_break_the_answer():

@@ -159,3 +159,19 @@ def test_speech_left_without_text_is_found_for_a_second_pass():
     # 10.0-11.0 is a short pause in text, 27.8-42.0 a whole stretch with none, 50.0-51.5 too short to matter
     assert _untranscribed(chunks, segments) == [(27.8, 42.0)]
     assert _untranscribed([(0.0, 30.0)], [Segment(0.0, 20.0, " a", ())]) == [(20.0, 30.0)]
+
+
+def test_a_second_run_gives_the_same_segments_and_leaves_no_speech_without_text(sample, sample_run):
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    from utils.media import MODEL_SAMPLE_RATE, read_samples
+    from utils.transcription import _untranscribed
+
+    first = sample_run[0]
+    again = transcribe(sample.wav, lambda _fraction: None)
+    assert abs(len(again.segments) - len(first.segments)) <= max(1, 0.05 * len(first.segments))
+    assert [s.text for s in again.segments] == [s.text for s in first.segments]
+    audio = read_samples(sample.wav)
+    rate = MODEL_SAMPLE_RATE
+    chunks = [(c["start"] / rate, c["end"] / rate) for c in get_speech_timestamps(audio, VadOptions())]
+    assert chunks and _untranscribed(chunks, list(again.segments)) == []

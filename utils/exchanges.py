@@ -4,7 +4,8 @@ The transcript is cut into sentences (word punctuation, speaker changes and long
 grouped into floors: consecutive sentences by one speaker. Short backchannels ("mm-hmm", "right")
 are dropped first, so they neither break an answer nor start one. An exchange is a question by one
 speaker answered by another; it runs from the question's first sentence to the answer's last one.
-The answer ends at the next question, by anyone, or when the asker takes the floor for a long turn;
+The answer ends at the next question, by anyone, when the asker takes the floor for a long turn, or
+when the asker thanks the guest or moves on ("thank you for joining us", "let's move on");
 a question its own speaker goes on to answer (an echo opening a reply, or a rhetorical one followed by
 a long stretch of their own talk) is part of the speech around it, not a new question.
 """
@@ -53,6 +54,15 @@ LEADING_FILLERS = frozenset(
     "so and but well okay ok um uh oh ah alright right anyway hmm yeah look listen actually".split()
 )
 LEADING_FILLER_PHRASES = (("i", "mean"), ("you", "know"), ("by", "the", "way"), ("all", "right"))
+# The asker thanking the guest or turning to something else: the answer is over, however short the remark
+# ("Brian, thank you very much."). Matched near the start of the asker's next sentence.
+CLOSING_REMARKS = (
+    "thank you", "thanks", "thanks so much", "many thanks", "let's move on", "moving on", "let's turn to",
+    "let's go to", "let's talk about", "let me ask you", "let me turn to", "let me move on", "next question",
+    "we have to leave it there", "we'll have to leave it there", "we'll leave it there", "that's all we have time",
+    "we're out of time", "we'll be right back", "after the break", "stay with us",
+)  # fmt: skip
+CLOSING_REMARK_REACH = 3  # tokens allowed before the phrase: a name or a filler ("Brian, thank you")
 
 _SO_DO_I = re.compile(
     rf"\W*(?:and\s+|but\s+)?so\s+(?:{'|'.join(sorted(AUXILIARIES))})\s+(?:{'|'.join(sorted(SUBJECTS))})\s*(?:[,.!;]|$)"
@@ -124,6 +134,16 @@ def is_question(text: str) -> bool:
     if first in AUXILIARIES:
         return second in SUBJECTS and not (first in {"do", "have"} and second == "the") and not _so_do_i(text)
     return False
+
+
+def is_closing_remark(text: str) -> bool:
+    """A sentence that wraps up an answer or turns away from it: "Thank you very much", "Let's move on"."""
+    tokens = _tokens(text)
+    return any(
+        tuple(tokens[at : at + len(phrase)]) == phrase
+        for phrase in _phrases(CLOSING_REMARKS)
+        for at in range(min(CLOSING_REMARK_REACH, len(tokens)) + 1)
+    )
 
 
 def find_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT_CONFIG) -> list[Exchange]:
@@ -247,6 +267,8 @@ def _answer_after(floors: list[_Floor], i: int, config: ExchangeConfig) -> tuple
         floor = floors[j]
         if floor.speaker == asker:
             if floor.has_question or floor.end - floor.start >= config.asker_long_turn_seconds:
+                return answer, j
+            if is_closing_remark(floor.sentences[0].text):
                 return answer, j
             continue  # a short remark by the asker does not end the answer
         if not _extend_answer(answer, floor, floors[i].end, config):
