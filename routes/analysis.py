@@ -109,7 +109,8 @@ def exchange_or_404(exchange_id: int) -> dict[str, Any]:
 def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
     conn = get_db()
     rows = db.list_exchanges(conn, video_id)
-    return videos.describe_exchanges(rows, db.exchange_steps(conn, [row["id"] for row in rows]))
+    exchange_steps = db.exchange_steps(conn, [row["id"] for row in rows])
+    return videos.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
 
 
 @analysis_api.get("/videos/<int:video_id>/exchanges")

@@ -50,7 +50,9 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
     """The current truth for a page: the scoped videos with every step, or a summary of all videos."""
     if scope is None:
         active = db.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
-        return {"type": "snapshot", "total": db.count_videos(conn), "active": [step_event(s) for s in active]}
+        video_steps = _group_by_video(db.steps_of(conn, {step["video_id"] for step in active}))
+        events = [step_event(step, video_steps.get(step["video_id"], [])) for step in active]
+        return {"type": "snapshot", "total": db.count_videos(conn), "active": events}
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = videos.describe_many(conn, found)
     exchange_ids = [row["id"] for video in found for row in db.list_exchanges(conn, video["id"])]
@@ -60,6 +62,13 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         "missing": sorted(scope - {video["id"] for video in found}),
         "exchange_steps": [step_event(step) for step in db.exchange_steps(conn, exchange_ids)],
     }
+
+
+def _group_by_video(video_steps: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for step in video_steps:
+        grouped.setdefault(step["video_id"], []).append(step)
+    return grouped
 
 
 def snapshot_reader(database_path, scope: Scope) -> Snapshot:

@@ -20,12 +20,6 @@ pages = Blueprint("pages", __name__)
 
 PER_PAGE = 50
 ERRORS_SHOWN = 500
-PHASE2_ICONS = {"process_diarization": "bi-people", "define_clips": "bi-list-task", "cut_clips": "bi-scissors"}
-PHASE2_TITLES = {
-    "process_diarization": "Process diarization",
-    "define_clips": "Define clips",
-    "cut_clips": "Cut clips",
-}
 
 
 @pages.app_template_filter("duration")
@@ -38,16 +32,6 @@ def format_duration(seconds: float | None) -> str:
 def format_when(iso: str | None) -> str:
     """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""
     return iso[:19].replace("T", " ") if iso else ""
-
-
-def step_action(step: dict[str, Any], states: dict[str, str], needs: tuple[str, ...]) -> dict[str, Any]:
-    """The button of a step: its label and whether it may be pressed (prerequisites done, not under way)."""
-    state = step["state"]
-    label = {"pending": "Run", "error": "Retry", "done": "Re-run", "stale": "Re-run"}.get(state, "Run")
-    waiting = [need for need in needs if states.get(need) != steps.DONE]
-    enabled = state not in steps.ACTIVE and not waiting
-    reason = f"waiting for {', '.join(waiting)}" if waiting else ("under way" if state in steps.ACTIVE else "")
-    return {"label": label, "enabled": enabled, "reason": reason}
 
 
 def _page_number(total: int) -> tuple[int, int]:
@@ -86,22 +70,12 @@ def video_details(video_id: int):
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
     described = videos.describe(video, db.steps_of(conn, [video_id]))
-    states = {step["name"]: step["state"] for step in described["steps"]}
-    actions = {
-        step["name"]: step_action(step, states, steps.PHASE1_PREREQUISITES.get(step["name"], ()))
-        for step in described["steps"]
-    }
     page_data = {
         "video": described,
-        # JSON objects lose their order (keys are sorted), so the step order travels as lists.
-        "phase1": steps.PHASE1_PREREQUISITES,
-        "phase2": steps.PHASE2_PREREQUISITES,
-        "phase2_steps": list(steps.PHASE2_STEPS),
-        "phase2_needs_from_phase1": list(steps.PHASE2_NEEDS_FROM_PHASE1),
-        "phase2_icons": PHASE2_ICONS,
-        "phase2_titles": PHASE2_TITLES,
+        # The registry's order and words; JSON objects lose their order, so it travels as a list.
+        "phase2_steps": [{"name": d.name, "title": d.title, "icon": d.icon} for d in steps.REGISTRY if d.phase == 2],
     }
-    return render_template("video.html", video=described, actions=actions, page_data=page_data)
+    return render_template("video.html", video=described, page_data=page_data)
 
 
 def _errors_context() -> dict[str, Any]:

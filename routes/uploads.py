@@ -26,7 +26,7 @@ from utils import db, uploads, videos
 from utils.filetypes import stored_extension
 from utils.limits import DiskFull, LimitExceeded, check_duration, check_free_space
 from utils.media import MediaError, MediaInfo, probe
-from utils.steps import DONE, step_event
+from utils.steps import DONE
 
 upload_api = Blueprint("uploads", __name__, url_prefix="/api")
 json_errors(upload_api)
@@ -165,7 +165,7 @@ def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
     """Tell pages about the new video and, in auto mode, queue what the download unblocked."""
     service = step_service()
     done = db.find_step(conn, video_id, "download")
-    service.publish(step_event(done))
+    service.announce(done)
     service.publish({"type": "video", "video_id": video_id})
     if not auto:
         return [], None

@@ -19,10 +19,6 @@ TASK_MODULES = ["tasks.video_tasks", "tasks.exchange_tasks"]
 BROKER_SOCKET_TIMEOUT = 2  # seconds; with Redis hung, a submission answers "queue unavailable" in about this
 
 
-def task_name(step: str) -> str:
-    return f"clipper.{step}"
-
-
 def celery_config(settings: Settings, broker_url: str) -> dict[str, Any]:
     longest = max([settings.step_time_limit_seconds, *settings.step_time_limits.values()])
     return {
@@ -71,10 +67,10 @@ def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[dict[str,
     def enqueue(step: dict[str, Any]) -> None:
         limit = settings.time_limit(step["name"])
         celery_app.send_task(
-            task_name(step["name"]),
+            steps.STEP[step["name"]].task,
             args=[step["id"]],
             task_id=step["task_id"],
-            queue=steps.QUEUES[step["name"]],
+            queue=steps.STEP[step["name"]].queue,
             soft_time_limit=limit,
             time_limit=limit + 60,
             retry=False,  # the step records the failure; the caller answers 503 now rather than later

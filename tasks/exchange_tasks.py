@@ -8,11 +8,11 @@ from pathlib import Path
 
 from celery import shared_task
 
-from tasks import task_name
 from tasks.base import StepContext, run_step
 from utils import clips, db, limits, media, subtitles, videos
 from utils.clips import SpeakerSpan
 from utils.errors import StepError
+from utils.steps import STEP
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def _publish_clips(ctx: StepContext, exchange_id: int) -> None:
 # ---- process_diarization ---------------------------------------------------------------------
 
 
-@shared_task(name=task_name("process_diarization"), bind=True)
+@shared_task(name=STEP["process_diarization"].task, bind=True)
 def process_diarization(self, step_id: int) -> None:
     run_step(self, step_id, _process_diarization)
 
@@ -52,7 +52,7 @@ def _process_diarization(ctx: StepContext) -> None:
 # ---- define_clips ----------------------------------------------------------------------------
 
 
-@shared_task(name=task_name("define_clips"), bind=True)
+@shared_task(name=STEP["define_clips"].task, bind=True)
 def define_clips(self, step_id: int) -> None:
     run_step(self, step_id, _define_clips)
 
@@ -92,7 +92,7 @@ def _define_clips(ctx: StepContext) -> None:
 # ---- cut_clips -------------------------------------------------------------------------------
 
 
-@shared_task(name=task_name("cut_clips"), bind=True)
+@shared_task(name=STEP["cut_clips"].task, bind=True)
 def cut_clips(self, step_id: int) -> None:
     run_step(self, step_id, _cut_clips)
 

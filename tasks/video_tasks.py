@@ -9,11 +9,11 @@ from pathlib import Path
 
 from celery import shared_task
 
-from tasks import task_name
 from tasks.base import StepContext, run_step
 from utils import alignment, db, download, exchanges, limits, media, steps, videos
 from utils.errors import StepError
 from utils.redact import redact_url
+from utils.steps import STEP
 from utils.transcript import Transcript, transcript_from_dict, transcript_to_dict
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ RAW_TRANSCRIPT = "transcript.raw.json"
 # ---- download --------------------------------------------------------------------------------
 
 
-@shared_task(name=task_name("download"), bind=True)
+@shared_task(name=STEP["download"].task, bind=True)
 def download_video(self, step_id: int) -> None:
     run_step(self, step_id, _download)
 
@@ -85,7 +85,7 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
 # ---- audio -----------------------------------------------------------------------------------
 
 
-@shared_task(name=task_name("audio"), bind=True)
+@shared_task(name=STEP["audio"].task, bind=True)
 def extract_audio(self, step_id: int) -> None:
     run_step(self, step_id, _audio)
 
@@ -118,7 +118,7 @@ def _existing_file(path: str | None, what: str, step: str) -> Path:
 # ---- transcribe, diarize, align --------------------------------------------------------------
 
 
-@shared_task(name=task_name("transcribe"), bind=True)
+@shared_task(name=STEP["transcribe"].task, bind=True)
 def transcribe_audio(self, step_id: int) -> None:
     run_step(self, step_id, _transcribe, after_done=_align_when_ready)
 
@@ -167,7 +167,7 @@ class SegmentStream:
         self.ctx.publish({"type": "transcript", "video_id": video_id})
 
 
-@shared_task(name=task_name("diarize"), bind=True)
+@shared_task(name=STEP["diarize"].task, bind=True)
 def diarize_audio(self, step_id: int) -> None:
     run_step(self, step_id, _diarize, after_done=_align_when_ready)
 
@@ -218,7 +218,7 @@ def align_video(ctx: StepContext) -> None:
 # ---- exchanges -------------------------------------------------------------------------------
 
 
-@shared_task(name=task_name("exchanges"), bind=True)
+@shared_task(name=STEP["exchanges"].task, bind=True)
 def find_exchanges(self, step_id: int) -> None:
     run_step(self, step_id, _exchanges)
 

@@ -84,7 +84,7 @@ def test_details_page_shows_steps_with_their_buttons(client, conn):
     html = client.get(f"/videos/{video_id}").get_data(as_text=True)
     assert "Panel" in html and 'id="player"' in html and 'id="control-panel"' in html
     assert re.search(r'class="btn btn-sm btn-outline-primary step-run" data-step="download"\s+title="">Run<', html)
-    audio = re.search(r'data-step="audio"\s+disabled title="waiting for download">Run<', html)
+    audio = re.search(r'data-step="audio"\s+disabled title="waiting for Download">Run<', html)
     assert audio, "audio cannot run before the download is done"
 
     step = db.find_step(conn, video_id, "download")
@@ -92,7 +92,7 @@ def test_details_page_shows_steps_with_their_buttons(client, conn):
     html = client.get(f"/videos/{video_id}").get_data(as_text=True)
     assert re.search(r'data-step="download"\s+title="">Re-run<', html)
     assert re.search(r'data-step="audio"\s+title="">Run<', html)
-    assert re.search(r'data-step="transcribe"\s+disabled title="waiting for audio">', html)
+    assert re.search(r'data-step="transcribe"\s+disabled title="waiting for Extract audio">', html)
 
 
 def test_unknown_video_is_a_404_page(client):

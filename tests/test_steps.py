@@ -211,3 +211,56 @@ def test_phase2_needs_transcript_and_speakers(service, conn):
         service.request(video_id, "process_diarization", exchange_id)
     with pytest.raises(StepBlocked, match="process_diarization is pending"):
         service.request(video_id, "define_clips", exchange_id)
+
+
+def test_every_step_has_a_task_and_every_task_a_step():
+    import importlib
+
+    from celery import Celery
+
+    from tasks import TASK_MODULES
+
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    app = Celery("registry-check")
+    app.finalize()  # shared tasks attach to every app here
+    registered = {name for name in app.tasks if name.startswith(steps.TASK_PREFIX)}
+    assert registered == {definition.task for definition in steps.REGISTRY}
+    assert {definition.queue for definition in steps.REGISTRY} <= {steps.IO_QUEUE, steps.COMPUTE_QUEUE}
+
+
+def test_the_api_says_what_may_be_done_with_each_step(service, conn):
+    video_id = new_video(conn)
+    described = videos.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    actions = {step["name"]: step["action"] for step in described["steps"]}
+    assert actions["download"] == {"label": "Run", "enabled": True, "reason": ""}
+    assert actions["exchanges"] == {"label": "Run", "enabled": False, "reason": "waiting for Transcribe, Find speakers"}
+    assert described["exchanges_waiting"] == "waiting for Transcribe and Find speakers"
+    service.request(video_id, "download")
+    described = videos.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    assert described["steps"][0]["action"] == {"label": "Run", "enabled": False, "reason": "under way"}
+    assert described["steps"][0]["title"] == "Download"
+
+
+def test_a_phase2_step_waits_for_the_phase1_steps_it_reads(conn):
+    video_states = {"transcribe": "done", "diarize": "running"}
+    action = steps.step_action("process_diarization", "pending", {}, video_states)
+    assert action == {"label": "Run", "enabled": False, "reason": "waiting for Find speakers"}
+    video_states["diarize"] = "done"
+    assert steps.step_action("process_diarization", "error", {}, video_states)["enabled"] is True
+    assert steps.step_action("define_clips", "done", {"process_diarization": "done"}, video_states)["label"] == "Re-run"
+
+
+def test_progress_counts_each_step_by_its_weight():
+    names = steps.PHASE1_STEPS
+    assert steps.weighted_progress([{"name": n, "state": "pending", "progress": 0.0} for n in names]) == 0.0
+    assert steps.weighted_progress([{"name": n, "state": "done", "progress": 1.0} for n in names]) == pytest.approx(1.0)
+    half = [{"name": n, "state": "done" if n in ("download", "audio") else "pending", "progress": 0.0} for n in names]
+    running = [*half[:2], {"name": "transcribe", "state": "running", "progress": 0.5}, *half[3:]]
+    assert steps.weighted_progress(half) < steps.weighted_progress(running) < 1.0
+
+
+def test_a_phase1_step_event_carries_the_videos_status(service, conn, events):
+    video_id = new_video(conn)
+    service.request(video_id, "download")
+    assert events[-1]["name"] == "download" and events[-1]["video_status"] == "queued"

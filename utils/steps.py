@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from utils import db
@@ -22,37 +23,47 @@ log = logging.getLogger(__name__)
 PENDING, QUEUED, RUNNING, DONE, ERROR, STALE = "pending", "queued", "running", "done", "error", "stale"
 ACTIVE = (QUEUED, RUNNING)
 
-# Phase 1, per video.
-PHASE1_PREREQUISITES: dict[str, tuple[str, ...]] = {
-    "download": (),
-    "audio": ("download",),
-    "transcribe": ("audio",),
-    "diarize": ("audio",),
-    "exchanges": ("transcribe", "diarize"),
-}
-PHASE1_STEPS = tuple(PHASE1_PREREQUISITES)
+IO_QUEUE, COMPUTE_QUEUE = "io", "compute"
+TASK_PREFIX = "clipper."
 
-# Phase 2, per exchange.
-PHASE2_PREREQUISITES: dict[str, tuple[str, ...]] = {
-    "process_diarization": (),
-    "define_clips": ("process_diarization",),
-    "cut_clips": ("define_clips",),
-}
-PHASE2_STEPS = tuple(PHASE2_PREREQUISITES)
+
+@dataclass(frozen=True)
+class StepDefinition:
+    """Everything the app knows about one step. A new step is added here and given a task in `tasks/`
+    with `@shared_task(name=STEP["name"].task)`; a test checks that the two lists match."""
+
+    name: str
+    phase: int  # 1: once per video; 2: once per exchange
+    needs: tuple[str, ...]  # steps of the same video (phase 1) or exchange (phase 2) that must be done first
+    queue: str  # `compute` for the model steps, so a download never waits behind a transcription
+    title: str  # plain words for people
+    icon: str  # Bootstrap icon
+    weight: float  # share of its phase's work, for one progress figure per video or exchange
+
+    @property
+    def task(self) -> str:
+        return TASK_PREFIX + self.name
+
+
+REGISTRY: tuple[StepDefinition, ...] = (
+    StepDefinition("download", 1, (), IO_QUEUE, "Download", "bi-cloud-download", 0.15),
+    StepDefinition("audio", 1, ("download",), IO_QUEUE, "Extract audio", "bi-music-note-beamed", 0.05),
+    StepDefinition("transcribe", 1, ("audio",), COMPUTE_QUEUE, "Transcribe", "bi-chat-left-text", 0.45),
+    StepDefinition("diarize", 1, ("audio",), COMPUTE_QUEUE, "Find speakers", "bi-people", 0.30),
+    StepDefinition("exchanges", 1, ("transcribe", "diarize"), IO_QUEUE, "Find Q&A", "bi-chat-square-quote", 0.05),
+    StepDefinition("process_diarization", 2, (), IO_QUEUE, "Label speakers", "bi-person-badge", 0.05),
+    StepDefinition("define_clips", 2, ("process_diarization",), IO_QUEUE, "Define clips", "bi-list-task", 0.05),
+    StepDefinition("cut_clips", 2, ("define_clips",), IO_QUEUE, "Cut clips", "bi-scissors", 0.90),
+)  # fmt: skip
+STEP: dict[str, StepDefinition] = {definition.name: definition for definition in REGISTRY}
+
+PHASE1_STEPS = tuple(d.name for d in REGISTRY if d.phase == 1)
+PHASE2_STEPS = tuple(d.name for d in REGISTRY if d.phase == 2)
+PHASE1_PREREQUISITES: dict[str, tuple[str, ...]] = {d.name: d.needs for d in REGISTRY if d.phase == 1}
+PHASE2_PREREQUISITES: dict[str, tuple[str, ...]] = {d.name: d.needs for d in REGISTRY if d.phase == 2}
 # Phase 2 reads the speaker-labelled transcript, so its first step also needs these phase-1 steps.
 PHASE2_NEEDS_FROM_PHASE1 = ("transcribe", "diarize")
-
-IO_QUEUE, COMPUTE_QUEUE = "io", "compute"
-QUEUES: dict[str, str] = {
-    "download": IO_QUEUE,
-    "audio": IO_QUEUE,
-    "transcribe": COMPUTE_QUEUE,
-    "diarize": COMPUTE_QUEUE,
-    "exchanges": IO_QUEUE,
-    "process_diarization": IO_QUEUE,
-    "define_clips": IO_QUEUE,
-    "cut_clips": IO_QUEUE,
-}
+QUEUES: dict[str, str] = {d.name: d.queue for d in REGISTRY}
 
 Event = dict[str, Any]
 Publish = Callable[[Event], None]
@@ -78,6 +89,51 @@ def prerequisites(name: str, exchange_id: int | None) -> tuple[str, ...]:
     return graph[name]
 
 
+def requirements(name: str) -> list[tuple[str, int]]:
+    """(step, phase) pairs that must be done before `name` runs: its own needs, and for the first phase-2
+    step the phase-1 steps whose output it reads."""
+    definition = STEP[name]
+    required = [(need, definition.phase) for need in definition.needs]
+    if definition.phase == 2 and not definition.needs:
+        required += [(need, 1) for need in PHASE2_NEEDS_FROM_PHASE1]
+    return required
+
+
+RUN_LABELS = {PENDING: "Run", ERROR: "Retry", DONE: "Re-run", STALE: "Re-run"}
+
+
+def step_action(name: str, state: str, states: dict[str, str], video_states: dict[str, str]) -> dict[str, Any]:
+    """What a person may do with a step now: the button's label, whether it may be pressed, and why not.
+    `states` are the states of its own video's (phase 1) or exchange's (phase 2) steps by name, and
+    `video_states` those of the video's phase-1 steps."""
+    waiting = [
+        need
+        for need, phase in requirements(name)
+        if (states if phase == STEP[name].phase else video_states).get(need) != DONE
+    ]
+    if state in ACTIVE:
+        reason = "under way"
+    else:
+        reason = f"waiting for {', '.join(STEP[need].title for need in waiting)}" if waiting else ""
+    return {"label": RUN_LABELS.get(state, "Run"), "enabled": not reason, "reason": reason}
+
+
+def phase2_waiting(video_states: dict[str, str]) -> str:
+    """Why a video's exchanges cannot be processed yet ("" when they can): phase 2 reads phase 1's output."""
+    waiting = [STEP[need].title for need in PHASE2_NEEDS_FROM_PHASE1 if video_states.get(need) != DONE]
+    return f"waiting for {' and '.join(waiting)}" if waiting else ""
+
+
+def weighted_progress(named_steps: Iterable[dict[str, Any]]) -> float:
+    """How much of a video's (or exchange's) work is done, 0..1, each step counted by its weight."""
+    done = total = 0.0
+    for step in named_steps:
+        weight = STEP[step["name"]].weight
+        total += weight
+        done += weight * (1.0 if step["state"] == DONE else step["progress"] if step["state"] == RUNNING else 0.0)
+    return done / total if total else 0.0
+
+
 def dependents(name: str, exchange_id: int | None) -> list[str]:
     """Every step downstream of `name`, transitively, in graph order."""
     graph = PHASE1_PREREQUISITES if exchange_id is None else PHASE2_PREREQUISITES
@@ -101,10 +157,14 @@ def video_status(steps: Iterable[dict[str, Any]]) -> str:
     return "partial"
 
 
-def step_event(step: dict[str, Any]) -> Event:
+def step_event(step: dict[str, Any], video_steps: list[dict[str, Any]] | None = None) -> Event:
+    """A step change for the pages; given the video's phase-1 steps, a phase-1 event also carries the
+    video's status, so no page derives it."""
     keys = ("id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error")
     event = {key: step[key] for key in keys}
     event.update(type="step", started_at=step["started_at"], finished_at=step["finished_at"])
+    if video_steps is not None and step["exchange_id"] is None:
+        event["video_status"] = video_status(video_steps)
     return event
 
 
@@ -120,14 +180,14 @@ class StepService:
 
     def request(self, video_id: int, name: str, exchange_id: int | None = None) -> dict[str, Any]:
         """Queue a step, or return the run already queued or running (a duplicate collapses)."""
-        needs = prerequisites(name, exchange_id)
+        prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
         with db.transaction(self.conn):
             step = db.find_step(self.conn, video_id, name, exchange_id)
             if step is None:
                 raise StepNotFound(f"no step {name!r} for video {video_id}")
             if step["state"] in ACTIVE:
                 return step
-            self._check_prerequisites(video_id, name, needs, exchange_id)
+            self._check_prerequisites(video_id, name, exchange_id)
             task_id = str(uuid.uuid4())
             db.update_step(
                 self.conn, step["id"], state=QUEUED, progress=0.0, error=None, task_id=task_id,
@@ -145,16 +205,15 @@ class StepService:
         if step is None:
             raise StepNotFound(f"no step {name!r} for video {video_id}")
         if step["state"] not in ACTIVE:
-            self._check_prerequisites(video_id, name, prerequisites(name, exchange_id), exchange_id)
+            prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
+            self._check_prerequisites(video_id, name, exchange_id)
 
     def check_phase2_ready(self, video_id: int) -> None:
         """Raise StepBlocked unless the video's transcript and speakers are done (before making exchanges)."""
         self._require(video_id, "processing an exchange", [(need, None) for need in PHASE2_NEEDS_FROM_PHASE1])
 
-    def _check_prerequisites(self, video_id: int, name: str, needs: tuple[str, ...], exchange_id: int | None) -> None:
-        required = [(need, exchange_id) for need in needs]
-        if exchange_id is not None and not needs:
-            required += [(need, None) for need in PHASE2_NEEDS_FROM_PHASE1]
+    def _check_prerequisites(self, video_id: int, name: str, exchange_id: int | None) -> None:
+        required = [(need, None if phase == 1 else exchange_id) for need, phase in requirements(name)]
         self._require(video_id, name, required)
 
     def _require(self, video_id: int, name: str, required: list[tuple[str, int | None]]) -> None:
@@ -282,8 +341,13 @@ class StepService:
                 refusal = str(error)
         return queued, refusal
 
+    def announce(self, step: dict[str, Any]) -> None:
+        """Tell the pages about a step as it is now (with its video's status for a phase-1 step)."""
+        video_steps = db.steps_of(self.conn, [step["video_id"]]) if step["exchange_id"] is None else None
+        self.publish(step_event(step, video_steps))
+
     def _publish(self, step_id: int) -> dict[str, Any] | None:
         step = db.get_step(self.conn, step_id)
         if step is not None:
-            self.publish(step_event(step))
+            self.announce(step)
         return step

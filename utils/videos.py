@@ -66,14 +66,22 @@ def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[s
     described["url"] = redact_url(video["url"])  # the stored URL keeps credentials for the download only
     described["auto"] = bool(video["auto"])
     described["clips"] = bool(video["clips"])
-    described["steps"] = [_describe_step(step) for step in ordered]
+    states = {step["name"]: step["state"] for step in ordered}
+    described["steps"] = [_describe_step(step, states, states) for step in ordered]
     described["status"] = steps.video_status(ordered)
+    described["progress"] = steps.weighted_progress(ordered)
+    described["exchanges_waiting"] = steps.phase2_waiting(states)
     return described
 
 
-def _describe_step(step: dict[str, Any]) -> dict[str, Any]:
+def _describe_step(step: dict[str, Any], states: dict[str, str], video_states: dict[str, str]) -> dict[str, Any]:
+    """A step for the API and pages, with its title and what may be done with it now (so no page
+    re-derives the step rules)."""
     keys = ("id", "name", "state", "progress", "attempts", "error", "queued_at", "started_at", "finished_at")
-    return {key: step[key] for key in keys}
+    described = {key: step[key] for key in keys}
+    described["title"] = steps.STEP[step["name"]].title
+    described["action"] = steps.step_action(step["name"], step["state"], states, video_states)
+    return described
 
 
 def describe_many(conn: sqlite3.Connection, videos: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,14 +131,20 @@ def speaker_names(rows: list[dict[str, Any]]) -> dict[str, str]:
     return {speaker["label"]: speaker["name"] for speaker in describe_speakers(rows)}
 
 
-def describe_exchanges(exchanges: list[dict[str, Any]], exchange_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_exchanges(
+    exchanges: list[dict[str, Any]], exchange_steps: list[dict[str, Any]], video_steps: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Exchanges for the API and pages; `video_steps` (phase 1) decide whether their first step may run."""
     order = {name: index for index, name in enumerate(steps.PHASE2_STEPS)}
+    video_states = {step["name"]: step["state"] for step in video_steps}
     by_exchange: dict[int, list[dict[str, Any]]] = {exchange["id"]: [] for exchange in exchanges}
     for step in exchange_steps:
-        by_exchange.setdefault(step["exchange_id"], []).append(_describe_step(step))
+        by_exchange.setdefault(step["exchange_id"], []).append(step)
     described = []
     for exchange in exchanges:
-        own = sorted(by_exchange[exchange["id"]], key=lambda step: order.get(step["name"], len(order)))
+        rows = sorted(by_exchange[exchange["id"]], key=lambda step: order.get(step["name"], len(order)))
+        states = {step["name"]: step["state"] for step in rows}
+        own = [_describe_step(step, states, video_states) for step in rows]
         described.append(
             {
                 "id": exchange["id"],
@@ -144,6 +158,7 @@ def describe_exchanges(exchanges: list[dict[str, Any]], exchange_steps: list[dic
                 "note": exchange["note"],
                 "steps": own,
                 "status": steps.video_status(own),
+                "progress": steps.weighted_progress(own),
             }
         )
     return described

@@ -116,14 +116,6 @@ const Clipper = (() => {
     node.dataset.state = state;
   }
 
-  /** A video's overall status from its phase-1 step states (mirrors utils.steps.video_status). */
-  function videoStatus(states) {
-    for (const state of ["error", "running", "queued"]) if (states.includes(state)) return state;
-    if (states.length && states.every((state) => state === "done")) return "done";
-    if (states.every((state) => state === "pending")) return "pending";
-    return "partial";
-  }
-
   function debounce(fn, ms = 250) {
     let timer = null;
     return (...args) => {
@@ -230,5 +222,5 @@ const Clipper = (() => {
 
   document.addEventListener("DOMContentLoaded", () => localTimes());
 
-  return { url, csrfHeaders, api, fragment, clock, span, localTimes, el, icon, setState, videoStatus, debounce, alertBox, Recorder, LiveStream };
+  return { url, csrfHeaders, api, fragment, clock, span, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
 })();

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, fragment, el, setState, videoStatus, debounce, alertBox, localTimes, Recorder, LiveStream } = Clipper;
+  const { api, fragment, el, setState, debounce, alertBox, localTimes, Recorder, LiveStream } = Clipper;
 
   const form = document.getElementById("submit-form");
   const urls = document.getElementById("urls");
@@ -220,11 +220,11 @@
     setState(badge, step.state);
     badge.dataset.progress = step.progress;
     badge.title = `${step.name}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
-    const states = [...row.querySelectorAll(".step-badge")].map((node) => node.dataset.state);
     const status = row.querySelector(".video-status");
-    const overall = videoStatus(states);
-    setState(status, overall);
-    status.textContent = overall;
+    if (step.video_status) {
+      setState(status, step.video_status);
+      status.textContent = step.video_status;
+    }
     showRunning(row);
   }
 

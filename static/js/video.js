@@ -22,20 +22,7 @@
 
   // ---- video and pipeline control panel --------------------------------------------------------
 
-  function stepStates() {
-    return Object.fromEntries(state.video.steps.map((step) => [step.name, step.state]));
-  }
-
-  function action(step, needs, states) {
-    const label = { pending: "Run", error: "Retry", done: "Re-run", stale: "Re-run" }[step.state] || "Run";
-    const waiting = needs.filter((need) => states[need] !== "done");
-    const busy = step.state === "queued" || step.state === "running";
-    const reason = waiting.length ? `waiting for ${waiting.join(", ")}` : busy ? "under way" : "";
-    return { label, enabled: !busy && !waiting.length && !state.deleted, reason };
-  }
-
   function renderPanel() {
-    const states = stepStates();
     for (const step of state.video.steps) {
       const row = panel.querySelector(`.step-row[data-step="${step.name}"]`);
       if (!row) continue;
@@ -51,7 +38,7 @@
       error.textContent = step.state === "error" ? step.error || "failed (no message recorded)" : "";
       error.classList.toggle("d-none", step.state !== "error");
       const button = row.querySelector(".step-run");
-      const todo = action(step, page.phase1[step.name] || [], states);
+      const todo = allowed(step);
       button.textContent = todo.label;
       button.disabled = !todo.enabled;
       button.title = todo.reason;
@@ -59,6 +46,15 @@
     const status = $("video-status");
     status.textContent = state.video.status;
     setState(status, state.video.status);
+  }
+
+  /** What may be done with a step, as the server said (`step.action`); a step an event just showed
+      under way, or a deleted video, may not be run until the next refetch says otherwise. */
+  function allowed(step) {
+    const action = step.action || { label: "Run", enabled: false, reason: "" };
+    const busy = step.state === "queued" || step.state === "running";
+    if (state.deleted) return { ...action, enabled: false };
+    return busy ? { ...action, enabled: false, reason: "under way" } : action;
   }
 
   function stepTime(step) {
@@ -97,14 +93,19 @@
     recorder.record(event);
     const step = state.video.steps.find((item) => item.name === event.name);
     if (!step) return refetchVideo();
+    const changed = step.state !== event.state;
     Object.assign(step, {
       id: event.id, state: event.state, progress: event.progress, attempts: event.attempts, error: event.error,
       started_at: event.started_at, finished_at: event.finished_at,
     });
     if (event.state === "queued" && !step.queued_at) step.queued_at = new Date().toISOString();
-    state.video.status = Clipper.videoStatus(state.video.steps.map((item) => item.state));
+    if (event.video_status) state.video.status = event.video_status;
     renderPanel();
-    if (page.phase2_needs_from_phase1.includes(event.name)) renderExchanges();
+    if (changed) {
+      // What may run next, here and in the exchanges, is the server's call (`step.action`).
+      refetchVideo();
+      refetchExchanges();
+    }
     if (event.state === "done") {
       const follow = { download: [refetchVideo], audio: [refetchVideo], transcribe: [refetchTranscript],
         diarize: [refetchSpeakers, refetchTranscript], exchanges: [refetchExchanges, refetchTranscript] }[event.name] || [];
@@ -327,28 +328,19 @@
 
   const exchangesBody = $("exchanges");
 
-  /** What a phase-2 step waits for: its own predecessors, and for the first one the phase-1 steps
-      whose output it reads (mirrors utils.steps). */
-  function phase2Action(step, exchangeStates) {
-    const own = page.phase2[step.name] || [];
-    if (own.length) return action(step, own, exchangeStates);
-    return action(step, page.phase2_needs_from_phase1, stepStates());
-  }
-
   function phase2Buttons(exchange) {
-    const states = Object.fromEntries(exchange.steps.map((step) => [step.name, step.state]));
     const group = el("div", { class: "btn-group btn-group-sm", role: "group", "aria-label": `Steps of ${exchange.label}` });
     const notes = [];
-    for (const name of page.phase2_steps) {
+    for (const { name, title: stepTitle, icon: stepIcon } of page.phase2_steps) {
       const step = exchange.steps.find((item) => item.name === name) || { name, state: "pending", progress: 0 };
-      const todo = phase2Action(step, states);
-      const title = `${page.phase2_titles[name]}: ${step.state}${todo.reason ? ` (${todo.reason})` : ` — click to ${todo.label.toLowerCase()}`}`;
+      const todo = allowed(step);
+      const title = `${stepTitle}: ${step.state}${todo.reason ? ` (${todo.reason})` : ` — click to ${todo.label.toLowerCase()}`}`;
       const button = el("button", { type: "button", class: `btn state-${step.state} phase2-step`, title, "aria-label": title,
-        dataset: { exchange: String(exchange.id), step: name, state: step.state } }, icon(page.phase2_icons[name]));
+        dataset: { exchange: String(exchange.id), step: name, state: step.state } }, icon(stepIcon));
       button.disabled = !todo.enabled;
       group.append(button);
-      if (step.state === "running") notes.push(el("div", { class: "small text-primary" }, `${page.phase2_titles[name]} ${Math.round(step.progress * 100)}%`));
-      if (step.state === "error") notes.push(el("div", { class: "small text-danger step-error" }, `${page.phase2_titles[name]}: ${step.error || "failed"}`));
+      if (step.state === "running") notes.push(el("div", { class: "small text-primary" }, `${stepTitle} ${Math.round(step.progress * 100)}%`));
+      if (step.state === "error") notes.push(el("div", { class: "small text-danger step-error" }, `${stepTitle}: ${step.error || "failed"}`));
     }
     return el("div", { class: "phase2" }, group, ...notes);
   }
@@ -356,10 +348,9 @@
   function renderExchanges() {
     const exchanges = state.exchanges;
     $("exchange-count").textContent = String(exchanges.length);
-    const phase1 = stepStates();
-    const ready = page.phase2_needs_from_phase1.every((name) => phase1[name] === "done");
-    $("process-all").disabled = !exchanges.length || !ready || state.deleted;
-    $("process-all").title = ready ? "" : `waiting for ${page.phase2_needs_from_phase1.join(" and ")}`;
+    const waiting = state.video.exchanges_waiting;
+    $("process-all").disabled = !exchanges.length || Boolean(waiting) || state.deleted;
+    $("process-all").title = waiting;
     if (!exchanges.length) {
       exchangesBody.replaceChildren(el("tr", { class: "empty-row" }, el("td", { colspan: "5", class: "text-center text-body-secondary py-4" },
         "No exchanges yet: they appear when the exchanges step is done, or add one by hand.")));
@@ -408,9 +399,11 @@
       step = { name: event.name };
       exchange.steps.push(step);
     }
+    const changed = step.state !== event.state;
     Object.assign(step, { id: event.id, state: event.state, progress: event.progress, error: event.error,
       started_at: event.started_at, finished_at: event.finished_at });
     renderExchanges();
+    if (changed) refetchExchanges(); // what may run next is the server's call (`step.action`)
     if (event.name === "cut_clips" && event.state === "done") refetchClips(exchange.id);
   }
 
@@ -427,10 +420,9 @@
       const cut = exchange.steps.find((step) => step.name === "cut_clips");
       if (cut && cut.state === "done") refetchClips(exchange.id);
     }
-    for (const id of [...state.clips.keys()]) {
-      if (!state.exchanges.some((exchange) => exchange.id === id)) state.clips.delete(id);
-    }
-    renderClips();
+    const gone = [...state.clips.keys()].filter((id) => !state.exchanges.some((exchange) => exchange.id === id));
+    for (const id of gone) state.clips.delete(id);
+    if (gone.length) renderClips();
   });
 
   // ---- clips -----------------------------------------------------------------------------------
@@ -438,7 +430,9 @@
   async function refetchClips(exchangeId) {
     const response = await api("GET", `/api/exchanges/${exchangeId}/clips`);
     if (!response.ok) return;
-    state.clips.set(exchangeId, response.data.clips || []);
+    const clips = response.data.clips || [];
+    if (JSON.stringify(clips) === JSON.stringify(state.clips.get(exchangeId))) return; // keep a playing clip playing
+    state.clips.set(exchangeId, clips);
     renderClips();
   }
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import wait_until
-from utils import db
+from utils import db, steps
 from utils.transcript import Segment, Word
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -112,8 +112,10 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     expect(row).to_have_count(1)
     expect(row).to_contain_text("man_1")
     expect(row).to_contain_text("manual")
-    for icon in ("bi-people", "bi-list-task", "bi-scissors"):
-        expect(row.locator(f".phase2-step i.{icon}")).to_have_count(1)
+    for definition in (d for d in steps.REGISTRY if d.phase == 2):  # the registry's icon and words
+        button = row.locator(f'.phase2-step[data-step="{definition.name}"]')
+        expect(button.locator(f"i.{definition.icon}")).to_have_count(1)
+        expect(button).to_have_attribute("title", re.compile(f"^{definition.title}: pending"))
     expect(row.locator('.phase2-step[data-step="process_diarization"]')).to_be_enabled()
     expect(row.locator('.phase2-step[data-step="define_clips"]')).to_be_disabled()
     (exchange,) = api.get(f"/api/videos/{transcribed}/exchanges")["exchanges"]
