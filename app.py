@@ -19,10 +19,10 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, ConfigError, Settings, load_settings, secret_file
-from utils import db
-from utils.auth import Credentials, load_credentials
-from utils.redact import redact_logs
-from utils.uploads import CHUNK_BYTES
+from utils.core import db
+from utils.core.auth import Credentials, load_credentials
+from utils.core.uploads import CHUNK_BYTES
+from utils.pipeline.redact import redact_logs
 
 log = logging.getLogger("clipper")
 
@@ -116,7 +116,7 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
 
 
 def _start_stack(settings: Settings):
-    from utils.services import Stack, free_port, redis_command, wait_for_redis, worker_command
+    from utils.core.stack import Stack, free_port, redis_command, wait_for_redis, worker_command
 
     env = dict(os.environ)
     stack = Stack(cwd=ROOT, env=env)

@@ -86,7 +86,7 @@ def _redis_url(raw: str) -> str:
 
 
 def _networks(raw: str) -> tuple:
-    from utils.netguard import parse_networks
+    from utils.pipeline.netguard import parse_networks
 
     return parse_networks(raw)
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
 from tests.media_factory import make_video
-from utils.media import _cut_command, cut_clip, ffmpeg_binary, probe
+from utils.pipeline.media import _cut_command, cut_clip, ffmpeg_binary, probe
 
 CLIPS = ((2.37, 14.81), (15.42, 33.9), (20.05, 30.11), (38.6, 57.2))  # 10-20 s, none on a keyframe
 

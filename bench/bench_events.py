@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from bench.report import Report  # noqa: E402
 from tests.browser.live_server import LiveServer  # noqa: E402
-from utils import db, videos  # noqa: E402
-from utils.events import EventPublisher  # noqa: E402
-from utils.services import free_port, redis_command, wait_for_redis  # noqa: E402
+from utils.core import db, library  # noqa: E402
+from utils.core.event_stream import EventPublisher  # noqa: E402
+from utils.core.stack import free_port, redis_command, wait_for_redis  # noqa: E402
 
 TOKEN = "bench-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # every request is logged in, as a script would be
@@ -114,7 +114,7 @@ def seed(database_path: Path, count: int) -> None:
     conn = db.open_database(database_path)
     with db.transaction(conn):
         for n in range(count):
-            video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/watch?v={n}"))
+            video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/watch?v={n}"))
             db.update_video(conn, video_id, title=f"Conversation number {n}", duration=3600 + n, width=1280, height=720)
     conn.close()
 
@@ -145,7 +145,7 @@ def main() -> int:
         with LiveServer(app, **options) as server:
             run(server, redis_url, settings, args)
     finally:
-        logging.getLogger("utils.event_hub").setLevel(logging.ERROR)  # Redis going away now is expected
+        logging.getLogger("utils.core.event_hub").setLevel(logging.ERROR)  # Redis going away now is expected
         redis_process.terminate()
         redis_process.wait(10)
     return 0

@@ -3,7 +3,7 @@ time to the first transcript, phase 1 against its critical path, each step again
 transcribe/diarize overlapping (compute concurrency 2) against one after the other (concurrency 1).
 
 The MP4 from bench/conversation.py is served on 127.0.0.1; an embedded Redis and the two Celery
-workers start as `python app.py` starts them (utils.services commands, an io worker and a compute
+workers start as `python app.py` starts them (utils.core.stack commands, an io worker and a compute
 worker) on a temporary DATA_DIR; the video is submitted through the API with auto and clips on.
 
 Run from the repository root:
@@ -40,8 +40,9 @@ from bench.bench_floors import add_floor_figures, measure
 from bench.conversation import BenchMedia, build
 from bench.report import OUTPUT, ROOT, Report
 from tests.media_factory import MediaServer
-from utils import services, steps
-from utils.events import STREAM, decode_entries, latest_id
+from utils.core import stack as processes
+from utils.core import steps
+from utils.core.event_stream import STREAM, decode_entries, latest_id
 
 PHASE1 = steps.PHASE1_STEPS
 PHASE2 = steps.PHASE2_STEPS
@@ -91,7 +92,7 @@ class Stack:
         with open(log_path, "ab") as out:
             self.processes[name] = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                preexec_fn=services._die_with_parent,  # own process group, dies with us
+                preexec_fn=processes._die_with_parent,  # own process group, dies with us
             )  # fmt: skip
 
     def stop(self) -> None:
@@ -110,7 +111,7 @@ class Stack:
 
 
 def start_stack(data_dir: Path, compute: int, io: int, device: str) -> tuple[Stack, dict[str, str]]:
-    port = services.free_port()
+    port = processes.free_port()
     url = f"redis://127.0.0.1:{port}/0"
     settings_env = {
         "DATA_DIR": str(data_dir),
@@ -125,10 +126,10 @@ def start_stack(data_dir: Path, compute: int, io: int, device: str) -> tuple[Sta
         "ADMIN_PASSWORD": secrets.token_urlsafe(12),
     }
     stack = Stack(data_dir, {**os.environ, **settings_env})
-    stack.start("redis", services.redis_command(port, data_dir / "redis"))
-    services.wait_for_redis(url)
-    stack.start("io-worker", services.worker_command("io", "io", io, "info"))
-    stack.start("compute-worker", services.worker_command("compute", "compute", compute, "info"))
+    stack.start("redis", processes.redis_command(port, data_dir / "redis"))
+    processes.wait_for_redis(url)
+    stack.start("io-worker", processes.worker_command("io", "io", io, "info"))
+    stack.start("compute-worker", processes.worker_command("compute", "compute", compute, "info"))
     return stack, settings_env
 
 

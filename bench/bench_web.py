@@ -78,7 +78,7 @@ def serve() -> None:
 
 def seed(database_path: Path, count: int) -> dict[str, int]:
     """`count` videos with metadata, most done, some failed, running or waiting, like a busy instance."""
-    from utils import db, steps, videos
+    from utils.core import db, library, steps
 
     rng = random.Random(1)
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,9 +87,9 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
     try:
         with db.transaction(conn):
             for n in range(count):
-                request = videos.VideoRequest(url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720",
+                request = library.VideoRequest(url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720",
                                               auto=True, clips=n % 2 == 0)  # fmt: skip
-                video_id = videos.create_video(conn, request)
+                video_id = library.create_video(conn, request)
                 db.update_video(conn, video_id, title=f"Conversation number {n} about boats, gardens and languages",
                                 uploader=f"Channel {n % 37}", duration=rng.uniform(300, 7200), width=1280, height=720,
                                 video_path=f"/nonexistent/{video_id}/video.mp4", language="en")  # fmt: skip
@@ -102,7 +102,7 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
 
 
 def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str, ...]) -> None:
-    from utils import db
+    from utils.core import db
 
     rows = {step["name"]: step for step in db.steps_of(conn, [video_id])}
     stop_at = {"done": len(names), "error": 2, "running": 2, "queued": 0}[kind]
@@ -179,7 +179,7 @@ def main() -> None:
     if args.serve:
         serve()
         return
-    from utils.services import free_port, redis_command, wait_for_redis
+    from utils.core.stack import free_port, redis_command, wait_for_redis
 
     report = Report("bench_web")
     connection_counts = [int(c) for c in args.connections.split(",") if c.strip()]

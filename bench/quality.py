@@ -37,12 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
-from tasks.video_tasks import diarization_options, exchange_config, transcription_options
-from utils import media, transcription
-from utils.alignment import assign_speakers
-from utils.diarization import diarize
-from utils.exchanges import find_exchanges
-from utils.transcript import Segment, Turn
+from tasks.video_steps import diarization_options, exchange_config, transcription_options
+from utils.pipeline import media, transcription
+from utils.pipeline.alignment import assign_speakers
+from utils.pipeline.diarization import diarize
+from utils.pipeline.exchanges import find_exchanges
+from utils.pipeline.types import Segment, Turn
 
 IOU_MATCH = 0.5
 COLLAR = 0.5

@@ -12,8 +12,8 @@ from werkzeug.routing import IntegerConverter
 from config import Settings
 from tasks import make_enqueuer
 from tasks.base import publisher
-from utils import db
-from utils.steps import QueueUnavailable, StepBlocked, StepNotFound, StepService
+from utils.core import db
+from utils.core.steps import QueueUnavailable, StepBlocked, StepNotFound, StepService
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from routes.api import flag, json_body, video_or_404
-from utils import db, steps, subtitles, videos
-from utils.timecode import parse_timecode
-from utils.transcript import Exchange
+from utils.core import db, layout, presenters, steps
+from utils.pipeline import subtitles
+from utils.pipeline.timecode import parse_timecode
+from utils.pipeline.types import Exchange
 
 analysis_api = Blueprint("analysis_api", __name__, url_prefix="/api")
 json_errors(analysis_api)
@@ -24,7 +25,7 @@ TRANSCRIPT_FORMATS = {
 
 
 def _names(video_id: int) -> dict[str, str]:
-    return videos.speaker_names(db.get_speakers(get_db(), video_id))
+    return presenters.speaker_names(db.get_speakers(get_db(), video_id))
 
 
 # ---- transcript and speakers -------------------------------------------------------------------
@@ -78,7 +79,7 @@ def transcript_file(video_id: int, fmt: str):
 @analysis_api.get("/videos/<int:video_id>/speakers")
 def speakers(video_id: int):
     video_or_404(video_id)
-    return jsonify(speakers=videos.describe_speakers(db.get_speakers(get_db(), video_id)))
+    return jsonify(speakers=presenters.describe_speakers(db.get_speakers(get_db(), video_id)))
 
 
 @analysis_api.put("/videos/<int:video_id>/speakers/<label>")
@@ -92,7 +93,9 @@ def rename_speaker(video_id: int, label: str):
         if not db.rename_speaker(conn, video_id, label, (name or "").strip() or None):
             raise NotFound(f"video {video_id} has no speaker {label!r}")
     step_service().publish({"type": "speakers", "video_id": video_id})
-    speaker = next(item for item in videos.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label)
+    speaker = next(
+        item for item in presenters.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label
+    )
     return jsonify(speaker=speaker)
 
 
@@ -110,7 +113,7 @@ def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
     conn = get_db()
     rows = db.list_exchanges(conn, video_id)
     exchange_steps = db.exchange_steps(conn, [row["id"] for row in rows])
-    return videos.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
+    return presenters.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
 
 
 @analysis_api.get("/videos/<int:video_id>/exchanges")
@@ -174,7 +177,7 @@ def delete_exchange(exchange_id: int):
     conn = get_db()
     with db.transaction(conn):
         db.delete_exchange(conn, exchange_id)
-    videos.remove_exchange_files(settings().processed_clips_dir, exchange["video_id"], [exchange_id])
+    layout.remove_exchange_files(settings().processed_clips_dir, exchange["video_id"], [exchange_id])
     step_service().publish({"type": "exchanges", "video_id": exchange["video_id"]})
     return "", 204
 

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
-from utils import db, videos
-from utils.download import RESOLUTIONS, InvalidURL, validate_url
-from utils.redact import redact_url
-from utils.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
+from utils.core import db, library, presenters
+from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
+from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
+from utils.pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ def submit_videos():
         return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400
     conn = get_db()
     with db.transaction(conn):
-        ids = [videos.create_video(conn, videos.VideoRequest(url=url, **options)) for url in accepted]
+        ids = [library.create_video(conn, library.VideoRequest(url=url, **options)) for url in accepted]
     service = step_service()
     try:
         for video_id in ids:
             service.request(video_id, "download")
     except QueueUnavailable as error:
         for video_id in ids:  # leave no half-made video behind
-            videos.delete_video(conn, video_id, [])
+            library.delete_video(conn, video_id, [])
         return jsonify(error=str(error), videos=[], rejected=rejected), 503
     created = [{"id": video_id, "url": redact_url(url)} for video_id, url in zip(ids, accepted, strict=True)]
     return jsonify(videos=created, rejected=rejected), 201
@@ -135,7 +135,9 @@ def list_videos():
     page, per_page = _page_args()
     conn = get_db()
     rows = db.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
-    return jsonify(videos=videos.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page)
+    return jsonify(
+        videos=presenters.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page
+    )
 
 
 def stop_tasks(task_ids: list[str]) -> None:
@@ -158,7 +160,7 @@ def video_or_404(video_id: int) -> dict[str, Any]:
 @api.get("/videos/<int:video_id>")
 def get_video(video_id: int):
     video = video_or_404(video_id)
-    return jsonify(videos.describe(video, db.steps_of(get_db(), [video_id])))
+    return jsonify(presenters.describe(video, db.steps_of(get_db(), [video_id])))
 
 
 @api.post("/videos/<int:video_id>/steps/<step>")
@@ -174,7 +176,7 @@ def delete_video(video_id: int):
     video_or_404(video_id)
     config = settings()
     running = [step["task_id"] for step in db.steps_of_video(get_db(), video_id) if step["state"] in ACTIVE]
-    videos.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
+    library.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
     stop_tasks(running)
     step_service().publish({"type": "video_deleted", "video_id": video_id})
     return "", 204

@@ -29,8 +29,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from routes import get_db, wants_json
-from utils import db
-from utils.auth import AttemptLimiter, Credentials
+from utils.core import db
+from utils.core.auth import AttemptLimiter, Credentials
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()

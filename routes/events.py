@@ -18,9 +18,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from routes import settings
-from utils import db, videos
-from utils.event_hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
-from utils.steps import ACTIVE, step_event
+from utils.core import db, presenters
+from utils.core.event_hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
+from utils.core.steps import ACTIVE, step_event
 
 events = Blueprint("events", __name__)
 
@@ -54,7 +54,7 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         events = [step_event(step, video_steps.get(step["video_id"], [])) for step in active]
         return {"type": "snapshot", "total": db.count_videos(conn), "active": events}
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
-    described = videos.describe_many(conn, found)
+    described = presenters.describe_many(conn, found)
     exchange_ids = [row["id"] for video in found for row in db.list_exchanges(conn, video["id"])]
     return {
         "type": "snapshot",

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Blueprint, abort, send_file
 
 from routes import get_db, settings
-from utils import db
-from utils.filetypes import OCTET_STREAM, is_image, media_type, text_type
+from utils.core import db
+from utils.pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
 
 media = Blueprint("media", __name__, url_prefix="/media")
 

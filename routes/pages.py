@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 
 from routes import get_db, settings
-from utils import db, steps, videos
-from utils.download import RESOLUTIONS
-from utils.redact import redact_url
-from utils.timecode import format_timecode
+from utils.core import db, presenters, steps
+from utils.pipeline.download import RESOLUTIONS
+from utils.pipeline.redact import redact_url
+from utils.pipeline.timecode import format_timecode
 
 pages = Blueprint("pages", __name__)
 
@@ -44,7 +44,7 @@ def _jobs_context() -> dict[str, Any]:
     total = db.count_videos(conn)
     page, pages_count = _page_number(total)
     rows = db.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    return {"videos": videos.describe_many(conn, rows), "total": total, "page": page, "pages": pages_count}
+    return {"videos": presenters.describe_many(conn, rows), "total": total, "page": page, "pages": pages_count}
 
 
 @pages.get("/")
@@ -69,7 +69,7 @@ def video_details(video_id: int):
     video = db.get_video(conn, video_id)
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
-    described = videos.describe(video, db.steps_of(conn, [video_id]))
+    described = presenters.describe(video, db.steps_of(conn, [video_id]))
     page_data = {
         "video": described,
         # The registry's order and words; JSON objects lose their order, so it travels as a list.

@@ -22,11 +22,11 @@ from flask import Blueprint, jsonify, request
 
 from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
 from routes.api import json_body, submission_options
-from utils import db, uploads, videos
-from utils.filetypes import stored_extension
-from utils.limits import DiskFull, LimitExceeded, check_duration, check_free_space
-from utils.media import MediaError, MediaInfo, probe
-from utils.steps import DONE
+from utils.core import db, layout, library, uploads
+from utils.core.steps import DONE
+from utils.pipeline.filetypes import stored_extension
+from utils.pipeline.limits import DiskFull, LimitExceeded, check_duration, check_free_space
+from utils.pipeline.media import MediaError, MediaInfo, probe
 
 upload_api = Blueprint("uploads", __name__, url_prefix="/api")
 json_errors(upload_api)
@@ -138,9 +138,9 @@ def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
     folder: Path | None = None
     try:
         with db.transaction(conn):
-            request_ = videos.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
-            video_id = videos.create_video(conn, request_)
-            folder = videos.video_dir(root, video_id)
+            request_ = library.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
+            video_id = library.create_video(conn, request_)
+            folder = layout.video_dir(root, video_id)
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"video.{stored_extension(info.container, info.has_video)}"
             os.replace(pending.data, target)

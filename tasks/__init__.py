@@ -13,9 +13,9 @@ from celery import Celery, Task
 from flask import Flask
 
 from config import Settings
-from utils import steps
+from utils.core import steps
 
-TASK_MODULES = ["tasks.video_tasks", "tasks.exchange_tasks"]
+TASK_MODULES = ["tasks.video_steps", "tasks.clip_steps"]
 BROKER_SOCKET_TIMEOUT = 2  # seconds; with Redis hung, a submission answers "queue unavailable" in about this
 
 

@@ -1,6 +1,6 @@
 """What every step task shares: claim the step, report progress, record the outcome, continue.
 
-A task body is a function `work(ctx)` that calls one pipeline function from `utils/`. `run_step`
+A task body is a function `work(ctx)` that calls one pipeline function from `utils/pipeline/`. `run_step`
 turns every way it can end (success, a StepError, a time limit, a bug, the step deleted meanwhile)
 into a recorded state, so no step is left `running` by a task that returned.
 """
@@ -21,10 +21,10 @@ from flask import current_app
 
 from config import Settings
 from tasks import make_enqueuer
-from utils import db, videos
-from utils.errors import StepError
-from utils.events import EventPublisher
-from utils.steps import StepService
+from utils.core import db, layout
+from utils.core.event_stream import EventPublisher
+from utils.core.steps import StepService
+from utils.pipeline.errors import StepError
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _remove_files_if_deleted(ctx: StepContext) -> None:
     """A video deleted while its task ran: remove whatever the task wrote after the deletion."""
     if db.get_video(ctx.conn, ctx.video_id) is None:
         log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step["name"])
-        videos.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
+        layout.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
 
 
 def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:

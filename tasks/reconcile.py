@@ -18,8 +18,8 @@ from celery import Celery
 from config import Settings
 from tasks import make_enqueuer
 from tasks.base import publisher
-from utils import db, steps
-from utils.steps import StepService
+from utils.core import db, steps
+from utils.core.steps import StepService
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from tests.media_factory import run_ffmpeg
-from utils.transcript import Turn
+from utils.pipeline.types import Turn
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pytest
 
 from tests.speech_factory import Conversation, SpokenLine, espeak_binary, make_conversation
-from utils.alignment import assign_speakers
-from utils.diarization import diarize
-from utils.exchanges import explain_no_exchanges, find_exchanges
-from utils.transcript import Exchange, Segment, Transcript, Turn
-from utils.transcription import transcribe
+from utils.pipeline.alignment import assign_speakers
+from utils.pipeline.diarization import diarize
+from utils.pipeline.exchanges import explain_no_exchanges, find_exchanges
+from utils.pipeline.transcription import transcribe
+from utils.pipeline.types import Exchange, Segment, Transcript, Turn
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 from tests.conftest import AUTH_ENV
-from utils import db
+from utils.core import db
 
 
 def submit(client, urls, **options):

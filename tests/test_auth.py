@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from tests.conftest import TEST_ADMIN, TEST_API_TOKEN
-from utils.auth import load_credentials
+from utils.core.auth import load_credentials
 
 
 @pytest.fixture

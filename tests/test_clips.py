@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from utils.clips import ClipError, SpeakerSpan, define_clips, speaker_segments
-from utils.errors import StepError
-from utils.transcript import Segment, Turn, Word
+from utils.pipeline.clips import ClipError, SpeakerSpan, define_clips, speaker_segments
+from utils.pipeline.errors import StepError
+from utils.pipeline.types import Segment, Turn, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 
@@ -245,8 +245,8 @@ def test_words_outside_the_exchange_are_ignored():
 
 
 def test_padding_never_reaches_into_a_neighbouring_word():
-    from utils.clips import SpeakerSpan, define_clips
-    from utils.transcript import Word
+    from utils.pipeline.clips import SpeakerSpan, define_clips
+    from utils.pipeline.types import Word
 
     words = [Word(9.0, 10.45, "up"), Word(10.5, 11.0, "Hello"), Word(11.0, 14.9, "there."), Word(14.95, 16.0, "Next")]
     plan = define_clips(

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.media_factory import make_video
-from utils.media import MediaError, cut_clip, ffmpeg_binary, probe
-from utils.subtitles import Cue, to_srt
+from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
+from utils.pipeline.subtitles import Cue, to_srt
 
 FPS = 25  # make_video's frame rate; its only keyframe is the first frame (x264's default GOP is 250)
 

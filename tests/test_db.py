@@ -1,6 +1,6 @@
 import threading
 
-from utils import db, migrations
+from utils.core import db, migrations
 
 
 def test_fresh_database_reaches_latest_schema(tmp_path):

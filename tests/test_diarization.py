@@ -11,10 +11,10 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from tests.pyannote_pipeline_fixture import build_pipeline_dir
 from tests.speech_samples import SpeechSample, make_excerpt, make_silence
-from utils import diarization
-from utils.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
-from utils.media import MediaError
-from utils.transcript import Turn
+from utils.pipeline import diarization
+from utils.pipeline.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
+from utils.pipeline.media import MediaError
+from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def test_a_small_cluster_that_sounds_like_another_is_merged_but_a_distinct_minor
     """Codec artefacts split off a few percent of one voice; a real speaker who talks little stays."""
     import numpy as np
 
-    from utils.diarization import _merge_minor_echoes
+    from utils.pipeline.diarization import _merge_minor_echoes
 
     rng = np.random.default_rng(0)
     caller, agent, other = (rng.normal(size=192) for _ in range(3))

@@ -8,7 +8,7 @@ from app import create_app
 from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import Worker, step_events, stream_position
 from tests.media_factory import MediaServer, make_hls, make_rss, make_video
-from utils.media import probe
+from utils.pipeline.media import probe
 
 pytestmark = pytest.mark.integration
 

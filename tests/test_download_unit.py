@@ -1,7 +1,7 @@
 import pytest
 import yt_dlp
 
-from utils.download import InvalidURL, format_options, one_line_error, validate_url
+from utils.pipeline.download import InvalidURL, format_options, one_line_error, validate_url
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_yt_dlp_error_becomes_one_actionable_line():
 
 
 def test_duration_over_the_limit_is_refused_with_the_setting_named():
-    from utils.limits import duration_refusal
+    from utils.pipeline.limits import duration_refusal
 
     assert duration_refusal(3 * 3600, 14400) is None
     assert duration_refusal(None, 14400) is None
@@ -85,9 +85,9 @@ def test_duration_over_the_limit_is_refused_with_the_setting_named():
 
 
 def test_match_filter_refuses_before_download(tmp_path, monkeypatch):
-    from utils import download
-    from utils.download import Limits, fetch
-    from utils.limits import LimitExceeded
+    from utils.pipeline import download
+    from utils.pipeline.download import Limits, fetch
+    from utils.pipeline.limits import LimitExceeded
 
     info = {"id": "x", "title": "x", "duration": 7200, "url": "http://127.0.0.1:9/never.mp4", "ext": "mp4"}
     real = download._GuardedYoutubeDL
@@ -108,7 +108,7 @@ def _offline_ydl(real, options, info):
 
 
 def test_free_disk_check_names_the_setting(tmp_path):
-    from utils.limits import DiskFull, check_free_space
+    from utils.pipeline.limits import DiskFull, check_free_space
 
     check_free_space(tmp_path / "new" / "folder", 1)
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):

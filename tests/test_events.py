@@ -14,8 +14,8 @@ from app import create_app
 from tests.browser.live_server import LiveServer
 from tests.conftest import AUTH_ENV, TEST_API_TOKEN, wait_until
 from tests.integration_support import RedisProcess
-from utils.event_hub import get_hub
-from utils.events import EventPublisher
+from utils.core.event_hub import get_hub
+from utils.core.event_stream import EventPublisher
 
 READ_TIMEOUT = 20.0  # heartbeats arrive every second, so every read returns well before this
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from utils import db, videos
-from utils.steps import StepService
+from utils.core import db, library
+from utils.core.steps import StepService
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -21,7 +21,7 @@ def conn(app):
 
 def add_videos(conn, count: int, **fields) -> list[int]:
     with db.transaction(conn):
-        ids = [videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
+        ids = [library.create_video(conn, library.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
         for video_id in ids:
             db.update_video(conn, video_id, **fields)
     return ids

@@ -15,7 +15,7 @@ from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import Worker
 from tests.media_factory import MediaServer, make_video, run_ffmpeg
 from tests.speech_factory import make_conversation, make_conversation_video
-from utils.media import probe
+from utils.pipeline.media import probe
 
 pytestmark = pytest.mark.integration
 
@@ -173,7 +173,7 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
 def _clip_path(api, clip_id: int) -> Path:
     with api.application.app_context():
         from routes import get_db
-        from utils import db
+        from utils.core import db
 
         return Path(db.get_clip(get_db(), clip_id)["path"])
 

@@ -13,7 +13,7 @@ from tasks.reconcile import Reconciler
 from tests.conftest import AUTH_ENV, wait_until
 from tests.integration_support import RedisProcess, Worker
 from tests.media_factory import MediaServer, run_ffmpeg
-from utils import db
+from utils.core import db
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,7 @@
 import pytest
 
-from utils import db, steps, videos
-from utils.steps import StepBlocked, StepService
+from utils.core import db, library, presenters, steps
+from utils.core.steps import StepBlocked, StepService
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def service(conn, sent, events):
 
 def new_video(conn, auto=False) -> int:
     with db.transaction(conn):
-        return videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=auto))
+        return library.create_video(conn, library.VideoRequest(url="https://example.org/v", auto=auto))
 
 
 def run_to_done(service, video_id, name):
@@ -203,7 +203,7 @@ def test_recover_gives_up_after_max_attempts(service, conn):
 def test_phase2_needs_transcript_and_speakers(service, conn):
     video_id = new_video(conn)
     with db.transaction(conn):
-        from utils.transcript import Exchange
+        from utils.pipeline.types import Exchange
 
         exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
         db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
@@ -231,13 +231,13 @@ def test_every_step_has_a_task_and_every_task_a_step():
 
 def test_the_api_says_what_may_be_done_with_each_step(service, conn):
     video_id = new_video(conn)
-    described = videos.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
     actions = {step["name"]: step["action"] for step in described["steps"]}
     assert actions["download"] == {"label": "Run", "enabled": True, "reason": ""}
     assert actions["exchanges"] == {"label": "Run", "enabled": False, "reason": "waiting for Transcribe, Find speakers"}
     assert described["exchanges_waiting"] == "waiting for Transcribe and Find speakers"
     service.request(video_id, "download")
-    described = videos.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
     assert described["steps"][0]["action"] == {"label": "Run", "enabled": False, "reason": "under way"}
     assert described["steps"][0]["title"] == "Download"
 

@@ -8,8 +8,8 @@ import json
 import srt
 import webvtt
 
-from utils.subtitles import Cue, clip_cues, to_json, to_srt, to_text, to_vtt, transcript_cues
-from utils.transcript import Segment, Word
+from utils.pipeline.subtitles import Cue, clip_cues, to_json, to_srt, to_text, to_vtt, transcript_cues
+from utils.pipeline.types import Segment, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 NAMES = {A: "Alice", B: "Bob"}

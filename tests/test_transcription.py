@@ -10,10 +10,10 @@ import jiwer
 import pytest
 
 from tests.speech_samples import make_excerpt, make_silence
-from utils import transcription
-from utils.media import MediaError
-from utils.transcript import Segment, Transcript
-from utils.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
+from utils.pipeline import transcription
+from utils.pipeline.media import MediaError
+from utils.pipeline.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
+from utils.pipeline.types import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def test_segments_are_handed_over_as_they_are_decoded(sample_run):
 
 
 def test_speech_left_without_text_is_found_for_a_second_pass():
-    from utils.transcription import _untranscribed
+    from utils.pipeline.transcription import _untranscribed
 
     segments = [Segment(0.5, 10.0, " a", ()), Segment(11.0, 20.0, " b", ())]
     chunks = [(0.2, 20.5), (27.8, 42.0), (50.0, 51.5)]
@@ -164,8 +164,8 @@ def test_speech_left_without_text_is_found_for_a_second_pass():
 def test_a_second_run_gives_the_same_segments_and_leaves_no_speech_without_text(sample, sample_run):
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    from utils.media import MODEL_SAMPLE_RATE, read_samples
-    from utils.transcription import _untranscribed
+    from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+    from utils.pipeline.transcription import _untranscribed
 
     first = sample_run[0]
     again = transcribe(sample.wav, lambda _fraction: None)

@@ -10,8 +10,8 @@ import pytest
 from app import create_app
 from tests.media_factory import make_video
 from tests.upload_client import send_chunks, start_upload, upload
-from utils import uploads
-from utils.media import probe
+from utils.core import uploads
+from utils.pipeline.media import probe
 
 
 @pytest.fixture(scope="module")

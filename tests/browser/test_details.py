@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import wait_until
-from utils import db, steps
-from utils.transcript import Segment, Word
+from utils.core import db, steps
+from utils.pipeline.types import Segment, Word
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

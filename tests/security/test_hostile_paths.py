@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.media_factory import make_video
-from utils import db, videos
-from utils.download import DownloadError, fetch
-from utils.netguard import parse_networks
+from utils.core import db, layout, library
+from utils.pipeline.download import DownloadError, fetch
+from utils.pipeline.netguard import parse_networks
 
 
 @pytest.fixture
 def video_id(app) -> int:
     conn = db.connect(app.config["SETTINGS"].database_path)
     with db.transaction(conn):
-        new_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
+        new_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
     conn.close()
     return new_id
 
@@ -38,7 +38,7 @@ def test_media_routes_serve_nothing_outside_the_managed_folders(app, client, vid
 
 
 def test_media_route_serves_the_managed_file_with_ranges(app, client, video_id):
-    folder = videos.video_dir(app.config["SETTINGS"].download_dir, video_id)
+    folder = layout.video_dir(app.config["SETTINGS"].download_dir, video_id)
     path = make_video(folder / "video.mp4", 320, 240, duration=1)
     point_video_at(app, video_id, str(path))
     assert client.get(f"/media/videos/{video_id}").data == path.read_bytes()

@@ -12,7 +12,7 @@ from app import create_app
 from config import load_settings
 from tests.media_factory import run_ffmpeg
 from tests.upload_client import start_upload, upload
-from utils.limits import DiskFull, LimitExceeded
+from utils.pipeline.limits import DiskFull, LimitExceeded
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def _audio_context(tmp_path: Path, source: Path, **env: str) -> SimpleNamespace:
 
 
 def test_the_audio_step_refuses_media_over_the_duration_limit(tmp_path, long_audio):
-    from tasks.video_tasks import _audio
+    from tasks.video_steps import _audio
 
     with pytest.raises(LimitExceeded, match="MAX_VIDEO_DURATION_SECONDS=5"):
         _audio(_audio_context(tmp_path, long_audio, MAX_VIDEO_DURATION_SECONDS="5"))
@@ -54,7 +54,7 @@ def test_the_audio_step_refuses_media_over_the_duration_limit(tmp_path, long_aud
 
 
 def test_the_audio_step_refuses_to_fill_the_disk(tmp_path, long_audio):
-    from tasks.video_tasks import _audio
+    from tasks.video_steps import _audio
 
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         _audio(_audio_context(tmp_path, long_audio, MIN_FREE_DISK_MB=str(10**8)))
@@ -62,10 +62,10 @@ def test_the_audio_step_refuses_to_fill_the_disk(tmp_path, long_audio):
 
 
 def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
-    from tasks.exchange_tasks import _cut_clips
+    from tasks.clip_steps import _cut_clips
     from tests.media_factory import make_video
-    from utils import db, videos
-    from utils.transcript import Exchange
+    from utils.core import db, layout, library
+    from utils.pipeline.types import Exchange
 
     settings = load_settings(
         {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", "MIN_FREE_DISK_MB": str(10**8)}, tmp_path
@@ -73,11 +73,11 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     source = make_video(tmp_path / "talk.mp4", 320, 240, duration=3)
     conn = db.open_database(settings.database_path)
     with db.transaction(conn):
-        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
+        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
         db.update_video(conn, video_id, video_path=str(source), duration=3.0)
         exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 3.0, "Q?", "", ""))
         db.replace_clips(conn, exchange_id, [{"position": 1, "kind": "exchange", "start_time": 0.0, "end_time": 3.0}])
-    earlier = videos.exchange_dir(settings.processed_clips_dir, video_id, exchange_id) / "clip_01_exchange.mp4"
+    earlier = layout.exchange_dir(settings.processed_clips_dir, video_id, exchange_id) / "clip_01_exchange.mp4"
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"an earlier cut")
     video = {"id": video_id, "video_path": str(source)}

@@ -10,9 +10,9 @@ import pytest
 from tests.media_factory import make_video, run_ffmpeg
 from tests.security.conftest import RecordingServer, send, send_file
 from tests.upload_client import upload
-from utils import db, videos
-from utils.download import Downloaded, fetch
-from utils.netguard import parse_networks
+from utils.core import db, layout, library
+from utils.pipeline.download import Downloaded, fetch
+from utils.pipeline.netguard import parse_networks
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(document.cookie)</script></svg>'
 HTML = b"<html><body><script>fetch('/api/videos').then(r => r.text()).then(alert)</script></body></html>\n"
@@ -55,7 +55,7 @@ def test_an_svg_thumbnail_is_never_kept_as_svg(tmp_path, mp4):
 def _video_with(app, **paths: str) -> int:
     conn = db.connect(app.config["SETTINGS"].database_path)
     with db.transaction(conn):
-        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
+        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
         db.update_video(conn, video_id, **paths)
     conn.close()
     return video_id
@@ -75,7 +75,7 @@ def test_a_thumbnail_url_yt_dlp_cannot_fetch_costs_only_the_thumbnail(tmp_path, 
 
 
 def test_a_stored_svg_or_html_thumbnail_is_not_served(app, client):
-    folder = videos.video_dir(app.config["SETTINGS"].download_dir, 1)
+    folder = layout.video_dir(app.config["SETTINGS"].download_dir, 1)
     folder.mkdir(parents=True)
     for name, body in (("thumbnail.svg", SVG), ("thumbnail.jpg", HTML)):
         (folder / name).write_bytes(body)
@@ -86,9 +86,9 @@ def test_a_stored_svg_or_html_thumbnail_is_not_served(app, client):
 
 
 def test_a_real_thumbnail_is_served_as_jpeg_in_a_sandbox(app, client, mp4):
-    from utils.media import ffmpeg_binary, grab_frame
+    from utils.pipeline.media import ffmpeg_binary, grab_frame
 
-    folder = videos.video_dir(app.config["SETTINGS"].download_dir, 1)
+    folder = layout.video_dir(app.config["SETTINGS"].download_dir, 1)
     folder.mkdir(parents=True)
     frame = grab_frame(mp4, folder / "frame.jpg", ffmpeg_binary())
     response = client.get(f"/media/thumbnails/{_video_with(app, thumbnail_path=str(frame))}")
@@ -117,7 +117,7 @@ def test_an_html_mp3_polyglot_upload_is_never_served_as_html(client, polyglot, s
 
 
 def test_media_of_unknown_type_is_only_offered_as_a_download(app, client):
-    folder = videos.video_dir(app.config["SETTINGS"].download_dir, 1)
+    folder = layout.video_dir(app.config["SETTINGS"].download_dir, 1)
     folder.mkdir(parents=True)
     (folder / "video.mp4").write_bytes(HTML)
     response = client.get(f"/media/videos/{_video_with(app, video_path=str(folder / 'video.mp4'))}")

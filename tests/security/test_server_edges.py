@@ -66,7 +66,7 @@ def test_an_anonymous_chunked_body_is_cut_at_the_limit(live):
 
 def test_a_logged_in_upload_of_several_mb_goes_through_the_real_server(live, tmp_path):
     from tests.media_factory import make_video
-    from utils.uploads import CHUNK_BYTES
+    from utils.core.uploads import CHUNK_BYTES
 
     data = make_video(tmp_path / "talk.mp4", 1280, 720, duration=6).read_bytes()
     assert len(data) > 2 * CHUNK_BYTES

@@ -17,8 +17,8 @@ import redis
 from app import create_app
 from tests.conftest import TEST_ADMIN
 from tests.test_auth import csrf_from, log_in
-from utils.download import DownloadError, fetch
-from utils.services import free_port, redis_command, wait_for_redis
+from utils.core.stack import free_port, redis_command, wait_for_redis
+from utils.pipeline.download import DownloadError, fetch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,7 +96,7 @@ def test_runtime_files_and_folders_are_private(tmp_path):
     script = (
         "import json, sys; from app import harden_process, create_app; harden_process(); "
         "app = create_app(json.loads(sys.argv[1])); "
-        "from utils import uploads; uploads.start(app.config['SETTINGS'].download_dir, 'a.mp4', 10, {})"
+        "from utils.core import uploads; uploads.start(app.config['SETTINGS'].download_dir, 'a.mp4', 10, {})"
     )
     env = {"DATA_DIR": str(data), "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "ADMIN_PASSWORD": "x"}
     subprocess.run([sys.executable, "-c", script, json.dumps(env)], cwd=ROOT, check=True, timeout=120)

@@ -10,8 +10,8 @@ import pytest
 
 from tests.media_factory import make_video
 from tests.security.conftest import RecordingServer, redirect, send, send_file
-from utils import netguard
-from utils.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
+from utils.pipeline import netguard
+from utils.pipeline.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
 
 ONLY_127_0_0_1 = netguard.parse_networks("127.0.0.1/32")
 NO_PROGRESS = lambda fraction: None  # noqa: E731
@@ -146,7 +146,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
 
 
 def test_ffmpeg_is_never_handed_a_network_url():
-    from utils.download import _base_options
+    from utils.pipeline.download import _base_options
 
     options = _base_options("ffmpeg")
     assert options["external_downloader"] == {"default": "native"}

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from utils.transcript import Segment, Turn, Word
+from utils.pipeline.types import Segment, Turn, Word
 
 log = logging.getLogger(__name__)
 

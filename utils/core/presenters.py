@@ -1,61 +1,12 @@
-"""Video-level operations shared by the API and the tasks: create with steps, describe, delete."""
+"""The JSON shapes of videos, steps, speakers and exchanges, for the API, the pages and the snapshots."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from utils import db, steps
-from utils.redact import redact_url
-
-
-@dataclass(frozen=True)
-class VideoRequest:
-    """What a submission asks for one URL; validated before any row is written."""
-
-    url: str
-    resolution: str = "best"
-    auto: bool = False
-    clips: bool = False
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-
-
-def create_video(conn: sqlite3.Connection, request: VideoRequest) -> int:
-    """Insert the video and one pending row per phase-1 step; call inside a transaction."""
-    video_id = db.insert_video(
-        conn,
-        url=request.url,
-        resolution=request.resolution,
-        auto=int(request.auto),
-        clips=int(request.clips),
-        num_speakers=request.num_speakers,
-        min_speakers=request.min_speakers,
-        max_speakers=request.max_speakers,
-    )
-    db.insert_steps(conn, video_id, steps.PHASE1_STEPS)
-    return video_id
-
-
-def request_from_video(video: dict[str, Any], url: str) -> VideoRequest:
-    """The same choices as an existing video, for another URL (playlist entries)."""
-    return VideoRequest(
-        url=url,
-        resolution=video["resolution"],
-        auto=bool(video["auto"]),
-        clips=bool(video["clips"]),
-        num_speakers=video["num_speakers"],
-        min_speakers=video["min_speakers"],
-        max_speakers=video["max_speakers"],
-    )
-
-
-def video_dir(download_dir: Path, video_id: int) -> Path:
-    return download_dir / str(video_id)
+from utils.core import db, steps
+from utils.pipeline.redact import redact_url
 
 
 def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -90,30 +41,6 @@ def describe_many(conn: sqlite3.Connection, videos: list[dict[str, Any]]) -> lis
     for step in db.steps_of(conn, by_video):
         by_video[step["video_id"]].append(step)
     return [describe(video, by_video[video["id"]]) for video in videos]
-
-
-def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -> bool:
-    """Remove the rows (steps cascade), then the video's folders under each managed root."""
-    with db.transaction(conn):
-        deleted = db.delete_video(conn, video_id)
-    if deleted:
-        remove_video_files(video_id, folders)
-    return deleted
-
-
-def remove_video_files(video_id: int, folders: list[Path]) -> None:
-    for root in folders:
-        shutil.rmtree(video_dir(root, video_id), ignore_errors=True)
-
-
-def exchange_dir(clips_dir: Path, video_id: int, exchange_id: int) -> Path:
-    return clips_dir / str(video_id) / str(exchange_id)
-
-
-def remove_exchange_files(clips_dir: Path, video_id: int, exchange_ids: list[int]) -> None:
-    """Clip files of exchanges that no longer exist, so re-running leaves no orphans."""
-    for exchange_id in exchange_ids:
-        shutil.rmtree(exchange_dir(clips_dir, video_id, exchange_id), ignore_errors=True)
 
 
 SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")

@@ -10,11 +10,12 @@ from pathlib import Path
 from celery import shared_task
 
 from tasks.base import StepContext, run_step
-from utils import alignment, db, download, exchanges, limits, media, steps, videos
-from utils.errors import StepError
-from utils.redact import redact_url
-from utils.steps import STEP
-from utils.transcript import Transcript, transcript_from_dict, transcript_to_dict
+from utils.core import db, layout, library, steps
+from utils.core.steps import STEP
+from utils.pipeline import alignment, download, exchanges, limits, media
+from utils.pipeline.errors import StepError
+from utils.pipeline.redact import redact_url
+from utils.pipeline.types import Transcript, transcript_from_dict, transcript_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def download_video(self, step_id: int) -> None:
 
 def _download(ctx: StepContext) -> None:
     settings = ctx.settings
-    folder = videos.video_dir(settings.download_dir, ctx.video_id)
+    folder = layout.video_dir(settings.download_dir, ctx.video_id)
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     refuse = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
     allowed = settings.allowed_networks
@@ -75,7 +76,7 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     first, *others = entries
     with db.transaction(ctx.conn):
         db.update_video(ctx.conn, ctx.video_id, url=first, title=playlist.title)
-        new_ids = [videos.create_video(ctx.conn, videos.request_from_video(ctx.video, url)) for url in others]
+        new_ids = [library.create_video(ctx.conn, library.request_from_video(ctx.video, url)) for url in others]
     ctx.video = db.get_video(ctx.conn, ctx.video_id)
     for video_id in new_ids:
         ctx.service.request(video_id, "download")
@@ -124,7 +125,7 @@ def transcribe_audio(self, step_id: int) -> None:
 
 
 def _transcribe(ctx: StepContext) -> None:
-    from utils import transcription  # imported where used: the I/O worker never loads the models
+    from utils.pipeline import transcription  # imported where used: the I/O worker never loads the models
 
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings = ctx.settings
@@ -173,7 +174,7 @@ def diarize_audio(self, step_id: int) -> None:
 
 
 def _diarize(ctx: StepContext) -> None:
-    from utils import diarization
+    from utils.pipeline import diarization
 
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video
@@ -263,7 +264,7 @@ def _exchanges(ctx: StepContext) -> None:
             db.insert_steps(ctx.conn, ctx.video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
             new_ids.append(exchange_id)
         db.update_video(ctx.conn, ctx.video_id, exchanges_note=note)
-    videos.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
+    layout.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
     ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
     log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
     if ctx.video["clips"]:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from utils.migrations import MIGRATIONS
-from utils.transcript import Exchange, Segment, Turn, Word
+from utils.core.migrations import MIGRATIONS
+from utils.pipeline.types import Exchange, Segment, Turn, Word
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import redis
 
-from utils.redact import redact_url
+from utils.pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from utils.alignment import join_words
-from utils.transcript import Exchange, Segment, Word
+from utils.pipeline.alignment import join_words
+from utils.pipeline.types import Exchange, Segment, Word
 
 log = logging.getLogger(__name__)
 

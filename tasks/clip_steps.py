@@ -9,10 +9,11 @@ from pathlib import Path
 from celery import shared_task
 
 from tasks.base import StepContext, run_step
-from utils import clips, db, limits, media, subtitles, videos
-from utils.clips import SpeakerSpan
-from utils.errors import StepError
-from utils.steps import STEP
+from utils.core import db, layout, presenters
+from utils.core.steps import STEP
+from utils.pipeline import clips, limits, media, subtitles
+from utils.pipeline.clips import SpeakerSpan
+from utils.pipeline.errors import StepError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _define_clips(ctx: StepContext) -> None:
         for spec in plan.clips
     ]  # fmt: skip
     # The old clips' files belong to rows that are about to go: remove them so nothing is orphaned.
-    videos.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange["id"]])
+    layout.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange["id"]])
     with db.transaction(ctx.conn):
         db.replace_clips(ctx.conn, exchange["id"], rows)
         db.update_exchange(ctx.conn, exchange["id"], note="; ".join(plan.dropped) or None)
@@ -105,13 +106,13 @@ def _cut_clips(ctx: StepContext) -> None:
     rows = db.list_clips(ctx.conn, exchange["id"])
     if not rows:
         raise StepError("no clips are defined for this exchange: run define_clips first")
-    folder = videos.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange["id"])
+    folder = layout.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange["id"])
     clip_seconds = sum(row["end_time"] - row["start_time"] for row in rows)
     limits.check_free_space(folder, settings.min_free_disk_mb * 2**20, _estimated_bytes(Path(source), clip_seconds))
     shutil.rmtree(folder, ignore_errors=True)  # re-running replaces every file: no orphans
     folder.mkdir(parents=True)
     segments = db.get_segments(ctx.conn, ctx.video_id)
-    cues = subtitles.transcript_cues(segments, videos.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
+    cues = subtitles.transcript_cues(segments, presenters.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
     burn = bool(settings.clip_burn_subtitles if exchange["burn_subtitles"] is None else exchange["burn_subtitles"])
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     for index, row in enumerate(rows):

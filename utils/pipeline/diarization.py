@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from utils.errors import StepError
-from utils.media import MODEL_SAMPLE_RATE, read_samples
-from utils.transcript import Turn
+from utils.pipeline.errors import StepError
+from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
 

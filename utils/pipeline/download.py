@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 import yt_dlp
 
-from utils import media, netguard
-from utils.errors import StepError
-from utils.limits import LimitExceeded, check_free_space, duration_refusal
-from utils.redact import RedactingFilter, redact_url
+from utils.pipeline import media, netguard
+from utils.pipeline.errors import StepError
+from utils.pipeline.limits import LimitExceeded, check_free_space, duration_refusal
+from utils.pipeline.redact import RedactingFilter, redact_url
 
 log = logging.getLogger(__name__)
 log.addFilter(RedactingFilter())  # yt-dlp logs through this logger, URLs (and their credentials) included

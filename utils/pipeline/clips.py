@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from utils.errors import StepError
-from utils.transcript import Segment, Turn, Word
+from utils.pipeline.errors import StepError
+from utils.pipeline.types import Segment, Turn, Word
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from utils.events import STREAM, decode_entries, latest_id, read_since
+from utils.core.event_stream import STREAM, decode_entries, latest_id, read_since
 
 log = logging.getLogger(__name__)
 

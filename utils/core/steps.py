@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from utils import db
+from utils.core import db
 
 log = logging.getLogger(__name__)
 

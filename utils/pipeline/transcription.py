@@ -17,9 +17,9 @@ from pathlib import Path
 
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-from utils.errors import StepError
-from utils.media import MODEL_SAMPLE_RATE, read_samples
-from utils.transcript import Segment, Transcript, Word
+from utils.pipeline.errors import StepError
+from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+from utils.pipeline.types import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from utils.errors import StepError
+from utils.pipeline.errors import StepError
 
 WAV_BYTES_PER_SECOND = 16_000 * 2  # the 16 kHz mono 16-bit audio every model reads
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from utils.errors import StepError
+from utils.pipeline.errors import StepError
 
 
 class MediaError(StepError):

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from utils.transcript import Segment, Word
+from utils.pipeline.types import Segment, Word
 
 MAX_CUE_SECONDS = 7.0
 MAX_CUE_CHARS = 84
