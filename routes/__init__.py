@@ -1,19 +1,19 @@
-"""Blueprints: pages (HTML), api (JSON); and the per-request helpers they share."""
+"""Blueprints: pages (HTML), api (JSON, a package), events (SSE), media, auth; and the per-request helpers
+they share."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
 
-from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from config import Settings
-from tasks import make_enqueuer
-from tasks.base import publisher
+from tasks import build_step_service
 from utils.core import db
-from utils.core.steps import QueueUnavailable, StepBlocked, StepNotFound, StepService
+from utils.core.steps import StepService
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +64,6 @@ def http_error(error: HTTPException):
     return render_template("error.html", code=error.code, message=message), error.code
 
 
-class BadRequest(ValueError):
-    """A request the API refuses with 400 and this message."""
-
-
-class NotFound(LookupError):
-    """No such video, exchange, clip or speaker; answered with 404."""
-
-
-def json_errors(blueprint: Blueprint) -> None:
-    """Every API blueprint answers errors as {"error": message} with the right status."""
-    statuses = {BadRequest: 400, NotFound: 404, StepNotFound: 404, StepBlocked: 409, QueueUnavailable: 503}
-    for error_class, status in statuses.items():
-        blueprint.register_error_handler(error_class, lambda error, status=status: (jsonify(error=str(error)), status))
-    blueprint.register_error_handler(HTTPException, lambda error: (jsonify(error=error.description), error.code))
-
-
 def settings() -> Settings:
     return current_app.config["SETTINGS"]
 
@@ -98,26 +82,20 @@ def close_db(_error: BaseException | None = None) -> None:
 
 
 def step_service() -> StepService:
-    celery_app = current_app.extensions["celery"]
-    publish = publisher(celery_app.conf.broker_url, settings().events_stream_maxlen)
-    return StepService(get_db(), publish, make_enqueuer(celery_app, settings()))
+    return build_step_service(get_db(), current_app.extensions["celery"], settings())
 
 
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseId
-    from routes.analysis import analysis_api
     from routes.api import api
     from routes.events import events
     from routes.media import media
     from routes.pages import pages
-    from routes.uploads import upload_api
 
     app.register_blueprint(pages)
     app.register_blueprint(api)
-    app.register_blueprint(analysis_api)
     app.register_blueprint(media)
     app.register_blueprint(events)
-    app.register_blueprint(upload_api)
     app.teardown_appcontext(close_db)
     app.after_request(security_headers)
     app.register_error_handler(HTTPException, http_error)

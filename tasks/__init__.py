@@ -6,6 +6,7 @@ Task modules are imported by the worker (`include`), never by the web app, so ro
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from flask import Flask
 
 from config import Settings
 from utils.core import steps
+from utils.core.event_stream import publisher
+from utils.core.steps import StepService
 
 TASK_MODULES = ["tasks.video_steps", "tasks.clip_steps"]
 BROKER_SOCKET_TIMEOUT = 2  # seconds; with Redis hung, a submission answers "queue unavailable" in about this
@@ -77,3 +80,10 @@ def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[dict[str,
         )
 
     return enqueue
+
+
+def build_step_service(conn: sqlite3.Connection, celery_app: Celery, settings: Settings) -> StepService:
+    """The step service as the web app, the tasks and the reconciler all use it: events to the Redis
+    stream on the broker, steps sent to Celery."""
+    publish = publisher(celery_app.conf.broker_url, settings.events_stream_maxlen)
+    return StepService(conn, publish, make_enqueuer(celery_app, settings))

@@ -12,7 +12,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from celery import Task
@@ -20,9 +19,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
 from config import Settings
-from tasks import make_enqueuer
+from tasks import build_step_service
 from utils.core import db, layout
-from utils.core.event_stream import EventPublisher
 from utils.core.steps import StepService
 from utils.pipeline.errors import StepError
 
@@ -34,11 +32,6 @@ PROGRESS_MIN_STEP = 0.05
 
 class StepCancelled(Exception):
     """The step was deleted or re-queued while this task ran; stop quietly."""
-
-
-@cache
-def publisher(redis_url: str, maxlen: int) -> EventPublisher:
-    return EventPublisher(redis_url, maxlen)
 
 
 def current_settings() -> Settings:
@@ -79,8 +72,7 @@ class StepContext:
 
 
 def step_service(task: Task, settings: Settings, conn: sqlite3.Connection) -> StepService:
-    broker = task.app.conf.broker_url
-    return StepService(conn, publisher(broker, settings.events_stream_maxlen), make_enqueuer(task.app, settings))
+    return build_step_service(conn, task.app, settings)
 
 
 def run_step(

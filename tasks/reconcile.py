@@ -16,10 +16,8 @@ import redis
 from celery import Celery
 
 from config import Settings
-from tasks import make_enqueuer
-from tasks.base import publisher
+from tasks import build_step_service
 from utils.core import db, steps
-from utils.core.steps import StepService
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +66,7 @@ class Reconciler:
         conn = db.connect(self.settings.database_path)
         try:
             live = live_task_ids(self.celery_app, client)
-            service = StepService(
-                conn,
-                publisher(broker, self.settings.events_stream_maxlen),
-                make_enqueuer(self.celery_app, self.settings),
-            )
+            service = build_step_service(conn, self.celery_app, self.settings)
             self.suspects = service.recover(live, self.suspects, self.settings.max_step_attempts)
         except redis.RedisError as error:  # with the broker down nothing can be re-queued; try next time
             log.warning("reconciler: broker unavailable (%s)", error)

@@ -260,9 +260,7 @@ def _exchanges(ctx: StepContext) -> None:
         removed = db.delete_exchanges(ctx.conn, ctx.video_id, "auto")
         new_ids = []
         for number, exchange in enumerate(found, start=1):
-            exchange_id = db.insert_exchange(ctx.conn, ctx.video_id, f"spkchg_{number}", "auto", exchange)
-            db.insert_steps(ctx.conn, ctx.video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
-            new_ids.append(exchange_id)
+            new_ids.append(library.create_exchange(ctx.conn, ctx.video_id, f"spkchg_{number}", "auto", exchange))
         db.update_video(ctx.conn, ctx.video_id, exchanges_note=note)
     layout.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
     ctx.publish({"type": "exchanges", "video_id": ctx.video_id})

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from functools import cache
 from typing import Any
 
 import redis
@@ -78,3 +79,9 @@ def latest_id(client: redis.Redis) -> str:
         return "0"
     entry_id = entries[0][0]
     return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+@cache
+def publisher(redis_url: str, maxlen: int) -> EventPublisher:
+    """One publisher (one connection pool) per broker and process."""
+    return EventPublisher(redis_url, maxlen)

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from utils.core import db, steps
-from utils.core.layout import remove_video_files
+from utils.core.layout import remove_video_files, video_dir
+from utils.core.steps import StepService
+from utils.pipeline.types import Exchange
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """An upload checked by ffmpeg, ready to become a video."""
+
+    path: Path
+    extension: str  # from the container ffmpeg found, never the user's file name
+    title: str
+    duration: float | None
+    width: int | None
+    height: int | None
 
 
 @dataclass(frozen=True)
@@ -60,3 +76,45 @@ def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -
     if deleted:
         remove_video_files(video_id, folders)
     return deleted
+
+
+def create_exchange(
+    conn: sqlite3.Connection, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
+) -> int:
+    """Insert an exchange and one pending row per phase-2 step; call inside a transaction.
+    `chain` runs its steps one after another once the first is queued."""
+    exchange_id = db.insert_exchange(conn, video_id, label, kind, exchange, chain=chain)
+    db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+    return exchange_id
+
+
+def next_manual_label(conn: sqlite3.Connection, video_id: int) -> str:
+    """`man_N`, one past the highest manual exchange of the video."""
+    numbers = [
+        int(row["label"][4:]) for row in db.list_exchanges(conn, video_id)
+        if row["kind"] == "manual" and row["label"][4:].isdigit()
+    ]  # fmt: skip
+    return f"man_{max(numbers, default=0) + 1}"
+
+
+def add_uploaded_video(
+    conn: sqlite3.Connection, request: VideoRequest, upload: UploadedFile, download_dir: Path
+) -> int:
+    """A finished upload becomes a video whose download step is already done: the file moves into the
+    video's folder under the name the media's own container gives it. Call inside a transaction; the
+    folder is removed again if anything fails."""
+    video_id = create_video(conn, request)
+    folder = video_dir(download_dir, video_id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"video.{upload.extension}"
+        os.replace(upload.path, target)
+        db.update_video(
+            conn, video_id, title=upload.title, duration=upload.duration, width=upload.width,
+            height=upload.height, video_path=str(target),
+        )  # fmt: skip
+        StepService(conn).record_done(db.find_step(conn, video_id, "download")["id"])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return video_id

@@ -28,8 +28,7 @@ def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[s
 def _describe_step(step: dict[str, Any], states: dict[str, str], video_states: dict[str, str]) -> dict[str, Any]:
     """A step for the API and pages, with its title and what may be done with it now (so no page
     re-derives the step rules)."""
-    keys = ("id", "name", "state", "progress", "attempts", "error", "queued_at", "started_at", "finished_at")
-    described = {key: step[key] for key in keys}
+    described = steps.step_fields(step)
     described["title"] = steps.STEP[step["name"]].title
     described["action"] = steps.step_action(step["name"], step["state"], states, video_states)
     return described

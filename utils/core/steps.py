@@ -157,12 +157,21 @@ def video_status(steps: Iterable[dict[str, Any]]) -> str:
     return "partial"
 
 
+STEP_FIELDS = (
+    "id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error",
+    "queued_at", "started_at", "finished_at",
+)  # fmt: skip
+
+
+def step_fields(step: dict[str, Any]) -> dict[str, Any]:
+    """A step as the outside world sees it (the API and the events both start from this)."""
+    return {key: step[key] for key in STEP_FIELDS}
+
+
 def step_event(step: dict[str, Any], video_steps: list[dict[str, Any]] | None = None) -> Event:
     """A step change for the pages; given the video's phase-1 steps, a phase-1 event also carries the
     video's status, so no page derives it."""
-    keys = ("id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error")
-    event = {key: step[key] for key in keys}
-    event.update(type="step", started_at=step["started_at"], finished_at=step["finished_at"])
+    event = {"type": "step", **step_fields(step)}
     if video_steps is not None and step["exchange_id"] is None:
         event["video_status"] = video_status(video_steps)
     return event
@@ -245,6 +254,15 @@ class StepService:
             message = "queue unavailable: the task broker (Redis) did not accept the job; retry when it is back"
             self.fail(step["id"], message)
             raise QueueUnavailable(message) from error
+
+    def record_done(self, step_id: int) -> None:
+        """A step whose work happened outside any task (an upload is its own download); written in the
+        caller's transaction, announced by the caller once it commits."""
+        now = db.now()
+        db.update_step(
+            self.conn, step_id, state=DONE, progress=1.0, attempts=1, error=None, task_id=None,
+            queued_at=now, started_at=now, finished_at=now,
+        )  # fmt: skip
 
     # ---- running (called by tasks) -----------------------------------------------------------
 

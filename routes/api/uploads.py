@@ -13,25 +13,18 @@ With `auto` on, the steps that were waiting for it are queued as a finished down
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
-from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
-from routes.api import json_body, submission_options
-from utils.core import db, layout, library, uploads
-from utils.core.steps import DONE
+from routes import get_db, settings, step_service
+from routes.api import BadRequest, NotFound, api, json_body
+from routes.api.videos import submission_options
+from utils.core import db, library, uploads
 from utils.pipeline.filetypes import stored_extension
-from utils.pipeline.limits import DiskFull, LimitExceeded, check_duration, check_free_space
+from utils.pipeline.limits import LimitExceeded, check_duration, check_free_space
 from utils.pipeline.media import MediaError, MediaInfo, probe
-
-upload_api = Blueprint("uploads", __name__, url_prefix="/api")
-json_errors(upload_api)
-upload_api.register_error_handler(LimitExceeded, lambda error: (jsonify(error=str(error)), 413))
-upload_api.register_error_handler(DiskFull, lambda error: (jsonify(error=str(error)), 503))
 
 OFFSET_HEADER = "Upload-Offset"
 
@@ -57,7 +50,7 @@ def _progress(pending: uploads.PendingUpload, offset: int | None = None) -> dict
             "chunk_bytes": uploads.CHUNK_BYTES}  # fmt: skip
 
 
-@upload_api.post("/uploads")
+@api.post("/uploads")
 def start_upload():
     config = settings()
     body = json_body()
@@ -69,12 +62,12 @@ def start_upload():
     return jsonify(_progress(pending, 0)), 201, {"Location": f"/api/uploads/{pending.id}"}
 
 
-@upload_api.get("/uploads/<upload_id>")
+@api.get("/uploads/<upload_id>")
 def upload_status(upload_id: str):
     return jsonify(_progress(_pending(upload_id)))
 
 
-@upload_api.delete("/uploads/<upload_id>")
+@api.delete("/uploads/<upload_id>")
 def abandon_upload(upload_id: str):
     uploads.discard(_pending(upload_id))
     return "", 204
@@ -87,7 +80,7 @@ def _offset_header() -> int:
     return int(raw)
 
 
-@upload_api.patch("/uploads/<upload_id>")
+@api.patch("/uploads/<upload_id>")
 def append_chunk(upload_id: str):
     pending = _pending(upload_id)
     offset = _offset_header()
@@ -133,32 +126,15 @@ def _finish(pending: uploads.PendingUpload):
 
 
 def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
-    """Create the video, move the file into its folder and record the download step done."""
-    root = Path(settings().download_dir)
-    folder: Path | None = None
-    try:
-        with db.transaction(conn):
-            request_ = library.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
-            video_id = library.create_video(conn, request_)
-            folder = layout.video_dir(root, video_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"video.{stored_extension(info.container, info.has_video)}"
-            os.replace(pending.data, target)
-            db.update_video(
-                conn, video_id, title=PurePosixPath(pending.filename).stem or pending.filename,
-                duration=info.duration, width=info.width, height=info.height, video_path=str(target),
-            )  # fmt: skip
-            step = db.find_step(conn, video_id, "download")
-            now = db.now()
-            db.update_step(
-                conn, step["id"], state=DONE, progress=1.0, attempts=1, error=None, task_id=None,
-                queued_at=now, started_at=now, finished_at=now,
-            )  # fmt: skip
-    except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return video_id
+    """Create the video from the uploaded file, its download step recorded done."""
+    upload = library.UploadedFile(
+        path=pending.data, extension=stored_extension(info.container, info.has_video),
+        title=PurePosixPath(pending.filename).stem or pending.filename,
+        duration=info.duration, width=info.width, height=info.height,
+    )  # fmt: skip
+    with db.transaction(conn):
+        request_ = library.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
+        return library.add_uploaded_video(conn, request_, upload, Path(settings().download_dir))
 
 
 def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:

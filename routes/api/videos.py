@@ -1,4 +1,4 @@
-"""The JSON API. Routes validate, write rows, enqueue and return; tasks do the work."""
+"""Videos in the API: submit links, list, read, run a phase-1 step, delete; and the error log."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 
-from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
+from routes import get_db, settings, step_service
+from routes.api import MAX_SPEAKERS, BadRequest, api, page_args, video_or_404
 from utils.core import db, library, presenters
 from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
 from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
@@ -16,21 +17,12 @@ from utils.pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
 
-api = Blueprint("api", __name__, url_prefix="/api")
-json_errors(api)
-
-MAX_PER_PAGE = 200
-
 
 def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("expected a JSON object body")
     return body
-
-
-MAX_SPEAKERS = 50
-MAX_PAGE = 10**6
 
 
 def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:
@@ -122,17 +114,9 @@ def submit_videos():
     return jsonify(videos=created, rejected=rejected), 201
 
 
-def _page_args() -> tuple[int, int]:
-    page = request.args.get("page", "1")
-    per_page = request.args.get("per_page", "50")
-    if not all(value.isascii() and value.isdecimal() and len(value) <= 7 for value in (page, per_page)):
-        raise BadRequest(f"page and per_page must be whole numbers (page up to {MAX_PAGE})")
-    return min(max(int(page), 1), MAX_PAGE), min(max(int(per_page), 1), MAX_PER_PAGE)
-
-
 @api.get("/videos")
 def list_videos():
-    page, per_page = _page_args()
+    page, per_page = page_args()
     conn = get_db()
     rows = db.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
     return jsonify(
@@ -148,13 +132,6 @@ def stop_tasks(task_ids: list[str]) -> None:
         current_app.extensions["celery"].control.revoke(task_ids, terminate=True, signal="SIGTERM")
     except Exception as error:  # the broker being down must not undo a deletion
         log.warning("could not revoke %d tasks: %s", len(task_ids), error)
-
-
-def video_or_404(video_id: int) -> dict[str, Any]:
-    video = db.get_video(get_db(), video_id)
-    if video is None:
-        raise NotFound(f"no video {video_id}")
-    return video
 
 
 @api.get("/videos/<int:video_id>")

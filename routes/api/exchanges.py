@@ -1,112 +1,17 @@
-"""JSON API for what analysis produced: transcript, speakers, exchanges and clips."""
+"""Exchanges in the API: list, add by hand, delete, run their phase-2 steps; and their clips."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import jsonify, request, url_for
 
-from routes import BadRequest, NotFound, get_db, json_errors, settings, step_service
-from routes.api import flag, json_body, video_or_404
-from utils.core import db, layout, presenters, steps
-from utils.pipeline import subtitles
+from routes import get_db, settings, step_service
+from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
+from routes.api.transcripts import speaker_names_of
+from utils.core import db, layout, library, presenters, steps
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
-
-analysis_api = Blueprint("analysis_api", __name__, url_prefix="/api")
-json_errors(analysis_api)
-
-TRANSCRIPT_FORMATS = {
-    "srt": "application/x-subrip",
-    "vtt": "text/vtt",
-    "json": "application/json",
-    "txt": "text/plain",
-}
-
-
-def _names(video_id: int) -> dict[str, str]:
-    return presenters.speaker_names(db.get_speakers(get_db(), video_id))
-
-
-# ---- transcript and speakers -------------------------------------------------------------------
-
-
-@analysis_api.get("/videos/<int:video_id>/transcript")
-def transcript(video_id: int):
-    video = video_or_404(video_id)
-    conn = get_db()
-    names = _names(video_id)
-    segments = db.get_segments(conn, video_id)
-    ids = db.segment_ids(conn, video_id)
-    return jsonify(
-        language=video["language"],
-        note=video["transcript_note"],
-        segments=[_segment_json(segment_id, segment, names) for segment_id, segment in zip(ids, segments, strict=True)],
-    )
-
-
-def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, Any]:
-    return {
-        "id": segment_id,
-        "start": segment.start,
-        "end": segment.end,
-        "text": segment.text,
-        "speaker": segment.speaker,
-        "speaker_name": names.get(segment.speaker, segment.speaker),
-        "words": [{"start": w.start, "end": w.end, "text": w.text, "speaker": w.speaker} for w in segment.words],
-    }
-
-
-@analysis_api.get("/videos/<int:video_id>/transcript.<fmt>")
-def transcript_file(video_id: int, fmt: str):
-    video_or_404(video_id)
-    if fmt not in TRANSCRIPT_FORMATS:
-        raise NotFound(f"no transcript format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
-    segments = db.get_segments(get_db(), video_id)
-    names = _names(video_id)
-    if fmt == "srt":
-        body = subtitles.to_srt(subtitles.transcript_cues(segments, names))
-    elif fmt == "vtt":
-        body = subtitles.to_vtt(subtitles.transcript_cues(segments, names))
-    elif fmt == "json":
-        body = subtitles.to_json(segments, names)
-    else:
-        body = subtitles.to_text(segments, names)
-    headers = {"Content-Disposition": f'attachment; filename="video-{video_id}-transcript.{fmt}"'}
-    return Response(body, mimetype=TRANSCRIPT_FORMATS[fmt], headers=headers)
-
-
-@analysis_api.get("/videos/<int:video_id>/speakers")
-def speakers(video_id: int):
-    video_or_404(video_id)
-    return jsonify(speakers=presenters.describe_speakers(db.get_speakers(get_db(), video_id)))
-
-
-@analysis_api.put("/videos/<int:video_id>/speakers/<label>")
-def rename_speaker(video_id: int, label: str):
-    video_or_404(video_id)
-    name = json_body().get("name")
-    if name is not None and (not isinstance(name, str) or len(name.strip()) > 80):
-        raise BadRequest("name must be text of at most 80 characters (empty resets it)")
-    conn = get_db()
-    with db.transaction(conn):
-        if not db.rename_speaker(conn, video_id, label, (name or "").strip() or None):
-            raise NotFound(f"video {video_id} has no speaker {label!r}")
-    step_service().publish({"type": "speakers", "video_id": video_id})
-    speaker = next(
-        item for item in presenters.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label
-    )
-    return jsonify(speaker=speaker)
-
-
-# ---- exchanges ---------------------------------------------------------------------------------
-
-
-def exchange_or_404(exchange_id: int) -> dict[str, Any]:
-    exchange = db.get_exchange(get_db(), exchange_id)
-    if exchange is None:
-        raise NotFound(f"no exchange {exchange_id}")
-    return exchange
 
 
 def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
@@ -116,7 +21,7 @@ def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
     return presenters.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
 
 
-@analysis_api.get("/videos/<int:video_id>/exchanges")
+@api.get("/videos/<int:video_id>/exchanges")
 def exchanges(video_id: int):
     video = video_or_404(video_id)
     return jsonify(exchanges=_describe_exchanges(video_id), note=video["exchanges_note"])
@@ -141,7 +46,7 @@ def _question_text(video_id: int, start: float, end: float) -> str:
     return inside[0].text.strip() if inside else ""
 
 
-@analysis_api.post("/videos/<int:video_id>/exchanges")
+@api.post("/videos/<int:video_id>/exchanges")
 def create_exchange(video_id: int):
     video = video_or_404(video_id)
     body = json_body()
@@ -152,10 +57,9 @@ def create_exchange(video_id: int):
         service.check_phase2_ready(video_id)
     conn = get_db()
     with db.transaction(conn):
-        label = _next_manual_label(conn, video_id)
+        label = library.next_manual_label(conn, video_id)
         exchange = Exchange(start, end, _question_text(video_id, start, end), asker="", answerer="")
-        exchange_id = db.insert_exchange(conn, video_id, label, "manual", exchange, chain=process)
-        db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+        exchange_id = library.create_exchange(conn, video_id, label, "manual", exchange, chain=process)
     service.publish({"type": "exchanges", "video_id": video_id})
     if process:
         service.request(video_id, steps.PHASE2_STEPS[0], exchange_id)
@@ -163,15 +67,7 @@ def create_exchange(video_id: int):
     return jsonify(exchange=created), 201
 
 
-def _next_manual_label(conn, video_id: int) -> str:
-    numbers = [
-        int(row["label"][4:]) for row in db.list_exchanges(conn, video_id)
-        if row["kind"] == "manual" and row["label"][4:].isdigit()
-    ]  # fmt: skip
-    return f"man_{max(numbers, default=0) + 1}"
-
-
-@analysis_api.delete("/exchanges/<int:exchange_id>")
+@api.delete("/exchanges/<int:exchange_id>")
 def delete_exchange(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
     conn = get_db()
@@ -182,7 +78,7 @@ def delete_exchange(exchange_id: int):
     return "", 204
 
 
-@analysis_api.post("/exchanges/<int:exchange_id>/steps/<step>")
+@api.post("/exchanges/<int:exchange_id>/steps/<step>")
 def trigger_exchange_step(exchange_id: int, step: str):
     exchange = exchange_or_404(exchange_id)
     if step not in steps.PHASE2_STEPS:
@@ -198,7 +94,7 @@ def trigger_exchange_step(exchange_id: int, step: str):
     return jsonify(step=service.request(exchange["video_id"], step, exchange_id)), 202
 
 
-@analysis_api.post("/videos/<int:video_id>/exchanges/process")
+@api.post("/videos/<int:video_id>/exchanges/process")
 def process_all(video_id: int):
     """Run every exchange through phase 2 (process, define, cut), skipping ones already under way."""
     video_or_404(video_id)
@@ -217,10 +113,10 @@ def process_all(video_id: int):
 # ---- clips -------------------------------------------------------------------------------------
 
 
-@analysis_api.get("/exchanges/<int:exchange_id>/clips")
+@api.get("/exchanges/<int:exchange_id>/clips")
 def clips(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
-    names = _names(exchange["video_id"])
+    names = speaker_names_of(exchange["video_id"])
     conn = get_db()
     return jsonify(
         exchange_segments=[
