@@ -1,7 +1,7 @@
 """Clip cutting speed at 720p: seconds of clip produced per second of wall time, accurate vs stream copy.
 
 Run from the repository root:  .venv/bin/python bench/bench_cutting.py [--source-seconds 60] [--preset veryfast]
-The source is a generated 720p H.264/AAC video (tests.media_factory.make_video), so figures depend only
+The source is a generated 720p H.264/AAC video (tests.support.media_factory.make_video), so figures depend only
 on this machine's CPU and ffmpeg build.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
-from tests.media_factory import make_video
+from tests.support.media_factory import make_video
 from utils.pipeline.media import _cut_command, cut_clip, ffmpeg_binary, probe
 
 CLIPS = ((2.37, 14.81), (15.42, 33.9), (20.05, 30.11), (38.6, 57.2))  # 10-20 s, none on a keyframe

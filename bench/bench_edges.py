@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from bench.report import RESULT_PREFIX
-from tests.browser.live_server import LiveServer
-from tests.integration_support import RedisProcess
+from tests.support.live_server import LiveServer
+from tests.support.processes import RedisProcess
 
 TOKEN = "bench-token"
 OLD_WAITRESS = {"asyncore_use_poll": False, "channel_timeout": 120, "cleanup_interval": 30}

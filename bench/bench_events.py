@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.report import Report  # noqa: E402
-from tests.browser.live_server import LiveServer  # noqa: E402
+from tests.support.live_server import LiveServer  # noqa: E402
 from utils.core import db, library  # noqa: E402
 from utils.core.event_stream import EventPublisher  # noqa: E402
 from utils.core.stack import free_port, redis_command, wait_for_redis  # noqa: E402

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_floors import add_floor_figures, measure
 from bench.conversation import BenchMedia, build
 from bench.report import OUTPUT, ROOT, Report
-from tests.media_factory import MediaServer
+from tests.support.media_factory import MediaServer
 from utils.core import stack as processes
 from utils.core import steps
 from utils.core.event_stream import STREAM, decode_entries, latest_id

@@ -25,9 +25,9 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import OUTPUT
-from tests.media_factory import run_ffmpeg
-from tests.speech_factory import INTERVIEW, ScriptLine, make_conversation
-from tests.speech_samples import make_sample
+from tests.support.media_factory import run_ffmpeg
+from tests.support.speech_factory import INTERVIEW, ScriptLine, make_conversation
+from tests.support.speech_samples import make_sample
 
 SAMPLE_RATE = 16_000
 PIECE_GAP_SECONDS = 1.0

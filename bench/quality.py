@@ -108,7 +108,7 @@ def recordings(devset: Path) -> list[Recording]:
 
 
 def _pyannote_sample() -> Recording:
-    from tests.speech_samples import read_stm_text, sample_dir
+    from tests.support.speech_samples import read_stm_text, sample_dir
 
     folder = sample_dir()
     return Recording(
@@ -136,7 +136,7 @@ def _annotation(spans: list[tuple[float, float, str]]):
 
 def reference_spans(path: Path) -> list[tuple[float, float, str]]:
     """An RTTM file's turns as (start, end, speaker), read by the tests' own RTTM reader."""
-    from tests.speech_samples import read_rttm
+    from tests.support.speech_samples import read_rttm
 
     return [(turn.start, turn.end, turn.speaker) for turn in read_rttm(path)]
 
@@ -308,7 +308,7 @@ ENCODINGS = {
 
 def speaker_counts_across_encodings(recording: Recording, settings, workdir: Path, hint: bool) -> dict[str, str]:
     """Speakers found (and DER of the turns, where an RTTM exists) on the original and each re-encoding."""
-    from tests.media_factory import run_ffmpeg
+    from tests.support.media_factory import run_ffmpeg
 
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     counts = {}

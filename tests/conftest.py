@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -12,12 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from tests.integration_support import RedisProcess
-from tests.speech_samples import SpeechSample, make_sample
-
-TEST_API_TOKEN = "test-api-token"
-TEST_ADMIN = ("admin", "correct horse battery staple")
-AUTH_ENV = {"API_TOKEN": TEST_API_TOKEN, "ADMIN_USERNAME": TEST_ADMIN[0], "ADMIN_PASSWORD": TEST_ADMIN[1]}
+from tests.support.common import AUTH_ENV
+from tests.support.processes import RedisProcess
+from tests.support.speech_samples import SpeechSample, make_sample
 
 
 class ScriptClient(FlaskClient):
@@ -90,17 +86,6 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
-
-
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; fail the test with `what` on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="session")

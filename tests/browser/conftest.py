@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from tests.browser.live_server import LiveServer
-from tests.conftest import wait_until
-from tests.integration_support import RedisProcess, Worker
-from tests.media_factory import MediaServer, make_hls
+from tests.support.common import wait_until
+from tests.support.live_server import LiveServer
+from tests.support.media_factory import MediaServer, make_hls
+from tests.support.processes import RedisProcess, Worker
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STEP_TIMEOUT = 120.0

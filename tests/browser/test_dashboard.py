@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.media_factory import make_video
+from tests.support.media_factory import make_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

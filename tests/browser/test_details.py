@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_until
+from tests.support.common import wait_until
 from utils.core import db, steps
 from utils.pipeline.types import Segment, Word
 
@@ -63,8 +63,6 @@ SEGMENTS = (
 def transcribed(downloaded, flask_app) -> int:
     """A downloaded video given a transcript and speakers directly in the database (the set-up only;
     the page reads and changes them through the API)."""
-    if "analysis_api.transcript" not in flask_app.view_functions:
-        pytest.skip("the transcript API (GET /api/videos/<id>/transcript) is not there yet")
     conn = db.connect(flask_app.config["SETTINGS"].database_path)
     try:
         with db.transaction(conn):

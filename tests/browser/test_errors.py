@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_until
+from tests.support.common import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

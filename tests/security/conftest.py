@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.live_server import LiveServer
+from tests.support.live_server import LiveServer
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import make_video
+from tests.support.media_factory import make_video
 from utils.core import db, layout, library
 from utils.pipeline.download import DownloadError, fetch
 from utils.pipeline.netguard import parse_networks

@@ -10,8 +10,8 @@ import pytest
 
 from app import create_app
 from config import load_settings
-from tests.media_factory import run_ffmpeg
-from tests.upload_client import start_upload, upload
+from tests.support.media_factory import run_ffmpeg
+from tests.support.upload_client import start_upload, upload
 from utils.pipeline.limits import DiskFull, LimitExceeded
 
 
@@ -63,7 +63,7 @@ def test_the_audio_step_refuses_to_fill_the_disk(tmp_path, long_audio):
 
 def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     from tasks.clip_steps import _cut_clips
-    from tests.media_factory import make_video
+    from tests.support.media_factory import make_video
     from utils.core import db, layout, library
     from utils.pipeline.types import Exchange
 

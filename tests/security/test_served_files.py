@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_factory import make_video, run_ffmpeg
 from tests.security.conftest import RecordingServer, send, send_file
-from tests.upload_client import upload
+from tests.support.media_factory import make_video, run_ffmpeg
+from tests.support.upload_client import upload
 from utils.core import db, layout, library
 from utils.pipeline.download import Downloaded, fetch
 from utils.pipeline.netguard import parse_networks

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from app import REQUEST_BODY_LIMIT, create_app
-from tests.browser.live_server import LiveServer
-from tests.conftest import TEST_API_TOKEN, wait_until
-from tests.integration_support import RedisProcess
+from tests.support.common import TEST_API_TOKEN, wait_until
+from tests.support.live_server import LiveServer
+from tests.support.processes import RedisProcess
 
 
 def _port(server: LiveServer) -> int:
@@ -65,7 +65,7 @@ def test_an_anonymous_chunked_body_is_cut_at_the_limit(live):
 
 
 def test_a_logged_in_upload_of_several_mb_goes_through_the_real_server(live, tmp_path):
-    from tests.media_factory import make_video
+    from tests.support.media_factory import make_video
     from utils.core.uploads import CHUNK_BYTES
 
     data = make_video(tmp_path / "talk.mp4", 1280, 720, duration=6).read_bytes()

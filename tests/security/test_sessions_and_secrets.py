@@ -15,8 +15,7 @@ import pytest
 import redis
 
 from app import create_app
-from tests.conftest import TEST_ADMIN
-from tests.test_auth import csrf_from, log_in
+from tests.support.common import TEST_ADMIN, csrf_from, log_in
 from utils.core.stack import free_port, redis_command, wait_for_redis
 from utils.pipeline.download import DownloadError, fetch
 

@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-from tests.media_factory import make_video
 from tests.security.conftest import RecordingServer, redirect, send, send_file
+from tests.support.media_factory import make_video
 from utils.pipeline import netguard
 from utils.pipeline.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
 

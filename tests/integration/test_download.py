@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from tests.conftest import AUTH_ENV, wait_until
-from tests.integration_support import Worker, step_events, stream_position
-from tests.media_factory import MediaServer, make_hls, make_rss, make_video
+from tests.support.common import AUTH_ENV, wait_until
+from tests.support.media_factory import MediaServer, make_hls, make_rss, make_video
+from tests.support.processes import Worker, step_events, stream_position
 from utils.pipeline.media import probe
 
 pytestmark = pytest.mark.integration

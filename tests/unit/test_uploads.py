@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from tests.media_factory import make_video
-from tests.upload_client import send_chunks, start_upload, upload
+from tests.support.media_factory import make_video
+from tests.support.upload_client import send_chunks, start_upload, upload
 from utils.core import uploads
 from utils.pipeline.media import probe
 

@@ -11,10 +11,10 @@ import srt
 import webvtt
 
 from app import create_app
-from tests.conftest import AUTH_ENV, wait_until
-from tests.integration_support import Worker
-from tests.media_factory import MediaServer, make_video, run_ffmpeg
-from tests.speech_factory import make_conversation, make_conversation_video
+from tests.support.common import AUTH_ENV, wait_until
+from tests.support.media_factory import MediaServer, make_video, run_ffmpeg
+from tests.support.processes import Worker
+from tests.support.speech_factory import make_conversation, make_conversation_video
 from utils.pipeline.media import probe
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.media_factory import make_video
+from tests.support.media_factory import make_video
 from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
 from utils.pipeline.subtitles import Cue, to_srt
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from tests.speech_samples import make_excerpt, make_silence
+from tests.support.speech_samples import make_excerpt, make_silence
 from utils.pipeline import transcription
 from utils.pipeline.media import MediaError
 from utils.pipeline.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe

@@ -9,8 +9,8 @@ import pytest
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from tests.pyannote_pipeline_fixture import build_pipeline_dir
-from tests.speech_samples import SpeechSample, make_excerpt, make_silence
+from tests.support.pyannote_pipeline import build_pipeline_dir
+from tests.support.speech_samples import SpeechSample, make_excerpt, make_silence
 from utils.pipeline import diarization
 from utils.pipeline.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
 from utils.pipeline.media import MediaError

@@ -10,9 +10,9 @@ import pytest
 
 from app import create_app
 from tasks.reconcile import Reconciler
-from tests.conftest import AUTH_ENV, wait_until
-from tests.integration_support import RedisProcess, Worker
-from tests.media_factory import MediaServer, run_ffmpeg
+from tests.support.common import AUTH_ENV, wait_until
+from tests.support.media_factory import MediaServer, run_ffmpeg
+from tests.support.processes import RedisProcess, Worker
 from utils.core import db
 
 pytestmark = pytest.mark.integration

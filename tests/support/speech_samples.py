@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tests.media_factory import run_ffmpeg
+from tests.support.media_factory import run_ffmpeg
 from utils.pipeline.types import Turn
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")

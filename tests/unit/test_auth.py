@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import stat
 
 import pytest
 
-from tests.conftest import TEST_ADMIN, TEST_API_TOKEN
+from tests.support.common import TEST_ADMIN, TEST_API_TOKEN, csrf_from, log_in
 from utils.core.auth import load_credentials
 
 
@@ -15,16 +14,6 @@ from utils.core.auth import load_credentials
 def browser(app):
     """A client with no token: it must log in like a person."""
     return app.test_client(authenticated=False)
-
-
-def csrf_from(page: bytes) -> str:
-    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-
-
-def log_in(client, username=TEST_ADMIN[0], password=TEST_ADMIN[1], next_path=""):
-    token = csrf_from(client.get("/login").data)
-    form = {"username": username, "password": password, "csrf_token": token, "next": next_path}
-    return client.post("/login", data=form)
 
 
 def test_everything_needs_a_login(browser):

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 import pytest
 
 from app import create_app
-from tests.browser.live_server import LiveServer
-from tests.conftest import AUTH_ENV, TEST_API_TOKEN, wait_until
-from tests.integration_support import RedisProcess
+from tests.support.common import AUTH_ENV, TEST_API_TOKEN, wait_until
+from tests.support.live_server import LiveServer
+from tests.support.processes import RedisProcess
 from utils.core.event_hub import get_hub
 from utils.core.event_stream import EventPublisher
 

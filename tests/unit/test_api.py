@@ -1,4 +1,4 @@
-from tests.conftest import AUTH_ENV
+from tests.support.common import AUTH_ENV
 from utils.core import db
 
 

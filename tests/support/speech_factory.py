@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tests.media_factory import run_ffmpeg
+from tests.support.media_factory import run_ffmpeg
 
 log = logging.getLogger(__name__)
 

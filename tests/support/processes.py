@@ -14,7 +14,7 @@ import redis
 from utils.core.event_stream import STREAM, decode_entries, latest_id
 from utils.core.stack import free_port, redis_command, wait_for_redis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Worker:

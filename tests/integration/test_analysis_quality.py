@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.speech_factory import Conversation, SpokenLine, espeak_binary, make_conversation
+from tests.support.speech_factory import Conversation, SpokenLine, espeak_binary, make_conversation
 from utils.pipeline.alignment import assign_speakers
 from utils.pipeline.diarization import diarize
 from utils.pipeline.exchanges import explain_no_exchanges, find_exchanges
