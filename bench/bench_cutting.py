@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from utils.pipeline.options import CutOptions
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
@@ -37,7 +39,13 @@ def cut_all(source: Path, folder: Path, ffmpeg: str, accurate: bool, preset: str
     """Cut every clip once; returns (seconds of clip produced, wall seconds)."""
     produced, began = 0.0, time.perf_counter()
     for n, (start, end) in enumerate(CLIPS):
-        clip = cut_clip(source, folder / f"clip{n}.mp4", start, end, ffmpeg, accurate=accurate, preset=preset, crf=crf)
+        clip = cut_clip(
+            source,
+            folder / f"clip{n}.mp4",
+            start,
+            end,
+            CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=preset, crf=crf),
+        )
         produced += probe(clip).duration
     return produced, time.perf_counter() - began
 

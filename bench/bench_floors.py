@@ -62,12 +62,12 @@ def download_floor(url: str, folder: Path) -> float:
 def cut_floor(video: Path, clips: list[tuple[float, float]], folder: Path, ffmpeg: str, preset: str, crf: int) -> float:
     """ffmpeg alone on every clip in turn, with the cut_clips step's own command line (accurate mode)."""
     from utils.pipeline.media import _cut_command
+    from utils.pipeline.options import CutOptions
 
     began = time.perf_counter()
     for n, (start, end) in enumerate(clips):
-        command = _cut_command(
-            video, folder / f"floor-clip{n}.mp4", start, end - start, ffmpeg, True, preset, crf, None
-        )
+        options = CutOptions(ffmpeg=ffmpeg, accurate=True, preset=preset, crf=crf)
+        command = _cut_command(video, folder / f"floor-clip{n}.mp4", start, end - start, options, None)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - began
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
-from tasks.video_steps import diarization_options, exchange_config, transcription_options
+from tasks.options import diarization_options, exchange_config, transcription_options
 from utils.pipeline import media, transcription
 from utils.pipeline.alignment import assign_speakers
 from utils.pipeline.diarization import diarize
@@ -225,9 +225,9 @@ def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Scor
     started = time.perf_counter()
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
-    transcript = transcription.transcribe(wav, ignore, **transcription_options(settings))
+    transcript = transcription.transcribe(wav, ignore, transcription_options(settings))
     hint = recording.speakers if hint else None
-    turns: list[Turn] = diarize(wav, ignore, num_speakers=hint, **diarization_options(settings))
+    turns: list[Turn] = diarize(wav, ignore, diarization_options(settings), num_speakers=hint)
     segments = assign_speakers(transcript.segments, turns)
     found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
     seconds = time.perf_counter() - started
@@ -319,7 +319,7 @@ def speaker_counts_across_encodings(recording: Recording, settings, workdir: Pat
         sources[name] = target
     for name, source in sources.items():
         wav = media.extract_audio(source, workdir / f"{recording.path.stem}.{name}.16k.wav", ffmpeg)
-        turns = diarize(wav, ignore, num_speakers=recording.speakers if hint else None, **diarization_options(settings))
+        turns = diarize(wav, ignore, diarization_options(settings), num_speakers=recording.speakers if hint else None)
         counts[name] = str(len({turn.speaker for turn in turns}))
         if recording.rttm:
             counts[name] += (

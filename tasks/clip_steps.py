@@ -9,11 +9,13 @@ from pathlib import Path
 from celery import shared_task
 
 from tasks.base import StepContext, run_step
+from tasks.options import clip_limits, cut_options
 from utils.core import db, layout, presenters
 from utils.core.steps import STEP
 from utils.pipeline import clips, limits, media, subtitles
 from utils.pipeline.clips import SpeakerSpan
 from utils.pipeline.errors import StepError
+from utils.pipeline.options import CutOptions
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,7 @@ def _define_clips(ctx: StepContext) -> None:
         words,
         exchange["start_time"],
         exchange["end_time"],
-        min_duration=settings.clip_min_duration_seconds,
-        max_duration=settings.clip_max_duration_seconds,
-        padding=settings.clip_padding_seconds,
+        clip_limits(settings),
         media_duration=ctx.video["duration"],
     )
     rows = [
@@ -114,9 +114,10 @@ def _cut_clips(ctx: StepContext) -> None:
     segments = db.get_segments(ctx.conn, ctx.video_id)
     cues = subtitles.transcript_cues(segments, presenters.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
     burn = bool(settings.clip_burn_subtitles if exchange["burn_subtitles"] is None else exchange["burn_subtitles"])
-    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
+    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn)
     for index, row in enumerate(rows):
-        paths = _cut_one(ctx, row, folder, cues, ffmpeg, burn, lambda f, i=index: ctx.progress((i + f) / len(rows)))
+        progress = lambda f, i=index: ctx.progress((i + f) / len(rows))  # noqa: E731
+        paths = _cut_one(ctx.video["video_path"], row, folder, cues, options, burn, progress)
         with db.transaction(ctx.conn):
             db.update_clip(ctx.conn, row["id"], **paths)
         _publish_clips(ctx, exchange["id"])
@@ -129,22 +130,19 @@ def _estimated_bytes(source: Path, clip_seconds: float) -> int:
     return int(2 * source.stat().st_size * min(clip_seconds / duration, 1.0)) if duration else 0
 
 
-def _cut_one(ctx: StepContext, row: dict, folder: Path, cues, ffmpeg: str, burn: bool, progress) -> dict[str, str]:
+def _cut_one(source: str, row: dict, folder: Path, cues, options: CutOptions, burn: bool, progress) -> dict[str, str]:
     """Subtitles first (they may be burned in), then the MP4."""
     stem = folder / f"clip_{row['position']:02d}_{row['kind']}"
     clip_cues = subtitles.clip_cues(cues, row["start_time"], row["end_time"])
     srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
     srt_path.write_text(subtitles.to_srt(clip_cues))
     vtt_path.write_text(subtitles.to_vtt(clip_cues))
-    settings = ctx.settings
     mp4 = media.cut_clip(
-        ctx.video["video_path"],
+        source,
         stem.with_suffix(".mp4"),
         row["start_time"],
         row["end_time"],
-        ffmpeg,
-        accurate=burn or settings.clip_cut_mode == "accurate",  # burning captions needs a re-encode
-        preset=settings.clip_encoder_preset,
+        options,
         subtitles_path=srt_path if burn and clip_cues else None,
         progress=progress,
     )

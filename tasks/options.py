@@ -1,0 +1,47 @@
+"""Each pipeline stage's options built from the settings: the one mapping from `config.Settings` to the
+plain values the stages take, shared by the tasks and `make quality`."""
+
+from __future__ import annotations
+
+from config import Settings
+from utils.pipeline.exchanges import ExchangeConfig
+from utils.pipeline.options import ClipLimits, CutOptions, DiarizationOptions, TranscriptionOptions
+
+
+def transcription_options(settings: Settings) -> TranscriptionOptions:
+    return TranscriptionOptions(
+        model_name=settings.faster_whisper_model, device=settings.device,
+        compute_type=settings.faster_whisper_compute_type, batched=settings.whisper_batched,
+        batch_size=settings.whisper_batch_size, language=settings.whisper_language or None,
+    )  # fmt: skip
+
+
+def diarization_options(settings: Settings) -> DiarizationOptions:
+    """Speaker-count hints are not here: they come with each video."""
+    return DiarizationOptions(
+        backend=settings.diarization_backend, device=settings.device,
+        pyannote_pipeline=settings.pyannote_pipeline, token=settings.hugging_face_token,
+    )  # fmt: skip
+
+
+def exchange_config(settings: Settings) -> ExchangeConfig:
+    return ExchangeConfig(
+        backchannel_max_seconds=settings.exchange_backchannel_max_seconds,
+        asker_long_turn_seconds=settings.exchange_asker_long_turn_seconds,
+        min_answer_seconds=settings.exchange_min_answer_seconds,
+        min_exchange_seconds=settings.clip_min_duration_seconds,  # every exchange can be cut into a clip
+    )
+
+
+def clip_limits(settings: Settings) -> ClipLimits:
+    return ClipLimits(
+        min_duration=settings.clip_min_duration_seconds,
+        max_duration=settings.clip_max_duration_seconds,
+        padding=settings.clip_padding_seconds,
+    )
+
+
+def cut_options(settings: Settings, ffmpeg: str, burn_subtitles: bool) -> CutOptions:
+    """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says."""
+    accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
+    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset)

