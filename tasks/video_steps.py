@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -16,11 +15,9 @@ from utils.core.steps import STEP
 from utils.pipeline import alignment, download, exchanges, limits, media
 from utils.pipeline.errors import StepError
 from utils.pipeline.redact import redact_url
-from utils.pipeline.types import Transcript, transcript_from_dict, transcript_to_dict
+from utils.pipeline.types import Transcript
 
 log = logging.getLogger(__name__)
-
-RAW_TRANSCRIPT = "transcript.raw.json"
 
 
 # ---- download --------------------------------------------------------------------------------
@@ -132,9 +129,9 @@ def _transcribe(ctx: StepContext) -> None:
     settings = ctx.settings
     stream = SegmentStream(ctx)
     transcript = transcription.transcribe(audio, ctx.progress, transcription_options(settings), on_segment=stream.add)
-    audio.with_name(RAW_TRANSCRIPT).write_text(json.dumps(transcript_to_dict(transcript)))
     note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
     with db.transaction(ctx.conn):
+        db.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
         db.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
         db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note)
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
@@ -202,9 +199,9 @@ def _align_when_ready(ctx: StepContext) -> None:
 
 
 def _raw_transcript(ctx: StepContext) -> Transcript:
-    raw = Path(ctx.video["audio_path"] or "").with_name(RAW_TRANSCRIPT)
-    if raw.is_file():
-        return transcript_from_dict(json.loads(raw.read_text()))
+    raw = db.get_raw_transcript(ctx.conn, ctx.video_id)
+    if raw is not None:
+        return raw
     return Transcript(tuple(db.get_segments(ctx.conn, ctx.video_id)), ctx.video["language"], ctx.video["duration"] or 0)
 
 

@@ -63,3 +63,21 @@ def test_failed_transaction_rolls_back(tmp_path):
     except RuntimeError:
         pass
     assert db.count_videos(conn) == 0
+
+
+def test_the_unaligned_transcript_is_kept_in_the_database_and_goes_with_its_video(tmp_path):
+    from utils.pipeline.types import Segment, Transcript, Word
+
+    conn = db.open_database(tmp_path / "raw.db")
+    with db.transaction(conn):
+        video_id = db.insert_video(conn, url="https://example.org/v")
+    assert db.get_raw_transcript(conn, video_id) is None
+    transcript = Transcript(
+        (Segment(0.0, 1.0, " Hi there", (Word(0.0, 0.4, " Hi", 0.9), Word(0.5, 1.0, " there", 0.8))),), "en", 1.0
+    )
+    with db.transaction(conn):
+        db.save_raw_transcript(conn, video_id, transcript)
+    assert db.get_raw_transcript(conn, video_id) == transcript
+    with db.transaction(conn):
+        db.delete_video(conn, video_id)
+    assert conn.execute("SELECT COUNT(*) FROM raw_transcripts").fetchone()[0] == 0

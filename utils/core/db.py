@@ -7,6 +7,7 @@ database is a change to this module only.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.core.migrations import MIGRATIONS
-from utils.pipeline.types import Exchange, Segment, Turn, Word
+from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word, transcript_from_dict, transcript_to_dict
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -265,6 +266,17 @@ def replace_turns(conn: sqlite3.Connection, video_id: int, turns: Iterable[Turn]
         "INSERT INTO turns (video_id, start_time, end_time, speaker) VALUES (?, ?, ?, ?)",
         [(video_id, turn.start, turn.end, turn.speaker) for turn in turns],
     )
+
+
+def save_raw_transcript(conn: sqlite3.Connection, video_id: int, transcript: Transcript) -> None:
+    data = json.dumps(transcript_to_dict(transcript))
+    conn.execute("INSERT OR REPLACE INTO raw_transcripts (video_id, data) VALUES (?, ?)", (video_id, data))
+
+
+def get_raw_transcript(conn: sqlite3.Connection, video_id: int) -> Transcript | None:
+    """The transcript before speaker alignment; None for videos transcribed before it was kept here."""
+    row = conn.execute("SELECT data FROM raw_transcripts WHERE video_id = ?", (video_id,)).fetchone()
+    return transcript_from_dict(json.loads(row["data"])) if row else None
 
 
 def get_turns(conn: sqlite3.Connection, video_id: int) -> list[Turn]:

@@ -139,4 +139,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO auth_state (key, value) VALUES ('session_generation', '0');
     """,
+    # 3: the transcript as Whisper gave it, before speakers were assigned (alignment re-reads it whenever
+    # the speakers change); it used to be a side file next to the audio
+    """
+    CREATE TABLE raw_transcripts (
+        video_id INTEGER PRIMARY KEY REFERENCES videos (id) ON DELETE CASCADE,
+        data TEXT NOT NULL
+    );
+    """,
 )
