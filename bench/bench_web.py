@@ -104,7 +104,7 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
 def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str, ...]) -> None:
     from utils.core import db
 
-    rows = {step["name"]: step for step in db.steps_of(conn, [video_id])}
+    rows = {step.name: step for step in db.steps_of(conn, [video_id])}
     stop_at = {"done": len(names), "error": 2, "running": 2, "queued": 0}[kind]
     for index, name in enumerate(names):
         stamp = (when + timedelta(seconds=30 * index)).isoformat(timespec="milliseconds")
@@ -129,7 +129,7 @@ def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str
             }
         else:
             continue
-        db.update_step(conn, rows[name]["id"], **fields)
+        db.update_step(conn, rows[name].id, **fields)
 
 
 # ---- load ------------------------------------------------------------------------------------

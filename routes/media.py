@@ -39,14 +39,14 @@ def send_checked(path: Path, mimetype: str, download_name: str | None = None, ma
 @media.get("/videos/<int:video_id>")
 def video_file(video_id: int):
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
-    path = managed_file(video["video_path"])
+    path = managed_file(video.video_path)
     return send_checked(path, media_type(path))
 
 
 @media.get("/thumbnails/<int:video_id>")
 def thumbnail(video_id: int):
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
-    path = managed_file(video["thumbnail_path"])
+    path = managed_file(video.thumbnail_path)
     if not is_image(path):  # only pictures we drew ourselves are shown inline
         abort(404, "This video has no thumbnail.")
     return send_checked(path, media_type(path), max_age=3600)
@@ -57,6 +57,6 @@ def clip_file(clip_id: int, kind: str):
     if kind not in CLIP_COLUMNS:
         abort(404, "Clips come as mp4, srt or vtt.")
     clip = db.get_clip(get_db(), clip_id) or abort(404, f"There is no clip {clip_id}.")
-    path = managed_file(clip[CLIP_COLUMNS[kind]])
+    path = managed_file(getattr(clip, CLIP_COLUMNS[kind]))
     mimetype = media_type(path) if kind == "mp4" else text_type(path, SUBTITLE_TYPES[kind])
     return send_checked(path, mimetype, download_name=f"clip-{clip_id}.{kind}")

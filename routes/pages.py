@@ -6,6 +6,7 @@ fetching a fragment (rendered by the same templates) when rows come or go.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -79,7 +80,7 @@ def video_details(video_id: int):
 
 
 def _errors_context() -> dict[str, Any]:
-    rows = [{**row, "video_url": redact_url(row["video_url"])} for row in db.error_steps(get_db(), limit=ERRORS_SHOWN)]
+    rows = [replace(row, video_url=redact_url(row.video_url)) for row in db.error_steps(get_db(), limit=ERRORS_SHOWN)]
     return {"errors": rows, "limit": ERRORS_SHOWN}
 
 

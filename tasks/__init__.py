@@ -16,6 +16,7 @@ from flask import Flask
 from config import Settings
 from utils.core import steps
 from utils.core.event_stream import publisher
+from utils.core.records import StepRecord
 from utils.core.steps import StepService
 
 TASK_MODULES = ["tasks.video_steps", "tasks.clip_steps"]
@@ -64,16 +65,16 @@ def celery_init_app(app: Flask, broker_url: str) -> Celery:
     return celery_app
 
 
-def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[dict[str, Any]], None]:
+def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[StepRecord], None]:
     """The `enqueue` callback of StepService: send a step's task with its id and time limits."""
 
-    def enqueue(step: dict[str, Any]) -> None:
-        limit = settings.time_limit(step["name"])
+    def enqueue(step: StepRecord) -> None:
+        limit = settings.time_limit(step.name)
         celery_app.send_task(
-            steps.STEP[step["name"]].task,
-            args=[step["id"]],
-            task_id=step["task_id"],
-            queue=steps.STEP[step["name"]].queue,
+            steps.STEP[step.name].task,
+            args=[step.id],
+            task_id=step.task_id,
+            queue=steps.STEP[step.name].queue,
             soft_time_limit=limit,
             time_limit=limit + 60,
             retry=False,  # the step records the failure; the caller answers 503 now rather than later

@@ -21,6 +21,7 @@ from flask import current_app
 from config import Settings
 from tasks import build_step_service
 from utils.core import db, layout
+from utils.core.records import StepRecord, VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline.errors import StepError
 
@@ -43,14 +44,14 @@ class StepContext:
     settings: Settings
     conn: sqlite3.Connection
     service: StepService
-    step: dict[str, Any]
-    video: dict[str, Any]
+    step: StepRecord
+    video: VideoRecord
     _last_time: float = field(default=0.0)
     _last_fraction: float = field(default=0.0)
 
     @property
     def video_id(self) -> int:
-        return self.video["id"]
+        return self.video.id
 
     def progress(self, fraction: float) -> None:
         """Throttled progress; raises StepCancelled when the step is gone, which stops the work."""
@@ -58,11 +59,11 @@ class StepContext:
         if now - self._last_time < PROGRESS_MIN_INTERVAL and fraction - self._last_fraction < PROGRESS_MIN_STEP:
             return
         self._last_time, self._last_fraction = now, fraction
-        if not self.service.progress(self.step["id"], fraction, self.step["task_id"]):
+        if not self.service.progress(self.step.id, fraction, self.step.task_id):
             raise StepCancelled()
 
     def fail(self, message: str) -> None:
-        self.service.fail(self.step["id"], message, self.step["task_id"])
+        self.service.fail(self.step.id, message, self.step.task_id)
 
     def publish(self, event: dict[str, Any]) -> None:
         self.service.publish(event)
@@ -90,9 +91,9 @@ def run_step(
         if step is None:
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
             return
-        video = db.get_video(conn, step["video_id"])
+        video = db.get_video(conn, step.video_id)
         ctx = StepContext(settings, conn, service, step, video)
-        log.info("video %s: %s started (attempt %d)", ctx.video_id, step["name"], step["attempts"])
+        log.info("video %s: %s started (attempt %d)", ctx.video_id, step.name, step.attempts)
         if _run_work(ctx, work):
             _finish(ctx, after_done)
         _remove_files_if_deleted(ctx)
@@ -103,12 +104,12 @@ def run_step(
 def _remove_files_if_deleted(ctx: StepContext) -> None:
     """A video deleted while its task ran: remove whatever the task wrote after the deletion."""
     if db.get_video(ctx.conn, ctx.video_id) is None:
-        log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step["name"])
+        log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step.name)
         layout.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
 
 
 def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
-    name = ctx.step["name"]
+    name = ctx.step.name
     try:
         work(ctx)
         return True
@@ -127,26 +128,26 @@ def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
     return False
 
 
-def _continues(conn: sqlite3.Connection, done: dict[str, Any]) -> bool:
+def _continues(conn: sqlite3.Connection, done: StepRecord) -> bool:
     """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
-    video = db.get_video(conn, done["video_id"])
-    if video is None or (not video["auto"] and done["exchange_id"] is None):
+    video = db.get_video(conn, done.video_id)
+    if video is None or (not video.auto and done.exchange_id is None):
         return False
-    if done["exchange_id"] is None:
+    if done.exchange_id is None:
         return True
-    exchange = db.get_exchange(conn, done["exchange_id"])
-    return bool(exchange and (exchange["chain"] or video["clips"]))
+    exchange = db.get_exchange(conn, done.exchange_id)
+    return bool(exchange and (exchange.chain or video.clips))
 
 
 def _finish(ctx: StepContext, after_done: Callable[[StepContext], None] | None) -> None:
-    done = ctx.service.finish(ctx.step["id"], ctx.step["task_id"])
+    done = ctx.service.finish(ctx.step.id, ctx.step.task_id)
     if done is None:
         return
-    log.info("video %s: %s done", ctx.video_id, done["name"])
+    log.info("video %s: %s done", ctx.video_id, done.name)
     if after_done is not None:
         try:
             after_done(ctx)
         except Exception:  # the step itself succeeded; the follow-up is redone by the next step anyway
-            log.exception("video %s: follow-up of %s failed", ctx.video_id, done["name"])
+            log.exception("video %s: follow-up of %s failed", ctx.video_id, done.name)
     if _continues(ctx.conn, done):
         ctx.service.queue_ready_dependents(done)

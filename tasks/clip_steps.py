@@ -11,6 +11,7 @@ from celery import shared_task
 from tasks.base import StepContext, run_step
 from tasks.options import clip_limits, cut_options
 from utils.core import db, layout, presenters
+from utils.core.records import ClipRecord
 from utils.core.steps import STEP
 from utils.pipeline import clips, limits, media, subtitles
 from utils.pipeline.clips import SpeakerSpan
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _exchange(ctx: StepContext) -> dict:
-    exchange = db.get_exchange(ctx.conn, ctx.step["exchange_id"])
+    exchange = db.get_exchange(ctx.conn, ctx.step.exchange_id)
     if exchange is None:
         raise StepError("this exchange was deleted: nothing to do")
     return exchange
@@ -43,13 +44,13 @@ def _process_diarization(ctx: StepContext) -> None:
     exchange = _exchange(ctx)
     segments = db.get_segments(ctx.conn, ctx.video_id)
     source = segments if any(segment.speaker for segment in segments) else db.get_turns(ctx.conn, ctx.video_id)
-    spans = clips.speaker_segments(source, exchange["start_time"], exchange["end_time"])
+    spans = clips.speaker_segments(source, exchange.start_time, exchange.end_time)
     if not spans:
         raise StepError("no speech inside this exchange: widen it or check the transcript")
     with db.transaction(ctx.conn):
-        db.replace_exchange_segments(ctx.conn, exchange["id"], spans)
-    _publish_clips(ctx, exchange["id"])
-    log.info("video %s: exchange %s has %d speaker segments", ctx.video_id, exchange["label"], len(spans))
+        db.replace_exchange_segments(ctx.conn, exchange.id, spans)
+    _publish_clips(ctx, exchange.id)
+    log.info("video %s: exchange %s has %d speaker segments", ctx.video_id, exchange.label, len(spans))
 
 
 # ---- define_clips ----------------------------------------------------------------------------
@@ -63,17 +64,17 @@ def define_clips(self, step_id: int) -> None:
 def _define_clips(ctx: StepContext) -> None:
     exchange, settings = _exchange(ctx), ctx.settings
     spans = [
-        SpeakerSpan(row["start_time"], row["end_time"], row["speaker"])
-        for row in db.get_exchange_segments(ctx.conn, exchange["id"])
+        SpeakerSpan(row.start_time, row.end_time, row.speaker)
+        for row in db.get_exchange_segments(ctx.conn, exchange.id)
     ]
     words = [word for segment in db.get_segments(ctx.conn, ctx.video_id) for word in segment.words]
     plan = clips.define_clips(
         spans,
         words,
-        exchange["start_time"],
-        exchange["end_time"],
+        exchange.start_time,
+        exchange.end_time,
         clip_limits(settings),
-        media_duration=ctx.video["duration"],
+        media_duration=ctx.video.duration,
     )
     rows = [
         {"position": spec.position, "kind": spec.kind, "start_time": spec.start, "end_time": spec.end,
@@ -81,12 +82,12 @@ def _define_clips(ctx: StepContext) -> None:
         for spec in plan.clips
     ]  # fmt: skip
     # The old clips' files belong to rows that are about to go: remove them so nothing is orphaned.
-    layout.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange["id"]])
+    layout.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange.id])
     with db.transaction(ctx.conn):
-        db.replace_clips(ctx.conn, exchange["id"], rows)
-        db.update_exchange(ctx.conn, exchange["id"], note="; ".join(plan.dropped) or None)
-    _publish_clips(ctx, exchange["id"])
-    log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange["label"], len(rows),
+        db.replace_clips(ctx.conn, exchange.id, rows)
+        db.update_exchange(ctx.conn, exchange.id, note="; ".join(plan.dropped) or None)
+    _publish_clips(ctx, exchange.id)
+    log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange.label, len(rows),
              len(plan.dropped))  # fmt: skip
 
 
@@ -100,28 +101,28 @@ def cut_clips(self, step_id: int) -> None:
 
 def _cut_clips(ctx: StepContext) -> None:
     exchange, settings = _exchange(ctx), ctx.settings
-    source = ctx.video["video_path"]
+    source = ctx.video.video_path
     if not source or not Path(source).is_file():
         raise StepError("the source video is missing from disk: re-run download, then cut again")
-    rows = db.list_clips(ctx.conn, exchange["id"])
+    rows = db.list_clips(ctx.conn, exchange.id)
     if not rows:
         raise StepError("no clips are defined for this exchange: run define_clips first")
-    folder = layout.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange["id"])
-    clip_seconds = sum(row["end_time"] - row["start_time"] for row in rows)
+    folder = layout.exchange_dir(settings.processed_clips_dir, ctx.video_id, exchange.id)
+    clip_seconds = sum(row.end_time - row.start_time for row in rows)
     limits.check_free_space(folder, settings.min_free_disk_mb * 2**20, _estimated_bytes(Path(source), clip_seconds))
     shutil.rmtree(folder, ignore_errors=True)  # re-running replaces every file: no orphans
     folder.mkdir(parents=True)
     segments = db.get_segments(ctx.conn, ctx.video_id)
     cues = subtitles.transcript_cues(segments, presenters.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
-    burn = bool(settings.clip_burn_subtitles if exchange["burn_subtitles"] is None else exchange["burn_subtitles"])
+    burn = bool(settings.clip_burn_subtitles if exchange.burn_subtitles is None else exchange.burn_subtitles)
     options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn)
     for index, row in enumerate(rows):
         progress = lambda f, i=index: ctx.progress((i + f) / len(rows))  # noqa: E731
-        paths = _cut_one(ctx.video["video_path"], row, folder, cues, options, burn, progress)
+        paths = _cut_one(ctx.video.video_path, row, folder, cues, options, burn, progress)
         with db.transaction(ctx.conn):
-            db.update_clip(ctx.conn, row["id"], **paths)
-        _publish_clips(ctx, exchange["id"])
-    log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange["label"], len(rows))
+            db.update_clip(ctx.conn, row.id, **paths)
+        _publish_clips(ctx, exchange.id)
+    log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange.label, len(rows))
 
 
 def _estimated_bytes(source: Path, clip_seconds: float) -> int:
@@ -130,18 +131,20 @@ def _estimated_bytes(source: Path, clip_seconds: float) -> int:
     return int(2 * source.stat().st_size * min(clip_seconds / duration, 1.0)) if duration else 0
 
 
-def _cut_one(source: str, row: dict, folder: Path, cues, options: CutOptions, burn: bool, progress) -> dict[str, str]:
+def _cut_one(
+    source: str, row: ClipRecord, folder: Path, cues, options: CutOptions, burn: bool, progress
+) -> dict[str, str]:
     """Subtitles first (they may be burned in), then the MP4."""
-    stem = folder / f"clip_{row['position']:02d}_{row['kind']}"
-    clip_cues = subtitles.clip_cues(cues, row["start_time"], row["end_time"])
+    stem = folder / f"clip_{row.position:02d}_{row.kind}"
+    clip_cues = subtitles.clip_cues(cues, row.start_time, row.end_time)
     srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
     srt_path.write_text(subtitles.to_srt(clip_cues))
     vtt_path.write_text(subtitles.to_vtt(clip_cues))
     mp4 = media.cut_clip(
         source,
         stem.with_suffix(".mp4"),
-        row["start_time"],
-        row["end_time"],
+        row.start_time,
+        row.end_time,
         options,
         subtitles_path=srt_path if burn and clip_cues else None,
         progress=progress,

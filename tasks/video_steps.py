@@ -34,13 +34,13 @@ def _download(ctx: StepContext) -> None:
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     refuse = download.Limits(settings.max_video_duration_seconds, settings.min_free_disk_mb * 2**20)
     allowed = settings.allowed_networks
-    url, resolution = ctx.video["url"], ctx.video["resolution"]
+    url, resolution = ctx.video.url, ctx.video.resolution
     result = download.fetch(url, resolution, folder, ctx.progress, ffmpeg, refuse, allowed)
     if isinstance(result, download.Playlist):
         _expand_playlist(ctx, result)
-        result = download.fetch(ctx.video["url"], resolution, folder, ctx.progress, ffmpeg, refuse, allowed)
+        result = download.fetch(ctx.video.url, resolution, folder, ctx.progress, ffmpeg, refuse, allowed)
         if isinstance(result, download.Playlist):
-            entry = redact_url(ctx.video["url"])
+            entry = redact_url(ctx.video.url)
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
     info = media.probe(result.path)
     # Some sources (HLS) only reveal their length once downloaded: check again, and keep nothing.
@@ -70,7 +70,7 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     """This video becomes the first entry; every other entry becomes a video of its own."""
     entries = download.checked_entries(playlist.entry_urls, ctx.settings.allowed_networks)
     if not entries:
-        raise download.DownloadError(f"playlist {redact_url(ctx.video['url'])} has no videos: check the link")
+        raise download.DownloadError(f"playlist {redact_url(ctx.video.url)} has no videos: check the link")
     first, *others = entries
     with db.transaction(ctx.conn):
         db.update_video(ctx.conn, ctx.video_id, url=first, title=playlist.title)
@@ -90,17 +90,17 @@ def extract_audio(self, step_id: int) -> None:
 
 
 def _audio(ctx: StepContext) -> None:
-    source = _existing_file(ctx.video["video_path"], "the downloaded video", "download")
+    source = _existing_file(ctx.video.video_path, "the downloaded video", "download")
     settings = ctx.settings
     duration = media.probe(source).duration
     limits.check_duration(duration, settings.max_video_duration_seconds)
     wav_bytes = int(duration * limits.WAV_BYTES_PER_SECOND)
     limits.check_free_space(source.parent, settings.min_free_disk_mb * 2**20, wav_bytes)
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video["duration"] or 0)
+    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video.duration or 0)
     duration = media.probe(wav).duration
-    fields = {"audio_path": str(wav), "duration": ctx.video["duration"] or duration}
-    if not ctx.video["thumbnail_path"]:  # uploads arrive without one
+    fields = {"audio_path": str(wav), "duration": ctx.video.duration or duration}
+    if not ctx.video.thumbnail_path:  # uploads arrive without one
         frame = media.grab_frame(source, source.with_name("frame.jpg"), ffmpeg)
         fields["thumbnail_path"] = str(frame) if frame else None
     with db.transaction(ctx.conn):
@@ -125,7 +125,7 @@ def transcribe_audio(self, step_id: int) -> None:
 def _transcribe(ctx: StepContext) -> None:
     from utils.pipeline import transcription  # imported where used: the I/O worker never loads the models
 
-    audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
+    audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings = ctx.settings
     stream = SegmentStream(ctx)
     transcript = transcription.transcribe(audio, ctx.progress, transcription_options(settings), on_segment=stream.add)
@@ -174,15 +174,15 @@ def diarize_audio(self, step_id: int) -> None:
 def _diarize(ctx: StepContext) -> None:
     from utils.pipeline import diarization
 
-    audio = _existing_file(ctx.video["audio_path"], "the extracted audio", "audio")
+    audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video
     turns = diarization.diarize(
         audio,
         ctx.progress,
         diarization_options(settings),
-        num_speakers=video["num_speakers"],
-        min_speakers=video["min_speakers"],
-        max_speakers=video["max_speakers"],
+        num_speakers=video.num_speakers,
+        min_speakers=video.min_speakers,
+        max_speakers=video.max_speakers,
     )
     with db.transaction(ctx.conn):
         db.replace_turns(ctx.conn, ctx.video_id, turns)
@@ -193,7 +193,7 @@ def _diarize(ctx: StepContext) -> None:
 
 def _align_when_ready(ctx: StepContext) -> None:
     """Give every word a speaker as soon as both the transcript and the turns exist."""
-    states = {step["name"]: step["state"] for step in db.steps_of(ctx.conn, [ctx.video_id])}
+    states = {step.name: step.state for step in db.steps_of(ctx.conn, [ctx.video_id])}
     if states.get("transcribe") == steps.DONE and states.get("diarize") == steps.DONE:
         align_video(ctx)
 
@@ -202,7 +202,7 @@ def _raw_transcript(ctx: StepContext) -> Transcript:
     raw = db.get_raw_transcript(ctx.conn, ctx.video_id)
     if raw is not None:
         return raw
-    return Transcript(tuple(db.get_segments(ctx.conn, ctx.video_id)), ctx.video["language"], ctx.video["duration"] or 0)
+    return Transcript(tuple(db.get_segments(ctx.conn, ctx.video_id)), ctx.video.language, ctx.video.duration or 0)
 
 
 def align_video(ctx: StepContext) -> None:
@@ -237,6 +237,6 @@ def _exchanges(ctx: StepContext) -> None:
     layout.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
     ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
     log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
-    if ctx.video["clips"]:
+    if ctx.video.clips:
         for exchange_id in new_ids:
             ctx.service.request(ctx.video_id, steps.PHASE2_STEPS[0], exchange_id)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from routes import get_db
 from utils.core import db
+from utils.core.records import ExchangeRecord, VideoRecord
 from utils.core.steps import QueueUnavailable, StepBlocked, StepNotFound
 from utils.pipeline.limits import DiskFull, LimitExceeded
 
@@ -61,17 +62,6 @@ def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:
     return value
 
 
-def _optional_count(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and value.isascii() and value.strip().isdecimal():  # typed into a form field
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SPEAKERS:
-        raise BadRequest(f"{key} must be a whole number from 1 to {MAX_SPEAKERS}")
-    return value
-
-
 def page_args() -> tuple[int, int]:
     page = request.args.get("page", "1")
     per_page = request.args.get("per_page", "50")
@@ -80,14 +70,14 @@ def page_args() -> tuple[int, int]:
     return min(max(int(page), 1), MAX_PAGE), min(max(int(per_page), 1), MAX_PER_PAGE)
 
 
-def video_or_404(video_id: int) -> dict[str, Any]:
+def video_or_404(video_id: int) -> VideoRecord:
     video = db.get_video(get_db(), video_id)
     if video is None:
         raise NotFound(f"no video {video_id}")
     return video
 
 
-def exchange_or_404(exchange_id: int) -> dict[str, Any]:
+def exchange_or_404(exchange_id: int) -> ExchangeRecord:
     exchange = db.get_exchange(get_db(), exchange_id)
     if exchange is None:
         raise NotFound(f"no exchange {exchange_id}")

@@ -10,6 +10,7 @@ from routes import get_db, settings, step_service
 from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
 from utils.core import db, layout, library, presenters, steps
+from utils.core.records import ClipRecord, VideoRecord
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
 
@@ -17,24 +18,24 @@ from utils.pipeline.types import Exchange
 def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
     conn = get_db()
     rows = db.list_exchanges(conn, video_id)
-    exchange_steps = db.exchange_steps(conn, [row["id"] for row in rows])
+    exchange_steps = db.exchange_steps(conn, [row.id for row in rows])
     return presenters.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
 
 
 @api.get("/videos/<int:video_id>/exchanges")
 def exchanges(video_id: int):
     video = video_or_404(video_id)
-    return jsonify(exchanges=_describe_exchanges(video_id), note=video["exchanges_note"])
+    return jsonify(exchanges=_describe_exchanges(video_id), note=video.exchanges_note)
 
 
-def _manual_bounds(body: dict[str, Any], video: dict[str, Any]) -> tuple[float, float]:
+def _manual_bounds(body: dict[str, Any], video: VideoRecord) -> tuple[float, float]:
     try:
         start, end = parse_timecode(body.get("start")), parse_timecode(body.get("end"))
     except ValueError as error:
         raise BadRequest(f"start and end must be seconds or mm:ss: {error}") from None
     if end <= start:
         raise BadRequest(f"end ({end:.2f} s) must be after start ({start:.2f} s)")
-    duration = video["duration"]
+    duration = video.duration
     if duration and end > duration + 0.5:
         raise BadRequest(f"end ({end:.2f} s) is beyond the end of the video ({duration:.2f} s)")
     return start, min(end, duration) if duration else end
@@ -73,8 +74,8 @@ def delete_exchange(exchange_id: int):
     conn = get_db()
     with db.transaction(conn):
         db.delete_exchange(conn, exchange_id)
-    layout.remove_exchange_files(settings().processed_clips_dir, exchange["video_id"], [exchange_id])
-    step_service().publish({"type": "exchanges", "video_id": exchange["video_id"]})
+    layout.remove_exchange_files(settings().processed_clips_dir, exchange.video_id, [exchange_id])
+    step_service().publish({"type": "exchanges", "video_id": exchange.video_id})
     return "", 204
 
 
@@ -87,11 +88,11 @@ def trigger_exchange_step(exchange_id: int, step: str):
     service = step_service()
     if step == "cut_clips" and body.get("burn_subtitles") is not None:  # captions burned in on request
         burn = flag(body, "burn_subtitles")
-        service.check_ready(exchange["video_id"], step, exchange_id)  # a refused request changes nothing
+        service.check_ready(exchange.video_id, step, exchange_id)  # a refused request changes nothing
         conn = get_db()
         with db.transaction(conn):
             db.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
-    return jsonify(step=service.request(exchange["video_id"], step, exchange_id)), 202
+    return jsonify(step=service.request(exchange.video_id, step, exchange_id)), 202
 
 
 @api.post("/videos/<int:video_id>/exchanges/process")
@@ -104,9 +105,9 @@ def process_all(video_id: int):
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
     with db.transaction(conn):
         for row in rows:
-            db.update_exchange(conn, row["id"], chain=1)
+            db.update_exchange(conn, row.id, chain=1)
     service = step_service()
-    queued = [service.request(video_id, steps.PHASE2_STEPS[0], row["id"]) for row in rows]
+    queued = [service.request(video_id, steps.PHASE2_STEPS[0], row.id) for row in rows]
     return jsonify(steps=queued), 202
 
 
@@ -116,31 +117,31 @@ def process_all(video_id: int):
 @api.get("/exchanges/<int:exchange_id>/clips")
 def clips(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
-    names = speaker_names_of(exchange["video_id"])
+    names = speaker_names_of(exchange.video_id)
     conn = get_db()
     return jsonify(
         exchange_segments=[
-            {"start": row["start_time"], "end": row["end_time"], "speaker": row["speaker"],
-             "speaker_name": names.get(row["speaker"], row["speaker"])}
+            {"start": row.start_time, "end": row.end_time, "speaker": row.speaker,
+             "speaker_name": names.get(row.speaker, row.speaker)}
             for row in db.get_exchange_segments(conn, exchange_id)
         ],
         clips=[_clip_json(row, names) for row in db.list_clips(conn, exchange_id)],
     )  # fmt: skip
 
 
-def _clip_json(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+def _clip_json(row: ClipRecord, names: dict[str, str]) -> dict[str, Any]:
     def link(kind: str, present: str | None) -> str | None:
-        return url_for("media.clip_file", clip_id=row["id"], kind=kind) if present else None
+        return url_for("media.clip_file", clip_id=row.id, kind=kind) if present else None
 
     return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "start": row["start_time"],
-        "end": row["end_time"],
-        "speaker": row["speaker"],
-        "speaker_name": names.get(row["speaker"], row["speaker"]) if row["speaker"] else None,
-        "note": row["note"],
-        "url": link("mp4", row["path"]),
-        "srt_url": link("srt", row["srt_path"]),
-        "vtt_url": link("vtt", row["vtt_path"]),
+        "id": row.id,
+        "kind": row.kind,
+        "start": row.start_time,
+        "end": row.end_time,
+        "speaker": row.speaker,
+        "speaker_name": names.get(row.speaker, row.speaker) if row.speaker else None,
+        "note": row.note,
+        "url": link("mp4", row.path),
+        "srt_url": link("srt", row.srt_path),
+        "vtt_url": link("vtt", row.vtt_path),
     }

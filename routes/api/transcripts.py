@@ -34,8 +34,8 @@ def transcript(video_id: int):
     segments = db.get_segments(conn, video_id)
     ids = db.segment_ids(conn, video_id)
     return jsonify(
-        language=video["language"],
-        note=video["transcript_note"],
+        language=video.language,
+        note=video.transcript_note,
         segments=[_segment_json(segment_id, segment, names) for segment_id, segment in zip(ids, segments, strict=True)],
     )
 

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 
 from routes import get_db, settings, step_service
-from routes.api import MAX_SPEAKERS, BadRequest, api, page_args, video_or_404
+from routes.api import MAX_SPEAKERS, BadRequest, api, flag, json_body, page_args, video_or_404
 from utils.core import db, library, presenters
 from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
 from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from utils.pipeline.redact import redact_url
 
 log = logging.getLogger(__name__)
-
-
-def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("expected a JSON object body")
-    return body
-
-
-def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:
-    """A JSON boolean: true or false, never "false" (a non-empty string) taken as true."""
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key} must be true or false (a JSON boolean), got {json.dumps(value)[:40]}")
-    return value
 
 
 def _optional_count(body: dict[str, Any], key: str) -> int | None:
@@ -152,7 +134,7 @@ def trigger_step(video_id: int, step: str):
 def delete_video(video_id: int):
     video_or_404(video_id)
     config = settings()
-    running = [step["task_id"] for step in db.steps_of_video(get_db(), video_id) if step["state"] in ACTIVE]
+    running = [step.task_id for step in db.steps_of_video(get_db(), video_id) if step.state in ACTIVE]
     library.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
     stop_tasks(running)
     step_service().publish({"type": "video_deleted", "video_id": video_id})
@@ -164,10 +146,10 @@ def list_errors():
     rows = db.error_steps(get_db())
     return jsonify(
         errors=[
-            {"step": {key: row[key] for key in ("id", "name", "state", "error", "attempts", "finished_at",
+            {"step": {key: getattr(row, key) for key in ("id", "name", "state", "error", "attempts", "finished_at",
                                                  "exchange_id")},
-             "video_id": row["video_id"], "video_title": row["video_title"] or redact_url(row["video_url"]),
-             "exchange_label": row["exchange_label"]}
+             "video_id": row.video_id, "video_title": row.video_title or redact_url(row.video_url),
+             "exchange_label": row.exchange_label}
             for row in rows
         ]
     )  # fmt: skip

@@ -69,7 +69,7 @@ def transcribed(downloaded, flask_app) -> int:
             db.replace_segments(conn, downloaded, SEGMENTS)
             db.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
             for name in ("audio", "transcribe", "diarize"):  # as if they had run: phase 2 needs them done
-                db.update_step(conn, db.find_step(conn, downloaded, name)["id"], state="done", progress=1.0)
+                db.update_step(conn, db.find_step(conn, downloaded, name).id, state="done", progress=1.0)
     finally:
         conn.close()
     return downloaded

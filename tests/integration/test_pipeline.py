@@ -175,7 +175,7 @@ def _clip_path(api, clip_id: int) -> Path:
         from routes import get_db
         from utils.core import db
 
-        return Path(db.get_clip(get_db(), clip_id)["path"])
+        return Path(db.get_clip(get_db(), clip_id).path)
 
 
 def test_recutting_replaces_files_and_leaves_no_orphans(api, sample_video):

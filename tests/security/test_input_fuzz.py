@@ -139,7 +139,7 @@ def test_a_refused_cut_does_not_store_burn_subtitles(app, client, video_id):
     assert wrong_type.status_code == 400 and "burn_subtitles" in wrong_type.get_json()["error"]
     blocked = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json={"burn_subtitles": True})
     assert blocked.status_code == 409, "define_clips has not run"
-    assert db.get_exchange(conn, exchange_id)["burn_subtitles"] is None, "a refused request changes nothing"
+    assert db.get_exchange(conn, exchange_id).burn_subtitles is None, "a refused request changes nothing"
     conn.close()
 
 

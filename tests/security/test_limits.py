@@ -41,7 +41,7 @@ def test_an_upload_is_refused_when_it_would_fill_the_disk(settings_env, redis_cl
 
 def _audio_context(tmp_path: Path, source: Path, **env: str) -> SimpleNamespace:
     settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", **env}, tmp_path)
-    video = {"id": 1, "video_path": str(source), "duration": None, "thumbnail_path": None}
+    video = SimpleNamespace(id=1, video_path=str(source), duration=None, thumbnail_path=None)
     return SimpleNamespace(settings=settings, video=video, video_id=1, progress=lambda fraction: None)
 
 
@@ -80,8 +80,7 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     earlier = layout.exchange_dir(settings.processed_clips_dir, video_id, exchange_id) / "clip_01_exchange.mp4"
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"an earlier cut")
-    video = {"id": video_id, "video_path": str(source)}
-    step = {"exchange_id": exchange_id}
+    video, step = db.get_video(conn, video_id), SimpleNamespace(exchange_id=exchange_id)
     ctx = SimpleNamespace(settings=settings, conn=conn, video=video, video_id=video_id, step=step, progress=print)
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         _cut_clips(ctx)

@@ -21,7 +21,7 @@ def test_upgrade_keeps_existing_rows(tmp_path, monkeypatch):
     monkeypatch.setattr(db, "MIGRATIONS", later)
     conn = db.open_database(path)
     assert db.schema_version(conn) == len(later)
-    row = db.get_video(conn, video_id)
+    row = conn.execute("SELECT url, note FROM videos WHERE id = ?", (video_id,)).fetchone()
     assert row["url"] == "https://example.org/v" and row["note"] is None
 
 
@@ -81,3 +81,19 @@ def test_the_unaligned_transcript_is_kept_in_the_database_and_goes_with_its_vide
     with db.transaction(conn):
         db.delete_video(conn, video_id)
     assert conn.execute("SELECT COUNT(*) FROM raw_transcripts").fetchone()[0] == 0
+
+
+def test_every_column_has_a_field_in_its_record(tmp_path):
+    """The records are the only view of the rows outside the store: none may miss a column."""
+    from dataclasses import fields
+
+    from utils.core import records
+
+    conn = db.open_database(tmp_path / "columns.db")
+    tables = {
+        "videos": records.VideoRecord, "steps": records.StepRecord, "exchanges": records.ExchangeRecord,
+        "clips": records.ClipRecord,
+    }  # fmt: skip
+    for table, record in tables.items():
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        assert columns == {field.name for field in fields(record)}, table

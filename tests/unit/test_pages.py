@@ -72,7 +72,7 @@ def test_pagination_shows_fifty_newest_first(client, conn):
 
 def test_titles_are_escaped_everywhere(client, conn, app):
     (video_id,) = add_videos(conn, 1, title=EVIL, uploader=EVIL)
-    StepService(conn).fail(db.find_step(conn, video_id, "download")["id"], f"yt-dlp said {EVIL}")
+    StepService(conn).fail(db.find_step(conn, video_id, "download").id, f"yt-dlp said {EVIL}")
     for path in ("/", f"/videos/{video_id}", "/errors", "/partials/videos", "/partials/errors"):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
@@ -88,7 +88,7 @@ def test_details_page_shows_steps_with_their_buttons(client, conn):
     assert audio, "audio cannot run before the download is done"
 
     step = db.find_step(conn, video_id, "download")
-    db.update_step(conn, step["id"], state="done", progress=1.0)
+    db.update_step(conn, step.id, state="done", progress=1.0)
     html = client.get(f"/videos/{video_id}").get_data(as_text=True)
     assert re.search(r'data-step="download"\s+title="">Re-run<', html)
     assert re.search(r'data-step="audio"\s+title="">Run<', html)
@@ -109,8 +109,8 @@ def test_error_log_lists_errors_newest_first_with_retry(client, conn):
     db.update_video(conn, newer, title="Newer talk")
     service = StepService(conn)
     message = "yt-dlp: HTTP 404 for https://example.org/v0: check the link"
-    service.fail(db.find_step(conn, older, "download")["id"], message)
-    service.fail(db.find_step(conn, newer, "download")["id"], "ffmpeg failed: no space left on device")
+    service.fail(db.find_step(conn, older, "download").id, message)
+    service.fail(db.find_step(conn, newer, "download").id, "ffmpeg failed: no space left on device")
     html = client.get("/errors").get_data(as_text=True)
     assert html.index("Newer talk") < html.index("Older talk")
     assert "HTTP 404 for https://example.org/v0: check the link" in html

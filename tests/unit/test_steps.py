@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 
 from utils.core import db, library, presenters, steps
@@ -33,32 +35,32 @@ def new_video(conn, auto=False) -> int:
 
 def run_to_done(service, video_id, name):
     step = service.request(video_id, name)
-    service.begin(step["id"], step["task_id"])
-    return service.finish(step["id"])
+    service.begin(step.id, step.task_id)
+    return service.finish(step.id)
 
 
 def test_new_video_has_every_phase1_step_pending(conn):
     video_id = new_video(conn)
     rows = db.steps_of(conn, [video_id])
-    assert sorted(row["name"] for row in rows) == sorted(steps.PHASE1_STEPS)
-    assert {row["state"] for row in rows} == {"pending"}
+    assert sorted(row.name for row in rows) == sorted(steps.PHASE1_STEPS)
+    assert {row.state for row in rows} == {"pending"}
     assert steps.video_status(rows) == "pending"
 
 
 def test_request_queues_and_enqueues_once(service, conn, sent):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    assert step["state"] == "queued" and step["task_id"]
+    assert step.state == "queued" and step.task_id
     again = service.request(video_id, "download")
-    assert again["task_id"] == step["task_id"]
+    assert again.task_id == step.task_id
     assert len(sent) == 1, "a duplicate trigger must collapse into the queued run"
 
 
 def test_duplicate_trigger_while_running_collapses(service, conn, sent):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    service.begin(step["id"], step["task_id"])
-    assert service.request(video_id, "download")["state"] == "running"
+    service.begin(step.id, step.task_id)
+    assert service.request(video_id, "download").state == "running"
     assert len(sent) == 1
 
 
@@ -67,47 +69,47 @@ def test_missing_prerequisite_is_refused_with_reason(service, conn, sent):
     with pytest.raises(StepBlocked, match="transcribe cannot run yet: audio is pending"):
         service.request(video_id, "transcribe")
     assert sent == []
-    assert db.find_step(conn, video_id, "transcribe")["state"] == "pending"
+    assert db.find_step(conn, video_id, "transcribe").state == "pending"
 
 
 def test_lifecycle_records_attempts_progress_and_times(service, conn, events):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    running = service.begin(step["id"], step["task_id"])
-    assert running["state"] == "running" and running["attempts"] == 1 and running["started_at"]
-    assert service.progress(step["id"], 0.4)
-    assert db.get_step(conn, step["id"])["progress"] == pytest.approx(0.4)
-    done = service.finish(step["id"])
-    assert done["state"] == "done" and done["progress"] == 1.0 and done["finished_at"] >= done["started_at"]
+    running = service.begin(step.id, step.task_id)
+    assert running.state == "running" and running.attempts == 1 and running.started_at
+    assert service.progress(step.id, 0.4)
+    assert db.get_step(conn, step.id).progress == pytest.approx(0.4)
+    done = service.finish(step.id)
+    assert done.state == "done" and done.progress == 1.0 and done.finished_at >= done.started_at
     assert [event["state"] for event in events] == ["queued", "running", "running", "done"]
 
 
 def test_begin_refuses_a_stale_message(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    assert service.begin(step["id"], "some-other-task-id") is None
-    assert db.get_step(conn, step["id"])["state"] == "queued"
+    assert service.begin(step.id, "some-other-task-id") is None
+    assert db.get_step(conn, step.id).state == "queued"
 
 
 def test_progress_on_a_deleted_video_reports_gone(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    service.begin(step["id"], step["task_id"])
+    service.begin(step.id, step.task_id)
     with db.transaction(conn):
         db.delete_video(conn, video_id)
-    assert service.progress(step["id"], 0.5) is False
-    assert service.finish(step["id"]) is None
+    assert service.progress(step.id, 0.5) is False
+    assert service.finish(step.id) is None
 
 
 def test_error_keeps_message_and_retry_clears_it(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    service.begin(step["id"], step["task_id"])
-    service.fail(step["id"], "yt-dlp: HTTP Error 404")
+    service.begin(step.id, step.task_id)
+    service.fail(step.id, "yt-dlp: HTTP Error 404")
     rows = db.steps_of(conn, [video_id])
     assert steps.video_status(rows) == "error"
     retried = service.request(video_id, "download")
-    assert retried["state"] == "queued" and retried["error"] is None
+    assert retried.state == "queued" and retried.error is None
 
 
 def test_rerun_marks_finished_dependents_stale(service, conn):
@@ -115,7 +117,7 @@ def test_rerun_marks_finished_dependents_stale(service, conn):
     for name in ("download", "audio", "transcribe"):
         run_to_done(service, video_id, name)
     service.request(video_id, "download")
-    states = {row["name"]: row["state"] for row in db.steps_of(conn, [video_id])}
+    states = {row.name: row.state for row in db.steps_of(conn, [video_id])}
     assert states["download"] == "queued"
     assert states["audio"] == "stale" and states["transcribe"] == "stale"
     assert states["diarize"] == "pending"
@@ -144,7 +146,7 @@ def test_queue_failure_marks_error_instead_of_waiting_forever(conn):
     with pytest.raises(steps.QueueUnavailable, match="queue unavailable"):
         service.request(video_id, "download")
     step = db.find_step(conn, video_id, "download")
-    assert step["state"] == "error" and "queue unavailable" in step["error"]
+    assert step.state == "error" and "queue unavailable" in step.error
 
 
 @pytest.mark.parametrize(
@@ -160,7 +162,7 @@ def test_queue_failure_marks_error_instead_of_waiting_forever(conn):
     ],
 )
 def test_video_status_is_derived(states, status):
-    assert steps.video_status([{"state": state} for state in states]) == status
+    assert steps.video_status([SimpleNamespace(state=state) for state in states]) == status
 
 
 def test_dependents_are_transitive():
@@ -172,32 +174,32 @@ def test_dependents_are_transitive():
 def test_recover_requeues_a_lost_step_after_two_sightings(service, conn, sent):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    service.begin(step["id"], step["task_id"])
+    service.begin(step.id, step.task_id)
     suspects = service.recover(set(), {}, max_attempts=3)
-    assert suspects == {step["id"]: step["task_id"]}
-    assert db.get_step(conn, step["id"])["state"] == "running", "one sighting is not enough"
+    assert suspects == {step.id: step.task_id}
+    assert db.get_step(conn, step.id).state == "running", "one sighting is not enough"
     suspects = service.recover(set(), suspects, max_attempts=3)
-    again = db.get_step(conn, step["id"])
-    assert again["state"] == "queued" and again["task_id"] != step["task_id"]
-    assert sent[-1]["task_id"] == again["task_id"]
-    assert service.progress(step["id"], 0.5, step["task_id"]) is False, "the lost task may not write any more"
+    again = db.get_step(conn, step.id)
+    assert again.state == "queued" and again.task_id != step.task_id
+    assert sent[-1].task_id == again.task_id
+    assert service.progress(step.id, 0.5, step.task_id) is False, "the lost task may not write any more"
 
 
 def test_recover_leaves_live_tasks_alone(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    suspects = service.recover({step["task_id"]}, {step["id"]: step["task_id"]}, max_attempts=3)
+    suspects = service.recover({step.task_id}, {step.id: step.task_id}, max_attempts=3)
     assert suspects == {}
-    assert db.get_step(conn, step["id"])["task_id"] == step["task_id"]
+    assert db.get_step(conn, step.id).task_id == step.task_id
 
 
 def test_recover_gives_up_after_max_attempts(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
-    service.begin(step["id"], step["task_id"])
-    service.recover(set(), {step["id"]: step["task_id"]}, max_attempts=1)
-    failed = db.get_step(conn, step["id"])
-    assert failed["state"] == "error" and failed["error"].startswith("worker lost")
+    service.begin(step.id, step.task_id)
+    service.recover(set(), {step.id: step.task_id}, max_attempts=1)
+    failed = db.get_step(conn, step.id)
+    assert failed.state == "error" and failed.error.startswith("worker lost")
 
 
 def test_phase2_needs_transcript_and_speakers(service, conn):
@@ -253,10 +255,11 @@ def test_a_phase2_step_waits_for_the_phase1_steps_it_reads(conn):
 
 def test_progress_counts_each_step_by_its_weight():
     names = steps.PHASE1_STEPS
-    assert steps.weighted_progress([{"name": n, "state": "pending", "progress": 0.0} for n in names]) == 0.0
-    assert steps.weighted_progress([{"name": n, "state": "done", "progress": 1.0} for n in names]) == pytest.approx(1.0)
-    half = [{"name": n, "state": "done" if n in ("download", "audio") else "pending", "progress": 0.0} for n in names]
-    running = [*half[:2], {"name": "transcribe", "state": "running", "progress": 0.5}, *half[3:]]
+    step = SimpleNamespace
+    assert steps.weighted_progress([step(name=n, state="pending", progress=0.0) for n in names]) == 0.0
+    assert steps.weighted_progress([step(name=n, state="done", progress=1.0) for n in names]) == pytest.approx(1.0)
+    half = [step(name=n, state="done" if n in ("download", "audio") else "pending", progress=0.0) for n in names]
+    running = [*half[:2], step(name="transcribe", state="running", progress=0.5), *half[3:]]
     assert steps.weighted_progress(half) < steps.weighted_progress(running) < 1.0
 
 

@@ -13,9 +13,19 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from utils.core.migrations import MIGRATIONS
+from utils.core.records import (
+    ClipRecord,
+    ErrorRecord,
+    ExchangeRecord,
+    ExchangeSegmentRecord,
+    Record,
+    SpeakerRecord,
+    StepRecord,
+    VideoRecord,
+)
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word, transcript_from_dict, transcript_to_dict
 
 BUSY_TIMEOUT_MS = 30_000
@@ -93,8 +103,11 @@ def open_database(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
-def _as_dict(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    return dict(row) if row is not None else None
+R = TypeVar("R", bound=Record)
+
+
+def _one(record: type[R], row: sqlite3.Row | None) -> R | None:
+    return record.from_row(row) if row is not None else None
 
 
 # ---- videos ----------------------------------------------------------------------------------
@@ -121,13 +134,13 @@ def update_video(conn: sqlite3.Connection, video_id: int, **fields: Any) -> bool
     return cursor.rowcount > 0
 
 
-def get_video(conn: sqlite3.Connection, video_id: int) -> dict[str, Any] | None:
-    return _as_dict(conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone())
+def get_video(conn: sqlite3.Connection, video_id: int) -> VideoRecord | None:
+    return _one(VideoRecord, conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone())
 
 
-def list_videos(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+def list_videos(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[VideoRecord]:
     rows = conn.execute("SELECT * FROM videos ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
-    return [dict(row) for row in rows]
+    return [VideoRecord.from_row(row) for row in rows]
 
 
 def count_videos(conn: sqlite3.Connection) -> int:
@@ -148,23 +161,19 @@ def insert_steps(conn: sqlite3.Connection, video_id: int, names: Iterable[str], 
     )
 
 
-def get_step(conn: sqlite3.Connection, step_id: int) -> dict[str, Any] | None:
-    return _as_dict(conn.execute("SELECT * FROM steps WHERE id = ?", (step_id,)).fetchone())
+def get_step(conn: sqlite3.Connection, step_id: int) -> StepRecord | None:
+    return _one(StepRecord, conn.execute("SELECT * FROM steps WHERE id = ?", (step_id,)).fetchone())
 
 
-def find_step(
-    conn: sqlite3.Connection, video_id: int, name: str, exchange_id: int | None = None
-) -> dict[str, Any] | None:
+def find_step(conn: sqlite3.Connection, video_id: int, name: str, exchange_id: int | None = None) -> StepRecord | None:
     row = conn.execute(
         "SELECT * FROM steps WHERE video_id = ? AND COALESCE(exchange_id, 0) = COALESCE(?, 0) AND name = ?",
         (video_id, exchange_id, name),
     ).fetchone()
-    return _as_dict(row)
+    return _one(StepRecord, row)
 
 
-def steps_of(
-    conn: sqlite3.Connection, video_ids: Iterable[int], exchange_id: int | None = None
-) -> list[dict[str, Any]]:
+def steps_of(conn: sqlite3.Connection, video_ids: Iterable[int], exchange_id: int | None = None) -> list[StepRecord]:
     """Steps of several videos in one query (phase 1 when `exchange_id` is None)."""
     ids = list(video_ids)
     if not ids:
@@ -174,19 +183,20 @@ def steps_of(
         f"SELECT * FROM steps WHERE video_id IN ({marks}) AND COALESCE(exchange_id, 0) = COALESCE(?, 0) ORDER BY id",
         [*ids, exchange_id],
     )
-    return [dict(row) for row in rows]
+    return [StepRecord.from_row(row) for row in rows]
 
 
-def steps_of_video(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+def steps_of_video(conn: sqlite3.Connection, video_id: int) -> list[StepRecord]:
     """Every step of a video, phase 1 and phase 2."""
-    return [dict(row) for row in conn.execute("SELECT * FROM steps WHERE video_id = ? ORDER BY id", (video_id,))]
+    rows = conn.execute("SELECT * FROM steps WHERE video_id = ? ORDER BY id", (video_id,))
+    return [StepRecord.from_row(row) for row in rows]
 
 
-def steps_in_states(conn: sqlite3.Connection, states: Iterable[str]) -> list[dict[str, Any]]:
+def steps_in_states(conn: sqlite3.Connection, states: Iterable[str]) -> list[StepRecord]:
     wanted = list(states)
     marks = ", ".join("?" for _ in wanted)
     rows = conn.execute(f"SELECT * FROM steps WHERE state IN ({marks}) ORDER BY id", wanted)
-    return [dict(row) for row in rows]
+    return [StepRecord.from_row(row) for row in rows]
 
 
 def update_step(
@@ -291,9 +301,9 @@ def ensure_speakers(conn: sqlite3.Connection, video_id: int, labels: Iterable[st
     )
 
 
-def get_speakers(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+def get_speakers(conn: sqlite3.Connection, video_id: int) -> list[SpeakerRecord]:
     rows = conn.execute("SELECT label, name FROM speakers WHERE video_id = ? ORDER BY label", (video_id,))
-    return [dict(row) for row in rows]
+    return [SpeakerRecord.from_row(row) for row in rows]
 
 
 def rename_speaker(conn: sqlite3.Connection, video_id: int, label: str, name: str | None) -> bool:
@@ -334,25 +344,26 @@ def delete_exchanges(conn: sqlite3.Connection, video_id: int, kind: str) -> list
     return ids
 
 
-def list_exchanges(conn: sqlite3.Connection, video_id: int) -> list[dict[str, Any]]:
+def list_exchanges(conn: sqlite3.Connection, video_id: int) -> list[ExchangeRecord]:
     rows = conn.execute("SELECT * FROM exchanges WHERE video_id = ? ORDER BY start_time, id", (video_id,))
-    return [dict(row) for row in rows]
+    return [ExchangeRecord.from_row(row) for row in rows]
 
 
-def get_exchange(conn: sqlite3.Connection, exchange_id: int) -> dict[str, Any] | None:
-    return _as_dict(conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone())
+def get_exchange(conn: sqlite3.Connection, exchange_id: int) -> ExchangeRecord | None:
+    return _one(ExchangeRecord, conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone())
 
 
 def delete_exchange(conn: sqlite3.Connection, exchange_id: int) -> bool:
     return conn.execute("DELETE FROM exchanges WHERE id = ?", (exchange_id,)).rowcount > 0
 
 
-def exchange_steps(conn: sqlite3.Connection, exchange_ids: Iterable[int]) -> list[dict[str, Any]]:
+def exchange_steps(conn: sqlite3.Connection, exchange_ids: Iterable[int]) -> list[StepRecord]:
     ids = list(exchange_ids)
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
-    return [dict(row) for row in conn.execute(f"SELECT * FROM steps WHERE exchange_id IN ({marks}) ORDER BY id", ids)]
+    rows = conn.execute(f"SELECT * FROM steps WHERE exchange_id IN ({marks}) ORDER BY id", ids)
+    return [StepRecord.from_row(row) for row in rows]
 
 
 def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans: Iterable[Any]) -> None:
@@ -363,9 +374,9 @@ def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans:
     )
 
 
-def get_exchange_segments(conn: sqlite3.Connection, exchange_id: int) -> list[dict[str, Any]]:
+def get_exchange_segments(conn: sqlite3.Connection, exchange_id: int) -> list[ExchangeSegmentRecord]:
     rows = conn.execute("SELECT * FROM exchange_segments WHERE exchange_id = ? ORDER BY position", (exchange_id,))
-    return [dict(row) for row in rows]
+    return [ExchangeSegmentRecord.from_row(row) for row in rows]
 
 
 # ---- clips -------------------------------------------------------------------------------------
@@ -392,19 +403,19 @@ def update_clip(conn: sqlite3.Connection, clip_id: int, **fields: Any) -> None:
     conn.execute(f"UPDATE clips SET {assignments} WHERE id = ?", [*fields.values(), clip_id])
 
 
-def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[dict[str, Any]]:
+def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[ClipRecord]:
     rows = conn.execute("SELECT * FROM clips WHERE exchange_id = ? ORDER BY position", (exchange_id,))
-    return [dict(row) for row in rows]
+    return [ClipRecord.from_row(row) for row in rows]
 
 
-def get_clip(conn: sqlite3.Connection, clip_id: int) -> dict[str, Any] | None:
-    return _as_dict(conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
+def get_clip(conn: sqlite3.Connection, clip_id: int) -> ClipRecord | None:
+    return _one(ClipRecord, conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
 
 
 # ---- errors ------------------------------------------------------------------------------------
 
 
-def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[ErrorRecord]:
     """Steps in error across all videos, newest first, with the video title and exchange label."""
     rows = conn.execute(
         "SELECT steps.*, videos.title AS video_title, videos.url AS video_url, exchanges.label AS exchange_label "
@@ -413,7 +424,7 @@ def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, An
         "WHERE steps.state = 'error' ORDER BY steps.finished_at DESC, steps.id DESC LIMIT ?",
         (limit,),
     )
-    return [dict(row) for row in rows]
+    return [ErrorRecord.from_row(row) for row in rows]
 
 
 # ---- login sessions ------------------------------------------------------------------------------

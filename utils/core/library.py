@@ -7,10 +7,10 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from utils.core import db, steps
 from utils.core.layout import remove_video_files, video_dir
+from utils.core.records import VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline.types import Exchange
 
@@ -56,16 +56,16 @@ def create_video(conn: sqlite3.Connection, request: VideoRequest) -> int:
     return video_id
 
 
-def request_from_video(video: dict[str, Any], url: str) -> VideoRequest:
+def request_from_video(video: VideoRecord, url: str) -> VideoRequest:
     """The same choices as an existing video, for another URL (playlist entries)."""
     return VideoRequest(
         url=url,
-        resolution=video["resolution"],
-        auto=bool(video["auto"]),
-        clips=bool(video["clips"]),
-        num_speakers=video["num_speakers"],
-        min_speakers=video["min_speakers"],
-        max_speakers=video["max_speakers"],
+        resolution=video.resolution,
+        auto=bool(video.auto),
+        clips=bool(video.clips),
+        num_speakers=video.num_speakers,
+        min_speakers=video.min_speakers,
+        max_speakers=video.max_speakers,
     )
 
 
@@ -91,8 +91,8 @@ def create_exchange(
 def next_manual_label(conn: sqlite3.Connection, video_id: int) -> str:
     """`man_N`, one past the highest manual exchange of the video."""
     numbers = [
-        int(row["label"][4:]) for row in db.list_exchanges(conn, video_id)
-        if row["kind"] == "manual" and row["label"][4:].isdigit()
+        int(row.label[4:]) for row in db.list_exchanges(conn, video_id)
+        if row.kind == "manual" and row.label[4:].isdigit()
     ]  # fmt: skip
     return f"man_{max(numbers, default=0) + 1}"
 
@@ -113,7 +113,7 @@ def add_uploaded_video(
             conn, video_id, title=upload.title, duration=upload.duration, width=upload.width,
             height=upload.height, video_path=str(target),
         )  # fmt: skip
-        StepService(conn).record_done(db.find_step(conn, video_id, "download")["id"])
+        StepService(conn).record_done(db.find_step(conn, video_id, "download").id)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict
 from typing import Any
 
 from utils.core import db, steps
+from utils.core.records import ExchangeRecord, SpeakerRecord, StepRecord, VideoRecord
 from utils.pipeline.redact import redact_url
 
 
-def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[str, Any]:
+def describe(video: VideoRecord, video_steps: list[StepRecord]) -> dict[str, Any]:
     """The JSON shape of a video: its row, its steps in graph order and its derived status."""
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
-    ordered = sorted(video_steps, key=lambda step: order.get(step["name"], len(order)))
-    described = dict(video)
-    described["url"] = redact_url(video["url"])  # the stored URL keeps credentials for the download only
-    described["auto"] = bool(video["auto"])
-    described["clips"] = bool(video["clips"])
-    states = {step["name"]: step["state"] for step in ordered}
+    ordered = sorted(video_steps, key=lambda step: order.get(step.name, len(order)))
+    described = asdict(video)
+    described["url"] = redact_url(video.url)  # the stored URL keeps credentials for the download only
+    states = {step.name: step.state for step in ordered}
     described["steps"] = [_describe_step(step, states, states) for step in ordered]
     described["status"] = steps.video_status(ordered)
     described["progress"] = steps.weighted_progress(ordered)
@@ -25,66 +25,66 @@ def describe(video: dict[str, Any], video_steps: list[dict[str, Any]]) -> dict[s
     return described
 
 
-def _describe_step(step: dict[str, Any], states: dict[str, str], video_states: dict[str, str]) -> dict[str, Any]:
+def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[str, str]) -> dict[str, Any]:
     """A step for the API and pages, with its title and what may be done with it now (so no page
     re-derives the step rules)."""
     described = steps.step_fields(step)
-    described["title"] = steps.STEP[step["name"]].title
-    described["action"] = steps.step_action(step["name"], step["state"], states, video_states)
+    described["title"] = steps.STEP[step.name].title
+    described["action"] = steps.step_action(step.name, step.state, states, video_states)
     return described
 
 
-def describe_many(conn: sqlite3.Connection, videos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_many(conn: sqlite3.Connection, videos: list[VideoRecord]) -> list[dict[str, Any]]:
     """Describe a page of videos with one query for all their steps."""
-    by_video: dict[int, list[dict[str, Any]]] = {video["id"]: [] for video in videos}
+    by_video: dict[int, list[StepRecord]] = {video.id: [] for video in videos}
     for step in db.steps_of(conn, by_video):
-        by_video[step["video_id"]].append(step)
-    return [describe(video, by_video[video["id"]]) for video in videos]
+        by_video[step.video_id].append(step)
+    return [describe(video, by_video[video.id]) for video in videos]
 
 
 SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")
 
 
-def describe_speakers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def describe_speakers(rows: list[SpeakerRecord]) -> list[dict[str, Any]]:
     """Label, display name (the label until renamed) and a stable colour per speaker."""
     return [
-        {"label": row["label"], "name": row["name"] or row["label"], "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
+        {"label": row.label, "name": row.name or row.label, "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
         for i, row in enumerate(rows)
     ]
 
 
-def speaker_names(rows: list[dict[str, Any]]) -> dict[str, str]:
+def speaker_names(rows: list[SpeakerRecord]) -> dict[str, str]:
     return {speaker["label"]: speaker["name"] for speaker in describe_speakers(rows)}
 
 
 def describe_exchanges(
-    exchanges: list[dict[str, Any]], exchange_steps: list[dict[str, Any]], video_steps: list[dict[str, Any]]
+    exchanges: list[ExchangeRecord], exchange_steps: list[StepRecord], video_steps: list[StepRecord]
 ) -> list[dict[str, Any]]:
     """Exchanges for the API and pages; `video_steps` (phase 1) decide whether their first step may run."""
     order = {name: index for index, name in enumerate(steps.PHASE2_STEPS)}
-    video_states = {step["name"]: step["state"] for step in video_steps}
-    by_exchange: dict[int, list[dict[str, Any]]] = {exchange["id"]: [] for exchange in exchanges}
+    video_states = {step.name: step.state for step in video_steps}
+    by_exchange: dict[int, list[StepRecord]] = {exchange.id: [] for exchange in exchanges}
     for step in exchange_steps:
-        by_exchange.setdefault(step["exchange_id"], []).append(step)
+        by_exchange.setdefault(step.exchange_id, []).append(step)
     described = []
     for exchange in exchanges:
-        rows = sorted(by_exchange[exchange["id"]], key=lambda step: order.get(step["name"], len(order)))
-        states = {step["name"]: step["state"] for step in rows}
+        rows = sorted(by_exchange[exchange.id], key=lambda step: order.get(step.name, len(order)))
+        states = {step.name: step.state for step in rows}
         own = [_describe_step(step, states, video_states) for step in rows]
         described.append(
             {
-                "id": exchange["id"],
-                "label": exchange["label"],
-                "kind": exchange["kind"],
-                "start": exchange["start_time"],
-                "end": exchange["end_time"],
-                "question": exchange["question"],
-                "asker": exchange["asker"],
-                "answerer": exchange["answerer"],
-                "note": exchange["note"],
+                "id": exchange.id,
+                "label": exchange.label,
+                "kind": exchange.kind,
+                "start": exchange.start_time,
+                "end": exchange.end_time,
+                "question": exchange.question,
+                "asker": exchange.asker,
+                "answerer": exchange.answerer,
+                "note": exchange.note,
                 "steps": own,
-                "status": steps.video_status(own),
-                "progress": steps.weighted_progress(own),
+                "status": steps.video_status(rows),
+                "progress": steps.weighted_progress(rows),
             }
         )
     return described

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from utils.core import db
+from utils.core.records import StepRecord
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ QUEUES: dict[str, str] = {d.name: d.queue for d in REGISTRY}
 
 Event = dict[str, Any]
 Publish = Callable[[Event], None]
-Enqueue = Callable[[dict[str, Any]], None]
+Enqueue = Callable[[StepRecord], None]
 
 
 class StepNotFound(LookupError):
@@ -124,13 +125,13 @@ def phase2_waiting(video_states: dict[str, str]) -> str:
     return f"waiting for {' and '.join(waiting)}" if waiting else ""
 
 
-def weighted_progress(named_steps: Iterable[dict[str, Any]]) -> float:
+def weighted_progress(named_steps: Iterable[StepRecord]) -> float:
     """How much of a video's (or exchange's) work is done, 0..1, each step counted by its weight."""
     done = total = 0.0
     for step in named_steps:
-        weight = STEP[step["name"]].weight
+        weight = STEP[step.name].weight
         total += weight
-        done += weight * (1.0 if step["state"] == DONE else step["progress"] if step["state"] == RUNNING else 0.0)
+        done += weight * (1.0 if step.state == DONE else step.progress if step.state == RUNNING else 0.0)
     return done / total if total else 0.0
 
 
@@ -144,9 +145,9 @@ def dependents(name: str, exchange_id: int | None) -> list[str]:
     return found
 
 
-def video_status(steps: Iterable[dict[str, Any]]) -> str:
+def video_status(steps: Iterable[StepRecord]) -> str:
     """A video's overall status, derived from its phase-1 steps and never stored."""
-    states = [step["state"] for step in steps]
+    states = [step.state for step in steps]
     for state in (ERROR, RUNNING, QUEUED):
         if state in states:
             return state
@@ -163,16 +164,16 @@ STEP_FIELDS = (
 )  # fmt: skip
 
 
-def step_fields(step: dict[str, Any]) -> dict[str, Any]:
+def step_fields(step: StepRecord) -> dict[str, Any]:
     """A step as the outside world sees it (the API and the events both start from this)."""
-    return {key: step[key] for key in STEP_FIELDS}
+    return {key: getattr(step, key) for key in STEP_FIELDS}
 
 
-def step_event(step: dict[str, Any], video_steps: list[dict[str, Any]] | None = None) -> Event:
+def step_event(step: StepRecord, video_steps: list[StepRecord] | None = None) -> Event:
     """A step change for the pages; given the video's phase-1 steps, a phase-1 event also carries the
     video's status, so no page derives it."""
     event = {"type": "step", **step_fields(step)}
-    if video_steps is not None and step["exchange_id"] is None:
+    if video_steps is not None and step.exchange_id is None:
         event["video_status"] = video_status(video_steps)
     return event
 
@@ -187,33 +188,33 @@ class StepService:
 
     # ---- triggering --------------------------------------------------------------------------
 
-    def request(self, video_id: int, name: str, exchange_id: int | None = None) -> dict[str, Any]:
+    def request(self, video_id: int, name: str, exchange_id: int | None = None) -> StepRecord:
         """Queue a step, or return the run already queued or running (a duplicate collapses)."""
         prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
         with db.transaction(self.conn):
             step = db.find_step(self.conn, video_id, name, exchange_id)
             if step is None:
                 raise StepNotFound(f"no step {name!r} for video {video_id}")
-            if step["state"] in ACTIVE:
+            if step.state in ACTIVE:
                 return step
             self._check_prerequisites(video_id, name, exchange_id)
             task_id = str(uuid.uuid4())
             db.update_step(
-                self.conn, step["id"], state=QUEUED, progress=0.0, error=None, task_id=task_id,
+                self.conn, step.id, state=QUEUED, progress=0.0, error=None, task_id=task_id,
                 queued_at=db.now(), started_at=None, finished_at=None,
             )  # fmt: skip
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
-        self._send(db.get_step(self.conn, step["id"]))  # first: a broker that is down must answer fast
-        for changed in [step["id"], *staled]:
+        self._send(db.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
+        for changed in [step.id, *staled]:
             self._publish(changed)
-        return db.get_step(self.conn, step["id"])
+        return db.get_step(self.conn, step.id)
 
     def check_ready(self, video_id: int, name: str, exchange_id: int | None = None) -> None:
         """Raise StepBlocked when `name` could not be queued now (its inputs are not done)."""
         step = db.find_step(self.conn, video_id, name, exchange_id)
         if step is None:
             raise StepNotFound(f"no step {name!r} for video {video_id}")
-        if step["state"] not in ACTIVE:
+        if step.state not in ACTIVE:
             prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
             self._check_prerequisites(video_id, name, exchange_id)
 
@@ -225,11 +226,14 @@ class StepService:
         required = [(need, None if phase == 1 else exchange_id) for need, phase in requirements(name)]
         self._require(video_id, name, required)
 
+    def _state(self, video_id: int, name: str, exchange_id: int | None) -> str:
+        step = db.find_step(self.conn, video_id, name, exchange_id)
+        return step.state if step else PENDING
+
     def _require(self, video_id: int, name: str, required: list[tuple[str, int | None]]) -> None:
         waiting = []
         for need, scope in required:
-            other = db.find_step(self.conn, video_id, need, scope)
-            state = other["state"] if other else PENDING
+            state = self._state(video_id, need, scope)
             if state != DONE:
                 waiting.append(f"{need} is {state}")
         if waiting:
@@ -239,20 +243,20 @@ class StepService:
         staled = []
         for dependent in dependents(name, exchange_id):
             other = db.find_step(self.conn, video_id, dependent, exchange_id)
-            if other and other["state"] == DONE:
-                db.update_step(self.conn, other["id"], state=STALE)
-                staled.append(other["id"])
+            if other and other.state == DONE:
+                db.update_step(self.conn, other.id, state=STALE)
+                staled.append(other.id)
         return staled
 
-    def _send(self, step: dict[str, Any]) -> None:
+    def _send(self, step: StepRecord) -> None:
         if self.enqueue is None:
             return
         try:
             self.enqueue(step)
         except Exception as error:  # the broker's many exception types all mean the same here
-            log.warning("video %s: could not enqueue %s: %s", step["video_id"], step["name"], error)
+            log.warning("video %s: could not enqueue %s: %s", step.video_id, step.name, error)
             message = "queue unavailable: the task broker (Redis) did not accept the job; retry when it is back"
-            self.fail(step["id"], message)
+            self.fail(step.id, message)
             raise QueueUnavailable(message) from error
 
     def record_done(self, step_id: int) -> None:
@@ -266,14 +270,14 @@ class StepService:
 
     # ---- running (called by tasks) -----------------------------------------------------------
 
-    def begin(self, step_id: int, task_id: str) -> dict[str, Any] | None:
+    def begin(self, step_id: int, task_id: str) -> StepRecord | None:
         """Mark a step running for this task; None when the step was deleted, re-queued or cancelled."""
         with db.transaction(self.conn):
             step = db.get_step(self.conn, step_id)
-            if step is None or step["task_id"] != task_id or step["state"] not in ACTIVE:
+            if step is None or step.task_id != task_id or step.state not in ACTIVE:
                 return None
             db.update_step(
-                self.conn, step_id, state=RUNNING, attempts=step["attempts"] + 1, progress=0.0,
+                self.conn, step_id, state=RUNNING, attempts=step.attempts + 1, progress=0.0,
                 started_at=db.now(), finished_at=None, error=None,
             )  # fmt: skip
         return self._publish(step_id)
@@ -289,14 +293,14 @@ class StepService:
         self._publish(step_id)
         return True
 
-    def finish(self, step_id: int, task_id: str | None = None) -> dict[str, Any] | None:
+    def finish(self, step_id: int, task_id: str | None = None) -> StepRecord | None:
         done = db.update_step(
             self.conn, step_id, where_states=[RUNNING], task_id_is=task_id,
             state=DONE, progress=1.0, error=None, finished_at=db.now(),
         )  # fmt: skip
         return self._publish(step_id) if done else None
 
-    def fail(self, step_id: int, message: str, task_id: str | None = None) -> dict[str, Any] | None:
+    def fail(self, step_id: int, message: str, task_id: str | None = None) -> StepRecord | None:
         failed = db.update_step(
             self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=db.now()
         )  # fmt: skip
@@ -308,63 +312,62 @@ class StepService:
         A step must look orphaned on two passes in a row (`suspects` carries the first sighting) so a
         task caught between queue and worker is not mistaken for a lost one. Returns the new suspects.
         """
-        orphans = [step for step in db.steps_in_states(self.conn, ACTIVE) if step["task_id"] not in live_task_ids]
-        still = {step["id"]: step["task_id"] for step in orphans}
+        orphans = [step for step in db.steps_in_states(self.conn, ACTIVE) if step.task_id not in live_task_ids]
+        still = {step.id: step.task_id for step in orphans}
         for step in orphans:
-            if suspects.get(step["id"]) != step["task_id"]:
+            if suspects.get(step.id) != step.task_id:
                 continue
-            del still[step["id"]]
-            if step["attempts"] >= max_attempts:
-                message = f"worker lost: {step['name']} was interrupted {step['attempts']} times; retry it"
-                self.fail(step["id"], message, step["task_id"])
+            del still[step.id]
+            if step.attempts >= max_attempts:
+                message = f"worker lost: {step.name} was interrupted {step.attempts} times; retry it"
+                self.fail(step.id, message, step.task_id)
                 continue
-            log.warning("video %s: %s lost its task; queueing it again", step["video_id"], step["name"])
+            log.warning("video %s: %s lost its task; queueing it again", step.video_id, step.name)
             self._requeue(step)
         return still
 
-    def _requeue(self, step: dict[str, Any]) -> None:
+    def _requeue(self, step: StepRecord) -> None:
         task_id = str(uuid.uuid4())
-        if not db.update_step(self.conn, step["id"], where_states=ACTIVE, task_id_is=step["task_id"],
+        if not db.update_step(self.conn, step.id, where_states=ACTIVE, task_id_is=step.task_id,
                               state=QUEUED, task_id=task_id, queued_at=db.now()):  # fmt: skip
             return
-        self._publish(step["id"])
+        self._publish(step.id)
         with contextlib.suppress(QueueUnavailable):  # _send records it on the step
-            self._send(db.get_step(self.conn, step["id"]))
+            self._send(db.get_step(self.conn, step.id))
 
-    def ready_dependents(self, step: dict[str, Any]) -> list[str]:
+    def ready_dependents(self, step: StepRecord) -> list[str]:
         """Dependents of a finished step whose prerequisites are now all done and that need a run."""
         ready = []
-        video_id, exchange_id = step["video_id"], step["exchange_id"]
-        for dependent in dependents(step["name"], exchange_id):
-            if step["name"] not in prerequisites(dependent, exchange_id):
+        video_id, exchange_id = step.video_id, step.exchange_id
+        for dependent in dependents(step.name, exchange_id):
+            if step.name not in prerequisites(dependent, exchange_id):
                 continue
             other = db.find_step(self.conn, video_id, dependent, exchange_id)
             needs_done = all(
-                (db.find_step(self.conn, video_id, need, exchange_id) or {}).get("state") == DONE
-                for need in prerequisites(dependent, exchange_id)
+                self._state(video_id, need, exchange_id) == DONE for need in prerequisites(dependent, exchange_id)
             )
-            if other and other["state"] in (PENDING, STALE) and needs_done:
+            if other and other.state in (PENDING, STALE) and needs_done:
                 ready.append(dependent)
         return ready
 
-    def queue_ready_dependents(self, done: dict[str, Any]) -> tuple[list[str], str | None]:
+    def queue_ready_dependents(self, done: StepRecord) -> tuple[list[str], str | None]:
         """Queue what a finished step unblocked (auto mode); returns the names queued and the last refusal."""
         queued, refusal = [], None
         for name in self.ready_dependents(done):
             try:
-                self.request(done["video_id"], name, done["exchange_id"])
+                self.request(done.video_id, name, done.exchange_id)
                 queued.append(name)
             except (StepBlocked, QueueUnavailable) as error:  # recorded on that step, or shown by the caller
-                log.warning("video %s: could not queue %s: %s", done["video_id"], name, error)
+                log.warning("video %s: could not queue %s: %s", done.video_id, name, error)
                 refusal = str(error)
         return queued, refusal
 
-    def announce(self, step: dict[str, Any]) -> None:
+    def announce(self, step: StepRecord) -> None:
         """Tell the pages about a step as it is now (with its video's status for a phase-1 step)."""
-        video_steps = db.steps_of(self.conn, [step["video_id"]]) if step["exchange_id"] is None else None
+        video_steps = db.steps_of(self.conn, [step.video_id]) if step.exchange_id is None else None
         self.publish(step_event(step, video_steps))
 
-    def _publish(self, step_id: int) -> dict[str, Any] | None:
+    def _publish(self, step_id: int) -> StepRecord | None:
         step = db.get_step(self.conn, step_id)
         if step is not None:
             self.announce(step)

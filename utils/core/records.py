@@ -1,0 +1,134 @@
+"""The rows the store returns, as typed records: go-to-definition from `video.title` lands here.
+
+Only `utils/core/db.py` reads database rows; everything above it reads these fields. They mirror the
+tables in `migrations.py` (a test checks that every column has a field).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Self
+
+
+class Record:
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Self:
+        return cls(**{field.name: row[field.name] for field in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class VideoRecord(Record):
+    id: int
+    url: str  # as submitted (it may hold credentials for the download: show `redact_url(url)`)
+    title: str | None
+    uploader: str | None
+    duration: float | None
+    thumbnail_url: str | None
+    thumbnail_path: str | None
+    resolution: str
+    width: int | None
+    height: int | None
+    video_path: str | None
+    audio_path: str | None
+    auto: bool  # run the whole pipeline
+    clips: bool  # and cut clips of every exchange found
+    num_speakers: int | None
+    min_speakers: int | None
+    max_speakers: int | None
+    language: str | None
+    transcript_note: str | None
+    exchanges_note: str | None
+    created_at: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "auto", bool(self.auto))
+        object.__setattr__(self, "clips", bool(self.clips))
+
+
+@dataclass(frozen=True)
+class StepRecord(Record):
+    id: int
+    video_id: int
+    exchange_id: int | None  # None for a phase-1 step
+    name: str
+    state: str
+    progress: float
+    attempts: int
+    error: str | None
+    task_id: str | None
+    queued_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    updated_at: str | None
+
+
+@dataclass(frozen=True)
+class SpeakerRecord(Record):
+    label: str  # SPEAKER_00, as diarization named it
+    name: str | None  # what the user called them, None until renamed
+
+
+@dataclass(frozen=True)
+class ExchangeRecord(Record):
+    id: int
+    video_id: int
+    label: str  # spkchg_N (found) or man_N (added by hand)
+    kind: str  # auto or manual
+    start_time: float
+    end_time: float
+    question: str | None
+    asker: str | None
+    answerer: str | None
+    chain: bool  # each phase-2 step queues the next
+    burn_subtitles: bool | None  # None: CLIP_BURN_SUBTITLES decides
+    note: str | None
+    created_at: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chain", bool(self.chain))
+        if self.burn_subtitles is not None:
+            object.__setattr__(self, "burn_subtitles", bool(self.burn_subtitles))
+
+
+@dataclass(frozen=True)
+class ExchangeSegmentRecord(Record):
+    """Who speaks when inside an exchange (process_diarization's output)."""
+
+    start_time: float
+    end_time: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class ClipRecord(Record):
+    id: int
+    exchange_id: int
+    position: int
+    kind: str  # exchange (the whole exchange) or speaker (one speaker's stretch)
+    start_time: float
+    end_time: float
+    speaker: str | None
+    note: str | None
+    path: str | None  # the MP4, once cut
+    srt_path: str | None
+    vtt_path: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ErrorRecord(Record):
+    """A step in error, with what the error log shows about its video and exchange."""
+
+    id: int
+    video_id: int
+    exchange_id: int | None
+    name: str
+    state: str
+    error: str | None
+    attempts: int
+    finished_at: str | None
+    updated_at: str | None
+    video_title: str | None
+    video_url: str
+    exchange_label: str | None
