@@ -72,10 +72,6 @@ class StepContext:
         self.publish({"type": "video", "video_id": self.video_id})
 
 
-def step_service(task: Task, settings: Settings, conn: sqlite3.Connection) -> StepService:
-    return build_step_service(conn, task.app, settings)
-
-
 def run_step(
     task: Task,
     step_id: int,
@@ -86,7 +82,7 @@ def run_step(
     settings = current_settings()
     conn = db.connect(settings.database_path)
     try:
-        service = step_service(task, settings, conn)
+        service = build_step_service(conn, task.app, settings)
         step = service.begin(step_id, task.request.id)
         if step is None:
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)

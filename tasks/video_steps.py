@@ -42,26 +42,10 @@ def _download(ctx: StepContext) -> None:
         if isinstance(result, download.Playlist):
             entry = redact_url(ctx.video.url)
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
-    info = media.probe(result.path)
-    # Some sources (HLS) only reveal their length once downloaded: check again, and keep nothing.
-    refusal = limits.duration_refusal(info.duration, settings.max_video_duration_seconds)
-    if refusal:
-        result.path.unlink(missing_ok=True)
-        raise limits.LimitExceeded(refusal)
+    info = download.verified(result, settings.max_video_duration_seconds)
     thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg", ffmpeg)
     with db.transaction(ctx.conn):
-        db.update_video(
-            ctx.conn,
-            ctx.video_id,
-            title=result.title,
-            uploader=result.uploader,
-            duration=result.duration or info.duration,
-            thumbnail_url=result.thumbnail_url,
-            thumbnail_path=str(thumbnail) if thumbnail else None,
-            width=info.width,
-            height=info.height,
-            video_path=str(result.path),
-        )
+        library.record_download(ctx.conn, ctx.video_id, result, info, thumbnail)
     ctx.publish_video()
     log.info("video %s: downloaded %s at %sx%s", ctx.video_id, result.path.name, info.width, info.height)
 
@@ -71,10 +55,8 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     entries = download.checked_entries(playlist.entry_urls, ctx.settings.allowed_networks)
     if not entries:
         raise download.DownloadError(f"playlist {redact_url(ctx.video.url)} has no videos: check the link")
-    first, *others = entries
     with db.transaction(ctx.conn):
-        db.update_video(ctx.conn, ctx.video_id, url=first, title=playlist.title)
-        new_ids = [library.create_video(ctx.conn, library.request_from_video(ctx.video, url)) for url in others]
+        new_ids = library.expand_playlist(ctx.conn, ctx.video, entries, playlist.title)
     ctx.video = db.get_video(ctx.conn, ctx.video_id)
     for video_id in new_ids:
         ctx.service.request(video_id, "download")

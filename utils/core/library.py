@@ -12,6 +12,8 @@ from utils.core import db, steps
 from utils.core.layout import remove_video_files, video_dir
 from utils.core.records import VideoRecord
 from utils.core.steps import StepService
+from utils.pipeline.download import Downloaded
+from utils.pipeline.media import MediaInfo
 from utils.pipeline.types import Exchange
 
 
@@ -118,3 +120,22 @@ def add_uploaded_video(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return video_id
+
+
+def record_download(
+    conn: sqlite3.Connection, video_id: int, result: Downloaded, info: MediaInfo, thumbnail: Path | None
+) -> None:
+    """What a download found: the file, what the site says about it and what ffmpeg measured."""
+    db.update_video(
+        conn, video_id, title=result.title, uploader=result.uploader, duration=result.duration or info.duration,
+        thumbnail_url=result.thumbnail_url, thumbnail_path=str(thumbnail) if thumbnail else None,
+        width=info.width, height=info.height, video_path=str(result.path),
+    )  # fmt: skip
+
+
+def expand_playlist(conn: sqlite3.Connection, video: VideoRecord, entries: list[str], title: str | None) -> list[int]:
+    """A playlist's video becomes its first entry, and every other entry a new video with the same
+    choices; returns the new videos' ids. Call inside a transaction."""
+    first, *others = entries
+    db.update_video(conn, video.id, url=first, title=title)
+    return [create_video(conn, request_from_video(video, url)) for url in others]

@@ -25,7 +25,7 @@ import numpy as np
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
 from utils.pipeline.options import DiarizationOptions
-from utils.pipeline.types import Turn
+from utils.pipeline.types import Progress, Turn
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ MINOR_CLUSTER_SHARE = 0.10  # see _merge_minor_echoes
 ECHO_SIMILARITY = 0.75
 SPECTRAL_MAX_EMBEDDINGS = 4000  # above this (about 40 min of speech) re-clustering uses k-means, not spectral
 
-Progress = Callable[[float], None]
 
 _senko_diarizers: dict[str, Any] = {}
 _pyannote_pipelines: dict[tuple[str, str], Any] = {}

@@ -20,6 +20,7 @@ from utils.pipeline import media, netguard
 from utils.pipeline.errors import StepError
 from utils.pipeline.limits import LimitExceeded, check_free_space, duration_refusal
 from utils.pipeline.redact import RedactingFilter, redact_url
+from utils.pipeline.types import Progress
 
 log = logging.getLogger(__name__)
 log.addFilter(RedactingFilter())  # yt-dlp logs through this logger, URLs (and their credentials) included
@@ -28,8 +29,6 @@ ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 2048
 RESOLUTIONS = ("best", "1080", "720", "480", "360")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-Progress = Callable[[float], None]
 
 
 class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
@@ -297,3 +296,14 @@ def _thumbnail(dest_dir: Path, ffmpeg: str | None) -> Path | None:
     for candidate in sorted(dest_dir.glob("thumbnail.*")):
         return media.thumbnail_jpeg(candidate, dest_dir / "thumbnail.jpg", ffmpeg or media.ffmpeg_binary())
     return None
+
+
+def verified(result: Downloaded, max_duration_seconds: int) -> media.MediaInfo:
+    """What ffmpeg finds in a finished download. Some sources (HLS) only reveal their length once
+    downloaded, so the duration limit is checked again here, and a refused file is not kept."""
+    info = media.probe(result.path)
+    refusal = duration_refusal(info.duration, max_duration_seconds)
+    if refusal:
+        result.path.unlink(missing_ok=True)
+        raise LimitExceeded(refusal)
+    return info

@@ -20,14 +20,13 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
 from utils.pipeline.options import PACKAGED_MODEL, TranscriptionOptions
-from utils.pipeline.types import Segment, Transcript, Word
+from utils.pipeline.types import Progress, Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
 
 GAP_MIN_SPEECH_SECONDS = 2.0  # a stretch of speech this long without text is transcribed again
 SAMPLE_RATE = MODEL_SAMPLE_RATE
 
-Progress = Callable[[float], None]
 
 _models: dict[tuple[str, str, str], WhisperModel] = {}
 _models_lock = threading.Lock()

@@ -6,7 +6,10 @@ Times are seconds from the start of the audio. `speaker` is a diarization label 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+
+Progress = Callable[[float], None]  # every long stage reports the fraction done, 0..1, through one of these
 
 
 @dataclass(frozen=True)
