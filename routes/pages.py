@@ -15,7 +15,7 @@ from routes import get_db, settings
 from utils.core import db, presenters, steps
 from utils.pipeline.download import RESOLUTIONS
 from utils.pipeline.redact import redact_url
-from utils.pipeline.timecode import format_timecode
+from utils.pipeline.timecode import format_clock, format_timecode
 
 pages = Blueprint("pages", __name__)
 
@@ -27,6 +27,11 @@ ERRORS_SHOWN = 500
 def format_duration(seconds: float | None) -> str:
     """1:02:03 or 2:03; empty when unknown."""
     return "" if seconds is None else format_timecode(round(float(seconds)))
+
+
+@pages.app_template_filter("clock")
+def clock(seconds: float | None, decimals: int = 0) -> str:
+    return format_clock(seconds, decimals)
 
 
 @pages.app_template_filter("when")
@@ -66,17 +71,49 @@ def videos_fragment():
 
 @pages.get("/videos/<int:video_id>")
 def video_details(video_id: int):
+    context = _video_context(video_id, SECTIONS)
+    page_data = {"video": {"id": video_id, "steps": context["video"]["steps"], "status": context["video"]["status"]}}
+    return render_template("video.html", page_data=page_data, **context)
+
+
+# The details page is made of sections, each one template under templates/video/; the page renders all
+# of them, and the browser fetches one again when an event says it changed (the same HTML either way).
+SECTIONS = ("panel", "speakers", "transcript", "exchanges", "clips")
+
+
+@pages.get("/partials/videos/<int:video_id>/<section>")
+def video_section(video_id: int, section: str):
+    if section not in SECTIONS:
+        abort(404, f"no section {section!r}; sections are {', '.join(SECTIONS)}")
+    return render_template(f"video/_{section}.html", **_video_context(video_id, (section,)))
+
+
+def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
+    """What the given sections of a video's page show; every section needs the video and its speakers."""
     conn = get_db()
     video = db.get_video(conn, video_id)
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
-    described = presenters.describe(video, db.steps_of(conn, [video_id]))
-    page_data = {
-        "video": described,
-        # The registry's order and words; JSON objects lose their order, so it travels as a list.
-        "phase2_steps": [{"name": d.name, "title": d.title, "icon": d.icon} for d in steps.REGISTRY if d.phase == 2],
+    video_steps = db.steps_of(conn, [video_id])
+    speakers = presenters.describe_speakers(db.get_speakers(conn, video_id))
+    context: dict[str, Any] = {
+        "video": presenters.describe(video, video_steps),
+        "speakers": speakers,
+        "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
+        "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
     }
-    return render_template("video.html", video=described, page_data=page_data)
+    if "transcript" in sections:
+        context["segments"] = db.get_segments(conn, video_id)
+    if "exchanges" in sections or "clips" in sections:
+        rows = db.list_exchanges(conn, video_id)
+        exchange_steps = db.exchange_steps(conn, [row.id for row in rows])
+        context["exchanges"] = presenters.describe_exchanges(rows, exchange_steps, video_steps)
+    if "clips" in sections:
+        groups = [
+            {"exchange": exchange, "clips": db.list_clips(conn, exchange["id"])} for exchange in context["exchanges"]
+        ]
+        context["clip_groups"] = [group for group in groups if group["clips"]]
+    return context
 
 
 def _errors_context() -> dict[str, Any]:

@@ -1,8 +1,6 @@
-/* Shared by every page: JSON calls, formatting, safe DOM building and the live-update stream.
+/* Shared by every page (an ES module; base.html loads it, page modules import it): JSON calls, formatting, safe DOM building and the live-update stream.
    Text from the server is always set with textContent (never innerHTML), so titles, transcripts and
    error messages cannot inject markup. HTML fragments come only from our own Jinja templates. */
-"use strict";
-
 const Clipper = (() => {
   const root = document.body.dataset.root || "";
 
@@ -224,3 +222,5 @@ const Clipper = (() => {
 
   return { url, csrfHeaders, api, fragment, clock, span, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
 })();
+
+export { Clipper };

@@ -1,5 +1,5 @@
 /* Dashboard: submit links and uploads, select and delete, and keep the jobs table live. */
-"use strict";
+import { Clipper } from "./common.js";
 
 (() => {
   const { api, fragment, el, setState, debounce, alertBox, localTimes, Recorder, LiveStream } = Clipper;

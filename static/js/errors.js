@@ -1,5 +1,5 @@
 /* Error log: retry a failed step, and follow what happens to it (and to new errors) live. */
-"use strict";
+import { Clipper } from "./common.js";
 
 (() => {
   const { api, fragment, setState, debounce, localTimes, Recorder, LiveStream } = Clipper;

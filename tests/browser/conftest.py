@@ -161,13 +161,21 @@ def log_in_if_asked(tab) -> None:
         tab.wait_for_url(lambda url: "/login" not in url)
 
 
+PHONE = {"width": 390, "height": 844}
+
+
 @pytest.fixture
 def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
-    """Save a full-page PNG under tests/artifacts/ to look at after the run."""
+    """Save full-page PNGs under tests/artifacts/ to look at after the run: at the test's desktop size
+    and at a phone's (390×844, `-phone.png`)."""
 
     def save(name: str) -> Path:
         path = artifacts_dir / f"browser-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        desktop = page.viewport_size
+        page.set_viewport_size(PHONE)
+        page.screenshot(path=str(artifacts_dir / f"browser-{name}-phone.png"), full_page=True)
+        page.set_viewport_size(desktop)
         return path
 
     return save

@@ -87,7 +87,7 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     speaker = page.locator('#speakers .speaker-row[data-label="SPEAKER_00"]')
     speaker.locator("input").fill("Ada Lovelace")
     speaker.locator("button").click()
-    expect(speaker).to_contain_text("Saved as Ada Lovelace")
+    expect(page.locator("#speakers-feedback")).to_contain_text("Saved as Ada Lovelace")
     expect(segments.nth(0).locator(".speaker-chip")).to_have_text("Ada Lovelace")
     expect(segments.nth(2).locator(".speaker-chip")).to_have_text("Ada Lovelace")
     names = {item["label"]: item["name"] for item in api.get(f"/api/videos/{transcribed}/speakers")["speakers"]}

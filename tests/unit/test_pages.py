@@ -8,6 +8,7 @@ import pytest
 
 from utils.core import db, library
 from utils.core.steps import StepService
+from utils.pipeline.types import Exchange, Segment, Word
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -77,6 +78,25 @@ def test_titles_are_escaped_everywhere(client, conn, app):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html or "\\u003cscript\\u003e" in html, path
+
+
+def test_every_section_of_the_details_page_escapes_what_people_typed(client, conn):
+    """Names, questions and transcript text come from people and from Whisper: never markup."""
+    (video_id,) = add_videos(conn, 1, title=EVIL)
+    segment = Segment(0.0, 2.0, EVIL, (Word(0.0, 2.0, EVIL, 0.9, "SPEAKER_00"),), "SPEAKER_00")
+    with db.transaction(conn):
+        db.replace_segments(conn, video_id, [segment])
+        db.ensure_speakers(conn, video_id, ["SPEAKER_00"])
+        db.rename_speaker(conn, video_id, "SPEAKER_00", EVIL)
+        library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 2.0, EVIL, "SPEAKER_00", ""))
+    for section in ("panel", "speakers", "transcript", "exchanges", "clips"):
+        response = client.get(f"/partials/videos/{video_id}/{section}")
+        assert response.status_code == 200, section
+        html = response.get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html, section
+    assert EVIL not in client.get(f"/partials/videos/{video_id}/transcript").get_data(as_text=True)
+    assert client.get(f"/partials/videos/{video_id}/nothing").status_code == 404
+    assert client.get("/partials/videos/987654/panel").status_code == 404
 
 
 def test_details_page_shows_steps_with_their_buttons(client, conn):

@@ -38,3 +38,17 @@ def format_timecode(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_clock(seconds: float | None, decimals: int = 0) -> str:
+    """65.2 → "1:05" (or "1:05.2" with one decimal); hours when needed; "" when unknown. The pages'
+    JavaScript writes times the same way."""
+    if seconds is None:
+        return ""
+    value = max(0.0, float(seconds))
+    hours, minutes = int(value // 3600), int(value % 3600 // 60)
+    secs = min(value % 60, 59.999)
+    text = f"{secs:0{3 + decimals if decimals else 2}.{decimals}f}"
+    if float(text) >= 60:
+        text = f"{59.999:.{decimals}f}"
+    return f"{hours}:{minutes:02d}:{text}" if hours else f"{minutes}:{text}"

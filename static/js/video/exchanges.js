@@ -1,0 +1,44 @@
+/* Exchanges: run a phase-2 step or all of them, seek to an exchange, and show progress in place. */
+import { Clipper } from "../common.js";
+
+const { api, setState } = Clipper;
+
+export class Exchanges {
+  constructor(videoId, sections, seek, showError) {
+    this.videoId = videoId;
+    this.sections = sections;
+    this.card = sections.container("exchanges");
+    this.seek = seek;
+    this.showError = showError;
+    this.card.addEventListener("click", (event) => this.click(event));
+  }
+
+  async click(event) {
+    const seekButton = event.target.closest(".seek");
+    if (seekButton) return this.seek(Number(seekButton.dataset.start));
+    if (event.target.closest("#process-all")) {
+      const response = await api("POST", `/api/videos/${this.videoId}/exchanges/process`);
+      this.showError(response.ok ? "" : response.error);
+      return this.sections.refresh("exchanges");
+    }
+    const button = event.target.closest(".phase2-step");
+    if (!button) return;
+    button.disabled = true;
+    const response = await api("POST", `/api/exchanges/${button.dataset.exchange}/steps/${button.dataset.step}`);
+    if (response.ok) this.apply({ ...response.data.step, exchange_id: Number(button.dataset.exchange), name: button.dataset.step });
+    else this.showError(`${button.dataset.step}: ${response.error}`);
+    this.sections.refresh("exchanges");
+  }
+
+  /** A phase-2 step event, patched in place; true when its state changed (the section is fetched again). */
+  apply(event) {
+    const button = this.card.querySelector(`.phase2-step[data-exchange="${event.exchange_id}"][data-step="${event.name}"]`);
+    if (!button) return true;
+    const changed = button.dataset.state !== event.state;
+    setState(button, event.state);
+    if (event.state === "queued" || event.state === "running") button.disabled = true;
+    const note = button.closest(".phase2").querySelector(`.step-note[data-step="${event.name}"]`);
+    if (note && event.state === "running") note.textContent = note.textContent.replace(/\d+%$/, `${Math.round(event.progress * 100)}%`);
+    return changed;
+  }
+}

@@ -1,0 +1,107 @@
+/* A video's details page. The server renders every section (templates/video/_*.html); this module
+   keeps them live from /events?video=<id>: progress is patched in place, and a section whose content
+   changed is fetched again from the server, so the browser never re-derives what the server decides
+   (which steps may run, what a speaker is called, which clips exist). */
+import { Clipper } from "../common.js";
+import { Exchanges } from "./exchanges.js";
+import { Panel } from "./panel.js";
+import { Sections } from "./sections.js";
+import { wireSpeakers } from "./speakers.js";
+import { Transcript } from "./transcript.js";
+
+const { api, clock, setState, LiveStream } = Clipper;
+
+const page = document.getElementById("video-page");
+const videoId = Number(page.dataset.videoId);
+const player = document.getElementById("player");
+let deleted = false;
+
+function showPageError(message) {
+  const box = document.getElementById("page-alert");
+  box.textContent = message;
+  box.classList.toggle("d-none", !message);
+}
+
+function markDeleted() {
+  deleted = true;
+  document.getElementById("deleted-alert").classList.remove("d-none");
+  for (const button of page.querySelectorAll("button")) button.disabled = true;
+}
+
+const sections = new Sections(videoId, markDeleted);
+sections.after("panel", () => deleted && markDeleted());
+sections.after("exchanges", () => deleted && markDeleted());
+const panel = new Panel(videoId, sections, showPageError);
+const transcript = new Transcript(videoId, sections, player, () => sections.refresh("exchanges", "clips"));
+const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError);
+wireSpeakers(videoId, sections);
+
+/** The video's own fields (title, player, size...) once the download or the audio step fills them. */
+async function refreshVideo() {
+  const response = await api("GET", `/api/videos/${videoId}`);
+  if (response.status === 404) return markDeleted();
+  if (!response.ok) return;
+  const video = response.data;
+  document.getElementById("video-title").textContent = video.title || video.url;
+  document.title = `${video.title || video.url} · Clipper`;
+  const fields = { uploader: video.uploader || "—", duration: video.duration ? clock(video.duration) : "—", language: video.language || "—" };
+  for (const [name, text] of Object.entries(fields)) {
+    const node = document.querySelector(`[data-field="${name}"]`);
+    if (node) node.textContent = text;
+  }
+  const size = document.querySelector('[data-field="size"]');
+  if (size && video.width) size.firstChild.textContent = `${video.width}×${video.height} `;
+  if (video.video_path && !player.getAttribute("src")) {
+    player.src = Clipper.url(`/media/videos/${videoId}`);
+    player.classList.remove("d-none");
+    document.getElementById("player-empty").classList.add("d-none");
+  }
+  showStatus(video.status);
+}
+
+function showStatus(status) {
+  const badge = document.getElementById("video-status");
+  badge.textContent = status;
+  setState(badge, status);
+}
+
+// What a finished phase-1 step changes besides the panel.
+const FOLLOW = {
+  download: ["video"], audio: ["video"], transcribe: ["transcript"], diarize: ["speakers", "transcript"],
+  exchanges: ["exchanges", "transcript"],
+};
+
+function onStep(event) {
+  if (event.exchange_id !== null && event.exchange_id !== undefined) {
+    if (exchanges.apply(event)) sections.refresh("exchanges");
+    if (event.name === "cut_clips" && event.state === "done") sections.refresh("clips");
+    return;
+  }
+  if (event.video_status) showStatus(event.video_status);
+  if (!panel.apply(event)) return;
+  sections.refresh("panel", "exchanges"); // what may run next, here and in the exchanges
+  if (event.state !== "done") return;
+  for (const part of FOLLOW[event.name] || []) part === "video" ? refreshVideo() : sections.refresh(part);
+}
+
+let firstSnapshot = true;
+
+new LiveStream(`/events?video=${videoId}`, (event) => {
+  switch (event.type) {
+    case "snapshot":
+      if ((event.missing || []).includes(videoId)) return markDeleted();
+      // The first snapshot closes the gap between rendering and connecting; a later one follows a gap.
+      sections.refresh("panel", "speakers", "transcript", "exchanges", "clips");
+      if (!firstSnapshot) refreshVideo();
+      firstSnapshot = false;
+      return;
+    case "step": return onStep(event);
+    case "video": return refreshVideo();
+    case "video_deleted": return markDeleted();
+    case "transcript": return sections.refresh("transcript");
+    case "speakers": return sections.refresh("speakers", "transcript", "exchanges", "clips");
+    case "exchanges": return sections.refresh("exchanges", "clips");
+    case "clips": return sections.refresh("clips");
+    default:
+  }
+});

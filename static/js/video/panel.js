@@ -1,0 +1,71 @@
+/* The pipeline panel: progress and times patched in place from step events; what each button may do
+   comes with the section from the server (the step registry), fetched again when a state changes. */
+import { Clipper } from "../common.js";
+
+const { api, el, span, setState } = Clipper;
+
+export class Panel {
+  constructor(videoId, sections, showError) {
+    this.videoId = videoId;
+    this.sections = sections;
+    this.box = sections.container("panel");
+    this.box.addEventListener("click", (event) => this.run(event));
+    setInterval(() => this.tick(), 1000);
+    this.tick();
+    this.showError = showError;
+  }
+
+  row(name) {
+    return this.box.querySelector(`.step-row[data-step="${name}"]`);
+  }
+
+  /** A phase-1 step event: true when the step's state changed (the caller fetches what follows from it). */
+  apply(event) {
+    const row = this.row(event.name);
+    if (!row) return true;
+    const changed = row.dataset.state !== event.state;
+    row.dataset.state = event.state;
+    if (event.started_at !== undefined) row.dataset.startedAt = event.started_at || "";
+    if (event.finished_at !== undefined) row.dataset.finishedAt = event.finished_at || "";
+    if (event.state === "queued" && !row.dataset.queuedAt) row.dataset.queuedAt = new Date().toISOString();
+    const badge = row.querySelector(".step-state");
+    setState(badge, event.state);
+    badge.textContent = event.state === "running" ? `running ${Math.round(event.progress * 100)}%` : event.state;
+    const bar = row.querySelector(".step-progress-bar");
+    bar.classList.toggle("d-none", event.state !== "running");
+    bar.querySelector(".progress-bar").style.width = `${(event.progress * 100).toFixed(1)}%`;
+    const error = row.querySelector(".step-error");
+    error.textContent = event.state === "error" ? event.error || "failed (no message recorded)" : "";
+    error.classList.toggle("d-none", event.state !== "error");
+    if (event.state === "queued" || event.state === "running") row.querySelector(".step-run").disabled = true;
+    this.tick();
+    return changed;
+  }
+
+  tick() {
+    for (const row of this.box.querySelectorAll(".step-row")) {
+      const { state, queuedAt, startedAt, finishedAt } = row.dataset;
+      let text = "";
+      if (state === "running") text = `running for ${span(startedAt)}`;
+      else if (state === "queued") text = queuedAt ? `queued ${span(queuedAt)} ago` : "queued";
+      else if (["done", "error", "stale"].includes(state) && startedAt && finishedAt) text = `took ${span(startedAt, finishedAt)}`;
+      row.querySelector(".step-time").textContent = text;
+    }
+  }
+
+  async run(event) {
+    const button = event.target.closest(".step-run");
+    if (!button) return;
+    button.disabled = true;
+    const row = button.closest(".step-row");
+    row.querySelector(".step-feedback")?.remove();
+    const response = await api("POST", `/api/videos/${this.videoId}/steps/${button.dataset.step}`);
+    if (response.ok) {
+      this.apply({ ...response.data.step, name: button.dataset.step });
+    } else {
+      row.append(el("div", { class: "step-feedback small text-danger mt-1" }, response.error));
+      button.disabled = false;
+    }
+    this.sections.refresh("panel", "exchanges");
+  }
+}

@@ -1,0 +1,100 @@
+/* The transcript with the player: click a time to play from there, the segment being played is
+   highlighted, and two clicks on segments fill the form that adds an exchange by hand. */
+import { Clipper } from "../common.js";
+
+const { api, el, icon, clock } = Clipper;
+
+export class Transcript {
+  constructor(videoId, sections, player, onExchangeAdded) {
+    this.videoId = videoId;
+    this.sections = sections;
+    this.player = player;
+    this.onExchangeAdded = onExchangeAdded;
+    this.card = sections.container("transcript");
+    this.start = document.getElementById("manual-start");
+    this.end = document.getElementById("manual-end");
+    this.result = document.getElementById("manual-result");
+    this.firstPick = null;
+    this.chosen = null;
+    this.playing = -1;
+    this.card.addEventListener("click", (event) => this.click(event));
+    document.getElementById("manual-form").addEventListener("submit", (event) => this.add(event));
+    player.addEventListener("timeupdate", () => this.follow());
+    sections.after("transcript", () => {
+      this.playing = -1;
+      this.markChosen();
+      this.follow();
+    });
+  }
+
+  segments() {
+    return [...this.card.querySelectorAll(".segment")];
+  }
+
+  seek = (seconds) => {
+    if (!this.player.getAttribute("src")) return;
+    this.player.currentTime = seconds;
+    this.player.play().catch(() => {});
+  };
+
+  click(event) {
+    const node = event.target.closest(".segment");
+    if (!node) return;
+    const index = Number(node.dataset.index);
+    const start = Number(node.dataset.start);
+    if (event.target.closest(".seg-time")) return this.seek(start);
+    if (this.firstPick === null) {
+      this.firstPick = index;
+      this.chosen = [index, index];
+      this.start.value = clock(start, 2);
+      this.end.value = "";
+      this.say("text-body-secondary", `Start set to ${this.start.value}: now click the segment where the exchange ends.`);
+    } else {
+      const [first, last] = [Math.min(this.firstPick, index), Math.max(this.firstPick, index)];
+      const nodes = this.segments();
+      this.chosen = [first, last];
+      this.start.value = clock(Number(nodes[first].dataset.start), 2);
+      this.end.value = clock(Number(nodes[last].dataset.end), 2);
+      this.firstPick = null;
+      this.say("text-body-secondary", `From ${this.start.value} to ${this.end.value}: press + to add the exchange.`);
+    }
+    this.markChosen();
+  }
+
+  say(kind, ...text) {
+    this.result.replaceChildren(el("span", { class: kind }, ...text));
+  }
+
+  markChosen() {
+    const nodes = this.segments();
+    nodes.forEach((node, index) => node.classList.toggle("chosen", Boolean(this.chosen) && index >= this.chosen[0] && index <= this.chosen[1]));
+  }
+
+  follow() {
+    const now = this.player.currentTime;
+    const nodes = this.segments();
+    const index = nodes.findIndex((node) => Number(node.dataset.start) <= now && now < Number(node.dataset.end));
+    if (index === this.playing) return;
+    nodes[this.playing]?.classList.remove("playing");
+    this.playing = index;
+    nodes[index]?.classList.add("playing");
+  }
+
+  async add(event) {
+    event.preventDefault();
+    const start = this.start.value.trim();
+    const end = this.end.value.trim();
+    if (!start || !end) return this.say("text-danger", "Set a start and an end (seconds or mm:ss), or click two transcript segments.");
+    const process = document.getElementById("manual-process").checked;
+    const response = await api("POST", `/api/videos/${this.videoId}/exchanges`, { start, end, process });
+    if (!response.ok) return this.say("text-danger", response.error);
+    const exchange = response.data.exchange;
+    this.say("text-success", icon("bi-check-lg"), ` Added ${exchange.label} (${clock(exchange.start, 1)} – ${clock(exchange.end, 1)}).`);
+    this.start.value = "";
+    this.end.value = "";
+    this.chosen = null;
+    this.firstPick = null;
+    this.markChosen();
+    this.onExchangeAdded();
+  }
+}
