@@ -210,13 +210,7 @@ def _exchanges(ctx: StepContext) -> None:
     config = exchange_config(ctx.settings)
     found = exchanges.find_exchanges(segments, config)
     note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)
-    with db.transaction(ctx.conn):
-        removed = db.delete_exchanges(ctx.conn, ctx.video_id, "auto")
-        new_ids = []
-        for number, exchange in enumerate(found, start=1):
-            new_ids.append(library.create_exchange(ctx.conn, ctx.video_id, f"spkchg_{number}", "auto", exchange))
-        db.update_video(ctx.conn, ctx.video_id, exchanges_note=note)
-    layout.remove_exchange_files(ctx.settings.processed_clips_dir, ctx.video_id, removed)
+    new_ids = library.replace_auto_exchanges(ctx.conn, ctx.video_id, found, note, ctx.settings.processed_clips_dir)
     ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
     log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
     if ctx.video.clips:

@@ -9,7 +9,7 @@ from flask import jsonify, request, url_for
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
-from utils.core import db, layout, library, presenters, steps
+from utils.core import db, library, presenters, steps
 from utils.core.records import ClipRecord, VideoRecord
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
@@ -71,10 +71,7 @@ def create_exchange(video_id: int):
 @api.delete("/exchanges/<int:exchange_id>")
 def delete_exchange(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
-    conn = get_db()
-    with db.transaction(conn):
-        db.delete_exchange(conn, exchange_id)
-    layout.remove_exchange_files(settings().processed_clips_dir, exchange.video_id, [exchange_id])
+    library.delete_exchange(get_db(), exchange, settings().processed_clips_dir)
     step_service().publish({"type": "exchanges", "video_id": exchange.video_id})
     return "", 204
 

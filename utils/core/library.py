@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from utils.core import db, steps
-from utils.core.layout import remove_video_files, video_dir
-from utils.core.records import VideoRecord
+from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
+from utils.core.records import ExchangeRecord, VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline.download import Downloaded
 from utils.pipeline.media import MediaInfo
@@ -69,6 +69,29 @@ def request_from_video(video: VideoRecord, url: str) -> VideoRequest:
         min_speakers=video.min_speakers,
         max_speakers=video.max_speakers,
     )
+
+
+def delete_exchange(conn: sqlite3.Connection, exchange: ExchangeRecord, clips_dir: Path) -> None:
+    """Remove the exchange (its steps and clips cascade), then its clip files."""
+    with db.transaction(conn):
+        db.delete_exchange(conn, exchange.id)
+    remove_exchange_files(clips_dir, exchange.video_id, [exchange.id])
+
+
+def replace_auto_exchanges(
+    conn: sqlite3.Connection, video_id: int, found: list[Exchange], note: str | None, clips_dir: Path
+) -> list[int]:
+    """The exchanges found anew replace the ones found before (manual ones stay), with the note that
+    explains what was left out; the old ones' clip files go too. Returns the new exchanges' ids."""
+    with db.transaction(conn):
+        removed = db.delete_exchanges(conn, video_id, "auto")
+        new_ids = [
+            create_exchange(conn, video_id, f"spkchg_{number}", "auto", exchange)
+            for number, exchange in enumerate(found, start=1)
+        ]
+        db.update_video(conn, video_id, exchanges_note=note)
+    remove_exchange_files(clips_dir, video_id, removed)
+    return new_ids
 
 
 def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -> bool:
