@@ -20,8 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from routes import settings
 from utils.core import db, presenters
 from utils.core.event_hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
-from utils.core.records import StepRecord
-from utils.core.steps import ACTIVE, step_event
+from utils.core.steps import ACTIVE, standings, step_event
 
 events = Blueprint("events", __name__)
 
@@ -51,8 +50,8 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
     """The current truth for a page: the scoped videos with every step, or a summary of all videos."""
     if scope is None:
         active = db.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
-        video_steps = _group_by_video(db.steps_of(conn, {step.video_id for step in active}))
-        events = [step_event(step, video_steps.get(step.video_id, [])) for step in active]
+        where = standings(conn, {step.video_id for step in active})
+        events = [step_event(step, where.get(step.video_id)) for step in active]
         return {"type": "snapshot", "total": db.count_videos(conn), "active": events}
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = presenters.describe_many(conn, found)
@@ -63,13 +62,6 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         "missing": sorted(scope - {video.id for video in found}),
         "exchange_steps": [step_event(step) for step in db.exchange_steps(conn, exchange_ids)],
     }
-
-
-def _group_by_video(video_steps: list[StepRecord]) -> dict[int, list[StepRecord]]:
-    grouped: dict[int, list[StepRecord]] = {}
-    for step in video_steps:
-        grouped.setdefault(step.video_id, []).append(step)
-    return grouped
 
 
 def snapshot_reader(database_path, scope: Scope) -> Snapshot:

@@ -97,7 +97,7 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     video_steps = db.steps_of(conn, [video_id])
     speakers = presenters.describe_speakers(db.get_speakers(conn, video_id))
     context: dict[str, Any] = {
-        "video": presenters.describe(video, video_steps),
+        "video": presenters.describe(video, video_steps, steps.standings(conn, [video_id]).get(video_id)),
         "speakers": speakers,
         "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],

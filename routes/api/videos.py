@@ -9,7 +9,7 @@ from flask import current_app, jsonify
 
 from routes import get_db, settings, step_service
 from routes.api import MAX_SPEAKERS, BadRequest, api, flag, json_body, page_args, video_or_404
-from utils.core import db, library, presenters
+from utils.core import db, library, presenters, steps
 from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
 from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from utils.pipeline.redact import redact_url
@@ -119,7 +119,10 @@ def stop_tasks(task_ids: list[str]) -> None:
 @api.get("/videos/<int:video_id>")
 def get_video(video_id: int):
     video = video_or_404(video_id)
-    return jsonify(presenters.describe(video, db.steps_of(get_db(), [video_id])))
+    conn = get_db()
+    return jsonify(
+        presenters.describe(video, db.steps_of(conn, [video_id]), steps.standings(conn, [video_id])[video_id])
+    )
 
 
 @api.post("/videos/<int:video_id>/steps/<step>")

@@ -206,7 +206,6 @@ import { Clipper } from "./common.js";
 
   function applyStep(step) {
     recorder.record(step);
-    if (step.exchange_id !== null && step.exchange_id !== undefined) return; // phase 2: details page only
     const row = jobs.querySelector(`tr[data-video-id="${step.video_id}"]`);
     if (!row) {
       // A video newer than every row (another tab, a playlist entry, an upload) belongs on page 1.
@@ -214,18 +213,23 @@ import { Clipper } from "./common.js";
       if (currentPage() === 1 && step.video_id > Math.max(0, ...ids)) refreshTable();
       return;
     }
+    showStanding(row, step);
+    if (step.exchange_id !== null && step.exchange_id !== undefined) return; // a clip step: only the status says it
     const badge = row.querySelector(`.step-badge[data-step="${step.name}"]`);
     if (!badge) return refreshTable();
     if (step.state === "error" || badge.dataset.state === "error") refreshTable(); // the error line comes or goes
     setState(badge, step.state);
     badge.dataset.progress = step.progress;
     badge.title = `${step.name}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
-    const status = row.querySelector(".video-status");
-    if (step.video_status) {
-      setState(status, step.video_status);
-      status.textContent = step.video_status;
-    }
     showRunning(row);
+  }
+
+  /** The video's status as the server put it ("cutting clips 2/4"): never derived here. */
+  function showStanding(row, step) {
+    if (!step.video_status) return;
+    const status = row.querySelector(".video-status");
+    setState(status, step.video_status);
+    status.textContent = step.status_text || step.video_status;
   }
 
   function showRunning(row) {

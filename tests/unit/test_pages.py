@@ -141,3 +141,17 @@ def test_error_log_lists_errors_newest_first_with_retry(client, conn):
 
 def test_error_log_without_errors(client):
     assert "No step is in error" in client.get("/errors").get_data(as_text=True)
+
+
+def test_the_dashboard_and_the_details_page_say_clips_are_being_cut_never_done(client, conn):
+    (video_id,) = add_videos(conn, 1, title="Panel")
+    for step in db.steps_of(conn, [video_id]):
+        db.update_step(conn, step.id, state="done", progress=1.0)
+    with db.transaction(conn):
+        exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
+    cut = db.find_step(conn, video_id, "cut_clips", exchange_id)
+    db.update_step(conn, cut.id, state="running", progress=0.5)
+    for path in ("/", "/partials/videos", f"/videos/{video_id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert re.search(r'state-running[^"]*"[^>]*>cutting clips 0/1<', html), path
+        assert not re.search(r"state-done[^\"]*\" id=\"video-status\"", html), path

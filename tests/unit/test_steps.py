@@ -267,3 +267,51 @@ def test_a_phase1_step_event_carries_the_videos_status(service, conn, events):
     video_id = new_video(conn)
     service.request(video_id, "download")
     assert events[-1]["name"] == "download" and events[-1]["video_status"] == "queued"
+
+
+def _phase1_done(service, conn, video_id):
+    for name in steps.PHASE1_STEPS:
+        step = db.find_step(conn, video_id, name)
+        db.update_step(conn, step.id, state="done", progress=1.0)
+
+
+def _exchange(conn, video_id, chain=False):
+    from utils.core import library
+    from utils.pipeline.types import Exchange
+
+    with db.transaction(conn):
+        return library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "A", "B"), chain=chain)
+
+
+def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
+    video_id = new_video(conn)
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("pending", "pending")
+    _phase1_done(service, conn, video_id)
+    exchange_id = _exchange(conn, video_id, chain=True)
+    process = service.request(video_id, "process_diarization", exchange_id)
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("running", "cutting clips 0/1")
+    service.begin(process.id, process.task_id)
+    service.finish(process.id)  # the chain queues define_clips right after this: still under way
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("running", "cutting clips 0/1")
+    for name in ("define_clips", "cut_clips"):
+        step = service.request(video_id, name, exchange_id)
+        service.begin(step.id, step.task_id)
+        if name == "cut_clips":
+            assert steps.standings(conn, [video_id])[video_id].state == "running"
+        service.finish(step.id)
+    with db.transaction(conn):
+        db.replace_clips(
+            conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0, "end_time": 9, "path": "/x.mp4"}]
+        )
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("done", "1 clip ready")
+
+
+def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says_so(service, conn):
+    video_id = new_video(conn)
+    _phase1_done(service, conn, video_id)
+    exchange_id = _exchange(conn, video_id)
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("done", "done")
+    step = service.request(video_id, "process_diarization", exchange_id)
+    service.begin(step.id, step.task_id)
+    service.fail(step.id, "no speakers")
+    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("error", "clips failed for 1 of 1 Q&A")

@@ -366,6 +366,35 @@ def exchange_steps(conn: sqlite3.Connection, exchange_ids: Iterable[int]) -> lis
     return [StepRecord.from_row(row) for row in rows]
 
 
+def exchanges_of(conn: sqlite3.Connection, video_ids: Iterable[int]) -> list[ExchangeRecord]:
+    """The exchanges of several videos in one query."""
+    ids = list(video_ids)
+    marks = ", ".join("?" for _ in ids)
+    rows = (
+        conn.execute(f"SELECT * FROM exchanges WHERE video_id IN ({marks}) ORDER BY start_time, id", ids) if ids else []
+    )
+    return [ExchangeRecord.from_row(row) for row in rows]
+
+
+def phase2_steps_of(conn: sqlite3.Connection, video_ids: Iterable[int]) -> list[StepRecord]:
+    """Every exchange's steps for several videos in one query."""
+    ids = list(video_ids)
+    marks = ", ".join("?" for _ in ids)
+    sql = f"SELECT * FROM steps WHERE video_id IN ({marks}) AND exchange_id IS NOT NULL ORDER BY id"
+    return [StepRecord.from_row(row) for row in conn.execute(sql, ids)] if ids else []
+
+
+def ready_clip_counts(conn: sqlite3.Connection, video_ids: Iterable[int]) -> dict[int, int]:
+    """How many clips of each video are cut (have their MP4)."""
+    ids = list(video_ids)
+    marks = ", ".join("?" for _ in ids)
+    sql = (
+        f"SELECT exchanges.video_id, COUNT(*) FROM clips JOIN exchanges ON exchanges.id = clips.exchange_id "
+        f"WHERE exchanges.video_id IN ({marks}) AND clips.path IS NOT NULL GROUP BY exchanges.video_id"
+    )
+    return {row[0]: row[1] for row in conn.execute(sql, ids)} if ids else {}
+
+
 def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans: Iterable[Any]) -> None:
     conn.execute("DELETE FROM exchange_segments WHERE exchange_id = ?", (exchange_id,))
     conn.executemany(

@@ -11,15 +11,17 @@ from utils.core.records import ExchangeRecord, SpeakerRecord, StepRecord, VideoR
 from utils.pipeline.redact import redact_url
 
 
-def describe(video: VideoRecord, video_steps: list[StepRecord]) -> dict[str, Any]:
-    """The JSON shape of a video: its row, its steps in graph order and its derived status."""
+def describe(video: VideoRecord, video_steps: list[StepRecord], where: steps.Standing | None = None) -> dict[str, Any]:
+    """The JSON shape of a video: its row, its steps in graph order and its derived status; with its
+    standing (`steps.standings`) the status covers the clips too ("cutting clips 2/4")."""
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
     ordered = sorted(video_steps, key=lambda step: order.get(step.name, len(order)))
     described = asdict(video)
     described["url"] = redact_url(video.url)  # the stored URL keeps credentials for the download only
     states = {step.name: step.state for step in ordered}
     described["steps"] = [_describe_step(step, states, states) for step in ordered]
-    described["status"] = steps.video_status(ordered)
+    where = where or steps.Standing(steps.video_status(ordered), steps.video_status(ordered))
+    described["status"], described["status_text"] = where.state, where.text
     described["progress"] = steps.weighted_progress(ordered)
     described["exchanges_waiting"] = steps.phase2_waiting(states)
     return described
@@ -39,7 +41,8 @@ def describe_many(conn: sqlite3.Connection, videos: list[VideoRecord]) -> list[d
     by_video: dict[int, list[StepRecord]] = {video.id: [] for video in videos}
     for step in db.steps_of(conn, by_video):
         by_video[step.video_id].append(step)
-    return [describe(video, by_video[video.id]) for video in videos]
+    where = steps.standings(conn, by_video)
+    return [describe(video, by_video[video.id], where.get(video.id)) for video in videos]
 
 
 SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from utils.core import db
-from utils.core.records import StepRecord
+from utils.core.records import ExchangeRecord, StepRecord, VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,76 @@ def phase2_waiting(video_states: dict[str, str]) -> str:
     return f"waiting for {' and '.join(waiting)}" if waiting else ""
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a whole video stands, for its badge: phase 1's status until phase 1 is done, then its clips'."""
+
+    state: str  # one of the step states, or "partial": the badge's colour
+    text: str  # what the badge says: "running", "cutting clips 2/4", "4 clips ready"
+
+
+def standing(
+    video: VideoRecord, phase1: list[StepRecord], exchanges: list[ExchangeRecord], phase2: list[StepRecord], ready: int
+) -> Standing:
+    """Never "done" while clips are still to be cut: an exchange counts as under way while one of its steps
+    is queued or running, or while its chain is between two steps (one done, the next not queued yet)."""
+    state = video_status(phase1)
+    if state != DONE:
+        return Standing(state, state)
+    by_exchange: dict[int, list[StepRecord]] = {}
+    for step in phase2:
+        by_exchange.setdefault(step.exchange_id or 0, []).append(step)
+    chained = {exchange.id for exchange in exchanges if exchange.chain or video.clips}
+    counts = {"under way": 0, "done": 0, "failed": 0, "wanted": 0}
+    for exchange_id, own in by_exchange.items():
+        states = {step.name: step.state for step in own}
+        if exchange_id not in chained and all(s == PENDING for s in states.values()):
+            continue  # never asked for
+        counts["wanted"] += 1
+        between = exchange_id in chained and any(
+            states.get(need) == DONE and states.get(name) in (PENDING, STALE)
+            for name in PHASE2_STEPS for need in STEP[name].needs
+        )  # fmt: skip
+        if any(s in ACTIVE for s in states.values()) or between:
+            counts["under way"] += 1
+        elif any(s == ERROR for s in states.values()):
+            counts["failed"] += 1
+        elif all(s == DONE for s in states.values()):
+            counts["done"] += 1
+    if counts["under way"]:
+        return Standing(RUNNING, f"cutting clips {counts['done']}/{counts['wanted']}")
+    if counts["failed"]:
+        return Standing(ERROR, f"clips failed for {counts['failed']} of {counts['wanted']} Q&A")
+    if counts["done"]:
+        return Standing(DONE, f"{ready} clip{'' if ready == 1 else 's'} ready")
+    return Standing(DONE, DONE)
+
+
+def standings(conn: sqlite3.Connection, video_ids: Iterable[int]) -> dict[int, Standing]:
+    """Each video's standing, with a handful of queries for any number of videos."""
+    ids = list(video_ids)
+    phase1 = _by_video(db.steps_of(conn, ids))
+    exchanges = _by_video(db.exchanges_of(conn, ids))
+    phase2 = _by_video(db.phase2_steps_of(conn, ids))
+    ready = db.ready_clip_counts(conn, ids)
+    found = {}
+    for video_id in ids:
+        video = db.get_video(conn, video_id)
+        if video is not None:
+            found[video_id] = standing(
+                video, phase1.get(video_id, []), exchanges.get(video_id, []), phase2.get(video_id, []),
+                ready.get(video_id, 0),
+            )  # fmt: skip
+    return found
+
+
+def _by_video(rows: list) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.video_id, []).append(row)
+    return grouped
+
+
 def weighted_progress(named_steps: Iterable[StepRecord]) -> float:
     """How much of a video's (or exchange's) work is done, 0..1, each step counted by its weight."""
     done = total = 0.0
@@ -169,12 +239,11 @@ def step_fields(step: StepRecord) -> dict[str, Any]:
     return {key: getattr(step, key) for key in STEP_FIELDS}
 
 
-def step_event(step: StepRecord, video_steps: list[StepRecord] | None = None) -> Event:
-    """A step change for the pages; given the video's phase-1 steps, a phase-1 event also carries the
-    video's status, so no page derives it."""
+def step_event(step: StepRecord, where: Standing | None = None) -> Event:
+    """A step change for the pages, with where its video stands now (so no page derives it)."""
     event = {"type": "step", **step_fields(step)}
-    if video_steps is not None and step.exchange_id is None:
-        event["video_status"] = video_status(video_steps)
+    if where is not None:
+        event.update(video_status=where.state, status_text=where.text)
     return event
 
 
@@ -363,9 +432,8 @@ class StepService:
         return queued, refusal
 
     def announce(self, step: StepRecord) -> None:
-        """Tell the pages about a step as it is now (with its video's status for a phase-1 step)."""
-        video_steps = db.steps_of(self.conn, [step.video_id]) if step.exchange_id is None else None
-        self.publish(step_event(step, video_steps))
+        """Tell the pages about a step as it is now, and where its video stands."""
+        self.publish(step_event(step, standings(self.conn, [step.video_id]).get(step.video_id)))
 
     def _publish(self, step_id: int) -> StepRecord | None:
         step = db.get_step(self.conn, step_id)

@@ -56,12 +56,12 @@ async function refreshVideo() {
     player.classList.remove("d-none");
     document.getElementById("player-empty").classList.add("d-none");
   }
-  showStatus(video.status);
+  showStatus(video.status, video.status_text);
 }
 
-function showStatus(status) {
+function showStatus(status, text) {
   const badge = document.getElementById("video-status");
-  badge.textContent = status;
+  badge.textContent = text || status;
   setState(badge, status);
 }
 
@@ -72,12 +72,12 @@ const FOLLOW = {
 };
 
 function onStep(event) {
+  if (event.video_status) showStatus(event.video_status, event.status_text);
   if (event.exchange_id !== null && event.exchange_id !== undefined) {
     if (exchanges.apply(event)) sections.refresh("exchanges");
     if (event.name === "cut_clips" && event.state === "done") sections.refresh("clips");
     return;
   }
-  if (event.video_status) showStatus(event.video_status);
   if (!panel.apply(event)) return;
   sections.refresh("panel", "exchanges"); // what may run next, here and in the exchanges
   if (event.state !== "done") return;
