@@ -36,7 +36,7 @@ auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "pages.favicon"}
 
 
 class Admin(UserMixin):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
 from routes import get_db, settings
 from utils.core import db, presenters, steps
@@ -34,10 +34,21 @@ def clock(seconds: float | None, decimals: int = 0) -> str:
     return format_clock(seconds, decimals)
 
 
+@pages.app_template_global("clip_file_name")
+def clip_file_name(*args) -> str:
+    return presenters.clip_file_name(*args)
+
+
 @pages.app_template_filter("when")
 def format_when(iso: str | None) -> str:
     """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""
     return iso[:19].replace("T", " ") if iso else ""
+
+
+@pages.get("/favicon.ico")
+def favicon():
+    """For the clients that ask for /favicon.ico whatever the page says (pages link the SVG)."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
 def _page_number(total: int) -> tuple[int, int]:

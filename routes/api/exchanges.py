@@ -10,7 +10,7 @@ from routes import get_db, settings, step_service
 from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
 from utils.core import db, library, presenters, steps
-from utils.core.records import ClipRecord, VideoRecord
+from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
 
@@ -111,22 +111,37 @@ def process_all(video_id: int):
 # ---- clips -------------------------------------------------------------------------------------
 
 
+@api.get("/exchanges/<int:exchange_id>")
+def get_exchange(exchange_id: int):
+    """One exchange with its steps (and what may be done with each), its speaker segments and clips."""
+    exchange = exchange_or_404(exchange_id)
+    conn = get_db()
+    described = presenters.describe_exchanges(
+        [exchange], db.exchange_steps(conn, [exchange_id]), db.steps_of(conn, [exchange.video_id])
+    )[0]
+    return jsonify({**described, "video_id": exchange.video_id, **_clips_of(exchange)})
+
+
 @api.get("/exchanges/<int:exchange_id>/clips")
 def clips(exchange_id: int):
-    exchange = exchange_or_404(exchange_id)
+    return jsonify(_clips_of(exchange_or_404(exchange_id)))
+
+
+def _clips_of(exchange: ExchangeRecord) -> dict[str, Any]:
     names = speaker_names_of(exchange.video_id)
     conn = get_db()
-    return jsonify(
-        exchange_segments=[
+    title = db.get_video(conn, exchange.video_id).title
+    return {
+        "exchange_segments": [
             {"start": row.start_time, "end": row.end_time, "speaker": row.speaker,
              "speaker_name": names.get(row.speaker, row.speaker)}
-            for row in db.get_exchange_segments(conn, exchange_id)
+            for row in db.get_exchange_segments(conn, exchange.id)
         ],
-        clips=[_clip_json(row, names) for row in db.list_clips(conn, exchange_id)],
-    )  # fmt: skip
+        "clips": [_clip_json(row, names, title, exchange.label) for row in db.list_clips(conn, exchange.id)],
+    }  # fmt: skip
 
 
-def _clip_json(row: ClipRecord, names: dict[str, str]) -> dict[str, Any]:
+def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label: str) -> dict[str, Any]:
     def link(kind: str, present: str | None) -> str | None:
         return url_for("media.clip_file", clip_id=row.id, kind=kind) if present else None
 
@@ -141,4 +156,6 @@ def _clip_json(row: ClipRecord, names: dict[str, str]) -> dict[str, Any]:
         "url": link("mp4", row.path),
         "srt_url": link("srt", row.srt_path),
         "vtt_url": link("vtt", row.vtt_path),
+        # what to call the files when saving them: <title>_QA3_1m12s.mp4 (.srt, .vtt)
+        "download_name": presenters.clip_file_name(title, label, row, names.get(row.speaker or "", row.speaker), "mp4"),
     }

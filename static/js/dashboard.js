@@ -220,7 +220,7 @@ import { Clipper } from "./common.js";
     if (step.state === "error" || badge.dataset.state === "error") refreshTable(); // the error line comes or goes
     setState(badge, step.state);
     badge.dataset.progress = step.progress;
-    badge.title = `${step.name}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
+    badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
     showRunning(row);
   }
 
@@ -242,7 +242,7 @@ import { Clipper } from "./common.js";
     progress.setAttribute("aria-valuenow", percent);
     const bar = progress.querySelector(".progress-bar");
     bar.style.width = `${percent}%`;
-    bar.textContent = `${running.dataset.step} ${percent}%`;
+    bar.textContent = `${running.textContent} ${percent}%`;
   }
 
   let firstSnapshot = true;

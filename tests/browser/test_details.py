@@ -154,7 +154,13 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     clips = page.locator("#clips .clip-card")
     expect(clips.first).to_be_visible()
     expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
-    expect(clips.first.locator("a", has_text="MP4")).to_have_attribute("download", "")
+    # Saved under a name that says what it is: <title>_QA-manual1_0m04s.mp4
+    expect(clips.first.locator("a", has_text="MP4")).to_have_attribute(
+        "download", re.compile(r"_QA-manual\d+_0m0\ds\.mp4$")
+    )
+    expect(clips.first.locator("a", has_text="SRT")).to_have_attribute(
+        "download", re.compile(r"_QA-manual\d+_0m0\ds\.srt$")
+    )
 
     # The clip really plays in Chromium: H.264/AAC with faststart, picture decoded, time advancing.
     clips.first.locator("video").evaluate("video => { video.muted = true; return video.play(); }")

@@ -168,6 +168,18 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
         assert all(0 <= cue.start.total_seconds() < cue.end.total_seconds() <= length + 0.001 for cue in cues)
         vtt = webvtt.from_string(api.get(clip["vtt_url"]).get_data(as_text=True))
         assert len(vtt.captions) == len(cues)
+        seconds = round(clip["end"] - clip["start"])
+        assert clip["download_name"].endswith(
+            f"_QA-manual{exchange['label'][4:]}_" * (clip["kind"] == "exchange")
+            + f"{seconds // 60}m{seconds % 60:02d}s.mp4"
+        ), clip["download_name"]
+
+    one = api.get(f"/api/exchanges/{exchange['id']}").get_json()
+    assert (one["id"], one["label"], one["video_id"]) == (exchange["id"], exchange["label"], sample_video)
+    assert [step["name"] for step in one["steps"]] == ["process_diarization", "define_clips", "cut_clips"]
+    assert all(step["state"] == "done" and step["action"]["label"] == "Re-run" for step in one["steps"])
+    assert [clip["id"] for clip in one["clips"]] == [clip["id"] for clip in clips]
+    assert api.get("/api/exchanges/987654").status_code == 404
 
 
 def _clip_path(api, clip_id: int) -> Path:

@@ -155,3 +155,13 @@ def test_the_dashboard_and_the_details_page_say_clips_are_being_cut_never_done(c
         html = client.get(path).get_data(as_text=True)
         assert re.search(r'state-running[^"]*"[^>]*>cutting clips 0/1<', html), path
         assert not re.search(r"state-done[^\"]*\" id=\"video-status\"", html), path
+
+
+def test_every_page_has_a_favicon_served_even_before_logging_in(client, app):
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)
+    stranger = app.test_client(authenticated=False)
+    assert 'rel="icon"' in stranger.get("/login").get_data(as_text=True)
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = stranger.get(path)
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml", path
+        assert b"<svg" in response.data

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import asdict
 from typing import Any
 
 from utils.core import db, steps
-from utils.core.records import ExchangeRecord, SpeakerRecord, StepRecord, VideoRecord
+from utils.core.records import ClipRecord, ExchangeRecord, SpeakerRecord, StepRecord, VideoRecord
 from utils.pipeline.redact import redact_url
 
 
@@ -91,3 +92,26 @@ def describe_exchanges(
             }
         )
     return described
+
+
+def exchange_tag(label: str) -> str:
+    """spkchg_3 → QA3 (found), man_2 → QA-manual2 (added by hand): short, and safe in a file name."""
+    kind, _, number = label.partition("_")
+    return f"QA{number}" if kind == "spkchg" else f"QA-manual{number}" if kind == "man" else _safe(label)
+
+
+def clip_file_name(
+    video_title: str | None, exchange_label: str, clip: ClipRecord, speaker: str | None, ext: str
+) -> str:
+    """What a downloaded clip is called: `<title>_QA3_1m12s.mp4`, with the speaker for a speaker's clip."""
+    seconds = max(0, round(clip.end_time - clip.start_time))
+    parts = [_safe(video_title or "video")[:60], exchange_tag(exchange_label)]
+    if clip.kind == "speaker" and speaker:
+        parts.append(_safe(speaker)[:30])
+    parts.append(f"{seconds // 60}m{seconds % 60:02d}s")
+    return "_".join(part for part in parts if part) + f".{ext}"
+
+
+def _safe(text: str) -> str:
+    """Letters, digits, dashes and underscores only (spaces become underscores), for file names."""
+    return re.sub(r"_+", "_", re.sub(r"[^\w-]+", "_", text)).strip("_")

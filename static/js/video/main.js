@@ -44,7 +44,7 @@ async function refreshVideo() {
   const video = response.data;
   document.getElementById("video-title").textContent = video.title || video.url;
   document.title = `${video.title || video.url} · Clipper`;
-  const fields = { uploader: video.uploader || "—", duration: video.duration ? clock(video.duration) : "—", language: video.language || "—" };
+  const fields = { uploader: video.uploader || "—", duration: video.duration ? clock(video.duration) : "—" };
   for (const [name, text] of Object.entries(fields)) {
     const node = document.querySelector(`[data-field="${name}"]`);
     if (node) node.textContent = text;
