@@ -220,6 +220,15 @@ const Clipper = (() => {
 
   document.addEventListener("DOMContentLoaded", () => localTimes());
 
+  // The menu folds behind a button on narrow screens (Bootstrap's CSS, this small toggle instead of its JS).
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-nav-toggle]");
+    if (!toggle) return;
+    const menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    const open = menu.classList.toggle("show");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+
   return { url, csrfHeaders, api, fragment, clock, span, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
 })();
 

@@ -181,3 +181,21 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     wait_until(cut_again, timeout=STEP_MS / 1000, what="cut_clips to run again")
     expect(row.locator('.phase2-step[data-step="cut_clips"]')).to_have_attribute("data-state", "done")
     screenshot("details-clips")
+
+
+def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribed, api, screenshot):
+    from tests.browser.conftest import PHONE
+
+    status, _body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8})
+    assert status == 201
+    page.set_viewport_size(PHONE)
+    for path in ("/", f"/videos/{transcribed}", "/errors"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width == PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px phone"
+    logout = page.get_by_role("button", name="Log out")
+    expect(logout).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(logout).to_be_visible()
+    expect(page.get_by_role("link", name="Error log")).to_be_visible()
