@@ -39,6 +39,11 @@ def clip_file_name(*args) -> str:
     return presenters.clip_file_name(*args)
 
 
+@pages.app_template_filter("speaker_placeholder")
+def speaker_placeholder(label: str) -> str:
+    return presenters.speaker_placeholder(label)
+
+
 @pages.app_template_filter("when")
 def format_when(iso: str | None) -> str:
     """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""

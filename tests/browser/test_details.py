@@ -81,7 +81,7 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     expect(segments).to_have_count(3)
     expect(segments.nth(1).locator(".seg-text")).to_have_text('Curiosity, <b>mostly</b> & "luck".')
     expect(page.locator("#transcript b")).to_have_count(0)  # shown as text, never as markup
-    expect(segments.nth(0).locator(".speaker-chip")).to_have_text("SPEAKER_00")
+    expect(segments.nth(0).locator(".speaker-chip")).to_have_text("Speaker 1")  # until named
 
     # Rename a speaker: the transcript follows.
     speaker = page.locator('#speakers .speaker-row[data-label="SPEAKER_00"]')
@@ -91,7 +91,7 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     expect(segments.nth(0).locator(".speaker-chip")).to_have_text("Ada Lovelace")
     expect(segments.nth(2).locator(".speaker-chip")).to_have_text("Ada Lovelace")
     names = {item["label"]: item["name"] for item in api.get(f"/api/videos/{transcribed}/speakers")["speakers"]}
-    assert names == {"SPEAKER_00": "Ada Lovelace", "SPEAKER_01": "SPEAKER_01"}
+    assert names == {"SPEAKER_00": "Ada Lovelace", "SPEAKER_01": "Speaker 2"}
 
     # Clicking a time plays from there.
     segments.nth(2).locator(".seg-time").click()
@@ -104,12 +104,12 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     expect(page.locator("#manual-end")).to_have_value("0:03.80")
     expect(page.locator("#transcript .segment.chosen")).to_have_count(3)
     page.click("#manual-add")
-    expect(page.locator("#manual-result")).to_contain_text("Added man_1")
+    expect(page.locator("#manual-result")).to_contain_text("Added Manual Q&A 1")
 
     row = page.locator("#exchanges tr[data-exchange-id]")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("man_1")
-    expect(row).to_contain_text("manual")
+    expect(row).to_contain_text("Manual Q&A 1")
+    expect(row).to_contain_text("by hand")
     for definition in (d for d in steps.REGISTRY if d.phase == 2):  # the registry's icon and words
         button = row.locator(f'.phase2-step[data-step="{definition.name}"]')
         expect(button.locator(f"i.{definition.icon}")).to_have_count(1)
@@ -145,7 +145,7 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     page.fill("#manual-end", "3.8")
     page.check("#manual-process")
     page.click("#manual-add")
-    expect(page.locator("#manual-result")).to_contain_text("Added man_")
+    expect(page.locator("#manual-result")).to_contain_text("Added Manual Q&A ")
 
     row = page.locator("#exchanges tr[data-exchange-id]")
     for step in ("process_diarization", "define_clips", "cut_clips"):

@@ -50,11 +50,24 @@ SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c99
 
 
 def describe_speakers(rows: list[SpeakerRecord]) -> list[dict[str, Any]]:
-    """Label, display name (the label until renamed) and a stable colour per speaker."""
+    """Label, display name ("Speaker 1" until renamed) and a stable colour per speaker."""
     return [
-        {"label": row.label, "name": row.name or row.label, "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
+        {"label": row.label, "name": row.name or speaker_placeholder(row.label),
+         "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
         for i, row in enumerate(rows)
-    ]
+    ]  # fmt: skip
+
+
+def speaker_placeholder(label: str) -> str:
+    """SPEAKER_00 → "Speaker 1": what a person sees until they name the voice."""
+    prefix, _, number = label.rpartition("_")
+    return f"Speaker {int(number) + 1}" if prefix == "SPEAKER" and number.isdigit() else label
+
+
+def exchange_title(label: str) -> str:
+    """spkchg_3 → "Q&A 3" (found), man_2 → "Manual Q&A 2" (added by hand)."""
+    kind, _, number = label.partition("_")
+    return f"Q&A {number}" if kind == "spkchg" else f"Manual Q&A {number}" if kind == "man" else label
 
 
 def speaker_names(rows: list[SpeakerRecord]) -> dict[str, str]:
@@ -79,6 +92,7 @@ def describe_exchanges(
             {
                 "id": exchange.id,
                 "label": exchange.label,
+                "title": exchange_title(exchange.label),
                 "kind": exchange.kind,
                 "start": exchange.start_time,
                 "end": exchange.end_time,

@@ -89,7 +89,7 @@ export class Transcript {
     const response = await api("POST", `/api/videos/${this.videoId}/exchanges`, { start, end, process });
     if (!response.ok) return this.say("text-danger", response.error);
     const exchange = response.data.exchange;
-    this.say("text-success", icon("bi-check-lg"), ` Added ${exchange.label} (${clock(exchange.start, 1)} – ${clock(exchange.end, 1)}).`);
+    this.say("text-success", icon("bi-check-lg"), ` Added ${exchange.title} (${clock(exchange.start, 1)} – ${clock(exchange.end, 1)}).`);
     this.start.value = "";
     this.end.value = "";
     this.chosen = null;
