@@ -41,6 +41,34 @@ import { Clipper } from "./common.js";
     if (!autoSwitch.checked) clipsSwitch.checked = false;
   });
 
+  // The options are remembered in this browser: the next visit starts from the last choices.
+  const REMEMBERED = "clipper.submit-options";
+  const optionFields = { resolution: "value", auto: "checked", clips: "checked", "num-speakers": "value" };
+
+  function restoreOptions() {
+    let saved = {};
+    try {
+      saved = JSON.parse(localStorage.getItem(REMEMBERED) || "{}");
+    } catch (error) {
+      return;
+    }
+    for (const [id, property] of Object.entries(optionFields)) {
+      if (saved[id] !== undefined) document.getElementById(id)[property] = saved[id];
+    }
+  }
+
+  function rememberOptions() {
+    const saved = Object.fromEntries(Object.entries(optionFields).map(([id, property]) => [id, document.getElementById(id)[property]]));
+    try {
+      localStorage.setItem(REMEMBERED, JSON.stringify(saved));
+    } catch (error) {
+      // private mode or storage full: options are simply not remembered
+    }
+  }
+
+  restoreOptions();
+  for (const id of Object.keys(optionFields)) document.getElementById(id).addEventListener("change", rememberOptions);
+
   // ---- results ---------------------------------------------------------------------------------
 
   function showResult(response, what) {

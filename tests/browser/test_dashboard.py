@@ -109,3 +109,18 @@ def test_deleting_selected_videos_asks_first(page, api, media_site):
     expect(page.locator("#submit-result")).to_contain_text("Deleted 1 video")
     assert "cannot be undone" in messages[0]
     assert api.call("GET", f"/api/videos/{video_id}")[0] == 404
+
+
+def test_clips_are_on_by_default_and_the_last_options_are_remembered(page):
+    page.goto("/")
+    expect(page.locator("#auto")).to_be_checked()
+    expect(page.locator("#clips")).to_be_checked()
+    page.select_option("#resolution", "720")
+    page.uncheck("#clips")
+    page.fill("#num-speakers", "3")
+    page.locator("#num-speakers").dispatch_event("change")
+    page.reload()
+    expect(page.locator("#resolution")).to_have_value("720")
+    expect(page.locator("#clips")).not_to_be_checked()
+    expect(page.locator("#auto")).to_be_checked()
+    expect(page.locator("#num-speakers")).to_have_value("3")

@@ -162,8 +162,12 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
         "download", re.compile(r"_QA-manual\d+_0m0\ds\.srt$")
     )
 
-    # The clip really plays in Chromium: H.264/AAC with faststart, picture decoded, time advancing.
+    # The clip really plays in Chromium: H.264/AAC with faststart, picture decoded, time advancing;
+    # and only one thing plays at a time: the video stops when a clip starts.
+    page.locator("#player").evaluate("video => { video.muted = true; return video.play(); }")
+    page.wait_for_function("() => !document.getElementById('player').paused")
     clips.first.locator("video").evaluate("video => { video.muted = true; return video.play(); }")
+    page.wait_for_function("() => document.getElementById('player').paused")
     page.wait_for_function(
         "() => { const v = document.querySelector('#clips .clip-card video');"
         " return v.currentTime > 0.5 && v.videoWidth > 0 && !v.error; }",

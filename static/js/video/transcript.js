@@ -35,6 +35,8 @@ export class Transcript {
     if (!this.player.getAttribute("src")) return;
     this.player.currentTime = seconds;
     this.player.play().catch(() => {});
+    const box = this.player.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) this.player.scrollIntoView({ block: "nearest", behavior: "smooth" });
   };
 
   click(event) {
@@ -78,6 +80,16 @@ export class Transcript {
     nodes[this.playing]?.classList.remove("playing");
     this.playing = index;
     nodes[index]?.classList.add("playing");
+    if (index >= 0 && !this.player.paused) this.keepInView(nodes[index]);
+  }
+
+  /** The transcript follows playback: the segment being played stays visible in its scrolling box. */
+  keepInView(node) {
+    const box = this.card.querySelector("#transcript");
+    const top = node.offsetTop; // the box is the offset parent (position: relative)
+    if (top < box.scrollTop || top + node.offsetHeight > box.scrollTop + box.clientHeight) {
+      box.scrollTo({ top: Math.max(0, top - box.clientHeight / 3), behavior: "smooth" });
+    }
   }
 
   async add(event) {
