@@ -203,3 +203,18 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribe
     page.get_by_role("button", name="Menu").click()
     expect(logout).to_be_visible()
     expect(page.get_by_role("link", name="Error log")).to_be_visible()
+
+
+def test_a_qa_and_then_the_video_are_deleted_from_the_details_page(page, transcribed, api):
+    status, _body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8})
+    assert status == 201
+    page.goto(f"/videos/{transcribed}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    row = page.locator("#exchanges tr[data-exchange-id]")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    assert api.get(f"/api/videos/{transcribed}/exchanges")["exchanges"] == []
+    page.get_by_role("button", name="Delete video").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert api.call("GET", f"/api/videos/{transcribed}")[0] == 404

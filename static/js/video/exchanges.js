@@ -21,6 +21,8 @@ export class Exchanges {
       this.showError(response.ok ? "" : response.error);
       return this.sections.refresh("exchanges");
     }
+    const remove = event.target.closest(".delete-exchange");
+    if (remove) return this.remove(remove);
     const button = event.target.closest(".phase2-step");
     if (!button) return;
     button.disabled = true;
@@ -28,6 +30,14 @@ export class Exchanges {
     if (response.ok) this.apply({ ...response.data.step, exchange_id: Number(button.dataset.exchange), name: button.dataset.step });
     else this.showError(`${button.dataset.step}: ${response.error}`);
     this.sections.refresh("exchanges");
+  }
+
+  async remove(button) {
+    if (!window.confirm(`Delete ${button.dataset.title} and its clips? This cannot be undone.`)) return;
+    button.disabled = true;
+    const response = await api("DELETE", `/api/exchanges/${button.dataset.exchange}`);
+    this.showError(response.ok || response.status === 404 ? "" : response.error);
+    this.sections.refresh("exchanges", "clips");
   }
 
   /** A phase-2 step event, patched in place; true when its state changed (the section is fetched again). */

@@ -36,6 +36,14 @@ const transcript = new Transcript(videoId, sections, player, () => sections.refr
 const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError);
 wireSpeakers(videoId, sections);
 
+document.getElementById("delete-video").addEventListener("click", async () => {
+  const title = document.getElementById("video-title").textContent;
+  if (!window.confirm(`Delete "${title}" with its download, transcript and clips? This cannot be undone.`)) return;
+  const response = await api("DELETE", `/api/videos/${videoId}`);
+  if (response.ok || response.status === 404) window.location.assign(Clipper.url("/"));
+  else showPageError(response.error);
+});
+
 // One thing plays at a time: starting the video or any clip pauses the others.
 document.addEventListener("play", (event) => {
   for (const media of page.querySelectorAll("video")) if (media !== event.target && !media.paused) media.pause();
