@@ -56,6 +56,14 @@ def favicon():
     return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
 
 
+@pages.app_context_processor
+def error_count() -> dict[str, Any]:
+    """Steps in error, for the badge on the navbar's "Error log" (pages of a logged-in person only)."""
+    if request.endpoint in (None, "static", "auth.login") or request.path.startswith(("/partials/", "/api/")):
+        return {}
+    return {"error_count": db.count_errors(get_db())}
+
+
 def _page_number(total: int) -> tuple[int, int]:
     pages_count = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     return min(max(request.args.get("page", 1, type=int), 1), pages_count), pages_count

@@ -165,3 +165,12 @@ def test_every_page_has_a_favicon_served_even_before_logging_in(client, app):
         response = stranger.get(path)
         assert response.status_code == 200 and response.mimetype == "image/svg+xml", path
         assert b"<svg" in response.data
+
+
+def test_the_navbar_counts_the_steps_in_error(client, conn):
+    assert 'id="error-count"' not in client.get("/").get_data(as_text=True)
+    ids = add_videos(conn, 2)
+    for video_id in ids:
+        StepService(conn).fail(db.find_step(conn, video_id, "download").id, "yt-dlp: HTTP Error 404")
+    html = client.get("/errors").get_data(as_text=True)
+    assert re.search(r'id="error-count"[^>]*>2<', html)

@@ -444,6 +444,10 @@ def get_clip(conn: sqlite3.Connection, clip_id: int) -> ClipRecord | None:
 # ---- errors ------------------------------------------------------------------------------------
 
 
+def count_errors(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM steps WHERE state = 'error'").fetchone()[0]
+
+
 def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[ErrorRecord]:
     """Steps in error across all videos, newest first, with the video title and exchange label."""
     rows = conn.execute(
