@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from routes import get_db, settings, step_service
 from routes.api import MAX_SPEAKERS, BadRequest, api, flag, json_body, page_args, video_or_404
@@ -82,6 +82,12 @@ def submit_videos():
     if not accepted:
         return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400
     conn = get_db()
+    # A link already in the library is not processed again unless asked ("again": true).
+    known = {} if flag(body, "again") else db.videos_with_urls(conn, accepted)
+    existing = [{"url": redact_url(url), "video_id": known[url]} for url in accepted if url in known]
+    accepted = [url for url in accepted if url not in known]
+    if not accepted:
+        return jsonify(videos=[], rejected=rejected, existing=existing), 200
     with db.transaction(conn):
         ids = [library.create_video(conn, library.VideoRequest(url=url, **options)) for url in accepted]
     service = step_service()
@@ -93,7 +99,23 @@ def submit_videos():
             library.delete_video(conn, video_id, [])
         return jsonify(error=str(error), videos=[], rejected=rejected), 503
     created = [{"id": video_id, "url": redact_url(url)} for video_id, url in zip(ids, accepted, strict=True)]
-    return jsonify(videos=created, rejected=rejected), 201
+    return jsonify(videos=created, rejected=rejected, existing=existing), 201
+
+
+@api.post("/videos/<int:video_id>/again")
+def process_again(video_id: int):
+    """A link already in the library, added once more as a new video (with the options in the body)."""
+    video = video_or_404(video_id)
+    options = submission_options(json_body() if request.content_length else {})
+    conn = get_db()
+    with db.transaction(conn):
+        new_id = library.create_video(conn, library.VideoRequest(url=video.url, **options))
+    try:
+        step_service().request(new_id, "download")
+    except QueueUnavailable as error:
+        library.delete_video(conn, new_id, [])
+        return jsonify(error=str(error)), 503
+    return jsonify(video={"id": new_id, "url": redact_url(video.url)}), 201
 
 
 @api.get("/videos")

@@ -80,6 +80,14 @@ import { Clipper } from "./common.js";
       boxes.push(alertBox("success", `Added ${created.length} ${what}${created.length === 1 ? "" : "s"}: `,
         ...created.map((video, index) => [index ? ", " : "", el("a", { href: Clipper.url(`/videos/${video.id}`) }, `#${video.id}`)])));
     }
+    const existing = data.existing || [];
+    if (existing.length) {
+      const again = el("button", { type: "button", class: "btn btn-sm btn-outline-secondary ms-2" }, "Process again");
+      again.addEventListener("click", () => processAgain(existing));
+      boxes.push(alertBox("warning", `Already in the library, so not added again: `,
+        ...existing.map((item, index) => [index ? ", " : "", el("a", { href: Clipper.url(`/videos/${item.video_id}`) }, `#${item.video_id}`)]),
+        again));
+    }
     if (data.warning) boxes.push(alertBox("warning", data.warning));
     if (!response.ok && (!rejected.length || response.status !== 400)) boxes.push(alertBox("danger", response.error));
     if (rejected.length) {
@@ -100,6 +108,22 @@ import { Clipper } from "./common.js";
       urls.focus();
       return;
     }
+    await submitLinks(text);
+  });
+
+  async function processAgain(existing) {
+    const added = [];
+    const failures = [];
+    for (const item of existing) {
+      const response = await api("POST", `/api/videos/${item.video_id}/again`, options());
+      if (response.ok) added.push(response.data.video);
+      else failures.push(`${item.url}: ${response.error}`);
+    }
+    showResult({ ok: !failures.length, status: failures.length ? 400 : 201, error: failures.join("; "), data: { videos: added } }, "video");
+    refreshTable();
+  }
+
+  async function submitLinks(text) {
     submitButton.disabled = true;
     const response = await api("POST", "/api/videos", { urls: text, ...options() });
     submitButton.disabled = false;
@@ -110,7 +134,7 @@ import { Clipper } from "./common.js";
       urls.value = refused.length ? `${refused.join("\n")}\n` : "";
       refreshTable();
     }
-  });
+  }
 
   // ---- uploading a file ------------------------------------------------------------------------
 

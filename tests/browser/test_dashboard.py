@@ -124,3 +124,25 @@ def test_clips_are_on_by_default_and_the_last_options_are_remembered(page):
     expect(page.locator("#clips")).not_to_be_checked()
     expect(page.locator("#auto")).to_be_checked()
     expect(page.locator("#num-speakers")).to_have_value("3")
+
+
+def test_a_link_already_in_the_library_warns_links_to_it_and_can_be_processed_again(page, api, media_site):
+    link = f"{media_site.base_url}/talk/master.m3u8?again=1"  # a link no other test submits
+    status, body = api.call("POST", "/api/videos", {"urls": [link]})
+    assert status == 201
+    first = body["videos"][0]["id"]
+    page.goto("/")
+    page.uncheck("#auto")
+    page.fill("#urls", link)
+    page.click("#submit-button")
+    result = page.locator("#submit-result")
+    expect(result).to_contain_text("Already in the library")
+    expect(result.get_by_role("link", name=f"#{first}")).to_have_attribute("href", f"/videos/{first}")
+
+    def copies() -> list[int]:
+        return [video["id"] for video in api.get("/api/videos?per_page=200")["videos"] if video["url"] == link]
+
+    assert copies() == [first], "nothing was added silently"
+    result.get_by_role("button", name="Process again").click()
+    expect(result).to_contain_text("Added 1 video")
+    assert len(copies()) == 2

@@ -132,3 +132,18 @@ def test_two_hundred_urls_are_accepted_in_one_go(client, redis_client):
     assert len(response.get_json()["videos"]) == 200 and response.get_json()["rejected"] == []
     assert client.get("/api/videos").get_json()["total"] == 200
     assert redis_client.llen("io") == 200
+
+
+def test_a_link_already_in_the_library_is_not_added_again_unless_asked(client):
+    first = submit(client, ["https://example.org/same"]).get_json()["videos"][0]["id"]
+    again = submit(client, ["https://example.org/same", "https://example.org/new"])
+    body = again.get_json()
+    assert again.status_code == 201 and [video["url"] for video in body["videos"]] == ["https://example.org/new"]
+    assert body["existing"] == [{"url": "https://example.org/same", "video_id": first}]
+    only_old = submit(client, ["https://example.org/same"])
+    assert only_old.status_code == 200 and only_old.get_json()["videos"] == []
+    forced = submit(client, ["https://example.org/same"], again=True)
+    assert forced.status_code == 201 and forced.get_json()["videos"][0]["id"] != first
+    copy = client.post(f"/api/videos/{first}/again", json={"resolution": "360"})
+    assert copy.status_code == 201
+    assert client.get(f"/api/videos/{copy.get_json()['video']['id']}").get_json()["resolution"] == "360"

@@ -143,6 +143,16 @@ def list_videos(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> l
     return [VideoRecord.from_row(row) for row in rows]
 
 
+def videos_with_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> dict[str, int]:
+    """Which of these links are in the library already: link → the oldest video made from it."""
+    wanted = list(urls)
+    if not wanted:
+        return {}
+    marks = ", ".join("?" for _ in wanted)
+    rows = conn.execute(f"SELECT url, MIN(id) FROM videos WHERE url IN ({marks}) GROUP BY url", wanted)
+    return {row[0]: row[1] for row in rows}
+
+
 def count_videos(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0]
 
