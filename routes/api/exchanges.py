@@ -9,6 +9,7 @@ from flask import jsonify, request, url_for
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
+from routes.api.videos import stop_tasks
 from utils.core import db, library, presenters, steps
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.pipeline.timecode import parse_timecode
@@ -90,6 +91,14 @@ def trigger_exchange_step(exchange_id: int, step: str):
         with db.transaction(conn):
             db.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
     return jsonify(step=service.request(exchange.video_id, step, exchange_id)), 202
+
+
+@api.post("/exchanges/<int:exchange_id>/steps/<step>/cancel")
+def cancel_exchange_step(exchange_id: int, step: str):
+    exchange = exchange_or_404(exchange_id)
+    cancelled, task_id = step_service().cancel(exchange.video_id, step, exchange_id)
+    stop_tasks([task_id] if task_id else [])
+    return jsonify(step=cancelled), 200
 
 
 @api.post("/videos/<int:video_id>/exchanges/process")

@@ -129,7 +129,8 @@ def list_videos():
 
 
 def stop_tasks(task_ids: list[str]) -> None:
-    """Stop the tasks of a deleted video; their rows are gone, so nothing they write afterwards sticks."""
+    """Stop tasks whose steps were deleted or cancelled: their task ids no longer match, so nothing they
+    write afterwards sticks, and revoking with SIGTERM stops the process running them now."""
     if not task_ids:
         return
     try:
@@ -153,6 +154,15 @@ def trigger_step(video_id: int, step: str):
     if step not in PHASE1_STEPS:
         raise StepNotFound(f"unknown step {step!r}; steps are {', '.join(PHASE1_STEPS)}")
     return jsonify(step=step_service().request(video_id, step)), 202
+
+
+@api.post("/videos/<int:video_id>/steps/<step>/cancel")
+def cancel_step(video_id: int, step: str):
+    """Stop a queued or running phase-1 step: its task is revoked (the process running it is stopped)."""
+    video_or_404(video_id)
+    cancelled, task_id = step_service().cancel(video_id, step)
+    stop_tasks([task_id] if task_id else [])
+    return jsonify(step=cancelled), 200
 
 
 @api.delete("/videos/<int:video_id>")

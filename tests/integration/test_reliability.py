@@ -129,6 +129,27 @@ def test_deleting_a_video_while_it_is_transcribed_stops_it_and_keeps_it_gone(api
         worker.stop()
 
 
+def test_cancelling_a_running_transcription_stops_it_and_leaves_the_step_ready_to_run(api, site, env, artifacts_dir):
+    worker = Worker(env, log=artifacts_dir / "cancel-worker.log").start()
+    try:
+        video_id = submit_long_and_wait_for_transcription(api, site)
+        response = api.post(f"/api/videos/{video_id}/steps/transcribe/cancel")
+        assert response.status_code == 200 and response.get_json()["step"]["state"] == "pending"
+        time.sleep(8)  # long enough for a task still running to report progress or finish
+        log_text = (artifacts_dir / "cancel-worker.log").read_text()
+        assert "Terminating" in log_text, "the task was revoked with SIGTERM: the process running it stopped"
+        after = step(api, video_id, "transcribe")
+        assert (after["state"], after["progress"]) == ("pending", 0.0), "the cancelled task wrote nothing more"
+        assert after["action"] == {"label": "Run", "enabled": True, "reason": "", "cancel": False}
+        assert api.post(f"/api/videos/{video_id}/steps/transcribe/cancel").status_code == 409
+        assert api.post(f"/api/videos/{video_id}/steps/transcribe").status_code == 202
+        done = wait_until(step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
+                          timeout=300, what="the transcription run again to finish")  # fmt: skip
+        assert done["state"] == "done" and done["attempts"] == 1, done
+    finally:
+        worker.stop()
+
+
 def test_broker_outage_refuses_cleanly_and_work_resumes(api, site, env, broker, artifacts_dir):
     worker = Worker(env, log=artifacts_dir / "outage-worker.log").start()
     try:

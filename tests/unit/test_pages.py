@@ -174,3 +174,12 @@ def test_the_navbar_counts_the_steps_in_error(client, conn):
         StepService(conn).fail(db.find_step(conn, video_id, "download").id, "yt-dlp: HTTP Error 404")
     html = client.get("/errors").get_data(as_text=True)
     assert re.search(r'id="error-count"[^>]*>2<', html)
+
+
+def test_a_queued_or_running_step_offers_cancel_in_the_panel(client, conn):
+    (video_id,) = add_videos(conn, 1)
+    step = db.find_step(conn, video_id, "download")
+    assert "step-cancel" not in client.get(f"/partials/videos/{video_id}/panel").get_data(as_text=True)
+    db.update_step(conn, step.id, state="running", progress=0.3, task_id="t-1")
+    html = client.get(f"/partials/videos/{video_id}/panel").get_data(as_text=True)
+    assert re.search(r'class="btn btn-sm btn-outline-danger step-cancel" data-step="download">Cancel<', html)

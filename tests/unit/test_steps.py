@@ -235,19 +235,20 @@ def test_the_api_says_what_may_be_done_with_each_step(service, conn):
     video_id = new_video(conn)
     described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
     actions = {step["name"]: step["action"] for step in described["steps"]}
-    assert actions["download"] == {"label": "Run", "enabled": True, "reason": ""}
-    assert actions["exchanges"] == {"label": "Run", "enabled": False, "reason": "waiting for Transcribe, Find speakers"}
+    assert actions["download"] == {"label": "Run", "enabled": True, "reason": "", "cancel": False}
+    waiting = {"label": "Run", "enabled": False, "reason": "waiting for Transcribe, Find speakers", "cancel": False}
+    assert actions["exchanges"] == waiting
     assert described["exchanges_waiting"] == "waiting for Transcribe and Find speakers"
     service.request(video_id, "download")
     described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
-    assert described["steps"][0]["action"] == {"label": "Run", "enabled": False, "reason": "under way"}
+    assert described["steps"][0]["action"] == {"label": "Run", "enabled": False, "reason": "under way", "cancel": True}
     assert described["steps"][0]["title"] == "Download"
 
 
 def test_a_phase2_step_waits_for_the_phase1_steps_it_reads(conn):
     video_states = {"transcribe": "done", "diarize": "running"}
     action = steps.step_action("process_diarization", "pending", {}, video_states)
-    assert action == {"label": "Run", "enabled": False, "reason": "waiting for Find speakers"}
+    assert action == {"label": "Run", "enabled": False, "reason": "waiting for Find speakers", "cancel": False}
     video_states["diarize"] = "done"
     assert steps.step_action("process_diarization", "error", {}, video_states)["enabled"] is True
     assert steps.step_action("define_clips", "done", {"process_diarization": "done"}, video_states)["label"] == "Re-run"
@@ -315,3 +316,15 @@ def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says
     service.begin(step.id, step.task_id)
     service.fail(step.id, "no speakers")
     assert steps.standings(conn, [video_id])[video_id] == steps.Standing("error", "clips failed for 1 of 1 Q&A")
+
+
+def test_a_cancelled_step_goes_back_to_pending_and_its_task_can_write_nothing(service, conn, events):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step.id, step.task_id)
+    cancelled, task_id = service.cancel(video_id, "download")
+    assert (cancelled.state, cancelled.task_id, task_id) == ("pending", None, step.task_id)
+    assert events[-1]["state"] == "pending"
+    assert service.progress(step.id, 0.5, step.task_id) is False and service.finish(step.id, step.task_id) is None
+    with pytest.raises(StepBlocked, match="nothing to cancel"):
+        service.cancel(video_id, "download")

@@ -116,7 +116,7 @@ def step_action(name: str, state: str, states: dict[str, str], video_states: dic
         reason = "under way"
     else:
         reason = f"waiting for {', '.join(STEP[need].title for need in waiting)}" if waiting else ""
-    return {"label": RUN_LABELS.get(state, "Run"), "enabled": not reason, "reason": reason}
+    return {"label": RUN_LABELS.get(state, "Run"), "enabled": not reason, "reason": reason, "cancel": state in ACTIVE}
 
 
 def phase2_waiting(video_states: dict[str, str]) -> str:
@@ -327,6 +327,22 @@ class StepService:
             message = "queue unavailable: the task broker (Redis) did not accept the job; retry when it is back"
             self.fail(step.id, message)
             raise QueueUnavailable(message) from error
+
+    def cancel(self, video_id: int, name: str, exchange_id: int | None = None) -> tuple[StepRecord, str | None]:
+        """Stop a queued or running step: it goes back to pending (its task may write nothing more, since
+        the task id no longer matches) and the caller revokes the task, returned with the step."""
+        prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
+        with db.transaction(self.conn):
+            step = db.find_step(self.conn, video_id, name, exchange_id)
+            if step is None:
+                raise StepNotFound(f"no step {name!r} for video {video_id}")
+            if step.state not in ACTIVE:
+                raise StepBlocked(f"{STEP[name].title} is {step.state}, not queued or running: nothing to cancel")
+            db.update_step(
+                self.conn, step.id, state=PENDING, progress=0.0, attempts=0, task_id=None, error=None,
+                queued_at=None, started_at=None, finished_at=None,
+            )  # fmt: skip
+        return self._publish(step.id), step.task_id
 
     def record_done(self, step_id: int) -> None:
         """A step whose work happened outside any task (an upload is its own download); written in the

@@ -42,6 +42,14 @@ export class Panel {
     return changed;
   }
 
+  async cancel(button) {
+    button.disabled = true;
+    const response = await api("POST", `/api/videos/${this.videoId}/steps/${button.dataset.step}/cancel`);
+    if (response.ok) this.apply({ ...response.data.step, name: button.dataset.step });
+    else this.showError(`${button.dataset.step}: ${response.error}`);
+    this.sections.refresh("panel", "exchanges");
+  }
+
   tick() {
     for (const row of this.box.querySelectorAll(".step-row")) {
       const { state, queuedAt, startedAt, finishedAt } = row.dataset;
@@ -54,6 +62,8 @@ export class Panel {
   }
 
   async run(event) {
+    const cancel = event.target.closest(".step-cancel");
+    if (cancel) return this.cancel(cancel);
     const button = event.target.closest(".step-run");
     if (!button) return;
     button.disabled = true;
