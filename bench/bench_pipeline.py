@@ -295,7 +295,9 @@ def run_pipeline(media: BenchMedia, url: str, label: str, args: argparse.Namespa
         time.sleep(1.0)  # a baseline of idle workers
         watch = TranscriptWatch(app, headers, settings_env["CELERY_BROKER_URL"])
         submitted = time.time()
-        response = api.post("/api/videos", json={"urls": [url], "auto": True, "clips": clips}, headers=headers)
+        response = api.post(
+            "/api/videos", json={"urls": [url], "auto": True, "clips": clips, "again": True}, headers=headers
+        )
         if response.status_code != 201:
             raise RuntimeError(f"submission refused: {response.status_code} {response.get_data(as_text=True)[:300]}")
         video_id = response.get_json()["videos"][0]["id"]

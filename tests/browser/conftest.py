@@ -120,7 +120,7 @@ class Api:
         return next(step for step in self.video(video_id)["steps"] if step["name"] == name)
 
     def submit(self, url: str, **options) -> int:
-        status, body = self.call("POST", "/api/videos", {"urls": [url], **options})
+        status, body = self.call("POST", "/api/videos", {"urls": [url], "again": True, **options})
         assert status == 201, body
         return body["videos"][0]["id"]
 

@@ -18,7 +18,7 @@ def test_a_failed_download_is_on_the_error_log_and_can_be_retried(page, api, med
     page.goto("/errors")
     expect(page.locator("#live-status")).to_have_attribute("data-status", "live")
     row = page.locator(f'tr[data-step-id="{failed["id"]}"]')
-    expect(row).to_contain_text("HTTP Error 404")
+    expect(row).to_contain_text("was not found (HTTP 404)")
     expect(row).to_contain_text("check the link")
     expect(row.locator("a")).to_have_attribute("href", f"/videos/{video_id}")
     screenshot("errors")

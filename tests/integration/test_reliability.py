@@ -57,7 +57,7 @@ def api(app):
 
 
 def submit(api, url: str, auto: bool = True) -> int:
-    response = api.post("/api/videos", json={"urls": [url], "auto": auto})
+    response = api.post("/api/videos", json={"urls": [url], "auto": auto, "again": True})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["videos"][0]["id"]
 

@@ -132,7 +132,7 @@ def test_half_a_second_of_speech_does_not_crash(sample, tmp_path):
 def test_an_unreadable_file_says_what_to_do(tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio at all")
-    with pytest.raises(MediaError, match="re-run the audio step"):
+    with pytest.raises(MediaError, match=r"cannot read the extracted audio .*: run Extract audio again"):
         transcribe(broken, lambda fraction: None)
 
 

@@ -65,7 +65,7 @@ def test_yt_dlp_does_not_follow_a_redirect_to_a_local_file(tmp_path):
     server = HTTPServer(("127.0.0.1", 0), _RedirectToFile)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        with pytest.raises(DownloadError, match="yt-dlp: "):
+        with pytest.raises(DownloadError, match="the download failed: "):
             url = f"http://127.0.0.1:{server.server_address[1]}/video"
             fetch(url, "best", tmp_path / "v", lambda f: None, allowed=parse_networks("127.0.0.1/32"))
     finally:

@@ -68,10 +68,33 @@ def test_yt_dlp_error_becomes_one_actionable_line():
         "(caused by <HTTPError 404: Not Found>)\nmore lines"
     )
     line = one_line_error(error, "http://127.0.0.1/video")
-    assert line == (
-        "yt-dlp: Unable to download webpage: HTTP Error 404: Not Found (http://127.0.0.1/video): "
-        "the page was not found: check the link"
-    )
+    assert line == "the page was not found (HTTP 404) (http://127.0.0.1/video): check the link"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("ERROR: [youtube] abc: Private video. Sign in if you've been granted access", "private or for members only"),
+        ("ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader", "removed or is not"),
+        ("ERROR: [youtube] abc: Sign in to confirm your age. This video may be inappropriate", "age-restricted"),
+        ("ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno 111] Connection refused>",
+         "could not be reached"),
+        ("ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name "
+         "resolution>", "could not be reached"),
+        ("ERROR: [generic] x: Unable to download webpage: HTTP Error 403: Forbidden", "refused access (HTTP 403)"),
+        ("ERROR: Unsupported URL: https://example.org/page", "no video was found"),
+        ("ERROR: [youtube] abc: Requested format is not available. Use --list-formats", "chosen resolution"),
+    ],
+)  # fmt: skip
+def test_each_download_failure_says_what_went_wrong_and_what_to_do(said, expected):
+    line = one_line_error(yt_dlp.utils.DownloadError(said), "https://user:pw@example.org/v")
+    assert expected in line and "https://***@example.org/v" in line and "pw" not in line
+    assert not line.startswith(("yt-dlp", "ERROR")) and "Errno" not in line and "\n" not in line
+
+
+def test_an_unknown_failure_keeps_the_tool_text_short():
+    line = one_line_error(yt_dlp.utils.DownloadError("ERROR: [x] y: something odd " + "z" * 500), "https://e.org/v")
+    assert line.startswith("the download failed: something odd") and len(line) < 300
 
 
 def test_duration_over_the_limit_is_refused_with_the_setting_named():

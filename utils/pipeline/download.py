@@ -139,22 +139,44 @@ def _base_options(ffmpeg: str | None) -> dict[str, Any]:
 _REFUSED = re.compile(r"refused: .*? to allow it")
 
 
+# What went wrong, in words a person can act on, by what yt-dlp said (first match wins).
+DOWNLOAD_PROBLEMS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), problem, hint)
+    for pattern, problem, hint in (
+        (r"HTTP Error 404|\b404\b.*not found", "the page was not found (HTTP 404)", "check the link"),
+        (r"private video|video is private|members[- ]only|join this channel",
+         "the video is private or for members only", "use a public link, or download it yourself and upload the file"),
+        (r"sign in to confirm your age|age[- ]restricted|inappropriate for some users",
+         "the video is age-restricted", "download it yourself and upload the file"),
+        (r"requested format (is )?not available", "no download matches the chosen resolution",
+         "choose another resolution (or best)"),
+        (r"video unavailable|has been removed|no longer available|video is not available|HTTP Error 410",
+         "the video was removed or is not available", "check the link"),
+        (r"HTTP Error 403", "the site refused access (HTTP 403)", "the video may be private or blocked in this region"),
+        (r"urlopen error|connection (refused|reset|aborted)|timed? ?out|name or service not known|"
+         r"temporary failure in name resolution|network is unreachable|no route to host|getaddrinfo|"
+         r"remote end closed|EOF occurred",
+         "the site could not be reached", "check the internet connection, then retry"),
+        (r"unsupported url", "no video was found at this address", "check the link"),
+    )
+)  # fmt: skip
+
+
 def one_line_error(error: BaseException, url: str) -> str:
-    """yt-dlp's multi-line, coloured message as one actionable line, with no credentials in it."""
+    """yt-dlp's multi-line, coloured message as one sentence a person can act on, with no credentials in
+    it: what went wrong (not found, private, removed, unreachable...), the link, and what to do."""
     url = redact_url(url)
     refused = _REFUSED.search(str(error))
     if refused:
         return f"{refused.group(0)} ({url})"
     text = _ANSI.sub("", str(error)).strip().splitlines()[0] if str(error).strip() else error.__class__.__name__
+    for pattern, problem, hint in DOWNLOAD_PROBLEMS:
+        if pattern.search(str(error)):
+            return f"{problem} ({url}): {hint}"
     text = re.sub(r"^ERROR:\s*", "", text)
     text = re.sub(r"^\[[\w:]+\]\s*(\S+:\s*)?", "", text)
-    text = redact_url(text.split(" (caused by ")[0])
-    hint = "check the link and that the video is public"
-    if "HTTP Error 404" in text:
-        hint = "the page was not found: check the link"
-    elif "Unsupported URL" in text:
-        hint = "no video found at this address: check the link"
-    return f"yt-dlp: {text} ({url}): {hint}"
+    text = redact_url(text.split(" (caused by ")[0])[:200]
+    return f"the download failed: {text} ({url}): check the link, then retry"
 
 
 def _entry_urls(info: dict[str, Any]) -> list[str]:

@@ -34,7 +34,12 @@ def read_samples(audio_path: Path | str):
     try:
         return decode_audio(str(audio_path), sampling_rate=MODEL_SAMPLE_RATE)
     except (av.error.FFmpegError, OSError) as error:
-        raise MediaError(f"cannot read audio {Path(audio_path).name}: {error}: re-run the audio step") from error
+        raise MediaError(f"cannot read the extracted audio ({_reason(error)}): run Extract audio again") from error
+
+
+def _reason(error: Exception) -> str:
+    """What the decoder said, without the file's path (people are not shown the app's internal names)."""
+    return getattr(error, "strerror", None) or error.__class__.__name__
 
 
 @cache
@@ -79,7 +84,10 @@ def probe(path: Path | str) -> MediaInfo:
                 container=container.format.name or "",
             )
     except (av.error.FFmpegError, OSError) as error:
-        raise MediaError(f"cannot read media file {Path(path).name}: {error}") from error
+        raise MediaError(
+            f"cannot read the media file ({_reason(error)}): it may be damaged or not a video; "
+            "download or upload it again"
+        ) from error
 
 
 def _duration_seconds(container, video, audio) -> float:
@@ -97,7 +105,7 @@ def extract_audio(
     """16 kHz mono 16-bit PCM WAV, the input every model here expects; written atomically."""
     source = probe(video_path)
     if not source.has_audio:
-        raise MediaError(f"no audio track in {Path(video_path).name}: choose a video with sound")
+        raise MediaError("the video has no sound track: choose a video with sound")
     wav_path = Path(wav_path)
     partial = wav_path.with_suffix(".partial.wav")
     command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video_path),
@@ -163,14 +171,16 @@ def cut_clip(
 
 def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles_path: Path | str | None) -> None:
     if not source.is_file():
-        raise MediaError(f"the source video {source.name} is gone: re-run the download step for this video")
+        raise MediaError("the downloaded video is missing from disk: run Download again for this video")
     if subtitles_path is not None and not accurate:
         raise MediaError("burned-in subtitles need an accurate (re-encoded) cut: use CLIP_CUT_MODE=accurate")
     if subtitles_path is not None and not Path(subtitles_path).is_file():
-        raise MediaError(f"subtitle file {Path(subtitles_path).name} is missing: write the clip's subtitles first")
+        raise MediaError("the clip's subtitle file is missing: run Cut clips again")
     info = probe(source)
     if not info.has_video:
-        raise MediaError(f"no video track in {source.name}: download the video again with a video format")
+        raise MediaError(
+            "the download has no picture (audio only): run Download again with a resolution that has video"
+        )
     if not 0 <= start < end or (info.duration and start >= info.duration):
         raise MediaError(
             f"clip {start:.2f}–{end:.2f} s does not fit in the {info.duration:.1f} s video: define the clips again"
