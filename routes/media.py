@@ -8,12 +8,12 @@ from pathlib import Path
 from flask import Blueprint, abort, send_file
 
 from routes import get_db, settings
-from utils.core import db
+from utils.core import db, presenters
 from utils.pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
 
 media = Blueprint("media", __name__, url_prefix="/media")
 
-CLIP_COLUMNS = {"mp4": "path", "srt": "srt_path", "vtt": "vtt_path"}
+CLIP_COLUMNS = {"mp4": "path", "srt": "srt_path", "vtt": "vtt_path", "jpg": "poster_path"}
 SUBTITLE_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
@@ -55,8 +55,20 @@ def thumbnail(video_id: int):
 @media.get("/clips/<int:clip_id>.<kind>")
 def clip_file(clip_id: int, kind: str):
     if kind not in CLIP_COLUMNS:
-        abort(404, "Clips come as mp4, srt or vtt.")
-    clip = db.get_clip(get_db(), clip_id) or abort(404, f"There is no clip {clip_id}.")
+        abort(404, "Clips come as mp4, srt, vtt or jpg.")
+    conn = get_db()
+    clip = db.get_clip(conn, clip_id) or abort(404, f"There is no clip {clip_id}.")
     path = managed_file(getattr(clip, CLIP_COLUMNS[kind]))
-    mimetype = media_type(path) if kind == "mp4" else text_type(path, SUBTITLE_TYPES[kind])
-    return send_checked(path, mimetype, download_name=f"clip-{clip_id}.{kind}")
+    if kind == "jpg" and not is_image(path):
+        abort(404, "This clip has no still.")
+    mimetype = text_type(path, SUBTITLE_TYPES[kind]) if kind in SUBTITLE_TYPES else media_type(path)
+    return send_checked(path, mimetype, download_name=_clip_download_name(conn, clip, kind))
+
+
+def _clip_download_name(conn, clip, kind: str) -> str:
+    """`<title>_QA3_1m12s.mp4`: the name a saved clip gets (the page's links ask for the same one)."""
+    exchange = db.get_exchange(conn, clip.exchange_id)
+    video = db.get_video(conn, exchange.video_id)
+    names = presenters.speaker_names(db.get_speakers(conn, video.id))
+    speaker = names.get(clip.speaker or "", clip.speaker)
+    return presenters.clip_file_name(video.title, exchange.label, clip, speaker, kind)

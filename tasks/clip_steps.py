@@ -149,4 +149,6 @@ def _cut_one(
         subtitles_path=srt_path if burn and clip_cues else None,
         progress=progress,
     )
-    return {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}
+    poster = media.grab_frame(mp4, stem.with_suffix(".jpg"), options.ffmpeg, at_seconds=1.0)
+    paths = {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}
+    return {**paths, "poster_path": str(poster) if poster else None}

@@ -154,6 +154,10 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     clips = page.locator("#clips .clip-card")
     expect(clips.first).to_be_visible()
     expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
+    for card in clips.all():  # every card shows a still of its clip before it plays
+        expect(card.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg$"))
+    poster = clips.first.locator("video").get_attribute("poster")
+    assert page.request.get(poster).headers["content-type"] == "image/jpeg"
     # Saved under a name that says what it is: <title>_QA-manual1_0m04s.mp4
     expect(clips.first.locator("a", has_text="MP4")).to_have_attribute(
         "download", re.compile(r"_QA-manual\d+_0m0\ds\.mp4$")

@@ -155,6 +155,9 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
     for clip in clips:
         data = api.get(clip["url"])
         assert data.status_code == 200 and data.mimetype == "video/mp4"
+        assert clip["download_name"] in data.headers["Content-Disposition"], "saved under its descriptive name"
+        still = api.get(clip["poster_url"])
+        assert still.status_code == 200 and still.mimetype == "image/jpeg" and still.data[:2] == b"\xff\xd8"
         clip_path = _clip_path(api, clip["id"])
         media = probe(clip_path)
         assert media.has_video and media.has_audio

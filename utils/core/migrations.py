@@ -147,4 +147,8 @@ MIGRATIONS: tuple[str, ...] = (
         data TEXT NOT NULL
     );
     """,
+    # 4: a still of each clip, shown on its card before it plays
+    """
+    ALTER TABLE clips ADD COLUMN poster_path TEXT;
+    """,
 )

@@ -114,6 +114,7 @@ class ClipRecord(Record):
     srt_path: str | None
     vtt_path: str | None
     created_at: str
+    poster_path: str | None  # a JPEG still from the clip
 
 
 @dataclass(frozen=True)
