@@ -10,7 +10,7 @@ from celery import shared_task
 
 from tasks.base import StepContext, run_step
 from tasks.options import clip_limits, cut_options
-from utils.core import db, layout, presenters
+from utils.core import db, layout, library
 from utils.core.records import ClipRecord
 from utils.core.steps import STEP
 from utils.pipeline import clips, limits, media, subtitles
@@ -112,8 +112,7 @@ def _cut_clips(ctx: StepContext) -> None:
     limits.check_free_space(folder, settings.min_free_disk_mb * 2**20, _estimated_bytes(Path(source), clip_seconds))
     shutil.rmtree(folder, ignore_errors=True)  # re-running replaces every file: no orphans
     folder.mkdir(parents=True)
-    segments = db.get_segments(ctx.conn, ctx.video_id)
-    cues = subtitles.transcript_cues(segments, presenters.speaker_names(db.get_speakers(ctx.conn, ctx.video_id)))
+    cues = library.subtitle_cues(ctx.conn, ctx.video_id)
     burn = bool(settings.clip_burn_subtitles if exchange.burn_subtitles is None else exchange.burn_subtitles)
     options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn)
     for index, row in enumerate(rows):
@@ -136,17 +135,15 @@ def _cut_one(
 ) -> dict[str, str]:
     """Subtitles first (they may be burned in), then the MP4."""
     stem = folder / f"clip_{row.position:02d}_{row.kind}"
-    clip_cues = subtitles.clip_cues(cues, row.start_time, row.end_time)
     srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
-    srt_path.write_text(subtitles.to_srt(clip_cues))
-    vtt_path.write_text(subtitles.to_vtt(clip_cues))
+    has_captions = subtitles.write_clip_subtitles(cues, row.start_time, row.end_time, srt_path, vtt_path)
     mp4 = media.cut_clip(
         source,
         stem.with_suffix(".mp4"),
         row.start_time,
         row.end_time,
         options,
-        subtitles_path=srt_path if burn and clip_cues else None,
+        subtitles_path=srt_path if burn and has_captions else None,
         progress=progress,
     )
     poster = media.grab_frame(mp4, stem.with_suffix(".jpg"), options.ffmpeg, at_seconds=1.0)

@@ -8,7 +8,7 @@ from flask import Response, jsonify
 
 from routes import get_db, step_service
 from routes.api import BadRequest, NotFound, api, json_body, video_or_404
-from utils.core import db, presenters
+from utils.core import db, library, presenters
 from utils.pipeline import subtitles
 
 TRANSCRIPT_FORMATS = {
@@ -87,6 +87,7 @@ def rename_speaker(video_id: int, label: str):
     with db.transaction(conn):
         if not db.rename_speaker(conn, video_id, label, (name or "").strip() or None):
             raise NotFound(f"video {video_id} has no speaker {label!r}")
+    library.rewrite_clip_subtitles(conn, video_id)  # the clips' SRT and VTT say the new name too
     step_service().publish({"type": "speakers", "video_id": video_id})
     speaker = next(
         item for item in presenters.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label

@@ -177,6 +177,15 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
             + f"{seconds // 60}m{seconds % 60:02d}s.mp4"
         ), clip["download_name"]
 
+    # A rename reaches the clips' subtitles at once, without cutting again.
+    label = body["exchange_segments"][0]["speaker"]
+    assert api.put(f"/api/videos/{sample_video}/speakers/{label}", json={"name": "Renamed Person"}).status_code == 200
+    try:
+        assert any("Renamed Person:" in api.get(clip["srt_url"]).get_data(as_text=True) for clip in clips)
+        assert any("Renamed Person" in api.get(clip["vtt_url"]).get_data(as_text=True) for clip in clips)
+    finally:
+        api.put(f"/api/videos/{sample_video}/speakers/{label}", json={"name": ""})
+
     one = api.get(f"/api/exchanges/{exchange['id']}").get_json()
     assert (one["id"], one["label"], one["video_id"]) == (exchange["id"], exchange["label"], sample_video)
     assert [step["name"] for step in one["steps"]] == ["process_diarization", "define_clips", "cut_clips"]

@@ -8,10 +8,11 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from utils.core import db, steps
+from utils.core import db, presenters, steps
 from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
 from utils.core.records import ExchangeRecord, VideoRecord
 from utils.core.steps import StepService
+from utils.pipeline import subtitles
 from utils.pipeline.download import Downloaded
 from utils.pipeline.media import MediaInfo
 from utils.pipeline.types import Exchange
@@ -162,3 +163,24 @@ def expand_playlist(conn: sqlite3.Connection, video: VideoRecord, entries: list[
     first, *others = entries
     db.update_video(conn, video.id, url=first, title=title)
     return [create_video(conn, request_from_video(video, url)) for url in others]
+
+
+def subtitle_cues(conn: sqlite3.Connection, video_id: int) -> list[subtitles.Cue]:
+    """The video's captions with the speakers' current names ("Ada: ..."), for its clips' subtitles."""
+    names = presenters.speaker_names(db.get_speakers(conn, video_id))
+    return subtitles.transcript_cues(db.get_segments(conn, video_id), names)
+
+
+def rewrite_clip_subtitles(conn: sqlite3.Connection, video_id: int) -> int:
+    """After a rename, every cut clip's SRT and VTT carry the new names at once; returns how many clips.
+    (Captions burned into a picture change only when the clip is cut again.)"""
+    cues = subtitle_cues(conn, video_id)
+    rewritten = 0
+    for exchange in db.list_exchanges(conn, video_id):
+        for clip in db.list_clips(conn, exchange.id):
+            if clip.srt_path and clip.vtt_path and Path(clip.srt_path).parent.is_dir():
+                subtitles.write_clip_subtitles(
+                    cues, clip.start_time, clip.end_time, Path(clip.srt_path), Path(clip.vtt_path)
+                )
+                rewritten += 1
+    return rewritten

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from utils.pipeline.types import Segment, Word
 
@@ -156,6 +157,14 @@ def _clean(text: str) -> str:
 
 
 # ---- formats -----------------------------------------------------------------------------------
+
+
+def write_clip_subtitles(cues: Sequence[Cue], clip_start: float, clip_end: float, srt: Path, vtt: Path) -> bool:
+    """A clip's SRT and VTT, timed from the clip's start; True when the clip has any caption."""
+    own = clip_cues(cues, clip_start, clip_end)
+    srt.write_text(to_srt(own))
+    vtt.write_text(to_vtt(own))
+    return bool(own)
 
 
 def to_srt(cues: Sequence[Cue]) -> str:
