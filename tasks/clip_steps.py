@@ -148,4 +148,5 @@ def _cut_one(
     )
     poster = media.grab_frame(mp4, stem.with_suffix(".jpg"), options.ffmpeg, at_seconds=1.0)
     paths = {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}
-    return {**paths, "poster_path": str(poster) if poster else None}
+    burned = {"burned_captions": int(burn and has_captions), "captions_out_of_date": 0}
+    return {**paths, "poster_path": str(poster) if poster else None, **burned}

@@ -166,6 +166,8 @@ def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label:
         "srt_url": link("srt", row.srt_path),
         "vtt_url": link("vtt", row.vtt_path),
         "poster_url": link("jpg", row.poster_path),
+        "burned_captions": row.burned_captions,
+        "captions_out_of_date": row.captions_out_of_date,
         # what to call the files when saving them: <title>_QA3_1m12s.mp4 (.srt, .vtt)
         "download_name": presenters.clip_file_name(title, label, row, names.get(row.speaker or "", row.speaker), "mp4"),
     }

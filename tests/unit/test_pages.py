@@ -183,3 +183,23 @@ def test_a_queued_or_running_step_offers_cancel_in_the_panel(client, conn):
     db.update_step(conn, step.id, state="running", progress=0.3, task_id="t-1")
     html = client.get(f"/partials/videos/{video_id}/panel").get_data(as_text=True)
     assert re.search(r'class="btn btn-sm btn-outline-danger step-cancel" data-step="download">Cancel<', html)
+
+
+def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, tmp_path):
+    (video_id,) = add_videos(conn, 1, title="Panel")
+    segment = Segment(0.0, 2.0, " Why?", (Word(0.0, 2.0, " Why?", 0.9, "SPEAKER_00"),), "SPEAKER_00")
+    srt, vtt = tmp_path / "c.srt", tmp_path / "c.vtt"
+    with db.transaction(conn):
+        db.replace_segments(conn, video_id, [segment])
+        db.ensure_speakers(conn, video_id, ["SPEAKER_00"])
+        exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 2, "Why?", "", ""))
+        files = {"start_time": 0, "end_time": 2, "srt_path": str(srt), "vtt_path": str(vtt)}
+        clips = [{"position": 0, "kind": "exchange", **files}, {"position": 1, "kind": "speaker", **files}]
+        burned, plain = db.replace_clips(conn, exchange_id, clips)
+        db.update_clip(conn, burned, burned_captions=1)
+    response = client.put(f"/api/videos/{video_id}/speakers/SPEAKER_00", json={"name": "Ada"})
+    assert response.status_code == 200
+    assert "Ada: Why?" in srt.read_text() and "Ada" in vtt.read_text()
+    assert db.get_clip(conn, burned).captions_out_of_date and not db.get_clip(conn, plain).captions_out_of_date
+    html = client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
+    assert html.count("captions-out-of-date") == 1 and ">Cut again<" in html

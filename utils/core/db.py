@@ -442,6 +442,15 @@ def update_clip(conn: sqlite3.Connection, clip_id: int, **fields: Any) -> None:
     conn.execute(f"UPDATE clips SET {assignments} WHERE id = ?", [*fields.values(), clip_id])
 
 
+def mark_burned_captions_out_of_date(conn: sqlite3.Connection, video_id: int) -> int:
+    """Clips of the video whose picture carries captions: their names are now wrong."""
+    return conn.execute(
+        "UPDATE clips SET captions_out_of_date = 1 WHERE burned_captions = 1 AND exchange_id IN "
+        "(SELECT id FROM exchanges WHERE video_id = ?)",
+        (video_id,),
+    ).rowcount
+
+
 def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[ClipRecord]:
     rows = conn.execute("SELECT * FROM clips WHERE exchange_id = ? ORDER BY position", (exchange_id,))
     return [ClipRecord.from_row(row) for row in rows]

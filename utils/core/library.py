@@ -172,8 +172,11 @@ def subtitle_cues(conn: sqlite3.Connection, video_id: int) -> list[subtitles.Cue
 
 
 def rewrite_clip_subtitles(conn: sqlite3.Connection, video_id: int) -> int:
-    """After a rename, every cut clip's SRT and VTT carry the new names at once; returns how many clips.
-    (Captions burned into a picture change only when the clip is cut again.)"""
+    """After a rename, every cut clip's SRT and VTT carry the new names at once, and clips with captions
+    burned into the picture are marked out of date (only cutting again changes a picture); returns how
+    many clips' subtitles were rewritten."""
+    with db.transaction(conn):
+        db.mark_burned_captions_out_of_date(conn, video_id)
     cues = subtitle_cues(conn, video_id)
     rewritten = 0
     for exchange in db.list_exchanges(conn, video_id):

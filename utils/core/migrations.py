@@ -151,4 +151,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE clips ADD COLUMN poster_path TEXT;
     """,
+    # 5: captions burned into a clip's picture, and whether a rename made them out of date
+    """
+    ALTER TABLE clips ADD COLUMN burned_captions INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clips ADD COLUMN captions_out_of_date INTEGER NOT NULL DEFAULT 0;
+    """,
 )

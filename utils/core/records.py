@@ -115,6 +115,12 @@ class ClipRecord(Record):
     vtt_path: str | None
     created_at: str
     poster_path: str | None  # a JPEG still from the clip
+    burned_captions: bool  # captions are part of the picture
+    captions_out_of_date: bool  # ... and a speaker was renamed since: cut it again
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "burned_captions", bool(self.burned_captions))
+        object.__setattr__(self, "captions_out_of_date", bool(self.captions_out_of_date))
 
 
 @dataclass(frozen=True)

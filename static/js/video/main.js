@@ -44,6 +44,16 @@ document.getElementById("delete-video").addEventListener("click", async () => {
   else showPageError(response.error);
 });
 
+// A clip whose burned-in captions are out of date: cut its Q&A again, captions burned in as before.
+sections.container("clips").addEventListener("click", async (event) => {
+  const button = event.target.closest(".recut");
+  if (!button) return;
+  button.disabled = true;
+  const response = await api("POST", `/api/exchanges/${button.dataset.exchange}/steps/cut_clips`, { burn_subtitles: true });
+  showPageError(response.ok ? "" : response.error);
+  sections.refresh("exchanges", "clips");
+});
+
 // One thing plays at a time: starting the video or any clip pauses the others.
 document.addEventListener("play", (event) => {
   for (const media of page.querySelectorAll("video")) if (media !== event.target && !media.paused) media.pause();
