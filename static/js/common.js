@@ -74,6 +74,17 @@ const Clipper = (() => {
     return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
   }
 
+  /** "about 3 min left" from how long a step has run and how far it got; "" while too early to tell. */
+  function timeLeft(startedIso, fraction) {
+    if (!startedIso || !(fraction >= 0.03) || fraction >= 1) return "";
+    const elapsed = (Date.now() - Date.parse(startedIso)) / 1000;
+    if (!(elapsed >= 3)) return "";
+    const left = Math.round((elapsed * (1 - fraction)) / fraction);
+    if (left < 60) return `about ${Math.max(5, Math.ceil(left / 5) * 5)} s left`;
+    if (left < 3600) return `about ${Math.round(left / 60)} min left`;
+    return `about ${Math.floor(left / 3600)} h ${Math.round((left % 3600) / 60)} min left`;
+  }
+
   function localTimes(scope = document) {
     for (const node of scope.querySelectorAll("time[datetime]")) {
       const when = new Date(node.getAttribute("datetime"));
@@ -229,7 +240,7 @@ const Clipper = (() => {
     toggle.setAttribute("aria-expanded", String(open));
   });
 
-  return { url, csrfHeaders, api, fragment, clock, span, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
+  return { url, csrfHeaders, api, fragment, clock, span, timeLeft, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
 })();
 
 export { Clipper };

@@ -2,7 +2,7 @@
 import { Clipper } from "./common.js";
 
 (() => {
-  const { api, fragment, el, setState, debounce, alertBox, localTimes, Recorder, LiveStream } = Clipper;
+  const { api, fragment, el, setState, debounce, alertBox, localTimes, timeLeft, Recorder, LiveStream } = Clipper;
 
   const form = document.getElementById("submit-form");
   const urls = document.getElementById("urls");
@@ -272,6 +272,7 @@ import { Clipper } from "./common.js";
     if (step.state === "error" || badge.dataset.state === "error") refreshTable(); // the error line comes or goes
     setState(badge, step.state);
     badge.dataset.progress = step.progress;
+    if (step.started_at !== undefined) badge.dataset.startedAt = step.started_at || "";
     badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
     showRunning(row);
   }
@@ -284,17 +285,20 @@ import { Clipper } from "./common.js";
     status.textContent = step.status_text || step.video_status;
   }
 
+  /** A bar per running step, with the time left estimated from its speed so far. */
   function showRunning(row) {
-    const running = row.querySelector('.step-badge[data-state="running"]');
-    const progress = row.querySelector(".step-progress");
-    if (!progress) return;
-    progress.classList.toggle("d-none", !running);
-    if (!running) return;
-    const percent = Math.round(100 * Number(running.dataset.progress || 0));
-    progress.setAttribute("aria-valuenow", percent);
-    const bar = progress.querySelector(".progress-bar");
-    bar.style.width = `${percent}%`;
-    bar.textContent = `${running.textContent} ${percent}%`;
+    const list = row.querySelector(".step-progress-list");
+    if (!list) return;
+    const running = [...row.querySelectorAll('.step-badge[data-state="running"]')];
+    list.replaceChildren(...running.map((badge) => {
+      const fraction = Number(badge.dataset.progress || 0);
+      const percent = Math.round(100 * fraction);
+      const left = timeLeft(badge.dataset.startedAt, fraction);
+      return el("div", { class: "progress step-progress", role: "progressbar", "aria-label": `${badge.textContent} progress`,
+        "aria-valuenow": String(percent), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { step: badge.dataset.step } },
+      el("div", { class: "progress-bar progress-bar-striped progress-bar-animated", style: { width: `${percent}%` } },
+        `${badge.textContent} ${percent}%${left ? ` · ${left}` : ""}`));
+    }));
   }
 
   let firstSnapshot = true;

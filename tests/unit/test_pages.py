@@ -203,3 +203,16 @@ def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, 
     assert db.get_clip(conn, burned).captions_out_of_date and not db.get_clip(conn, plain).captions_out_of_date
     html = client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
     assert html.count("captions-out-of-date") == 1 and ">Cut again<" in html
+
+
+def test_the_dashboard_shows_a_bar_for_each_step_running_at_once(client, conn):
+    (video_id,) = add_videos(conn, 1, title="Panel")
+    for name, progress in (("download", 1.0), ("audio", 1.0)):
+        db.update_step(conn, db.find_step(conn, video_id, name).id, state="done", progress=progress)
+    for name, progress in (("transcribe", 0.4), ("diarize", 0.7)):
+        db.update_step(
+            conn, db.find_step(conn, video_id, name).id, state="running", progress=progress, started_at=db.now()
+        )
+    html = client.get("/partials/videos").get_data(as_text=True)
+    assert re.findall(r'class="progress step-progress"[^>]*data-step="(\w+)"', html) == ["transcribe", "diarize"]
+    assert ">Transcribe 40%<" in html and ">Find speakers 70%<" in html

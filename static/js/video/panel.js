@@ -2,7 +2,7 @@
    comes with the section from the server (the step registry), fetched again when a state changes. */
 import { Clipper } from "../common.js";
 
-const { api, el, span, setState } = Clipper;
+const { api, el, span, setState, timeLeft } = Clipper;
 
 export class Panel {
   constructor(videoId, sections, showError) {
@@ -25,6 +25,7 @@ export class Panel {
     if (!row) return true;
     const changed = row.dataset.state !== event.state;
     row.dataset.state = event.state;
+    row.dataset.progress = event.progress;
     if (event.started_at !== undefined) row.dataset.startedAt = event.started_at || "";
     if (event.finished_at !== undefined) row.dataset.finishedAt = event.finished_at || "";
     if (event.state === "queued" && !row.dataset.queuedAt) row.dataset.queuedAt = new Date().toISOString();
@@ -54,7 +55,10 @@ export class Panel {
     for (const row of this.box.querySelectorAll(".step-row")) {
       const { state, queuedAt, startedAt, finishedAt } = row.dataset;
       let text = "";
-      if (state === "running") text = `running for ${span(startedAt)}`;
+      if (state === "running") {
+        const left = timeLeft(startedAt, Number(row.dataset.progress || 0));
+        text = `running for ${span(startedAt)}${left ? ` · ${left}` : ""}`;
+      }
       else if (state === "queued") text = queuedAt ? `queued ${span(queuedAt)} ago` : "queued";
       else if (["done", "error", "stale"].includes(state) && startedAt && finishedAt) text = `took ${span(startedAt, finishedAt)}`;
       row.querySelector(".step-time").textContent = text;
