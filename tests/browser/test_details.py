@@ -49,7 +49,14 @@ def test_running_a_step_from_the_control_panel(page, downloaded, screenshot):
 
 
 def segment(start: float, end: float, text: str, speaker: str) -> Segment:
-    return Segment(start, end, text, (Word(start, end, text.split()[0], 0.9, speaker),), speaker)
+    """A segment whose words share its time evenly, as Whisper's word timestamps would."""
+    tokens = text.split()
+    step = (end - start) / len(tokens)
+    words = tuple(
+        Word(round(start + i * step, 3), round(start + (i + 1) * step, 3), f" {token}", 0.9, speaker)
+        for i, token in enumerate(tokens)
+    )
+    return Segment(start, end, text, words, speaker)
 
 
 SEGMENTS = (
@@ -79,7 +86,7 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     page.goto(f"/videos/{transcribed}")
     segments = page.locator("#transcript .segment")
     expect(segments).to_have_count(3)
-    expect(segments.nth(1).locator(".seg-text")).to_have_text('Curiosity, <b>mostly</b> & "luck".')
+    expect(segments.nth(1).locator(".seg-text")).to_have_text(' Curiosity, <b>mostly</b> & "luck".')
     expect(page.locator("#transcript b")).to_have_count(0)  # shown as text, never as markup
     expect(segments.nth(0).locator(".speaker-chip")).to_have_text("Speaker 1")  # until named
 
@@ -93,14 +100,23 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     names = {item["label"]: item["name"] for item in api.get(f"/api/videos/{transcribed}/speakers")["speakers"]}
     assert names == {"SPEAKER_00": "Ada Lovelace", "SPEAKER_01": "Speaker 2"}
 
-    # Clicking a time plays from there.
+    # Clicking a time plays from there; clicking a word plays from that word; the keys move and pause.
     segments.nth(2).locator(".seg-time").click()
     page.wait_for_function("document.getElementById('player').currentTime >= 2.4")
+    second_word = segments.nth(1).locator(".w").nth(1)
+    expect(second_word).to_have_text(" <b>mostly</b>")
+    second_word.click()
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 1.525) < 0.3")
+    page.locator("#transcript-hint").click()  # focus away from any field
+    page.keyboard.press("k")
+    page.wait_for_function("document.getElementById('player').paused")
+    page.keyboard.press("j")
+    page.wait_for_function("document.getElementById('player').currentTime < 0.1")
 
-    # Two clicks on segments fill the manual exchange form, which creates it through the API.
-    segments.nth(0).locator(".seg-text").click()
+    # Shift-clicking two words fills the manual form, snapped to word edges; it is created through the API.
+    segments.nth(0).locator(".w").first.click(modifiers=["Shift"])
     expect(page.locator("#manual-start")).to_have_value("0:00.00")
-    segments.nth(2).locator(".seg-text").click()
+    segments.nth(2).locator(".w").last.click(modifiers=["Shift"])
     expect(page.locator("#manual-end")).to_have_value("0:03.80")
     expect(page.locator("#transcript .segment.chosen")).to_have_count(3)
     page.click("#manual-add")

@@ -17,7 +17,9 @@ export class Transcript {
     this.firstPick = null;
     this.chosen = null;
     this.playing = -1;
+    this.word = null;
     this.card.addEventListener("click", (event) => this.click(event));
+    document.addEventListener("keydown", (event) => this.key(event));
     document.getElementById("manual-form").addEventListener("submit", (event) => this.add(event));
     player.addEventListener("timeupdate", () => this.follow());
     sections.after("transcript", () => {
@@ -39,28 +41,51 @@ export class Transcript {
     if (box.bottom < 0 || box.top > window.innerHeight) this.player.scrollIntoView({ block: "nearest", behavior: "smooth" });
   };
 
+  /** Click a word (or a segment's time) to play from there; shift-click two words to mark a clip of
+      your own, snapped to the words' edges. */
   click(event) {
     const node = event.target.closest(".segment");
     if (!node) return;
-    const index = Number(node.dataset.index);
-    const start = Number(node.dataset.start);
-    if (event.target.closest(".seg-time")) return this.seek(start);
+    const word = event.target.closest(".w");
+    const at = word || node;
+    if (event.shiftKey && !event.target.closest(".seg-time")) return this.pick(Number(node.dataset.index), at);
+    this.seek(Number(at.dataset.start));
+  }
+
+  pick(index, at) {
     if (this.firstPick === null) {
-      this.firstPick = index;
+      this.firstPick = { index, start: Number(at.dataset.start) };
       this.chosen = [index, index];
-      this.start.value = clock(start, 2);
+      this.start.value = clock(this.firstPick.start, 2);
       this.end.value = "";
-      this.say("text-body-secondary", `Start set to ${this.start.value}: now click the segment where the exchange ends.`);
+      this.say("text-body-secondary", `Start set to ${this.start.value}: now shift-click the word the clip ends on.`);
     } else {
-      const [first, last] = [Math.min(this.firstPick, index), Math.max(this.firstPick, index)];
-      const nodes = this.segments();
-      this.chosen = [first, last];
-      this.start.value = clock(Number(nodes[first].dataset.start), 2);
-      this.end.value = clock(Number(nodes[last].dataset.end), 2);
+      const other = { index, start: Number(at.dataset.start), end: Number(at.dataset.end) };
+      const [first, last] = this.firstPick.start <= other.start ? [this.firstPick, other] : [other, this.firstPick];
+      this.chosen = [first.index, last.index];
+      this.start.value = clock(first.start, 2);
+      this.end.value = clock(Math.max(last.end || last.start, first.start), 2);
       this.firstPick = null;
-      this.say("text-body-secondary", `From ${this.start.value} to ${this.end.value}: press + to add the exchange.`);
+      this.say("text-body-secondary", `From ${this.start.value} to ${this.end.value}: press + to add it.`);
     }
     this.markChosen();
+  }
+
+  /** Keys for the player, unless a form field has the focus: Space, K, J/L (10 s), arrows (5 s), Enter on a segment. */
+  key(event) {
+    if (event.target.closest("input, textarea, select, [contenteditable]") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const segment = event.target.closest(".segment");
+    if (event.key === "Enter" && segment) return this.seek(Number(segment.dataset.start));
+    if (event.target.closest("button, a, video")) return; // their own keys
+    const jump = { j: -10, l: 10, ArrowLeft: -5, ArrowRight: 5 }[event.key];
+    if (jump !== undefined) {
+      event.preventDefault();
+      this.player.currentTime = Math.max(0, this.player.currentTime + jump);
+    } else if (event.key === " " || event.key === "k") {
+      event.preventDefault();
+      if (this.player.paused && event.key === " ") this.player.play().catch(() => {});
+      else this.player.pause();
+    }
   }
 
   say(kind, ...text) {
@@ -76,11 +101,21 @@ export class Transcript {
     const now = this.player.currentTime;
     const nodes = this.segments();
     const index = nodes.findIndex((node) => Number(node.dataset.start) <= now && now < Number(node.dataset.end));
+    this.spoken(nodes[index], now);
     if (index === this.playing) return;
     nodes[this.playing]?.classList.remove("playing");
     this.playing = index;
     nodes[index]?.classList.add("playing");
     if (index >= 0 && !this.player.paused) this.keepInView(nodes[index]);
+  }
+
+  /** The word being said is highlighted, in the segment being played. */
+  spoken(segment, now) {
+    const word = segment ? [...segment.querySelectorAll(".w")].find((node) => Number(node.dataset.start) <= now && now < Number(node.dataset.end)) : null;
+    if (word === this.word) return;
+    this.word?.classList.remove("spoken");
+    this.word = word || null;
+    this.word?.classList.add("spoken");
   }
 
   /** The transcript follows playback: the segment being played stays visible in its scrolling box. */
