@@ -6,13 +6,16 @@ fetching a fragment (rendered by the same templates) when rows come or go.
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, request, send_file, send_from_directory
 
 from routes import get_db, settings
-from utils.core import db, presenters, steps
+from utils.core import db, library, presenters, steps
 from utils.pipeline.download import RESOLUTIONS
 from utils.pipeline.redact import redact_url
 from utils.pipeline.timecode import format_clock, format_timecode
@@ -42,6 +45,11 @@ def clip_file_name(*args) -> str:
 @pages.app_template_filter("speaker_placeholder")
 def speaker_placeholder(label: str) -> str:
     return presenters.speaker_placeholder(label)
+
+
+@pages.app_template_filter("exchange_title")
+def exchange_title(label: str) -> str:
+    return presenters.exchange_title(label)
 
 
 @pages.app_template_filter("when")
@@ -138,6 +146,47 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
         ]
         context["clip_groups"] = [group for group in groups if group["clips"]]
     return context
+
+
+CLIPS_SHOWN = 500
+
+
+def _clips_filter() -> tuple[int | None, str]:
+    return request.args.get("video", type=int), request.args.get("speaker", "").strip()[:80]
+
+
+@pages.get("/clips")
+def clips_page():
+    """Every cut clip in the library, newest first, to watch and download; filters by video and speaker."""
+    conn = get_db()
+    video_id, speaker = _clips_filter()
+    items = library.clips_in_library(conn, video_id, speaker, CLIPS_SHOWN)
+    everyone = library.clips_in_library(conn, video_id, "", CLIPS_SHOWN) if speaker else items
+    names = sorted({item.speaker_name for item in everyone if item.clip.kind == "speaker" and item.speaker_name})
+    return render_template(
+        "clips.html", items=items, videos=db.videos_with_clips(conn), speakers=names,
+        chosen_video=video_id, chosen_speaker=speaker, limit=CLIPS_SHOWN,
+    )  # fmt: skip
+
+
+@pages.get("/clips/download.zip")
+def clips_zip():
+    """The clips shown (with the same filters) in one zip: MP4 and SRT under their descriptive names."""
+    video_id, speaker = _clips_filter()
+    items = library.clips_in_library(get_db(), video_id, speaker, CLIPS_SHOWN)
+    if not items:
+        abort(404, "No clips to download: cut some first, or change the filters.")
+    archive = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115  (send_file closes it once sent)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
+        for item in items:
+            stem = presenters.clip_file_name(
+                item.video.title, item.exchange.label, item.clip, item.speaker_name, "mp4"
+            )[:-4]  # fmt: skip
+            for path, ext in ((item.clip.path, "mp4"), (item.clip.srt_path, "srt")):
+                if path and Path(path).is_file():
+                    bundle.write(path, f"{stem}_{item.clip.id}.{ext}")
+    archive.seek(0)
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="clipper-clips.zip")
 
 
 def _errors_context() -> dict[str, Any]:

@@ -231,6 +231,11 @@ const Clipper = (() => {
 
   document.addEventListener("DOMContentLoaded", () => localTimes());
 
+  // One thing plays at a time on every page: starting a video or a clip pauses the others.
+  document.addEventListener("play", (event) => {
+    for (const media of document.querySelectorAll("video, audio")) if (media !== event.target && !media.paused) media.pause();
+  }, true);
+
   // The menu folds behind a button on narrow screens (Bootstrap's CSS, this small toggle instead of its JS).
   document.addEventListener("click", (event) => {
     const toggle = event.target.closest("[data-nav-toggle]");

@@ -238,3 +238,31 @@ def test_a_qa_and_then_the_video_are_deleted_from_the_details_page(page, transcr
     page.get_by_role("button", name="Delete video").click()
     page.wait_for_url(re.compile(r"/$"))
     assert api.call("GET", f"/api/videos/{transcribed}")[0] == 404
+
+
+def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page, transcribed, api, screenshot):
+    import io
+    import zipfile
+
+    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8, "process": True})
+    assert status == 201
+    exchange_id = body["exchange"]["id"]
+    wait_until(
+        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
+        timeout=STEP_MS / 1000, what="the clips to be cut",
+    )  # fmt: skip
+    page.goto("/clips")
+    cards = page.locator("#clips-library .clip-card:has(.recut), #clips-library .clip-card")
+    expect(cards.first).to_be_visible()
+    mine = page.locator("#clips-library > div").filter(has=page.locator(f'a[href="/videos/{transcribed}"]'))
+    expect(mine.first.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg$"))
+    expect(mine.first.locator(".clip-heading")).to_contain_text("Manual Q&A")
+    page.select_option("#filter-video", str(transcribed))
+    page.wait_for_url(re.compile(rf"video={transcribed}"))
+    shown = page.locator("#clips-library .clip-card")
+    expect(shown).to_have_count(len(api.get(f"/api/exchanges/{exchange_id}")["clips"]))
+    screenshot("clips")
+    archive = page.request.get(page.locator("#download-all").get_attribute("href"))
+    assert archive.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(archive.body())).namelist()
+    assert names and all(re.search(r"_QA-manual\d+_.*_\d+\.(mp4|srt)$", name) for name in names), names

@@ -456,6 +456,25 @@ def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[ClipRecord]:
     return [ClipRecord.from_row(row) for row in rows]
 
 
+def list_cut_clips(conn: sqlite3.Connection, video_id: int | None = None, limit: int = 500) -> list[ClipRecord]:
+    """Clips that have their MP4, newest first, of one video or of all."""
+    sql = "SELECT clips.* FROM clips JOIN exchanges ON exchanges.id = clips.exchange_id WHERE clips.path IS NOT NULL"
+    params: list[Any] = []
+    if video_id is not None:
+        sql += " AND exchanges.video_id = ?"
+        params.append(video_id)
+    rows = conn.execute(sql + " ORDER BY clips.created_at DESC, clips.id DESC LIMIT ?", [*params, limit])
+    return [ClipRecord.from_row(row) for row in rows]
+
+
+def videos_with_clips(conn: sqlite3.Connection) -> list[VideoRecord]:
+    rows = conn.execute(
+        "SELECT * FROM videos WHERE id IN (SELECT exchanges.video_id FROM clips JOIN exchanges ON "
+        "exchanges.id = clips.exchange_id WHERE clips.path IS NOT NULL) ORDER BY created_at DESC, id DESC"
+    )
+    return [VideoRecord.from_row(row) for row in rows]
+
+
 def get_clip(conn: sqlite3.Connection, clip_id: int) -> ClipRecord | None:
     return _one(ClipRecord, conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
 

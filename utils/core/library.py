@@ -10,7 +10,7 @@ from pathlib import Path
 
 from utils.core import db, presenters, steps
 from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
-from utils.core.records import ExchangeRecord, VideoRecord
+from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline import subtitles
 from utils.pipeline.download import Downloaded
@@ -187,3 +187,46 @@ def rewrite_clip_subtitles(conn: sqlite3.Connection, video_id: int) -> int:
                 )
                 rewritten += 1
     return rewritten
+
+
+@dataclass(frozen=True)
+class ClipInLibrary:
+    """A cut clip with what the Clips page shows about it: its Q&A, its video and the video's speakers."""
+
+    clip: ClipRecord
+    exchange: ExchangeRecord
+    video: VideoRecord
+    speakers_by_label: dict[str, dict]
+
+    @property
+    def speaker_name(self) -> str | None:
+        speaker = self.speakers_by_label.get(self.clip.speaker or "")
+        return speaker["name"] if speaker else self.clip.speaker
+
+
+def clips_in_library(
+    conn: sqlite3.Connection, video_id: int | None = None, speaker: str = "", limit: int = 500
+) -> list[ClipInLibrary]:
+    """Cut clips across the library, newest first; `speaker` keeps the clips of a speaker of that name
+    (as shown: "Ada", or "Speaker 2") and the whole-Q&A clips in which they speak."""
+    found, exchanges, videos, speakers = [], {}, {}, {}
+    for clip in db.list_cut_clips(conn, video_id, limit):
+        exchange = exchanges.get(clip.exchange_id) or exchanges.setdefault(
+            clip.exchange_id, db.get_exchange(conn, clip.exchange_id)
+        )
+        if exchange.video_id not in videos:
+            videos[exchange.video_id] = db.get_video(conn, exchange.video_id)
+            speakers[exchange.video_id] = {
+                item["label"]: item for item in presenters.describe_speakers(db.get_speakers(conn, exchange.video_id))
+            }
+        item = ClipInLibrary(clip, exchange, videos[exchange.video_id], speakers[exchange.video_id])
+        if not speaker or _speaks(conn, item, speaker):
+            found.append(item)
+    return found
+
+
+def _speaks(conn: sqlite3.Connection, item: ClipInLibrary, name: str) -> bool:
+    if item.clip.kind == "speaker":
+        return item.speaker_name == name
+    labels = {span.speaker for span in db.get_exchange_segments(conn, item.exchange.id)}
+    return any(item.speakers_by_label.get(label, {}).get("name") == name for label in labels)

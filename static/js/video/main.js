@@ -54,11 +54,6 @@ sections.container("clips").addEventListener("click", async (event) => {
   sections.refresh("exchanges", "clips");
 });
 
-// One thing plays at a time: starting the video or any clip pauses the others.
-document.addEventListener("play", (event) => {
-  for (const media of page.querySelectorAll("video")) if (media !== event.target && !media.paused) media.pause();
-}, true);
-
 /** The video's own fields (title, player, size...) once the download or the audio step fills them. */
 async function refreshVideo() {
   const response = await api("GET", `/api/videos/${videoId}`);
