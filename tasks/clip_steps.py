@@ -49,6 +49,10 @@ def _process_diarization(ctx: StepContext) -> None:
         raise StepError("no speech inside this exchange: widen it or check the transcript")
     with db.transaction(ctx.conn):
         db.replace_exchange_segments(ctx.conn, exchange.id, spans)
+        if exchange.kind == "manual":  # found exchanges know their speakers; one marked by hand learns them here
+            asker, answerer = clips.asker_and_answerer(spans)
+            db.update_exchange(ctx.conn, exchange.id, asker=asker, answerer=answerer)
+    ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
     _publish_clips(ctx, exchange.id)
     log.info("video %s: exchange %s has %d speaker segments", ctx.video_id, exchange.label, len(spans))
 

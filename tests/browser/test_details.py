@@ -169,6 +169,7 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
         expect(button).to_have_attribute("data-state", "done", timeout=STEP_MS)
     clips = page.locator("#clips .clip-card")
     expect(clips.first).to_be_visible()
+    expect(row.locator(".speakers-cell .speaker-chip")).to_have_count(2)  # learnt when its speakers were processed
     expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
     for card in clips.all():  # every card shows a still of its clip before it plays
         expect(card.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg$"))
@@ -213,7 +214,7 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribe
     status, _body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8})
     assert status == 201
     page.set_viewport_size(PHONE)
-    for path in ("/", f"/videos/{transcribed}", "/errors"):
+    for path in ("/", f"/videos/{transcribed}", "/errors", "/clips"):
         page.goto(path)
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")

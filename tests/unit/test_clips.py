@@ -254,3 +254,12 @@ def test_padding_never_reaches_into_a_neighbouring_word():
     plan = define_clips([SpeakerSpan(10.5, 14.9, "A")], words, 10.5, 14.9, limits)
     for clip in plan.clips:
         assert clip.start == pytest.approx(10.45) and clip.end == pytest.approx(14.95)
+
+
+def test_a_qa_marked_by_hand_learns_its_asker_and_answerer_from_who_speaks():
+    from utils.pipeline.clips import asker_and_answerer
+
+    spans = [SpeakerSpan(0, 2, A), SpeakerSpan(2, 3, "SPEAKER_02"), SpeakerSpan(3, 9, B), SpeakerSpan(9, 10, A)]
+    assert asker_and_answerer(spans) == (A, B)
+    assert asker_and_answerer([SpeakerSpan(0, 5, A)]) == (A, "")
+    assert asker_and_answerer([]) == ("", "")

@@ -271,3 +271,16 @@ def _choose_cut(
 
 def _ends_sentence(word: Word) -> bool:
     return word.text.strip().rstrip(CLOSING_CHARS).endswith(tuple(SENTENCE_END_CHARS))
+
+
+def asker_and_answerer(spans: Sequence[SpeakerSpan]) -> tuple[str, str]:
+    """Who opens an exchange and who speaks most after them: the asker and the answerer of a Q&A
+    marked by hand ("" when nobody else speaks)."""
+    if not spans:
+        return "", ""
+    asker = spans[0].speaker
+    others: dict[str, float] = {}
+    for span in spans:
+        if span.speaker != asker:
+            others[span.speaker] = others.get(span.speaker, 0.0) + span.end - span.start
+    return asker, max(others, key=others.__getitem__) if others else ""
