@@ -69,6 +69,26 @@ def create_exchange(video_id: int):
     return jsonify(exchange=created), 201
 
 
+@api.patch("/exchanges/<int:exchange_id>")
+def trim_exchange(exchange_id: int):
+    """Move a Q&A's start or end (seconds or mm:ss); its clips are then out of date (stale) until cut again."""
+    exchange = exchange_or_404(exchange_id)
+    body = json_body()
+    video = video_or_404(exchange.video_id)
+    start, end = _manual_bounds(
+        {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}, video
+    )
+    conn = get_db()
+    service = step_service()
+    with db.transaction(conn):
+        staled = service.mark_exchange_changed(exchange.video_id, exchange_id)
+        question = _question_text(exchange.video_id, start, end) if exchange.kind == "manual" else exchange.question
+        db.update_exchange(conn, exchange_id, start_time=start, end_time=end, question=question)
+    service.announce_ids(staled)
+    service.publish({"type": "exchanges", "video_id": exchange.video_id})
+    return get_exchange(exchange_id)
+
+
 @api.delete("/exchanges/<int:exchange_id>")
 def delete_exchange(exchange_id: int):
     exchange = exchange_or_404(exchange_id)

@@ -267,3 +267,17 @@ def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page
     assert archive.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(archive.body())).namelist()
     assert names and all(re.search(r"_QA-manual\d+_.*_\d+\.(mp4|srt)$", name) for name in names), names
+
+
+def test_a_qa_is_trimmed_word_by_word(page, transcribed, api):
+    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8})
+    assert status == 201
+    exchange_id = body["exchange"]["id"]
+    page.goto(f"/videos/{transcribed}")
+    row = page.locator(f'#exchanges tr[data-exchange-id="{exchange_id}"]')
+    row.get_by_role("button", name="Start one word later").click()
+    expect(row.locator(".exchange-time .seek")).to_contain_text("0:00.2 – 0:03.8")
+    row.get_by_role("button", name="End one word earlier").click()
+    expect(row.locator(".exchange-time .seek")).to_contain_text("0:00.2 – 0:03.5")
+    trimmed = api.get(f"/api/exchanges/{exchange_id}")
+    assert (trimmed["start"], trimmed["end"]) == pytest.approx((0.24, 3.54), abs=0.005)

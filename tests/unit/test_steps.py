@@ -328,3 +328,17 @@ def test_a_cancelled_step_goes_back_to_pending_and_its_task_can_write_nothing(se
     assert service.progress(step.id, 0.5, step.task_id) is False and service.finish(step.id, step.task_id) is None
     with pytest.raises(StepBlocked, match="nothing to cancel"):
         service.cancel(video_id, "download")
+
+
+def test_moving_a_qas_bounds_makes_its_finished_steps_stale_and_waits_for_running_ones(service, conn):
+    video_id = new_video(conn)
+    _phase1_done(service, conn, video_id)
+    exchange_id = _exchange(conn, video_id)
+    first = service.request(video_id, "process_diarization", exchange_id)
+    service.begin(first.id, first.task_id)
+    with pytest.raises(StepBlocked, match="under way"), db.transaction(conn):
+        service.mark_exchange_changed(video_id, exchange_id)
+    service.finish(first.id)
+    with db.transaction(conn):
+        staled = service.mark_exchange_changed(video_id, exchange_id)
+    assert staled == [first.id] and db.get_step(conn, first.id).state == "stale"

@@ -344,6 +344,22 @@ class StepService:
             )  # fmt: skip
         return self._publish(step.id), step.task_id
 
+    def mark_exchange_changed(self, video_id: int, exchange_id: int) -> list[int]:
+        """An exchange's bounds changed: its finished phase-2 steps no longer match it (stale). Refused
+        while one of them is under way. Call inside a transaction; announce the returned ids after."""
+        own = [step for step in db.exchange_steps(self.conn, [exchange_id])]
+        busy = [STEP[step.name].title for step in own if step.state in ACTIVE]
+        if busy:
+            raise StepBlocked(f"{', '.join(busy)} is under way for this Q&A: wait for it, or cancel it first")
+        staled = [step.id for step in own if step.state == DONE]
+        for step_id in staled:
+            db.update_step(self.conn, step_id, state=STALE)
+        return staled
+
+    def announce_ids(self, step_ids: list[int]) -> None:
+        for step_id in step_ids:
+            self._publish(step_id)
+
     def record_done(self, step_id: int) -> None:
         """A step whose work happened outside any task (an upload is its own download); written in the
         caller's transaction, announced by the caller once it commits."""

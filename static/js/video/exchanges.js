@@ -21,6 +21,8 @@ export class Exchanges {
       this.showError(response.ok ? "" : response.error);
       return this.sections.refresh("exchanges");
     }
+    const nudge = event.target.closest(".trim [data-edge]");
+    if (nudge) return this.trim(nudge);
     const remove = event.target.closest(".delete-exchange");
     if (remove) return this.remove(remove);
     const button = event.target.closest(".phase2-step");
@@ -30,6 +32,22 @@ export class Exchanges {
     if (response.ok) this.apply({ ...response.data.step, exchange_id: Number(button.dataset.exchange), name: button.dataset.step });
     else this.showError(`${button.dataset.step}: ${response.error}`);
     this.sections.refresh("exchanges");
+  }
+
+  /** Move a start or an end to the next word boundary (the words are in the transcript section). */
+  async trim(button) {
+    const group = button.closest(".trim");
+    const edge = button.dataset.edge;
+    const way = Number(button.dataset.way);
+    const current = Number(group.dataset[edge]);
+    const bounds = [...document.querySelectorAll("#transcript .w")].map((word) => Number(word.dataset[edge]));
+    const candidates = bounds.filter((time) => (way < 0 ? time < current - 0.01 : time > current + 0.01));
+    if (!candidates.length) return;
+    const target = way < 0 ? Math.max(...candidates) : Math.min(...candidates);
+    button.disabled = true;
+    const response = await api("PATCH", `/api/exchanges/${group.dataset.exchange}`, { [edge]: target });
+    this.showError(response.ok ? "" : response.error);
+    this.sections.refresh("exchanges", "clips");
   }
 
   async remove(button) {
