@@ -10,7 +10,7 @@ from flask import current_app, jsonify, request
 from routes import get_db, settings, step_service
 from routes.api import MAX_SPEAKERS, BadRequest, api, flag, json_body, page_args, video_or_404
 from utils.core import db, library, presenters, steps
-from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
+from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
 from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from utils.pipeline.redact import redact_url
 
@@ -163,6 +163,27 @@ def cancel_step(video_id: int, step: str):
     cancelled, task_id = step_service().cancel(video_id, step)
     stop_tasks([task_id] if task_id else [])
     return jsonify(step=cancelled), 200
+
+
+@api.patch("/videos/<int:video_id>")
+def edit_video(video_id: int):
+    """Correct a video's link before retrying its download (the only field that can be changed)."""
+    video_or_404(video_id)
+    body = json_body()
+    if set(body) - {"url"} or "url" not in body:
+        raise BadRequest('only the link can be changed: send {"url": "https://..."}')
+    try:
+        url = validate_url(body["url"], settings().allowed_networks)
+    except InvalidURL as error:
+        raise BadRequest(f"url: {error}") from None
+    conn = get_db()
+    with db.transaction(conn):
+        download = db.find_step(conn, video_id, "download")
+        if download is not None and download.state in ACTIVE:
+            raise StepBlocked("the download is under way: cancel it before changing the link")
+        db.update_video(conn, video_id, url=url)
+    step_service().publish({"type": "video", "video_id": video_id})
+    return jsonify(id=video_id, url=redact_url(url))
 
 
 @api.delete("/videos/<int:video_id>")

@@ -39,6 +39,18 @@ import { Clipper } from "./common.js";
     }
   });
 
+  // A wrong link can be corrected here, then retried.
+  list.addEventListener("submit", async (event) => {
+    const form = event.target.closest(".edit-link");
+    if (!form) return;
+    event.preventDefault();
+    const row = form.closest("tr");
+    const result = row.querySelector(".retry-result");
+    const response = await api("PATCH", `/api/videos/${form.dataset.videoId}`, { url: form.elements.url.value.trim() });
+    result.className = `retry-result ${response.ok ? "text-success" : "text-danger"}`;
+    result.textContent = response.ok ? "Link saved: press Retry." : response.error;
+  });
+
   function showState(row, state) {
     const badge = row.querySelector(".step-state");
     setState(badge, state);

@@ -28,3 +28,20 @@ def test_a_failed_download_is_on_the_error_log_and_can_be_retried(page, api, med
     api.wait_step(video_id, "download")
     expect(page.locator(f'tr[data-step-id="{failed["id"]}"] .step-state')).to_have_text("error", timeout=30_000)
     expect(page.locator(f'tr[data-step-id="{failed["id"]}"]')).to_contain_text("2 attempts")
+
+
+def test_a_wrong_link_is_corrected_on_the_error_log_then_retried(page, api, media_site):
+    video_id = api.submit(f"{media_site.base_url}/talk/mistyped.m3u8")
+    failed = api.wait_step(video_id, "download")
+    assert failed["state"] == "error"
+    page.goto("/errors")
+    row = page.locator(f'tr[data-step-id="{failed["id"]}"]')
+    row.get_by_label("Link of the video").fill("ftp://example.org/nope")
+    row.get_by_role("button", name="Save link").click()
+    expect(row.locator(".retry-result")).to_contain_text("url:")  # refused with the reason; nothing changed
+    row.get_by_label("Link of the video").fill(f"{media_site.base_url}/talk/master.m3u8?fixed=1")
+    row.get_by_role("button", name="Save link").click()
+    expect(row.locator(".retry-result")).to_contain_text("Link saved")
+    row.locator(".retry").click()
+    wait_until(lambda: api.step(video_id, "download")["state"] == "done", timeout=120, what="the corrected download")
+    assert api.video(video_id)["url"].endswith("/talk/master.m3u8?fixed=1")
