@@ -52,6 +52,15 @@ def exchange_title(label: str) -> str:
     return presenters.exchange_title(label)
 
 
+@pages.app_template_filter("file_version")
+def file_version(path: str | None) -> str:
+    """The file's modification time: part of a clip's URLs, so a clip cut again is fetched again."""
+    try:
+        return str(Path(path).stat().st_mtime_ns) if path else "0"
+    except OSError:
+        return "0"
+
+
 @pages.app_template_filter("when")
 def format_when(iso: str | None) -> str:
     """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""

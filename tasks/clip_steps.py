@@ -118,7 +118,7 @@ def _cut_clips(ctx: StepContext) -> None:
     folder.mkdir(parents=True)
     cues = library.subtitle_cues(ctx.conn, ctx.video_id)
     burn = bool(settings.clip_burn_subtitles if exchange.burn_subtitles is None else exchange.burn_subtitles)
-    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn)
+    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn, exchange.shape, exchange.crop_x)
     for index, row in enumerate(rows):
         progress = lambda f, i=index: ctx.progress((i + f) / len(rows))  # noqa: E731
         paths = _cut_one(ctx.video.video_path, row, folder, cues, options, burn, progress)

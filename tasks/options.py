@@ -41,7 +41,9 @@ def clip_limits(settings: Settings) -> ClipLimits:
     )
 
 
-def cut_options(settings: Settings, ffmpeg: str, burn_subtitles: bool) -> CutOptions:
-    """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says."""
+def cut_options(
+    settings: Settings, ffmpeg: str, burn_subtitles: bool, shape: str = "original", crop_x: float = 0.5
+) -> CutOptions:
+    """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says (so does a vertical crop)."""
     accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
-    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset)
+    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset, shape=shape, crop_x=crop_x)

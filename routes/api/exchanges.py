@@ -69,24 +69,46 @@ def create_exchange(video_id: int):
     return jsonify(exchange=created), 201
 
 
+SHAPES = ("original", "vertical")
+
+
 @api.patch("/exchanges/<int:exchange_id>")
-def trim_exchange(exchange_id: int):
-    """Move a Q&A's start or end (seconds or mm:ss); its clips are then out of date (stale) until cut again."""
+def edit_exchange(exchange_id: int):
+    """Trim a Q&A ("start", "end": seconds or mm:ss) or choose its clips' shape ("shape": original or vertical,
+    "crop_x": 0..1 where a vertical crop sits). Its clips are then out of date (stale) until cut again."""
     exchange = exchange_or_404(exchange_id)
     body = json_body()
-    video = video_or_404(exchange.video_id)
-    start, end = _manual_bounds(
-        {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}, video
-    )
+    unknown = set(body) - {"start", "end", "shape", "crop_x"}
+    if unknown:
+        raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, shape and crop_x can be changed")
+    changes = _shape_changes(body)
+    if "start" in body or "end" in body:
+        wanted = {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}
+        changes["start_time"], changes["end_time"] = _manual_bounds(wanted, video_or_404(exchange.video_id))
+        if exchange.kind == "manual":
+            changes["question"] = _question_text(exchange.video_id, changes["start_time"], changes["end_time"])
     conn = get_db()
     service = step_service()
     with db.transaction(conn):
-        staled = service.mark_exchange_changed(exchange.video_id, exchange_id)
-        question = _question_text(exchange.video_id, start, end) if exchange.kind == "manual" else exchange.question
-        db.update_exchange(conn, exchange_id, start_time=start, end_time=end, question=question)
+        staled = service.mark_exchange_changed(exchange.video_id, exchange_id, only_cut="start_time" not in changes)
+        db.update_exchange(conn, exchange_id, **changes)
     service.announce_ids(staled)
     service.publish({"type": "exchanges", "video_id": exchange.video_id})
     return get_exchange(exchange_id)
+
+
+def _shape_changes(body: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "shape" in body:
+        if body["shape"] not in SHAPES:
+            raise BadRequest(f"shape must be one of {', '.join(SHAPES)}")
+        changes["shape"] = body["shape"]
+    if "crop_x" in body:
+        value = body["crop_x"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise BadRequest("crop_x must be a number from 0 (left edge) to 1 (right edge)")
+        changes["crop_x"] = float(value)
+    return changes
 
 
 @api.delete("/exchanges/<int:exchange_id>")

@@ -170,9 +170,9 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     clips = page.locator("#clips .clip-card")
     expect(clips.first).to_be_visible()
     expect(row.locator(".speakers-cell .speaker-chip")).to_have_count(2)  # learnt when its speakers were processed
-    expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4$"))
+    expect(clips.first.locator("video")).to_have_attribute("src", re.compile(r"/media/clips/\d+\.mp4\?v=\d+$"))
     for card in clips.all():  # every card shows a still of its clip before it plays
-        expect(card.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg$"))
+        expect(card.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg\?v=\d+$"))
     poster = clips.first.locator("video").get_attribute("poster")
     assert page.request.get(poster).headers["content-type"] == "image/jpeg"
     # Saved under a name that says what it is: <title>_QA-manual1_0m04s.mp4
@@ -256,7 +256,7 @@ def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page
     cards = page.locator("#clips-library .clip-card:has(.recut), #clips-library .clip-card")
     expect(cards.first).to_be_visible()
     mine = page.locator("#clips-library > div").filter(has=page.locator(f'a[href="/videos/{transcribed}"]'))
-    expect(mine.first.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg$"))
+    expect(mine.first.locator("video")).to_have_attribute("poster", re.compile(r"/media/clips/\d+\.jpg\?v=\d+$"))
     expect(mine.first.locator(".clip-heading")).to_contain_text("Manual Q&A")
     page.select_option("#filter-video", str(transcribed))
     page.wait_for_url(re.compile(rf"video={transcribed}"))
@@ -281,3 +281,36 @@ def test_a_qa_is_trimmed_word_by_word(page, transcribed, api):
     expect(row.locator(".exchange-time .seek")).to_contain_text("0:00.2 – 0:03.5")
     trimmed = api.get(f"/api/exchanges/{exchange_id}")
     assert (trimmed["start"], trimmed["end"]) == pytest.approx((0.24, 3.54), abs=0.005)
+
+
+def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, screenshot):
+    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8, "process": True})
+    assert status == 201
+    exchange_id = body["exchange"]["id"]
+
+    def cut_attempts() -> int:
+        cut = next(s for s in api.get(f"/api/exchanges/{exchange_id}")["steps"] if s["name"] == "cut_clips")
+        return cut["attempts"] if cut["state"] == "done" else 0
+
+    wait_until(lambda: cut_attempts() >= 1, timeout=STEP_MS / 1000, what="the clips to be cut")
+    page.goto(f"/videos/{transcribed}")
+    video = page.locator(f'#clips section[data-exchange-id="{exchange_id}"] .clip-card video').first
+    before = video.get_attribute("src")
+    shape = page.locator(f'.clip-shape[data-exchange="{exchange_id}"]')
+    shape.locator('select[name="shape"]').select_option("vertical")
+    expect(shape.locator(".crop-x")).to_be_visible()
+    shape.get_by_role("button", name="Cut in this shape").click()
+    wait_until(lambda: cut_attempts() >= 2, timeout=STEP_MS / 1000, what="the vertical cut")
+    assert api.get(f"/api/exchanges/{exchange_id}")["shape"] == "vertical"
+    expect(video).not_to_have_attribute("src", before)  # the card follows the new cut live (a new URL version)
+    page.reload()  # and after a reload it is the vertical clip that plays
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    selector = f'#clips section[data-exchange-id="{exchange_id}"] .clip-card video'
+    page.wait_for_function(
+        """selector => { const v = document.querySelector(selector);
+        return v && v.currentTime > 0.3 && v.videoWidth > 0
+          && Math.abs(v.videoWidth / v.videoHeight - 9 / 16) < 0.02; }""",
+        arg=selector,
+        timeout=20_000,
+    )
+    screenshot("details-vertical-clip")

@@ -199,3 +199,22 @@ def test_an_unreadable_source_is_reported(ffmpeg, tmp_path):
     with pytest.raises(MediaError, match="cannot read"):
         cut_clip(broken, tmp_path / "clip.mp4", 0.0, 1.0, CutOptions(ffmpeg=ffmpeg))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]
+
+
+def test_a_vertical_clip_is_9_by_16_placed_where_asked_and_plays(source, ffmpeg, tmp_path):
+    from utils.pipeline.media import _cut_command
+
+    clip = cut_clip(
+        source, tmp_path / "vertical.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg, shape="vertical", crop_x=0.0)
+    )
+    media = probe(clip)
+    assert media.has_video and media.height and abs(media.width / media.height - 9 / 16) < 0.02, (
+        media.width,
+        media.height,
+    )
+    assert media.duration == pytest.approx(3.0, abs=0.1)
+    command = _cut_command(
+        source, tmp_path / "x.mp4", 1.0, 3.0, CutOptions(shape="vertical", crop_x=1.0, accurate=False), None
+    )
+    assert "libx264" in command, "a crop is always encoded again, even in copy mode"
+    assert any("crop=" in part and "*1.000:0" in part for part in command)

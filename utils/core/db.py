@@ -337,7 +337,9 @@ def insert_exchange(
     return int(cursor.lastrowid)
 
 
-EXCHANGE_SETTABLE = ("chain", "burn_subtitles", "note", "asker", "answerer", "start_time", "end_time", "question")
+EXCHANGE_SETTABLE = (
+    "chain", "burn_subtitles", "note", "asker", "answerer", "start_time", "end_time", "question", "shape", "crop_x",
+)  # fmt: skip
 
 
 def update_exchange(conn: sqlite3.Connection, exchange_id: int, **fields: Any) -> None:

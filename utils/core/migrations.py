@@ -156,4 +156,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE clips ADD COLUMN burned_captions INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE clips ADD COLUMN captions_out_of_date INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6: each exchange's clip shape: the original picture or a vertical 9:16 crop placed across it
+    """
+    ALTER TABLE exchanges ADD COLUMN shape TEXT NOT NULL DEFAULT 'original';
+    ALTER TABLE exchanges ADD COLUMN crop_x REAL NOT NULL DEFAULT 0.5;
+    """,
 )

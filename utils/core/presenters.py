@@ -100,6 +100,8 @@ def describe_exchanges(
                 "asker": exchange.asker,
                 "answerer": exchange.answerer,
                 "note": exchange.note,
+                "shape": exchange.shape,
+                "crop_x": exchange.crop_x,
                 "steps": own,
                 "status": steps.video_status(rows),
                 "progress": steps.weighted_progress(rows),

@@ -84,6 +84,8 @@ class ExchangeRecord(Record):
     burn_subtitles: bool | None  # None: CLIP_BURN_SUBTITLES decides
     note: str | None
     created_at: str
+    shape: str  # original, or vertical (9:16)
+    crop_x: float  # where a vertical crop sits across the picture, 0..1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", bool(self.chain))

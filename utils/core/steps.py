@@ -344,10 +344,11 @@ class StepService:
             )  # fmt: skip
         return self._publish(step.id), step.task_id
 
-    def mark_exchange_changed(self, video_id: int, exchange_id: int) -> list[int]:
-        """An exchange's bounds changed: its finished phase-2 steps no longer match it (stale). Refused
-        while one of them is under way. Call inside a transaction; announce the returned ids after."""
-        own = [step for step in db.exchange_steps(self.conn, [exchange_id])]
+    def mark_exchange_changed(self, video_id: int, exchange_id: int, only_cut: bool = False) -> list[int]:
+        """An exchange's bounds (or, with `only_cut`, its clips' shape) changed: its finished phase-2 steps
+        (or only cut_clips) no longer match it (stale). Refused while one of them is under way. Call
+        inside a transaction; announce the returned ids after."""
+        own = [step for step in db.exchange_steps(self.conn, [exchange_id]) if not only_cut or step.name == "cut_clips"]
         busy = [STEP[step.name].title for step in own if step.state in ACTIVE]
         if busy:
             raise StepBlocked(f"{', '.join(busy)} is under way for this Q&A: wait for it, or cancel it first")

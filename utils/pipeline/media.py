@@ -155,7 +155,7 @@ def cut_clip(
     clip's start); otherwise streams are copied, which is fast but starts at the keyframe before `start`.
     """
     source, dest = Path(source), Path(dest)
-    _check_cut(source, start, end, options.accurate, subtitles_path)
+    _check_cut(source, start, end, options.reencode, subtitles_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_suffix(".partial.mp4")
     command = _cut_command(source, partial, start, end - start, options, subtitles_path)
@@ -199,14 +199,22 @@ def _cut_command(
     command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-ss", f"{start:.3f}", "-i", str(source), "-t", f"{duration:.3f}",
                "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_chapters", "-1"]  # fmt: skip
-    if options.accurate:
-        if subtitles_path is not None:
-            command += ["-vf", f"subtitles=filename={subtitle_filter_path(subtitles_path)}"]
+    if options.reencode:
+        filters = [vertical_crop(options.crop_x)] if options.shape == "vertical" else []
+        if subtitles_path is not None:  # after the crop, so the captions fit the frame people see
+            filters.append(f"subtitles=filename={subtitle_filter_path(subtitles_path)}")
+        command += ["-vf", ",".join(filters)] if filters else []
         command += ["-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-b:a", "160k"]  # fmt: skip
     else:
         command += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
     return [*command, "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]
+
+
+def vertical_crop(crop_x: float) -> str:
+    """ffmpeg's crop to 9:16 at the full height, placed across the picture by `crop_x` (0..1), even sized."""
+    x = min(max(float(crop_x), 0.0), 1.0)
+    return f"crop=trunc(ih*9/16/2)*2:trunc(ih/2)*2:(iw-ow)*{x:.3f}:0"
 
 
 def subtitle_filter_path(path: Path | str) -> str:

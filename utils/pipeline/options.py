@@ -52,3 +52,10 @@ class CutOptions:
     accurate: bool = True  # re-encode, frame-exact; False copies streams from the keyframe before the start
     preset: str = "veryfast"
     crf: int = 23
+    shape: str = "original"  # or "vertical": a 9:16 crop of the picture, for phones' short-video feeds
+    crop_x: float = 0.5  # where the vertical crop sits across the picture: 0 left edge, 1 right edge
+
+    @property
+    def reencode(self) -> bool:
+        """A vertical crop changes the picture, so it is always encoded again."""
+        return self.accurate or self.shape == "vertical"

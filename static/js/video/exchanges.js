@@ -11,6 +11,11 @@ export class Exchanges {
     this.seek = seek;
     this.showError = showError;
     this.card.addEventListener("click", (event) => this.click(event));
+    this.card.addEventListener("change", (event) => {
+      const select = event.target.closest('.clip-shape select[name="shape"]');
+      if (select) select.form.querySelector(".crop-x").classList.toggle("d-none", select.value !== "vertical");
+    });
+    this.card.addEventListener("submit", (event) => this.reshape(event));
   }
 
   async click(event) {
@@ -46,6 +51,22 @@ export class Exchanges {
     const target = way < 0 ? Math.max(...candidates) : Math.min(...candidates);
     button.disabled = true;
     const response = await api("PATCH", `/api/exchanges/${group.dataset.exchange}`, { [edge]: target });
+    this.showError(response.ok ? "" : response.error);
+    this.sections.refresh("exchanges", "clips");
+  }
+
+  /** Cut a Q&A's clips again in the chosen shape (vertical 9:16 crops the picture where the slider says). */
+  async reshape(event) {
+    const form = event.target.closest(".clip-shape");
+    if (!form) return;
+    event.preventDefault();
+    const exchange = form.dataset.exchange;
+    const shape = form.elements.shape.value;
+    const changed = await api("PATCH", `/api/exchanges/${exchange}`, { shape, crop_x: Number(form.elements.crop_x.value) });
+    if (!changed.ok) return this.showError(changed.error);
+    const defined = changed.data.steps.some((step) => step.name === "define_clips" && step.state === "done");
+    // Clips already defined are cut again now; otherwise the shape applies when they are first cut.
+    const response = defined ? await api("POST", `/api/exchanges/${exchange}/steps/cut_clips`) : { ok: true };
     this.showError(response.ok ? "" : response.error);
     this.sections.refresh("exchanges", "clips");
   }

@@ -44,6 +44,10 @@ export class Sections {
       const html = await response.text();
       const box = this.container(name);
       if (!box || html === this.shown.get(name)) return; // unchanged: a playing clip keeps playing
+      if ([...box.querySelectorAll("video")].some((media) => !media.paused)) {
+        setTimeout(() => this.load(name), 2000); // never swap a clip out from under someone watching it
+        return;
+      }
       this.shown.set(name, html);
       box.innerHTML = html; // our own Jinja template: every value in it was escaped on the server
       Clipper.localTimes(box);
