@@ -142,6 +142,7 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
         "speakers": speakers,
         "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
+        "captions_default": "plain" if settings().clip_burn_subtitles else "none",
     }
     if "transcript" in sections:
         context["segments"] = db.get_segments(conn, video_id)

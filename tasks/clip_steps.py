@@ -121,7 +121,8 @@ def _cut_clips(ctx: StepContext) -> None:
     options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn, exchange.shape, exchange.crop_x)
     for index, row in enumerate(rows):
         progress = lambda f, i=index: ctx.progress((i + f) / len(rows))  # noqa: E731
-        paths = _cut_one(ctx.video.video_path, row, folder, cues, options, burn, progress)
+        style = exchange.caption_style if burn else None
+        paths = _cut_one(ctx.video.video_path, row, folder, cues, options, style, progress)
         with db.transaction(ctx.conn):
             db.update_clip(ctx.conn, row.id, **paths)
         _publish_clips(ctx, exchange.id)
@@ -135,22 +136,26 @@ def _estimated_bytes(source: Path, clip_seconds: float) -> int:
 
 
 def _cut_one(
-    source: str, row: ClipRecord, folder: Path, cues, options: CutOptions, burn: bool, progress
+    source: str, row: ClipRecord, folder: Path, cues, options: CutOptions, burn: str | None, progress
 ) -> dict[str, str]:
-    """Subtitles first (they may be burned in), then the MP4."""
+    """Subtitles first (they may be burned in: `burn` is the caption style, or None), then the MP4."""
     stem = folder / f"clip_{row.position:02d}_{row.kind}"
     srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
     has_captions = subtitles.write_clip_subtitles(cues, row.start_time, row.end_time, srt_path, vtt_path)
+    burned_file = srt_path
+    if burn == "words" and has_captions:  # words light up as they are said: ASS karaoke
+        burned_file = stem.with_suffix(".ass")
+        burned_file.write_text(subtitles.to_ass_karaoke(subtitles.clip_cues(cues, row.start_time, row.end_time)))
     mp4 = media.cut_clip(
         source,
         stem.with_suffix(".mp4"),
         row.start_time,
         row.end_time,
         options,
-        subtitles_path=srt_path if burn and has_captions else None,
+        subtitles_path=burned_file if burn and has_captions else None,
         progress=progress,
     )
     poster = media.grab_frame(mp4, stem.with_suffix(".jpg"), options.ffmpeg, at_seconds=1.0)
     paths = {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}
-    burned = {"burned_captions": int(burn and has_captions), "captions_out_of_date": 0}
+    burned = {"burned_captions": int(bool(burn) and has_captions), "captions_out_of_date": 0}
     return {**paths, "poster_path": str(poster) if poster else None, **burned}

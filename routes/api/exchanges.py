@@ -70,17 +70,19 @@ def create_exchange(video_id: int):
 
 
 SHAPES = ("original", "vertical")
+CAPTIONS = ("none", "plain", "words")
 
 
 @api.patch("/exchanges/<int:exchange_id>")
 def edit_exchange(exchange_id: int):
-    """Trim a Q&A ("start", "end": seconds or mm:ss) or choose its clips' shape ("shape": original or vertical,
-    "crop_x": 0..1 where a vertical crop sits). Its clips are then out of date (stale) until cut again."""
+    """Trim a Q&A ("start", "end": seconds or mm:ss) or choose how its clips look ("shape": original or
+    vertical, "crop_x": 0..1 where a vertical crop sits, "captions": none, plain or words burned in).
+    Its clips are then out of date (stale) until cut again."""
     exchange = exchange_or_404(exchange_id)
     body = json_body()
-    unknown = set(body) - {"start", "end", "shape", "crop_x"}
+    unknown = set(body) - {"start", "end", "shape", "crop_x", "captions"}
     if unknown:
-        raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, shape and crop_x can be changed")
+        raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, shape, crop_x, captions can change")
     changes = _shape_changes(body)
     if "start" in body or "end" in body:
         wanted = {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}
@@ -103,6 +105,12 @@ def _shape_changes(body: dict[str, Any]) -> dict[str, Any]:
         if body["shape"] not in SHAPES:
             raise BadRequest(f"shape must be one of {', '.join(SHAPES)}")
         changes["shape"] = body["shape"]
+    if "captions" in body:  # burned into the picture: none, plain (one line) or words (lighting up)
+        if body["captions"] not in CAPTIONS:
+            raise BadRequest(f"captions must be one of {', '.join(CAPTIONS)}")
+        changes["burn_subtitles"] = int(body["captions"] != "none")
+        if body["captions"] != "none":
+            changes["caption_style"] = body["captions"]
     if "crop_x" in body:
         value = body["crop_x"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:

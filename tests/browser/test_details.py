@@ -299,9 +299,12 @@ def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, s
     shape = page.locator(f'.clip-shape[data-exchange="{exchange_id}"]')
     shape.locator('select[name="shape"]').select_option("vertical")
     expect(shape.locator(".crop-x")).to_be_visible()
-    shape.get_by_role("button", name="Cut in this shape").click()
+    shape.locator('select[name="captions"]').select_option("words")
+    shape.get_by_role("button", name="Cut with these options").click()
     wait_until(lambda: cut_attempts() >= 2, timeout=STEP_MS / 1000, what="the vertical cut")
-    assert api.get(f"/api/exchanges/{exchange_id}")["shape"] == "vertical"
+    cut = api.get(f"/api/exchanges/{exchange_id}")
+    assert (cut["shape"], cut["burn_subtitles"], cut["caption_style"]) == ("vertical", True, "words")
+    assert all(clip["burned_captions"] for clip in cut["clips"]), "the captions are part of the picture"
     expect(video).not_to_have_attribute("src", before)  # the card follows the new cut live (a new URL version)
     page.reload()  # and after a reload it is the vertical clip that plays
     video.evaluate("v => { v.muted = true; return v.play(); }")

@@ -170,3 +170,14 @@ def test_json_export_carries_speakers_names_and_words():
     first = document["segments"][0]
     assert (first["speaker"], first["name"], first["text"]) == (A, "Alice", "So what brought you here today?")
     assert first["words"][0] == {"start": 1.0, "end": 1.45, "text": "So", "probability": None}
+
+
+def test_word_by_word_captions_light_each_word_at_its_time_and_cannot_inject_styles():
+    from utils.pipeline.subtitles import Cue, to_ass_karaoke
+
+    cue = Cue(0.5, 2.0, "Ada: Hi {\\b1}there", "Ada", (Word(0.7, 1.0, " Hi"), Word(1.1, 1.9, " {\\b1}there")))
+    text = to_ass_karaoke([cue, Cue(2.0, 3.0, "No word times")])
+    dialogues = [line for line in text.splitlines() if line.startswith("Dialogue:")]
+    assert dialogues[0] == "Dialogue: 0,0:00:00.50,0:00:02.00,Default,,0,0,0,,{\\k20}Ada: {\\k30}Hi {\\k90}(/b1)there"
+    assert dialogues[1].endswith(",No word times")
+    assert "[V4+ Styles]" in text and "PlayResY: 288" in text

@@ -339,6 +339,7 @@ def insert_exchange(
 
 EXCHANGE_SETTABLE = (
     "chain", "burn_subtitles", "note", "asker", "answerer", "start_time", "end_time", "question", "shape", "crop_x",
+    "caption_style",
 )  # fmt: skip
 
 

@@ -161,4 +161,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE exchanges ADD COLUMN shape TEXT NOT NULL DEFAULT 'original';
     ALTER TABLE exchanges ADD COLUMN crop_x REAL NOT NULL DEFAULT 0.5;
     """,
+    # 7: how burned-in captions look: one plain line, or words lighting up as they are said
+    """
+    ALTER TABLE exchanges ADD COLUMN caption_style TEXT NOT NULL DEFAULT 'plain';
+    """,
 )

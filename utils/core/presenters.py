@@ -102,6 +102,8 @@ def describe_exchanges(
                 "note": exchange.note,
                 "shape": exchange.shape,
                 "crop_x": exchange.crop_x,
+                "burn_subtitles": exchange.burn_subtitles,  # None: CLIP_BURN_SUBTITLES decides
+                "caption_style": exchange.caption_style,
                 "steps": own,
                 "status": steps.video_status(rows),
                 "progress": steps.weighted_progress(rows),

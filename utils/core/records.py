@@ -86,6 +86,7 @@ class ExchangeRecord(Record):
     created_at: str
     shape: str  # original, or vertical (9:16)
     crop_x: float  # where a vertical crop sits across the picture, 0..1
+    caption_style: str  # plain (one line) or words (each word lights up as it is said), when burned in
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", bool(self.chain))

@@ -167,6 +167,59 @@ def write_clip_subtitles(cues: Sequence[Cue], clip_start: float, clip_end: float
     return bool(own)
 
 
+ASS_HEADER = """[Script Info]
+ScriptType: v4.00+
+PlayResX: 384
+PlayResY: 288
+WrapStyle: 0
+ScaledBorderAndShadow: yes
+
+[V4+ Styles]
+Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
+Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
+MarginV, Encoding
+Style: Default,DejaVu Sans,15,&H0000E5FF,&H00FFFFFF,&H00000000,&H64000000,1,0,0,0,100,100,0,0,1,1.6,0,2,12,12,14,1
+
+[Events]
+Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
+""".replace("\\\n", "")
+
+
+def to_ass_karaoke(cues: Sequence[Cue]) -> str:
+    """Captions that light up word by word as they are said (ASS karaoke: each word turns from white to
+    yellow at its own time), for burning into a clip. Cues without word times show whole."""
+    lines = [ASS_HEADER]
+    for cue in cues:
+        lines.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{_karaoke_text(cue)}\n")
+    return "".join(lines)
+
+
+def _karaoke_text(cue: Cue) -> str:
+    if not cue.words:
+        return _ass_escape(cue.text)
+    parts, cursor = [], cue.start
+    if cue.name:
+        lead = max(0, round((cue.words[0].start - cursor) * 100))
+        parts.append(f"{{\\k{lead}}}{_ass_escape(cue.name)}: ")
+        cursor = cue.words[0].start
+    for word in cue.words:
+        parts.append(f"{{\\k{max(1, round((word.end - cursor) * 100))}}}{_ass_escape(word.text.strip())} ")
+        cursor = word.end
+    return "".join(parts).rstrip()
+
+
+def _ass_time(seconds: float) -> str:
+    centis = max(0, round(seconds * 100))
+    hours, rest = divmod(centis, 360_000)
+    minutes, rest = divmod(rest, 6000)
+    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
+
+
+def _ass_escape(text: str) -> str:
+    """ASS reads braces as style overrides and a backslash as a command: neither may come from a transcript."""
+    return " ".join(text.replace("{", "(").replace("}", ")").replace("\\", "/").split())
+
+
 def to_srt(cues: Sequence[Cue]) -> str:
     """SubRip text, numbered from 1, for players and editors."""
     blocks = []

@@ -55,14 +55,16 @@ export class Exchanges {
     this.sections.refresh("exchanges", "clips");
   }
 
-  /** Cut a Q&A's clips again in the chosen shape (vertical 9:16 crops the picture where the slider says). */
+  /** Cut a Q&A's clips again with the chosen shape (vertical 9:16 crops the picture where the slider says)
+      and captions (none, a plain line, or words lighting up as they are said). */
   async reshape(event) {
     const form = event.target.closest(".clip-shape");
     if (!form) return;
     event.preventDefault();
     const exchange = form.dataset.exchange;
     const shape = form.elements.shape.value;
-    const changed = await api("PATCH", `/api/exchanges/${exchange}`, { shape, crop_x: Number(form.elements.crop_x.value) });
+    const captions = form.elements.captions.value;
+    const changed = await api("PATCH", `/api/exchanges/${exchange}`, { shape, crop_x: Number(form.elements.crop_x.value), captions });
     if (!changed.ok) return this.showError(changed.error);
     const defined = changed.data.steps.some((step) => step.name === "define_clips" && step.state === "done");
     // Clips already defined are cut again now; otherwise the shape applies when they are first cut.
