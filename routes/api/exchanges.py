@@ -9,7 +9,7 @@ from flask import jsonify, request, url_for
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
-from routes.api.videos import stop_tasks
+from routes.api.videos import cancel_and_stop
 from utils.core import db, library, presenters, steps
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.pipeline.timecode import parse_timecode
@@ -146,9 +146,7 @@ def trigger_exchange_step(exchange_id: int, step: str):
 @api.post("/exchanges/<int:exchange_id>/steps/<step>/cancel")
 def cancel_exchange_step(exchange_id: int, step: str):
     exchange = exchange_or_404(exchange_id)
-    cancelled, task_id = step_service().cancel(exchange.video_id, step, exchange_id)
-    stop_tasks([task_id] if task_id else [])
-    return jsonify(step=cancelled), 200
+    return jsonify(step=cancel_and_stop(exchange.video_id, step, exchange_id)), 200
 
 
 @api.post("/videos/<int:video_id>/exchanges/process")

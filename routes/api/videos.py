@@ -160,9 +160,14 @@ def trigger_step(video_id: int, step: str):
 def cancel_step(video_id: int, step: str):
     """Stop a queued or running phase-1 step: its task is revoked (the process running it is stopped)."""
     video_or_404(video_id)
-    cancelled, task_id = step_service().cancel(video_id, step)
+    return jsonify(step=cancel_and_stop(video_id, step)), 200
+
+
+def cancel_and_stop(video_id: int, step: str, exchange_id: int | None = None):
+    """Cancel a step (back to pending) and revoke its task, so the process running it stops."""
+    cancelled, task_id = step_service().cancel(video_id, step, exchange_id)
     stop_tasks([task_id] if task_id else [])
-    return jsonify(step=cancelled), 200
+    return cancelled
 
 
 @api.patch("/videos/<int:video_id>")
