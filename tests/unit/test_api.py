@@ -147,3 +147,24 @@ def test_a_link_already_in_the_library_is_not_added_again_unless_asked(client):
     copy = client.post(f"/api/videos/{first}/again", json={"resolution": "360"})
     assert copy.status_code == 201
     assert client.get(f"/api/videos/{copy.get_json()['video']['id']}").get_json()["resolution"] == "360"
+
+
+def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
+    from utils.core import library
+    from utils.pipeline.types import Exchange
+
+    video_id = submit(client, ["https://example.org/cancel-me"]).get_json()["videos"][0]["id"]
+    assert client.post(f"/api/videos/{video_id}/steps/download/cancel").get_json()["step"]["state"] == "pending"
+    assert client.post(f"/api/videos/{video_id}/steps/download/cancel").status_code == 409
+    conn = db.connect(app.config["SETTINGS"].database_path)
+    try:
+        for step in db.steps_of(conn, [video_id]):
+            db.update_step(conn, step.id, state="done", progress=1.0)
+        with db.transaction(conn):
+            exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
+    finally:
+        conn.close()
+    assert client.post(f"/api/exchanges/{exchange_id}/steps/process_diarization").status_code == 202
+    cancelled = client.post(f"/api/exchanges/{exchange_id}/steps/process_diarization/cancel")
+    assert cancelled.status_code == 200 and cancelled.get_json()["step"]["state"] == "pending"
+    assert client.post(f"/api/exchanges/{exchange_id}/steps/nope/cancel").status_code == 404
