@@ -208,8 +208,11 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     screenshot("details-clips")
 
 
-def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribed, api, screenshot):
+def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribed, api, media_site, screenshot):
     from tests.browser.conftest import PHONE
+
+    failing = api.submit(f"{media_site.base_url}/talk/not-there.m3u8")  # so the error log has a row
+    assert api.wait_step(failing, "download")["state"] == "error"
 
     status, _body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8})
     assert status == 201
@@ -219,6 +222,11 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribe
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width == PHONE["width"], f"{path} is {width} px wide on a {PHONE['width']} px phone"
+        sideways = page.evaluate(
+            "[...document.querySelectorAll('.table-responsive')]"
+            ".filter(box => box.scrollWidth > box.clientWidth + 1).length"
+        )
+        assert sideways == 0, f"{path} has a table that scrolls sideways on a phone"
     logout = page.get_by_role("button", name="Log out")
     expect(logout).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
