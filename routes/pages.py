@@ -61,6 +61,12 @@ def file_version(path: str | None) -> str:
         return "0"
 
 
+@pages.app_template_filter("step_title")
+def step_title(name: str) -> str:
+    definition = steps.STEP.get(name)
+    return definition.title if definition else name
+
+
 @pages.app_template_filter("when")
 def format_when(iso: str | None) -> str:
     """ISO UTC text as `YYYY-MM-DD HH:MM:SS`; pages turn it into local time."""
