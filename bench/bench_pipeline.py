@@ -390,7 +390,7 @@ def step_rows(run: Run, duration: float) -> list[list[Any]]:
         if wall is None:
             rows.append([name, 1, None, None, None, None, None, step["state"]])
             continue
-        worker = "compute" if steps.QUEUES[name] == steps.COMPUTE_QUEUE else "io-worker"
+        worker = "compute" if steps.STEP[name].queue == steps.COMPUTE_QUEUE else "io-worker"
         start, end = seconds(step["started_at"]), seconds(step["finished_at"])
         tree, one = run.rss.peak(worker, start, end)
         queued = start - seconds(step["queued_at"]) if step.get("queued_at") else None

@@ -50,7 +50,8 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
     """The current truth for a page: the scoped videos with every step, or a summary of all videos."""
     if scope is None:
         active = db.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
-        where = standings(conn, {step.video_id for step in active})
+        videos = [db.get_video(conn, video_id) for video_id in {step.video_id for step in active}]
+        where = standings(conn, [video for video in videos if video is not None])
         events = [step_event(step, where.get(step.video_id)) for step in active]
         return {"type": "snapshot", "total": db.count_videos(conn), "active": events}
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]

@@ -135,6 +135,10 @@ def video_section(video_id: int, section: str):
     return render_template(f"video/_{section}.html", **_video_context(video_id, (section,)))
 
 
+def _standing(conn, video, video_steps) -> steps.Standing:
+    return steps.standings(conn, [video], {video.id: video_steps})[video.id]
+
+
 def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     """What the given sections of a video's page show; every section needs the video and its speakers."""
     conn = get_db()
@@ -144,7 +148,7 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     video_steps = db.steps_of(conn, [video_id])
     speakers = presenters.describe_speakers(db.get_speakers(conn, video_id))
     context: dict[str, Any] = {
-        "video": presenters.describe(video, video_steps, steps.standings(conn, [video_id]).get(video_id)),
+        "video": presenters.describe(video, video_steps, _standing(conn, video, video_steps)),
         "speakers": speakers,
         "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
@@ -176,9 +180,9 @@ def clips_page():
     """Every cut clip in the library, newest first, to watch and download; filters by video and speaker."""
     conn = get_db()
     video_id, speaker = _clips_filter()
-    items = library.clips_in_library(conn, video_id, speaker, CLIPS_SHOWN)
-    everyone = library.clips_in_library(conn, video_id, "", CLIPS_SHOWN) if speaker else items
+    everyone = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
     names = sorted({item.speaker_name for item in everyone if item.clip.kind == "speaker" and item.speaker_name})
+    items = library.spoken_by(conn, everyone, speaker) if speaker else everyone
     return render_template(
         "clips.html", items=items, videos=db.videos_with_clips(conn), speakers=names,
         chosen_video=video_id, chosen_speaker=speaker, limit=CLIPS_SHOWN,
@@ -189,7 +193,9 @@ def clips_page():
 def clips_zip():
     """The clips shown (with the same filters) in one zip: MP4 and SRT under their descriptive names."""
     video_id, speaker = _clips_filter()
-    items = library.clips_in_library(get_db(), video_id, speaker, CLIPS_SHOWN)
+    conn = get_db()
+    items = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
+    items = library.spoken_by(conn, items, speaker) if speaker else items
     if not items:
         abort(404, "No clips to download: cut some first, or change the filters.")
     archive = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115  (send_file closes it once sent)

@@ -143,8 +143,9 @@ def stop_tasks(task_ids: list[str]) -> None:
 def get_video(video_id: int):
     video = video_or_404(video_id)
     conn = get_db()
+    video_steps = db.steps_of(conn, [video_id])
     return jsonify(
-        presenters.describe(video, db.steps_of(conn, [video_id]), steps.standings(conn, [video_id])[video_id])
+        presenters.describe(video, video_steps, steps.standings(conn, [video], {video_id: video_steps})[video_id])
     )
 
 

@@ -270,6 +270,10 @@ def test_a_phase1_step_event_carries_the_videos_status(service, conn, events):
     assert events[-1]["name"] == "download" and events[-1]["video_status"] == "queued"
 
 
+def _where(conn, video_id) -> steps.Standing:
+    return steps.standings(conn, [db.get_video(conn, video_id)])[video_id]
+
+
 def _phase1_done(service, conn, video_id):
     for name in steps.PHASE1_STEPS:
         step = db.find_step(conn, video_id, name)
@@ -286,36 +290,36 @@ def _exchange(conn, video_id, chain=False):
 
 def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
     video_id = new_video(conn)
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("pending", "pending")
+    assert _where(conn, video_id) == steps.Standing("pending", "pending")
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id, chain=True)
     process = service.request(video_id, "process_diarization", exchange_id)
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("running", "cutting clips 0/1")
+    assert _where(conn, video_id) == steps.Standing("running", "cutting clips 0/1")
     service.begin(process.id, process.task_id)
     service.finish(process.id)  # the chain queues define_clips right after this: still under way
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("running", "cutting clips 0/1")
+    assert _where(conn, video_id) == steps.Standing("running", "cutting clips 0/1")
     for name in ("define_clips", "cut_clips"):
         step = service.request(video_id, name, exchange_id)
         service.begin(step.id, step.task_id)
         if name == "cut_clips":
-            assert steps.standings(conn, [video_id])[video_id].state == "running"
+            assert _where(conn, video_id).state == "running"
         service.finish(step.id)
     with db.transaction(conn):
         db.replace_clips(
             conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0, "end_time": 9, "path": "/x.mp4"}]
         )
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("done", "1 clip ready")
+    assert _where(conn, video_id) == steps.Standing("done", "1 clip ready")
 
 
 def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says_so(service, conn):
     video_id = new_video(conn)
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id)
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("done", "done")
+    assert _where(conn, video_id) == steps.Standing("done", "done")
     step = service.request(video_id, "process_diarization", exchange_id)
     service.begin(step.id, step.task_id)
     service.fail(step.id, "no speakers")
-    assert steps.standings(conn, [video_id])[video_id] == steps.Standing("error", "clips failed for 1 of 1 Q&A")
+    assert _where(conn, video_id) == steps.Standing("error", "clips failed for 1 of 1 Q&A")
 
 
 def test_a_cancelled_step_goes_back_to_pending_and_its_task_can_write_nothing(service, conn, events):

@@ -204,25 +204,25 @@ class ClipInLibrary:
         return speaker["name"] if speaker else self.clip.speaker
 
 
-def clips_in_library(
-    conn: sqlite3.Connection, video_id: int | None = None, speaker: str = "", limit: int = 500
-) -> list[ClipInLibrary]:
-    """Cut clips across the library, newest first; `speaker` keeps the clips of a speaker of that name
-    (as shown: "Ada", or "Speaker 2") and the whole-Q&A clips in which they speak."""
+def clips_in_library(conn: sqlite3.Connection, video_id: int | None = None, limit: int = 500) -> list[ClipInLibrary]:
+    """Cut clips across the library (or of one video), newest first, each with its Q&A, video and speakers."""
     found, exchanges, videos, speakers = [], {}, {}, {}
     for clip in db.list_cut_clips(conn, video_id, limit):
-        exchange = exchanges.get(clip.exchange_id) or exchanges.setdefault(
-            clip.exchange_id, db.get_exchange(conn, clip.exchange_id)
-        )
+        if clip.exchange_id not in exchanges:
+            exchanges[clip.exchange_id] = db.get_exchange(conn, clip.exchange_id)
+        exchange = exchanges[clip.exchange_id]
         if exchange.video_id not in videos:
             videos[exchange.video_id] = db.get_video(conn, exchange.video_id)
-            speakers[exchange.video_id] = {
-                item["label"]: item for item in presenters.describe_speakers(db.get_speakers(conn, exchange.video_id))
-            }
-        item = ClipInLibrary(clip, exchange, videos[exchange.video_id], speakers[exchange.video_id])
-        if not speaker or _speaks(conn, item, speaker):
-            found.append(item)
+            rows = db.get_speakers(conn, exchange.video_id)
+            speakers[exchange.video_id] = {item["label"]: item for item in presenters.describe_speakers(rows)}
+        found.append(ClipInLibrary(clip, exchange, videos[exchange.video_id], speakers[exchange.video_id]))
     return found
+
+
+def spoken_by(conn: sqlite3.Connection, items: list[ClipInLibrary], name: str) -> list[ClipInLibrary]:
+    """The clips of a speaker of that name (as shown: "Ada", or "Speaker 2") and the whole-Q&A clips in
+    which they speak."""
+    return [item for item in items if _speaks(conn, item, name)]
 
 
 def _speaks(conn: sqlite3.Connection, item: ClipInLibrary, name: str) -> bool:

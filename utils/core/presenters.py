@@ -39,11 +39,9 @@ def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[
 
 def describe_many(conn: sqlite3.Connection, videos: list[VideoRecord]) -> list[dict[str, Any]]:
     """Describe a page of videos with one query for all their steps."""
-    by_video: dict[int, list[StepRecord]] = {video.id: [] for video in videos}
-    for step in db.steps_of(conn, by_video):
-        by_video[step.video_id].append(step)
-    where = steps.standings(conn, by_video)
-    return [describe(video, by_video[video.id], where.get(video.id)) for video in videos]
+    by_video = steps.group_by_video(db.steps_of(conn, [video.id for video in videos]))
+    where = steps.standings(conn, videos, by_video)
+    return [describe(video, by_video.get(video.id, []), where[video.id]) for video in videos]
 
 
 SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")

@@ -64,7 +64,6 @@ PHASE1_PREREQUISITES: dict[str, tuple[str, ...]] = {d.name: d.needs for d in REG
 PHASE2_PREREQUISITES: dict[str, tuple[str, ...]] = {d.name: d.needs for d in REGISTRY if d.phase == 2}
 # Phase 2 reads the speaker-labelled transcript, so its first step also needs these phase-1 steps.
 PHASE2_NEEDS_FROM_PHASE1 = ("transcribe", "diarize")
-QUEUES: dict[str, str] = {d.name: d.queue for d in REGISTRY}
 
 Event = dict[str, Any]
 Publish = Callable[[Event], None]
@@ -170,25 +169,26 @@ def standing(
     return Standing(DONE, DONE)
 
 
-def standings(conn: sqlite3.Connection, video_ids: Iterable[int]) -> dict[int, Standing]:
-    """Each video's standing, with a handful of queries for any number of videos."""
-    ids = list(video_ids)
-    phase1 = _by_video(db.steps_of(conn, ids))
-    exchanges = _by_video(db.exchanges_of(conn, ids))
-    phase2 = _by_video(db.phase2_steps_of(conn, ids))
+def standings(
+    conn: sqlite3.Connection, videos: Iterable[VideoRecord], phase1: dict[int, list[StepRecord]] | None = None
+) -> dict[int, Standing]:
+    """Each video's standing, with a handful of queries for any number of videos; callers that have read
+    the videos' phase-1 steps already pass them (grouped by video) instead of having them read again."""
+    videos = list(videos)
+    ids = [video.id for video in videos]
+    phase1 = phase1 if phase1 is not None else group_by_video(db.steps_of(conn, ids))
+    exchanges = group_by_video(db.exchanges_of(conn, ids))
+    phase2 = group_by_video(db.phase2_steps_of(conn, ids))
     ready = db.ready_clip_counts(conn, ids)
     found = {}
-    for video_id in ids:
-        video = db.get_video(conn, video_id)
-        if video is not None:
-            found[video_id] = standing(
-                video, phase1.get(video_id, []), exchanges.get(video_id, []), phase2.get(video_id, []),
-                ready.get(video_id, 0),
-            )  # fmt: skip
+    for video in videos:
+        own = (phase1.get(video.id, []), exchanges.get(video.id, []), phase2.get(video.id, []))
+        found[video.id] = standing(video, *own, ready.get(video.id, 0))
     return found
 
 
-def _by_video(rows: list) -> dict[int, list]:
+def group_by_video(rows: Iterable) -> dict[int, list]:
+    """Steps, exchanges... by their video_id."""
     grouped: dict[int, list] = {}
     for row in rows:
         grouped.setdefault(row.video_id, []).append(row)
@@ -466,7 +466,8 @@ class StepService:
 
     def announce(self, step: StepRecord) -> None:
         """Tell the pages about a step as it is now, and where its video stands."""
-        self.publish(step_event(step, standings(self.conn, [step.video_id]).get(step.video_id)))
+        video = db.get_video(self.conn, step.video_id)
+        self.publish(step_event(step, standings(self.conn, [video]).get(video.id) if video else None))
 
     def _publish(self, step_id: int) -> StepRecord | None:
         step = db.get_step(self.conn, step_id)

@@ -104,13 +104,30 @@ function onStep(event) {
 
 let firstSnapshot = true;
 
+/** Whether anything may have changed since the page was rendered: a step's state differs, or work is
+    under way (a transcript streams in while it runs). */
+function changedSinceRendered(snapshot) {
+  const video = (snapshot.videos || []).find((item) => item.id === videoId);
+  const busy = (step) => step.state === "queued" || step.state === "running";
+  if ((video ? video.steps : []).some(busy) || (snapshot.exchange_steps || []).some(busy)) return true;
+  const phase1 = (video ? video.steps : []).some((step) => panel.row(step.name)?.dataset.state !== step.state);
+  const phase2 = (snapshot.exchange_steps || []).some((step) => {
+    const button = document.querySelector(`.phase2-step[data-exchange="${step.exchange_id}"][data-step="${step.name}"]`);
+    return !button || button.dataset.state !== step.state;
+  });
+  return phase1 || phase2;
+}
+
 new LiveStream(`/events?video=${videoId}`, (event) => {
   switch (event.type) {
     case "snapshot":
       if ((event.missing || []).includes(videoId)) return markDeleted();
-      // The first snapshot closes the gap between rendering and connecting; a later one follows a gap.
-      sections.refresh("panel", "speakers", "transcript", "exchanges", "clips");
-      if (!firstSnapshot) refreshVideo();
+      // The first snapshot closes the gap between rendering and connecting: the sections are fetched
+      // again only if a step changed in it. A later snapshot follows a gap: everything is fetched again.
+      if (!firstSnapshot || changedSinceRendered(event)) {
+        sections.refresh("panel", "speakers", "transcript", "exchanges", "clips");
+        refreshVideo();
+      }
       firstSnapshot = false;
       return;
     case "step": return onStep(event);
