@@ -16,13 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from utils.pipeline.options import CutOptions
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
 from tests.support.media_factory import make_video
 from utils.pipeline.media import _cut_command, cut_clip, ffmpeg_binary, probe
+from utils.pipeline.options import CutOptions
 
 CLIPS = ((2.37, 14.81), (15.42, 33.9), (20.05, 30.11), (38.6, 57.2))  # 10-20 s, none on a keyframe
 
@@ -68,7 +67,8 @@ def main() -> None:
         for accurate, label in ((True, "accurate"), (False, "stream copy")):
             start, end = CLIPS[0]
             partial = folder / "clip0.partial.mp4"
-            example = _cut_command(source, partial, start, end - start, ffmpeg, accurate, args.preset, args.crf, None)
+            options = CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=args.preset, crf=args.crf)
+            example = _cut_command(source, partial, start, end - start, options, None)
             print(f"\n{label}: {shlex.join(example)}")
             produced, wall = cut_all(source, folder, ffmpeg, accurate, args.preset, args.crf)
             print(
