@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from routes import settings
 from utils.core import db, presenters
 from utils.core.event_hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
-from utils.core.steps import ACTIVE, standings, step_event
+from utils.core.steps import ACTIVE, QUEUED, queue_positions, standings, step_event
 
 events = Blueprint("events", __name__)
 
@@ -53,7 +53,8 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         videos = [db.get_video(conn, video_id) for video_id in {step.video_id for step in active}]
         where = standings(conn, [video for video in videos if video is not None])
         events = [step_event(step, where.get(step.video_id)) for step in active]
-        return {"type": "snapshot", "total": db.count_videos(conn), "active": events}
+        ahead = queue_positions(step for step in active if step.state == QUEUED)
+        return {"type": "snapshot", "total": db.count_videos(conn), "active": events, "ahead": ahead}
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = presenters.describe_many(conn, found)
     exchange_ids = [row.id for video in found for row in db.list_exchanges(conn, video.id)]
@@ -62,6 +63,7 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         "videos": described,
         "missing": sorted(scope - {video.id for video in found}),
         "exchange_steps": [step_event(step) for step in db.exchange_steps(conn, exchange_ids)],
+        "ahead": queue_positions(db.steps_in_states(conn, [QUEUED])),
     }
 
 
@@ -82,7 +84,9 @@ def snapshot_reader(database_path, scope: Scope) -> Snapshot:
 
 
 def in_scope(event: dict[str, Any], scope: Scope) -> bool:
-    return scope is None or event.get("video_id") in scope
+    """A video's events go to the streams that follow it; where each step stands in line, to every stream
+    (a step of another video starting moves this video's steps up)."""
+    return scope is None or event.get("video_id") in scope or event.get("type") == "queue"
 
 
 def opening(hub: EventHub, last_event_id: str | None, scope: Scope, read: Snapshot, position: str | None):

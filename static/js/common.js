@@ -85,6 +85,13 @@ const Clipper = (() => {
     return `about ${Math.floor(left / 3600)} h ${Math.round((left % 3600) / 60)} min left`;
   }
 
+  /** Where a queued step stands in line, from the server's queue positions: "next in line", "3 ahead". */
+  function inLine(ahead, stepId) {
+    const count = (ahead || {})[stepId];
+    if (count === undefined) return "";
+    return count === 0 ? "next in line" : `${count} ahead in line`;
+  }
+
   function localTimes(scope = document) {
     for (const node of scope.querySelectorAll("time[datetime]")) {
       const when = new Date(node.getAttribute("datetime"));
@@ -245,7 +252,7 @@ const Clipper = (() => {
     toggle.setAttribute("aria-expanded", String(open));
   });
 
-  return { url, csrfHeaders, api, fragment, clock, span, timeLeft, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
+  return { url, csrfHeaders, api, fragment, clock, span, timeLeft, inLine, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };
 })();
 
 export { Clipper };

@@ -2,7 +2,8 @@
 import { Clipper } from "./common.js";
 
 (() => {
-  const { api, fragment, el, setState, debounce, alertBox, localTimes, timeLeft, Recorder, LiveStream } = Clipper;
+  const { api, fragment, el, setState, debounce, alertBox, localTimes, timeLeft, inLine, Recorder, LiveStream } = Clipper;
+  let ahead = {}; // where each queued step stands in line, by step id
 
   const form = document.getElementById("submit-form");
   const urls = document.getElementById("urls");
@@ -254,6 +255,7 @@ import { Clipper } from "./common.js";
     localTimes(jobs);
     updateSelection();
     for (const step of missed) applyStep(step);
+    applyQueue(ahead);
   }, 300);
 
   function applyStep(step) {
@@ -272,6 +274,7 @@ import { Clipper } from "./common.js";
     if (step.state === "error" || badge.dataset.state === "error") refreshTable(); // the error line comes or goes
     setState(badge, step.state);
     badge.dataset.progress = step.progress;
+    badge.dataset.stepId = step.id;
     if (step.started_at !== undefined) badge.dataset.startedAt = step.started_at || "";
     badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
     showRunning(row);
@@ -285,12 +288,18 @@ import { Clipper } from "./common.js";
     status.textContent = step.status_text || step.video_status;
   }
 
-  /** A bar per running step, with the time left estimated from its speed so far. */
+  /** A bar per running step, with the time left estimated from its speed so far, and a line per queued
+      step saying where it stands in line. */
   function showRunning(row) {
     const list = row.querySelector(".step-progress-list");
     if (!list) return;
     const running = [...row.querySelectorAll('.step-badge[data-state="running"]')];
-    list.replaceChildren(...running.map((badge) => {
+    const waiting = [...row.querySelectorAll('.step-badge[data-state="queued"]')]
+      .map((badge) => [badge, inLine(ahead, badge.dataset.stepId)])
+      .filter(([, line]) => line)
+      .map(([badge, line]) => el("div", { class: "small text-body-secondary step-in-line", dataset: { step: badge.dataset.step } },
+        `${badge.textContent}: ${line}`));
+    list.replaceChildren(...waiting, ...running.map((badge) => {
       const fraction = Number(badge.dataset.progress || 0);
       const percent = Math.round(100 * fraction);
       const left = timeLeft(badge.dataset.startedAt, fraction);
@@ -303,7 +312,13 @@ import { Clipper } from "./common.js";
 
   let firstSnapshot = true;
 
+  function applyQueue(positions) {
+    ahead = positions || {};
+    for (const row of jobs.querySelectorAll("tr[data-video-id]")) showRunning(row);
+  }
+
   function applySnapshot(snapshot) {
+    ahead = snapshot.ahead || {};
     // The first snapshot closes the gap between rendering this page and connecting: patch what it
     // knows, and reload the table only if a row shows a step under way that no longer is.
     for (const step of snapshot.active || []) applyStep(step);
@@ -319,6 +334,7 @@ import { Clipper } from "./common.js";
   new LiveStream("/events", (event) => {
     if (event.type === "snapshot") applySnapshot(event);
     else if (event.type === "step") applyStep(event);
+    else if (event.type === "queue") applyQueue(event.ahead);
     else if (event.type === "video" || event.type === "video_deleted") refreshTable();
   });
 

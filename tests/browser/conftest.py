@@ -137,9 +137,13 @@ def api(live_server) -> Api:
     return Api(live_server.base_url)
 
 
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.base_url, viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(base_url=live_server.base_url, viewport=DESKTOP)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     errors: list[str] = []
@@ -161,20 +165,17 @@ def log_in_if_asked(tab) -> None:
         tab.wait_for_url(lambda url: "/login" not in url)
 
 
-PHONE = {"width": 390, "height": 844}
-
-
 @pytest.fixture
 def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
     """Save full-page PNGs under tests/artifacts/ to look at after the run: at the test's desktop size
     and at a phone's (390×844, `-phone.png`)."""
 
-    def save(name: str) -> Path:
+    def save(name: str, full_page: bool = True) -> Path:
         path = artifacts_dir / f"browser-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         desktop = page.viewport_size
         page.set_viewport_size(PHONE)
-        page.screenshot(path=str(artifacts_dir / f"browser-{name}-phone.png"), full_page=True)
+        page.screenshot(path=str(artifacts_dir / f"browser-{name}-phone.png"), full_page=full_page)
         page.set_viewport_size(desktop)
         return path
 

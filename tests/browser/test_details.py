@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PHONE
 from tests.support.common import wait_until
 from utils.core import db, steps
 from utils.pipeline.types import Segment, Word
@@ -113,12 +115,25 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     page.keyboard.press("j")
     page.wait_for_function("document.getElementById('player').currentTime < 0.1")
 
-    # Shift-clicking two words fills the manual form, snapped to word edges; it is created through the API.
+    # Dragging across words picks them for a clip, snapped to whole words, without moving the player.
+    page.evaluate("document.getElementById('player').pause()")
+    first, second = (segments.nth(1).locator(".w").nth(i).bounding_box() for i in (0, 1))
+    page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(second["x"] + second["width"] / 2, second["y"] + second["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(page.locator("#manual-start")).to_have_value("0:01.20")
+    expect(page.locator("#manual-end")).to_have_value("0:01.85")
+    expect(page.locator("#transcript .w.picked")).to_have_count(2)
+    assert page.evaluate("document.getElementById('player').currentTime") < 0.1
+
+    # Shift-clicking two words does the same across segments; the Q&A is created through the API.
     segments.nth(0).locator(".w").first.click(modifiers=["Shift"])
     expect(page.locator("#manual-start")).to_have_value("0:00.00")
     segments.nth(2).locator(".w").last.click(modifiers=["Shift"])
     expect(page.locator("#manual-end")).to_have_value("0:03.80")
     expect(page.locator("#transcript .segment.chosen")).to_have_count(3)
+    expect(page.locator("#transcript .w.picked")).to_have_count(14)
     page.click("#manual-add")
     expect(page.locator("#manual-result")).to_contain_text("Added Manual Q&A 1")
 
@@ -136,6 +151,26 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
     assert (exchange["label"], exchange["kind"]) == ("man_1", "manual")
     assert (exchange["start"], exchange["end"]) == pytest.approx((0.0, 3.8), abs=0.01)
     screenshot("details-transcript")
+
+
+def test_the_player_docks_as_a_mini_player_while_its_place_is_scrolled_away(page, transcribed, screenshot):
+    page.goto(f"/videos/{transcribed}")
+    box = page.locator(".player-box")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    expect(box).not_to_have_class(re.compile("docked"))  # paused: it stays in its place
+    page.evaluate("const player = document.getElementById('player'); player.loop = true; player.play()")
+    expect(box).to_have_class(re.compile("docked"))
+    player = page.locator("#player").bounding_box()
+    assert player["y"] + player["height"] <= 900 and player["width"] < 700, player  # in the corner, in view
+    screenshot("details-mini-player", full_page=False)
+    page.evaluate("window.scrollTo(0, 0)")  # its place back in view: back in its place, still playing
+    expect(box).not_to_have_class(re.compile("docked"))
+    assert not page.evaluate("document.getElementById('player').paused")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    expect(box).to_have_class(re.compile("docked"))
+    page.click(".mini-close")
+    expect(box).not_to_have_class(re.compile("docked"))
+    assert page.evaluate("document.getElementById('player').paused")
 
 
 def test_a_manual_exchange_past_the_end_is_refused_with_the_reason(page, transcribed):
@@ -209,7 +244,6 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
 
 
 def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_folds(page, transcribed, api, media_site, screenshot):
-    from tests.browser.conftest import PHONE
 
     failing = api.submit(f"{media_site.base_url}/talk/not-there.m3u8")  # so the error log has a row
     assert api.wait_step(failing, "download")["state"] == "error"
@@ -325,3 +359,36 @@ def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, s
         timeout=20_000,
     )
     screenshot("details-vertical-clip")
+
+
+def accessibility_problems(page) -> list[str]:
+    """What axe-core (the engine behind browsers' accessibility audits) finds on the page as it is, at
+    every impact: a button with no name, text too faint to read, a table column with no header..."""
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{rule['id']} ({rule['impact']}): {rule['help']} at {where}"
+        for rule in results.response["violations"]
+        for where in [[(node["target"], node["failureSummary"]) for node in rule["nodes"][:4]]]
+    ]
+
+
+def test_every_page_passes_axe_at_desktop_and_phone_sizes(page, transcribed, api, media_site):
+    """Checked with a video that has a transcript, a Q&A and its clips, and one that failed, so axe sees
+    every part of every page."""
+    broken = api.submit(f"{media_site.base_url}/missing.m3u8")
+    assert api.wait_step(broken, "download")["state"] == "error"
+    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8, "process": True})
+    assert status == 201
+    exchange_id = body["exchange"]["id"]
+    wait_until(
+        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
+        timeout=STEP_MS / 1000, what="the clips to be cut",
+    )  # fmt: skip
+    found = {}
+    for size in (page.viewport_size, PHONE):
+        page.set_viewport_size(size)
+        for path in ("/", f"/videos/{transcribed}", "/clips", "/errors"):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            found[f"{path} at {size['width']} px"] = accessibility_problems(page)
+    assert not any(found.values()), "\n".join(f"{where}: {line}" for where, lines in found.items() for line in lines)

@@ -81,7 +81,7 @@ def test_lifecycle_records_attempts_progress_and_times(service, conn, events):
     assert db.get_step(conn, step.id).progress == pytest.approx(0.4)
     done = service.finish(step.id)
     assert done.state == "done" and done.progress == 1.0 and done.finished_at >= done.started_at
-    assert [event["state"] for event in events] == ["queued", "running", "running", "done"]
+    assert [event["state"] for event in events if event["type"] == "step"] == ["queued", "running", "running", "done"]
 
 
 def test_begin_refuses_a_stale_message(service, conn):
@@ -346,3 +346,24 @@ def test_moving_a_qas_bounds_makes_its_finished_steps_stale_and_waits_for_runnin
     with db.transaction(conn):
         staled = service.mark_exchange_changed(video_id, exchange_id)
     assert staled == [first.id] and db.get_step(conn, first.id).state == "stale"
+
+
+def test_queued_steps_know_how_many_wait_ahead_of_them_in_their_queue(service, conn, events):
+    first, second = new_video(conn), new_video(conn)
+    downloads = [service.request(video_id, "download") for video_id in (first, second)]
+    queue = [event for event in events if event["type"] == "queue"][-1]
+    assert queue["ahead"] == {downloads[0].id: 0, downloads[1].id: 1}
+    service.begin(downloads[0].id, downloads[0].task_id)
+    assert [event for event in events if event["type"] == "queue"][-1]["ahead"] == {downloads[1].id: 0}
+    service.cancel(second, "download")
+    assert [event for event in events if event["type"] == "queue"][-1]["ahead"] == {}
+
+
+def test_each_worker_queue_is_its_own_line():
+    def waiting(step_id, name, at):
+        return SimpleNamespace(id=step_id, name=name, queued_at=at)
+
+    line = [waiting(1, "download", "10:00"), waiting(2, "transcribe", "10:01"), waiting(3, "diarize", "10:02"),
+            waiting(4, "download", "10:03")]  # fmt: skip
+    assert steps.STEP["download"].queue != steps.STEP["transcribe"].queue == steps.STEP["diarize"].queue
+    assert steps.queue_positions(reversed(line)) == {1: 0, 2: 0, 3: 1, 4: 1}

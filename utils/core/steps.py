@@ -228,6 +228,28 @@ def video_status(steps: Iterable[StepRecord]) -> str:
     return "partial"
 
 
+MAX_QUEUE_POSITIONS = 500  # the queue event names at most this many waiting steps
+
+
+def queue_positions(queued: Iterable[StepRecord]) -> dict[int, int]:
+    """How many steps wait ahead of each queued one in its worker queue: Celery hands out a queue's tasks
+    first queued, first run, so the order of `queued_at` is the order of the line."""
+    ahead: dict[int, int] = {}
+    lengths: dict[str, int] = {}
+    for step in sorted(queued, key=lambda step: (step.queued_at or "", step.id)):
+        if len(ahead) == MAX_QUEUE_POSITIONS:
+            break
+        queue = STEP[step.name].queue
+        ahead[step.id] = lengths.get(queue, 0)
+        lengths[queue] = ahead[step.id] + 1
+    return ahead
+
+
+def queue_event(conn: sqlite3.Connection) -> Event:
+    """Where every waiting step stands in line, for the pages (keys are step ids)."""
+    return {"type": "queue", "ahead": queue_positions(db.steps_in_states(conn, [QUEUED]))}
+
+
 STEP_FIELDS = (
     "id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error",
     "queued_at", "started_at", "finished_at",
@@ -274,6 +296,7 @@ class StepService:
             )  # fmt: skip
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
         self._send(db.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
+        self.announce_queue()
         for changed in [step.id, *staled]:
             self._publish(changed)
         return db.get_step(self.conn, step.id)
@@ -342,6 +365,8 @@ class StepService:
                 self.conn, step.id, state=PENDING, progress=0.0, attempts=0, task_id=None, error=None,
                 queued_at=None, started_at=None, finished_at=None,
             )  # fmt: skip
+        if step.state == QUEUED:
+            self.announce_queue()
         return self._publish(step.id), step.task_id
 
     def mark_exchange_changed(self, video_id: int, exchange_id: int, only_cut: bool = False) -> list[int]:
@@ -382,6 +407,7 @@ class StepService:
                 self.conn, step_id, state=RUNNING, attempts=step.attempts + 1, progress=0.0,
                 started_at=db.now(), finished_at=None, error=None,
             )  # fmt: skip
+        self.announce_queue()  # everything behind it moved up
         return self._publish(step_id)
 
     # A task passes its own task id to the three calls below, so a task whose step was deleted or
@@ -433,6 +459,7 @@ class StepService:
         if not db.update_step(self.conn, step.id, where_states=ACTIVE, task_id_is=step.task_id,
                               state=QUEUED, task_id=task_id, queued_at=db.now()):  # fmt: skip
             return
+        self.announce_queue()
         self._publish(step.id)
         with contextlib.suppress(QueueUnavailable):  # _send records it on the step
             self._send(db.get_step(self.conn, step.id))
@@ -468,6 +495,10 @@ class StepService:
         """Tell the pages about a step as it is now, and where its video stands."""
         video = db.get_video(self.conn, step.video_id)
         self.publish(step_event(step, standings(self.conn, [video]).get(video.id) if video else None))
+
+    def announce_queue(self) -> None:
+        """Tell the pages where each waiting step now stands in line (a step joined, left or started)."""
+        self.publish(queue_event(self.conn))
 
     def _publish(self, step_id: int) -> StepRecord | None:
         step = db.get_step(self.conn, step_id)

@@ -5,6 +5,7 @@
 import { Clipper } from "../common.js";
 import { Exchanges } from "./exchanges.js";
 import { Panel } from "./panel.js";
+import { keepPlayerInSight } from "./player.js";
 import { Sections } from "./sections.js";
 import { wireSpeakers } from "./speakers.js";
 import { Transcript } from "./transcript.js";
@@ -32,6 +33,7 @@ const sections = new Sections(videoId, markDeleted);
 sections.after("panel", () => deleted && markDeleted());
 sections.after("exchanges", () => deleted && markDeleted());
 const panel = new Panel(videoId, sections, showPageError);
+keepPlayerInSight(player);
 const transcript = new Transcript(videoId, sections, player, () => sections.refresh("exchanges", "clips"));
 const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError);
 wireSpeakers(videoId, sections);
@@ -122,6 +124,7 @@ new LiveStream(`/events?video=${videoId}`, (event) => {
   switch (event.type) {
     case "snapshot":
       if ((event.missing || []).includes(videoId)) return markDeleted();
+      panel.setQueue(event.ahead);
       // The first snapshot closes the gap between rendering and connecting: the sections are fetched
       // again only if a step changed in it. A later snapshot follows a gap: everything is fetched again.
       if (!firstSnapshot || changedSinceRendered(event)) {
@@ -131,6 +134,7 @@ new LiveStream(`/events?video=${videoId}`, (event) => {
       firstSnapshot = false;
       return;
     case "step": return onStep(event);
+    case "queue": return panel.setQueue(event.ahead);
     case "video": return refreshVideo();
     case "video_deleted": return markDeleted();
     case "transcript": return sections.refresh("transcript");

@@ -2,7 +2,7 @@
    comes with the section from the server (the step registry), fetched again when a state changes. */
 import { Clipper } from "../common.js";
 
-const { api, el, span, setState, timeLeft } = Clipper;
+const { api, el, span, setState, timeLeft, inLine } = Clipper;
 
 export class Panel {
   constructor(videoId, sections, showError) {
@@ -10,6 +10,7 @@ export class Panel {
     this.sections = sections;
     this.box = sections.container("panel");
     this.box.addEventListener("click", (event) => this.run(event));
+    this.ahead = {};
     setInterval(() => this.tick(), 1000);
     this.tick();
     this.showError = showError;
@@ -26,6 +27,7 @@ export class Panel {
     const changed = row.dataset.state !== event.state;
     row.dataset.state = event.state;
     row.dataset.progress = event.progress;
+    if (event.id !== undefined) row.dataset.stepId = event.id;
     if (event.started_at !== undefined) row.dataset.startedAt = event.started_at || "";
     if (event.finished_at !== undefined) row.dataset.finishedAt = event.finished_at || "";
     if (event.state === "queued" && !row.dataset.queuedAt) row.dataset.queuedAt = new Date().toISOString();
@@ -51,6 +53,12 @@ export class Panel {
     this.sections.refresh("panel", "exchanges");
   }
 
+  /** Where each queued step stands in line (a snapshot's or a queue event's `ahead`). */
+  setQueue(ahead) {
+    this.ahead = ahead || {};
+    this.tick();
+  }
+
   tick() {
     for (const row of this.box.querySelectorAll(".step-row")) {
       const { state, queuedAt, startedAt, finishedAt } = row.dataset;
@@ -59,7 +67,10 @@ export class Panel {
         const left = timeLeft(startedAt, Number(row.dataset.progress || 0));
         text = `running for ${span(startedAt)}${left ? ` · ${left}` : ""}`;
       }
-      else if (state === "queued") text = queuedAt ? `queued ${span(queuedAt)} ago` : "queued";
+      else if (state === "queued") {
+        const line = inLine(this.ahead, row.dataset.stepId);
+        text = [queuedAt ? `queued ${span(queuedAt)} ago` : "queued", line].filter(Boolean).join(" · ");
+      }
       else if (["done", "error", "stale"].includes(state) && startedAt && finishedAt) text = `took ${span(startedAt, finishedAt)}`;
       row.querySelector(".step-time").textContent = text;
     }

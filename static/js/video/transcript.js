@@ -1,5 +1,6 @@
-/* The transcript with the player: click a time to play from there, the segment being played is
-   highlighted, and two clicks on segments fill the form that adds an exchange by hand. */
+/* The transcript with the player: click a word to play from there; the word being said is highlighted
+   and followed; a drag across words (or shift-click on the first and the last) picks a clip of your
+   own, snapped to whole words, and fills the form that adds it. */
 import { Clipper } from "../common.js";
 
 const { api, el, icon, clock } = Clipper;
@@ -14,17 +15,21 @@ export class Transcript {
     this.start = document.getElementById("manual-start");
     this.end = document.getElementById("manual-end");
     this.result = document.getElementById("manual-result");
-    this.firstPick = null;
-    this.chosen = null;
+    this.firstPick = null; // a shift-click's first word, until the second
+    this.range = null; // [start, end] in seconds of the words picked, for the form and the highlight
     this.playing = -1;
     this.word = null;
     this.card.addEventListener("click", (event) => this.click(event));
+    // Shift-click picks words one by one (below), so the browser must not extend its own selection.
+    this.card.addEventListener("mousedown", (event) => event.shiftKey && event.target.closest(".segment") && event.preventDefault());
+    this.card.addEventListener("pointerup", (event) => !event.shiftKey && this.selectWords());
+    this.card.addEventListener("keyup", (event) => event.shiftKey && this.selectWords());
     document.addEventListener("keydown", (event) => this.key(event));
     document.getElementById("manual-form").addEventListener("submit", (event) => this.add(event));
     player.addEventListener("timeupdate", () => this.follow());
     sections.after("transcript", () => {
       this.playing = -1;
-      this.markChosen();
+      this.markPicked();
       this.follow();
     });
   }
@@ -36,39 +41,57 @@ export class Transcript {
   seek = (seconds) => {
     if (!this.player.getAttribute("src")) return;
     this.player.currentTime = seconds;
-    this.player.play().catch(() => {});
-    const box = this.player.getBoundingClientRect();
-    if (box.bottom < 0 || box.top > window.innerHeight) this.player.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    this.player.play().catch(() => {}); // out of view, the player docks as a mini player (player.js)
   };
 
-  /** Click a word (or a segment's time) to play from there; shift-click two words to mark a clip of
-      your own, snapped to the words' edges. */
+  /** Click a word (or a segment's time) to play from there; shift-click a word to start picking a clip
+      and shift-click the word it ends on. A click that ends a drag selection does not seek. */
   click(event) {
     const node = event.target.closest(".segment");
     if (!node) return;
-    const word = event.target.closest(".w");
-    const at = word || node;
-    if (event.shiftKey && !event.target.closest(".seg-time")) return this.pick(Number(node.dataset.index), at);
-    this.seek(Number(at.dataset.start));
+    const at = event.target.closest(".w") || node;
+    if (event.shiftKey && !event.target.closest(".seg-time")) return this.pick(at);
+    if (!this.hasSelection()) this.seek(Number(at.dataset.start));
   }
 
-  pick(index, at) {
+  hasSelection() {
+    const selection = window.getSelection();
+    return Boolean(selection && !selection.isCollapsed && this.card.contains(selection.anchorNode));
+  }
+
+  /** The words a drag (or shift and the arrow keys) selected, snapped to whole words: they fill the form. */
+  selectWords() {
+    if (!this.hasSelection()) return;
+    const selection = window.getSelection();
+    const box = this.card.querySelector("#transcript");
+    let units = [...box.querySelectorAll(".w")].filter((node) => selection.containsNode(node, true));
+    if (!units.length) units = this.segments().filter((node) => selection.containsNode(node, true)); // no word times
+    if (!units.length) return;
+    this.firstPick = null;
+    this.choose(Number(units[0].dataset.start), Number(units[units.length - 1].dataset.end));
+  }
+
+  pick(at) {
+    const word = { start: Number(at.dataset.start), end: Number(at.dataset.end) };
     if (this.firstPick === null) {
-      this.firstPick = { index, start: Number(at.dataset.start) };
-      this.chosen = [index, index];
-      this.start.value = clock(this.firstPick.start, 2);
+      this.firstPick = word;
+      this.range = [word.start, word.end];
+      this.start.value = clock(word.start, 2);
       this.end.value = "";
       this.say("text-body-secondary", `Start set to ${this.start.value}: now shift-click the word the clip ends on.`);
-    } else {
-      const other = { index, start: Number(at.dataset.start), end: Number(at.dataset.end) };
-      const [first, last] = this.firstPick.start <= other.start ? [this.firstPick, other] : [other, this.firstPick];
-      this.chosen = [first.index, last.index];
-      this.start.value = clock(first.start, 2);
-      this.end.value = clock(Math.max(last.end || last.start, first.start), 2);
-      this.firstPick = null;
-      this.say("text-body-secondary", `From ${this.start.value} to ${this.end.value}: press + to add it.`);
+      return this.markPicked();
     }
-    this.markChosen();
+    const first = this.firstPick;
+    this.firstPick = null;
+    this.choose(Math.min(first.start, word.start), Math.max(first.end, word.end));
+  }
+
+  choose(start, end) {
+    this.range = [start, end];
+    this.start.value = clock(start, 2);
+    this.end.value = clock(end, 2);
+    this.say("text-body-secondary", `From ${this.start.value} to ${this.end.value} (${clock(end - start, 1)}): press Add to add it.`);
+    this.markPicked();
   }
 
   /** Keys for the player, unless a form field has the focus: Space, K, J/L (10 s), arrows (5 s), Enter on a segment. */
@@ -92,9 +115,12 @@ export class Transcript {
     this.result.replaceChildren(el("span", { class: kind }, ...text));
   }
 
-  markChosen() {
-    const nodes = this.segments();
-    nodes.forEach((node, index) => node.classList.toggle("chosen", Boolean(this.chosen) && index >= this.chosen[0] && index <= this.chosen[1]));
+  /** The words picked for a clip, and the segments they are in, are highlighted. */
+  markPicked() {
+    const [start, end] = this.range || [Infinity, -Infinity];
+    const inside = (node) => Number(node.dataset.start) < end && Number(node.dataset.end) > start;
+    for (const node of this.segments()) node.classList.toggle("chosen", inside(node));
+    for (const node of this.card.querySelectorAll(".w")) node.classList.toggle("picked", inside(node));
   }
 
   follow() {
@@ -131,7 +157,7 @@ export class Transcript {
     event.preventDefault();
     const start = this.start.value.trim();
     const end = this.end.value.trim();
-    if (!start || !end) return this.say("text-danger", "Set a start and an end (seconds or mm:ss), or click two transcript segments.");
+    if (!start || !end) return this.say("text-danger", "Set a start and an end (seconds or mm:ss), or select words in the transcript.");
     const process = document.getElementById("manual-process").checked;
     const response = await api("POST", `/api/videos/${this.videoId}/exchanges`, { start, end, process });
     if (!response.ok) return this.say("text-danger", response.error);
@@ -139,9 +165,9 @@ export class Transcript {
     this.say("text-success", icon("bi-check-lg"), ` Added ${exchange.title} (${clock(exchange.start, 1)} – ${clock(exchange.end, 1)}).`);
     this.start.value = "";
     this.end.value = "";
-    this.chosen = null;
+    this.range = null;
     this.firstPick = null;
-    this.markChosen();
+    this.markPicked();
     this.onExchangeAdded();
   }
 }
