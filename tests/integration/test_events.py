@@ -163,6 +163,19 @@ def test_scope_filters_other_videos_out(sse_app, publish):
     assert message["event"]["video_id"] == mine
 
 
+def test_every_stream_learns_where_its_queued_steps_stand_in_line(sse_app):
+    client = sse_app.test_client()
+    first = submit(client, "https://example.org/first")
+    with open_stream(client, f"/events?video={first}") as stream:
+        snapshot = stream.event(lambda event: event["type"] == "snapshot", "snapshot")["event"]
+        (download,) = [step for step in snapshot["videos"][0]["steps"] if step["name"] == "download"]
+        assert snapshot["ahead"] == {str(download["id"]): 0}, "next in line"
+        second = submit(client, "https://example.org/second")  # another video: its queue event still comes
+        queue = stream.event(lambda event: event["type"] == "queue", "a queue event")["event"]
+    assert list(queue["ahead"].values()) == [0, 1] and str(download["id"]) in queue["ahead"]
+    assert second != first
+
+
 def test_last_event_id_replays_what_was_missed(sse_app, publish):
     client = sse_app.test_client()
     with open_stream(client) as stream:
