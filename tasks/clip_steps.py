@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from celery import shared_task
@@ -119,43 +120,97 @@ def _cut_clips(ctx: StepContext) -> None:
     cues = library.subtitle_cues(ctx.conn, ctx.video_id)
     burn = bool(settings.clip_burn_subtitles if exchange.burn_subtitles is None else exchange.burn_subtitles)
     options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), burn, exchange.shape, exchange.crop_x)
-    for index, row in enumerate(rows):
-        progress = lambda f, i=index: ctx.progress((i + f) / len(rows))  # noqa: E731
-        style = exchange.caption_style if burn else None
-        paths = _cut_one(ctx.video.video_path, row, folder, cues, options, style, progress)
-        with db.transaction(ctx.conn):
-            db.update_clip(ctx.conn, row.id, **paths)
-        _publish_clips(ctx, exchange.id)
+    style = exchange.caption_style if burn else None
+    cutter = _Cutter(ctx, Path(source), folder, cues, options, style)
+    if options.reencode:
+        cutter.encode_once(rows)
+    else:  # stream copies straight from the source: nothing is encoded anyway
+        for index, row in enumerate(rows):
+            cutter.cut(row, lambda f, i=index: ctx.progress((i + f) / len(rows)))
     log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange.label, len(rows))
+
+
+@dataclass(frozen=True)
+class _Captions:
+    srt: Path
+    vtt: Path
+    burned: Path | None  # the file burned into the picture (SRT, or ASS for word by word); None: none
+
+
+class _Cutter:
+    """Cuts one exchange's clips, each clip's subtitles first (they may be burned in)."""
+
+    def __init__(self, ctx: StepContext, source: Path, folder: Path, cues, options: CutOptions, style: str | None):
+        self.ctx, self.source, self.folder, self.cues, self.options, self.style = (
+            ctx,
+            source,
+            folder,
+            cues,
+            options,
+            style,
+        )
+
+    def encode_once(self, rows: list[ClipRecord]) -> None:
+        """Every frame is encoded once: the span of all the clips (the whole-exchange clip, when there is
+        one) is encoded with a keyframe where each other clip starts, and those are copied out of it."""
+        first, last = min(row.start_time for row in rows), max(row.end_time for row in rows)
+        whole = next((row for row in rows if (row.start_time, row.end_time) == (first, last)), None)
+        others = [row for row in rows if row is not whole]
+        stem = self._stem(whole) if whole else self.folder / "span"
+        starts = sorted({row.start_time - first for row in others})
+        captions = self._captions(first, last, stem)
+        master = media.cut_clip(
+            self.source, stem.with_suffix(".mp4"), first, last, self.options, subtitles_path=captions.burned,
+            progress=lambda f: self.ctx.progress(0.9 * f), keyframes_at=starts,
+        )  # fmt: skip
+        if whole:
+            self._record(whole, master, captions)
+        for index, row in enumerate(others):
+            mp4 = self._stem(row).with_suffix(".mp4")
+            own = self._captions(row.start_time, row.end_time, self._stem(row))
+            copied = media.copy_out(master, mp4, row.start_time - first, row.end_time - first, self.options.ffmpeg)
+            if copied is None:  # no keyframe where it starts (a source ffmpeg could not place one in): encode it
+                log.warning("video %s: clip %s encoded on its own", self.ctx.video_id, row.id)
+                copied = media.cut_clip(self.source, mp4, row.start_time, row.end_time, self.options,
+                                        subtitles_path=own.burned)  # fmt: skip
+            self._record(row, copied, own)
+            self.ctx.progress(0.9 + 0.1 * (index + 1) / len(others))
+        if not whole:
+            for leftover in (master, captions.srt, captions.vtt, captions.burned):
+                if leftover:
+                    leftover.unlink(missing_ok=True)
+
+    def cut(self, row: ClipRecord, progress) -> None:
+        """One clip cut from the source on its own."""
+        captions = self._captions(row.start_time, row.end_time, self._stem(row))
+        mp4 = media.cut_clip(self.source, self._stem(row).with_suffix(".mp4"), row.start_time, row.end_time,
+                             self.options, subtitles_path=captions.burned, progress=progress)  # fmt: skip
+        self._record(row, mp4, captions)
+
+    def _stem(self, row: ClipRecord) -> Path:
+        return self.folder / f"clip_{row.position:02d}_{row.kind}"
+
+    def _captions(self, start: float, end: float, stem: Path) -> _Captions:
+        srt, vtt = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
+        has_captions = subtitles.write_clip_subtitles(self.cues, start, end, srt, vtt)
+        if not (self.style and has_captions):
+            return _Captions(srt, vtt, None)
+        if self.style == "words":  # words light up as they are said: ASS karaoke
+            ass = stem.with_suffix(".ass")
+            ass.write_text(subtitles.to_ass_karaoke(subtitles.clip_cues(self.cues, start, end)))
+            return _Captions(srt, vtt, ass)
+        return _Captions(srt, vtt, srt)
+
+    def _record(self, row: ClipRecord, mp4: Path, captions: _Captions) -> None:
+        poster = media.grab_frame(mp4, mp4.with_suffix(".jpg"), self.options.ffmpeg, at_seconds=1.0)
+        paths = {"path": str(mp4), "srt_path": str(captions.srt), "vtt_path": str(captions.vtt)}
+        burned = {"burned_captions": int(captions.burned is not None), "captions_out_of_date": 0}
+        with db.transaction(self.ctx.conn):
+            db.update_clip(self.ctx.conn, row.id, **paths, poster_path=str(poster) if poster else None, **burned)
+        _publish_clips(self.ctx, row.exchange_id)
 
 
 def _estimated_bytes(source: Path, clip_seconds: float) -> int:
     """Clips are about as dense as their source; twice that leaves room for a re-encode's overshoot."""
     duration = media.probe(source).duration or clip_seconds
     return int(2 * source.stat().st_size * min(clip_seconds / duration, 1.0)) if duration else 0
-
-
-def _cut_one(
-    source: str, row: ClipRecord, folder: Path, cues, options: CutOptions, burn: str | None, progress
-) -> dict[str, str]:
-    """Subtitles first (they may be burned in: `burn` is the caption style, or None), then the MP4."""
-    stem = folder / f"clip_{row.position:02d}_{row.kind}"
-    srt_path, vtt_path = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
-    has_captions = subtitles.write_clip_subtitles(cues, row.start_time, row.end_time, srt_path, vtt_path)
-    burned_file = srt_path
-    if burn == "words" and has_captions:  # words light up as they are said: ASS karaoke
-        burned_file = stem.with_suffix(".ass")
-        burned_file.write_text(subtitles.to_ass_karaoke(subtitles.clip_cues(cues, row.start_time, row.end_time)))
-    mp4 = media.cut_clip(
-        source,
-        stem.with_suffix(".mp4"),
-        row.start_time,
-        row.end_time,
-        options,
-        subtitles_path=burned_file if burn and has_captions else None,
-        progress=progress,
-    )
-    poster = media.grab_frame(mp4, stem.with_suffix(".jpg"), options.ffmpeg, at_seconds=1.0)
-    paths = {"path": str(mp4), "srt_path": str(srt_path), "vtt_path": str(vtt_path)}
-    burned = {"burned_captions": int(bool(burn) and has_captions), "captions_out_of_date": 0}
-    return {**paths, "poster_path": str(poster) if poster else None, **burned}

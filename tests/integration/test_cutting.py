@@ -218,3 +218,55 @@ def test_a_vertical_clip_is_9_by_16_placed_where_asked_and_plays(source, ffmpeg,
     )
     assert "libx264" in command, "a crop is always encoded again, even in copy mode"
     assert any("crop=" in part and "*1.000:0" in part for part in command)
+
+
+# ---- one encode, clips copied out of it ---------------------------------------------------------
+
+
+def ssim(clip: Path, source: Path, start: float, ffmpeg: str) -> float:
+    """ffmpeg's SSIM of a clip's picture against the same span of the source (1.0: identical)."""
+    import re
+    import subprocess
+
+    duration = probe(clip).duration
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-i", str(clip), "-ss", f"{start:.3f}", "-t", f"{duration:.3f}",
+               "-i", str(source), "-lavfi", "[0:v][1:v]ssim", "-f", "null", "-"]  # fmt: skip
+    found = re.search(r"All:([0-9.]+)", subprocess.run(command, capture_output=True, text=True).stderr)
+    assert found, "ffmpeg printed no SSIM"
+    return float(found.group(1))
+
+
+def video_frames(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
+
+
+def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame(source, ffmpeg, tmp_path):
+    from utils.pipeline.media import copy_out
+
+    first, last = 1.0, 11.0
+    inside = [(2.37, 5.81), (5.81, 9.1), (6.4, 10.96)]  # speaker clips: none on a frame edge, two overlapping
+    master = cut_clip(source, tmp_path / "whole.mp4", first, last, CutOptions(ffmpeg=ffmpeg),
+                      keyframes_at=[start - first for start, _ in inside])  # fmt: skip
+    assert ssim(master, source, first, ffmpeg) >= 0.97
+    for n, (start, end) in enumerate(inside):
+        clip = copy_out(master, tmp_path / f"clip{n}.mp4", start - first, end - first, ffmpeg)
+        assert clip is not None, f"no keyframe at {start}"
+        pictures = video_frames(clip)
+        assert pictures[0].key_frame, "a copied clip opens on a keyframe, so every player can start it"
+        assert abs(len(pictures) - (end - start) * FPS) <= 1.001, f"{len(pictures)} frames for {end - start:.2f} s"
+        assert abs(first_frame_time(clip, source) - start) <= 1 / FPS
+        info = probe(clip)
+        assert info.has_audio and abs(info.duration - (end - start)) <= 1.5 / FPS
+        with av.open(str(clip)) as container:  # both tracks start together: the sound stays in sync
+            audio = next(container.decode(audio=0))
+        assert abs(audio.time - pictures[0].time) <= 1 / FPS
+        assert ssim(clip, source, start, ffmpeg) >= 0.97
+
+
+def test_a_clip_with_no_keyframe_where_it_starts_is_not_copied(source, ffmpeg, tmp_path):
+    from utils.pipeline.media import copy_out
+
+    master = cut_clip(source, tmp_path / "whole.mp4", 1.0, 11.0, CutOptions(ffmpeg=ffmpeg), keyframes_at=[3.0])
+    assert copy_out(master, tmp_path / "clip.mp4", 5.5, 8.0, ffmpeg) is None
+    assert not (tmp_path / "clip.mp4").exists()

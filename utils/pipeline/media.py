@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -148,25 +149,72 @@ def cut_clip(
     *,
     subtitles_path: Path | str | None = None,
     progress=None,
+    keyframes_at: Sequence[float] = (),
 ) -> Path:
     """Cut [start, end] of a video into a web-ready MP4, written atomically so a failed cut leaves nothing.
 
     An accurate cut re-encodes (H.264/AAC, frame-exact, can burn in subtitles whose times start at the
     clip's start); otherwise streams are copied, which is fast but starts at the keyframe before `start`.
+    `keyframes_at` (seconds from the clip's start) are where clips will be copied out of this one
+    (`copy_out`): each gets a keyframe, and the picture has no B-frames, so a copy ends on its exact frame.
     """
     source, dest = Path(source), Path(dest)
     _check_cut(source, start, end, options.reencode, subtitles_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_suffix(".partial.mp4")
-    command = _cut_command(source, partial, start, end - start, options, subtitles_path)
+    command = _cut_command(source, partial, start, end - start, options, subtitles_path, keyframes_at)
+    _run_atomically(command, partial, dest, progress, end - start)
+    return dest
+
+
+def copy_out(master: Path | str, dest: Path | str, start: float, end: float, ffmpeg: str) -> Path | None:
+    """[start, end] (seconds from the master's start) of a clip cut with a keyframe there (`keyframes_at`),
+    copied without encoding again; None when no keyframe is within a frame of `start`.
+
+    A stream copy from `-ss` drops the packets before it, so `-ss` goes a hair before the keyframe: a
+    hair after would drop the keyframe itself and start on frames that cannot be decoded."""
+    master, dest = Path(master), Path(dest)
+    frame = _frame_seconds(master)
+    keyframe = min(keyframe_times(master), key=lambda time: abs(time - start), default=None)
+    if keyframe is None or abs(keyframe - start) > frame:
+        return None
+    begin = max(keyframe - 0.0005, 0.0)
+    partial = dest.with_suffix(".partial.mp4")
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-ss", f"{begin:.6f}", "-i", str(master), "-t", f"{end - begin:.6f}",
+               "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
+               "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]  # fmt: skip
+    _run_atomically(command, partial, dest, None, end - begin)
+    return dest
+
+
+def keyframe_times(path: Path | str) -> list[float]:
+    """When each keyframe of a file's picture is shown, in seconds from the file's start (packets are read,
+    nothing is decoded)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        offset = (container.start_time or 0) / av.time_base
+        return [
+            float(packet.pts * stream.time_base) - offset
+            for packet in container.demux(stream)
+            if packet.is_keyframe and packet.pts is not None
+        ]
+
+
+def _frame_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+    return float(1 / rate) if rate else 0.04
+
+
+def _run_atomically(command: list[str], partial: Path, dest: Path, progress, duration: float) -> None:
     try:
-        run_with_progress(command, progress, end - start)
+        run_with_progress(command, progress, duration)
         partial.replace(dest)
     finally:
         partial.unlink(missing_ok=True)
     if progress:
         progress(1.0)
-    return dest
 
 
 def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles_path: Path | str | None) -> None:
@@ -194,6 +242,7 @@ def _cut_command(
     duration: float,
     options: CutOptions,
     subtitles_path: Path | str | None,
+    keyframes_at: Sequence[float] = (),
 ) -> list[str]:
     """-ss before -i seeks fast; with a re-encode ffmpeg still decodes up to the exact frame."""
     command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
@@ -206,6 +255,9 @@ def _cut_command(
         command += ["-vf", ",".join(filters)] if filters else []
         command += ["-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-b:a", "160k"]  # fmt: skip
+        if keyframes_at:  # B-frames decode after the frame they are shown before: a copy would end a frame off
+            times = ",".join(f"{time:.3f}" for time in sorted(keyframes_at))
+            command += ["-force_key_frames", times, "-forced-idr", "1", "-bf", "0"]
     else:
         command += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
     return [*command, "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]
