@@ -158,6 +158,9 @@ class Settings:
     )
     worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize).")
     io_worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut).")
+    compute_threads: int = setting(
+        _integer(0, 1024), "0", "CPU threads of each compute slot (Whisper, torch); 0: the cores / WORKER_CONCURRENCY."
+    )
     step_time_limit_seconds: int = setting(_integer(10, 7 * 24 * 3600), "3600", "Soft time limit of any step.")
     step_time_limits: dict[str, int] = setting(
         _time_limits, "transcribe=14400,diarize=14400", "Per-step limits: step=seconds,..."

