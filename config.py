@@ -192,7 +192,9 @@ class Settings:
     )
     clip_padding_seconds: float = setting(_number(0.0), "0.15", "Padding added before and after each clip.")
     clip_cut_mode: str = setting(_choice("accurate", "copy"), "accurate", "accurate: re-encode; copy: fast, keyframes.")
-    clip_encoder_preset: str = setting(_choice(*X264_PRESETS), "veryfast", "x264 preset for accurate cuts.")
+    clip_encoder_preset: str = setting(
+        _choice(*X264_PRESETS), "superfast", "x264 preset of cut clips (bench/bench_cutting.py compares them)."
+    )
     clip_burn_subtitles: bool = setting(_boolean, "false", "Burn captions into clips by default.")
     instance_dir: Path = INSTANCE_DIR  # not a setting: where secrets and the default data live
 

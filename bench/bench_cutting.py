@@ -2,7 +2,7 @@
 the way before) against encoded once (the exchange encoded with a keyframe where each speaker clip starts,
 the speaker clips copied out of it), then x264 presets for the encode-once path, each with its SSIM.
 
-Run from the repository root:  .venv/bin/python bench/bench_cutting.py [--source-seconds 60] [--preset veryfast]
+Run from the repository root:  .venv/bin/python bench/bench_cutting.py [--source-seconds 60] [--preset superfast]
 
 Two generated 1280x720 25 fps H.264/AAC sources, so figures depend only on this machine's CPU and ffmpeg
 build: ffmpeg's testsrc2 (flat colours and moving text: easy to compress) and a Mandelbrot zoom with
@@ -64,12 +64,21 @@ class Outcome:
     def speed(self) -> float:
         return self.produced / self.wall
 
+    def cells(self) -> list[float]:
+        return [self.speed, self.worst_ssim, self.megabytes]
+
+
+def show(source: str, way: str, preset: str, outcome: Outcome) -> None:
+    made = f"{outcome.produced:.1f} s of clip in {outcome.wall:.2f} s = {outcome.speed:.1f} s/s"
+    print(f"{source} {way}, {preset}: {made}, worst SSIM {outcome.worst_ssim:.4f}, {outcome.megabytes:.1f} MiB")
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-seconds", type=float, default=60.0)
-    parser.add_argument("--preset", default="veryfast", help="the preset of the before/after comparison")
-    parser.add_argument("--crf", type=int, default=23)
+    parser.add_argument("--preset", default=CutOptions.preset, help="the app's preset, held to the targets")
+    parser.add_argument("--before-preset", default="veryfast", help="the preset clips were cut with before")
+    parser.add_argument("--crf", type=int, default=CutOptions.crf)
     return parser.parse_args()
 
 
@@ -150,31 +159,24 @@ def main() -> None:
         work = folder / "out"
         work.mkdir()
         for name, source in sources.items():
-            options = CutOptions(ffmpeg=ffmpeg, preset=args.preset, crf=args.crf)
-            before = measure(per_clip, source, work, plan, options)
-            after = measure(encode_once, source, work, plan, options)
-            for label, outcome in (("per clip (before)", before), ("encode once", after)):
-                print(f"{name} {label}: {outcome.produced:.1f} s of clip in {outcome.wall:.2f} s = {outcome.speed:.1f} "
-                      f"s/s, worst SSIM {outcome.worst_ssim:.4f}, {outcome.megabytes:.1f} MiB")  # fmt: skip
-                rows.append([name, label, args.preset, outcome.speed, outcome.worst_ssim, outcome.megabytes])
+            before = measure(per_clip, source, work, plan, CutOptions(ffmpeg=ffmpeg, preset=args.before_preset))
+            show(name, "per clip (before)", args.before_preset, before)
+            rows.append([name, "per clip (before)", args.before_preset, *before.cells()])
             group = f"720p cutting, {name}"
-            note = f"preset {args.preset}, CRF {args.crf}; before {before.speed:.1f} s/s"
-            report.add(group, "encode once: seconds of clip per second", after.speed, "s/s", note=note)
-            report.add(group, "encode once / per clip: speed", after.speed / before.speed, "×", "≥ 3",
-                       after.speed / before.speed >= 3, note="same preset both ways")  # fmt: skip
-            report.add(group, "encode once: worst SSIM", after.worst_ssim, "", f"≥ {SSIM_FLOOR}",
-                       after.worst_ssim >= SSIM_FLOOR)  # fmt: skip
-            for preset in (p for p in PRESETS if p != args.preset):
-                outcome = measure(
-                    encode_once, source, work, plan, CutOptions(ffmpeg=ffmpeg, preset=preset, crf=args.crf)
-                )
-                print(f"{name} encode once, {preset}: {outcome.speed:.1f} s/s, worst SSIM {outcome.worst_ssim:.4f}, "
-                      f"{outcome.megabytes:.1f} MiB")  # fmt: skip
-                rows.append([name, "encode once", preset, outcome.speed, outcome.worst_ssim, outcome.megabytes])
-                ratio = outcome.speed / before.speed
-                note = f"SSIM {outcome.worst_ssim:.3f}, {outcome.megabytes / after.megabytes:.2f}× the MiB"
-                report.add(group, f"encode once, {preset} / per clip, {args.preset}: speed", ratio, "×", "≥ 3",
-                           ratio >= 3 and outcome.worst_ssim >= SSIM_FLOOR, note=note)  # fmt: skip
+            for preset in PRESETS:
+                after = measure(encode_once, source, work, plan, CutOptions(ffmpeg=ffmpeg, preset=preset, crf=args.crf))
+                show(name, "encode once", preset, after)
+                rows.append([name, "encode once", preset, *after.cells()])
+                ratio, chosen = after.speed / before.speed, preset == args.preset
+                size = after.megabytes / before.megabytes
+                note = f"{after.speed:.1f} s/s, SSIM {after.worst_ssim:.3f}, {size:.2f}× the MiB"
+                name_of = f"encode once, {preset} / per clip, {args.before_preset} (before): speed"
+                if chosen:  # the app's default: held to the targets
+                    report.add(group, name_of, ratio, "×", "≥ 3", ratio >= 3, note=note)
+                    report.add(group, f"encode once, {preset}: worst SSIM", after.worst_ssim, "", f"≥ {SSIM_FLOOR}",
+                               after.worst_ssim >= SSIM_FLOOR)  # fmt: skip
+                else:
+                    report.add(group, name_of, ratio, "×", note=note)
     report.table("Cutting one exchange (whole + 4 speaker clips) at 720p",
                  ["source", "way", "preset", "s of clip / s", "worst SSIM", "MiB"], rows)  # fmt: skip
     report.emit()

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import OUTPUT, ROOT, Report
 
 FLOOR_PREFIX = "FLOOR "
-DEFAULT_PRESET = "veryfast"
+DEFAULT_PRESET = "superfast"  # CutOptions' default
 DEFAULT_CRF = 23  # utils.media.cut_clip's default; the cut_clips step does not change it
 
 
