@@ -9,7 +9,7 @@ worker) on a temporary DATA_DIR; the video is submitted through the API with aut
 Run from the repository root:
     .venv/bin/python bench/bench_pipeline.py                # 10 minutes of media, both runs, floors
     .venv/bin/python bench/bench_pipeline.py --minutes 2    # a quick check
-Options: --no-serial (skip the concurrency-1 run), --no-floors, --keep (keep DATA_DIR and logs).
+Options: --no-serial (skip the concurrency-1 run), --no-floors, --no-clips (phase 1 only), --keep (keep DATA_DIR and logs).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-serial", action="store_true", help="skip the phase-1 run with compute concurrency 1")
     parser.add_argument("--no-floors", action="store_true", help="skip the floors")
+    parser.add_argument("--no-clips", action="store_true", help="phase 1 only: no clips in the main run")
     parser.add_argument("--timeout", type=float, default=0, help="seconds to wait for a run; 0: 20 × media length")
     parser.add_argument("--keep", action="store_true", help="keep the runs' DATA_DIR under bench/output/")
     return parser.parse_args()
@@ -544,7 +545,7 @@ def main() -> None:
     try:
         with MediaServer(media.video_path.parent) as server:
             url = f"{server.base_url}/{media.video_path.name}"
-            main_run = run_pipeline(media, url, "main", args, args.compute_concurrency, clips=True)
+            main_run = run_pipeline(media, url, "main", args, args.compute_concurrency, clips=not args.no_clips)
             runs.append(main_run)
             floors = None
             if not args.no_floors and main_run.ok:
