@@ -9,7 +9,8 @@ worker) on a temporary DATA_DIR; the video is submitted through the API with aut
 Run from the repository root:
     .venv/bin/python bench/bench_pipeline.py                # 10 minutes of media, both runs, floors
     .venv/bin/python bench/bench_pipeline.py --minutes 2    # a quick check
-Options: --no-serial (skip the concurrency-1 run), --no-floors, --no-clips (phase 1 only), --keep (keep DATA_DIR and logs).
+Options: --no-serial (skip the concurrency-1 run), --no-floors, --no-clips (phase 1 only),
+--keep (keep DATA_DIR and logs).
 """
 
 from __future__ import annotations
