@@ -176,3 +176,42 @@ def test_a_second_run_gives_the_same_segments_and_leaves_no_speech_without_text(
     rate = MODEL_SAMPLE_RATE
     chunks = [(c["start"] / rate, c["end"] / rate) for c in get_speech_timestamps(audio, VadOptions())]
     assert chunks and _untranscribed(chunks, list(again.segments)) == []
+
+
+def test_long_audio_is_cut_in_quiet_places():
+    import numpy as np
+
+    rate = transcription.SAMPLE_RATE
+    rng = np.random.default_rng(7)
+    audio = rng.normal(0, 0.3, rate * 100).astype(np.float32)  # 100 s of loud noise...
+    quiet = {33.0, 71.5}  # ...but for a second of near silence here and there
+    for at in quiet:
+        audio[int(at * rate) : int((at + 1) * rate)] *= 0.001
+    bounds = transcription.chunk_bounds(audio, chunk_seconds=40)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False)), "the pieces are contiguous"
+    cuts = [end / rate for _, end in bounds[:-1]]
+    assert len(cuts) == 2 and all(any(at <= cut <= at + 1 for at in quiet) for cut in cuts), cuts
+    assert transcription.chunk_bounds(audio[: rate * 59], chunk_seconds=40) == [(0, rate * 59)]  # under 1.5 pieces
+
+
+def test_long_audio_transcribed_in_pieces_reads_as_it_does_whole(sample, tmp_path):
+    """Three times the sample, transcribed whole and in pieces of about 40 s: as close to the reference
+    text, in order, at times inside the audio (each piece's times shifted to where it starts)."""
+    import numpy as np
+    import soundfile
+
+    samples, rate = soundfile.read(sample.wav, dtype="float32")
+    longer = tmp_path / "three-times.wav"
+    soundfile.write(longer, np.concatenate([samples] * 3), rate)
+    whole = transcribe(longer, lambda fraction: None, TranscriptionOptions(chunk_seconds=0))
+    pieces = transcribe(longer, lambda fraction: None, TranscriptionOptions(chunk_seconds=40))
+    reference = normalise(" ".join([sample.transcript] * 3))
+    errors = [jiwer.wer(reference, normalise(" ".join(s.text for s in run.segments))) for run in (whole, pieces)]
+    assert errors[1] <= errors[0] + 0.05, errors
+    starts = [word.start for segment in pieces.segments for word in segment.words]
+    assert starts == sorted(starts) and 0 <= starts[0] and starts[-1] <= pieces.duration
+    third = pieces.duration / 3
+    for n in range(3):  # every copy of the sample has its text, where it is
+        assert any(n * third <= segment.start < (n + 1) * third for segment in pieces.segments), n
+    assert pieces.language == "en"

@@ -22,6 +22,7 @@ class TranscriptionOptions:
     batch_size: int = 8
     language: str | None = None  # None detects it
     cpu_threads: int = 0  # threads on a CPU; 0: CTranslate2's default (every core)
+    chunk_seconds: float = 600.0  # long audio is transcribed in pieces about this long (memory stays flat)
 
 
 @dataclass(frozen=True)
