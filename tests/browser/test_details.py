@@ -283,17 +283,23 @@ def test_a_qa_and_then_the_video_are_deleted_from_the_details_page(page, transcr
     assert api.call("GET", f"/api/videos/{transcribed}")[0] == 404
 
 
-def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page, transcribed, api, screenshot):
-    import io
-    import zipfile
-
-    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8, "process": True})
+def cut_a_qa(api, video_id: int) -> int:
+    """A Q&A over the whole test video, processed and cut through the API; its id once its clips exist."""
+    status, body = api.call("POST", f"/api/videos/{video_id}/exchanges", {"start": 0, "end": 3.8, "process": True})
     assert status == 201
     exchange_id = body["exchange"]["id"]
     wait_until(
         lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
         timeout=STEP_MS / 1000, what="the clips to be cut",
     )  # fmt: skip
+    return exchange_id
+
+
+def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page, transcribed, api, screenshot):
+    import io
+    import zipfile
+
+    exchange_id = cut_a_qa(api, transcribed)
     page.goto("/clips")
     cards = page.locator("#clips-library .clip-card:has(.recut), #clips-library .clip-card")
     expect(cards.first).to_be_visible()
@@ -377,13 +383,7 @@ def test_every_page_passes_axe_at_desktop_and_phone_sizes(page, transcribed, api
     every part of every page."""
     broken = api.submit(f"{media_site.base_url}/missing.m3u8")
     assert api.wait_step(broken, "download")["state"] == "error"
-    status, body = api.call("POST", f"/api/videos/{transcribed}/exchanges", {"start": 0, "end": 3.8, "process": True})
-    assert status == 201
-    exchange_id = body["exchange"]["id"]
-    wait_until(
-        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
-        timeout=STEP_MS / 1000, what="the clips to be cut",
-    )  # fmt: skip
+    cut_a_qa(api, transcribed)
     found = {}
     for size in (page.viewport_size, PHONE):
         page.set_viewport_size(size)
