@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
 from tests.support.media_factory import make_video, run_ffmpeg
-from utils.pipeline.media import copy_out, cut_clip, ffmpeg_binary, probe
+from utils.pipeline.media import copy_out, cut_clip, ffmpeg_binary, keyframes, probe
 from utils.pipeline.options import CutOptions
 
 PRESETS = ("veryfast", "superfast", "ultrafast")
@@ -118,9 +118,9 @@ def encode_once(source: Path, folder: Path, plan: Exchange, options: CutOptions)
     first, last = plan.whole
     whole = cut_clip(source, folder / "whole.mp4", first, last, options,
                      keyframes_at=[start - first for start, _ in plan.speakers])  # fmt: skip
-    made = [(whole, first)]
+    made, keys = [(whole, first)], keyframes(whole)
     for n, (start, end) in enumerate(plan.speakers):
-        clip = copy_out(whole, folder / f"speaker{n}.mp4", start - first, end - first, options.ffmpeg)
+        clip = copy_out(whole, keys, folder / f"speaker{n}.mp4", start - first, end - first, options.ffmpeg)
         if clip is None:
             raise SystemExit(f"no keyframe at {start:.3f}: the encode-once path fell back")
         made.append((clip, start))

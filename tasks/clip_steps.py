@@ -137,18 +137,16 @@ class _Captions:
     burned: Path | None  # the file burned into the picture (SRT, or ASS for word by word); None: none
 
 
+@dataclass(frozen=True)
 class _Cutter:
     """Cuts one exchange's clips, each clip's subtitles first (they may be burned in)."""
 
-    def __init__(self, ctx: StepContext, source: Path, folder: Path, cues, options: CutOptions, style: str | None):
-        self.ctx, self.source, self.folder, self.cues, self.options, self.style = (
-            ctx,
-            source,
-            folder,
-            cues,
-            options,
-            style,
-        )
+    ctx: StepContext
+    source: Path
+    folder: Path
+    cues: list
+    options: CutOptions
+    style: str | None  # the burned-in caption style; None: no captions in the picture
 
     def encode_once(self, rows: list[ClipRecord]) -> None:
         """Every frame is encoded once: the span of all the clips (the whole-exchange clip, when there is
@@ -165,10 +163,12 @@ class _Cutter:
         )  # fmt: skip
         if whole:
             self._record(whole, master, captions)
+        keyframes = media.keyframes(master)
         for index, row in enumerate(others):
             mp4 = self._stem(row).with_suffix(".mp4")
             own = self._captions(row.start_time, row.end_time, self._stem(row))
-            copied = media.copy_out(master, mp4, row.start_time - first, row.end_time - first, self.options.ffmpeg)
+            copied = media.copy_out(master, keyframes, mp4, row.start_time - first, row.end_time - first,
+                                    self.options.ffmpeg)  # fmt: skip
             if copied is None:  # no keyframe where it starts (a source ffmpeg could not place one in): encode it
                 log.warning("video %s: clip %s encoded on its own", self.ctx.video_id, row.id)
                 copied = media.cut_clip(self.source, mp4, row.start_time, row.end_time, self.options,

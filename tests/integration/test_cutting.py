@@ -242,15 +242,16 @@ def video_frames(path: Path) -> list[av.VideoFrame]:
 
 
 def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame(source, ffmpeg, tmp_path):
-    from utils.pipeline.media import copy_out
+    from utils.pipeline.media import copy_out, keyframes
 
     first, last = 1.0, 11.0
     inside = [(2.37, 5.81), (5.81, 9.1), (6.4, 10.96)]  # speaker clips: none on a frame edge, two overlapping
     master = cut_clip(source, tmp_path / "whole.mp4", first, last, CutOptions(ffmpeg=ffmpeg),
                       keyframes_at=[start - first for start, _ in inside])  # fmt: skip
     assert ssim(master, source, first, ffmpeg) >= 0.97
+    keys = keyframes(master)
     for n, (start, end) in enumerate(inside):
-        clip = copy_out(master, tmp_path / f"clip{n}.mp4", start - first, end - first, ffmpeg)
+        clip = copy_out(master, keys, tmp_path / f"clip{n}.mp4", start - first, end - first, ffmpeg)
         assert clip is not None, f"no keyframe at {start}"
         pictures = video_frames(clip)
         assert pictures[0].key_frame, "a copied clip opens on a keyframe, so every player can start it"
@@ -265,8 +266,8 @@ def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame
 
 
 def test_a_clip_with_no_keyframe_where_it_starts_is_not_copied(source, ffmpeg, tmp_path):
-    from utils.pipeline.media import copy_out
+    from utils.pipeline.media import copy_out, keyframes
 
     master = cut_clip(source, tmp_path / "whole.mp4", 1.0, 11.0, CutOptions(ffmpeg=ffmpeg), keyframes_at=[3.0])
-    assert copy_out(master, tmp_path / "clip.mp4", 5.5, 8.0, ffmpeg) is None
+    assert copy_out(master, keyframes(master), tmp_path / "clip.mp4", 5.5, 8.0, ffmpeg) is None
     assert not (tmp_path / "clip.mp4").exists()

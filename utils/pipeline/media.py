@@ -167,18 +167,41 @@ def cut_clip(
     return dest
 
 
-def copy_out(master: Path | str, dest: Path | str, start: float, end: float, ffmpeg: str) -> Path | None:
+@dataclass(frozen=True)
+class Keyframes:
+    """When each keyframe of a file's picture is shown (seconds from the file's start), and a frame's length."""
+
+    times: tuple[float, ...]
+    frame_seconds: float
+
+
+def keyframes(path: Path | str) -> Keyframes:
+    """Read from the packets: nothing is decoded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        offset = (container.start_time or 0) / av.time_base
+        times = tuple(
+            float(packet.pts * stream.time_base) - offset
+            for packet in container.demux(stream)
+            if packet.is_keyframe and packet.pts is not None
+        )
+        rate = stream.average_rate
+    return Keyframes(times, float(1 / rate) if rate else 0.04)
+
+
+def copy_out(
+    master: Path | str, keys: Keyframes, dest: Path | str, start: float, end: float, ffmpeg: str
+) -> Path | None:
     """[start, end] (seconds from the master's start) of a clip cut with a keyframe there (`keyframes_at`),
     copied without encoding again; None when no keyframe is within a frame of `start`.
 
     A stream copy from `-ss` drops the packets before it, so `-ss` goes a hair before the keyframe: a
     hair after would drop the keyframe itself and start on frames that cannot be decoded."""
-    master, dest = Path(master), Path(dest)
-    frame = _frame_seconds(master)
-    keyframe = min(keyframe_times(master), key=lambda time: abs(time - start), default=None)
-    if keyframe is None or abs(keyframe - start) > frame:
+    keyframe = min(keys.times, key=lambda time: abs(time - start), default=None)
+    if keyframe is None or abs(keyframe - start) > keys.frame_seconds:
         return None
     begin = max(keyframe - 0.0005, 0.0)
+    dest = Path(dest)
     partial = dest.with_suffix(".partial.mp4")
     command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-ss", f"{begin:.6f}", "-i", str(master), "-t", f"{end - begin:.6f}",
@@ -186,25 +209,6 @@ def copy_out(master: Path | str, dest: Path | str, start: float, end: float, ffm
                "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]  # fmt: skip
     _run_atomically(command, partial, dest, None, end - begin)
     return dest
-
-
-def keyframe_times(path: Path | str) -> list[float]:
-    """When each keyframe of a file's picture is shown, in seconds from the file's start (packets are read,
-    nothing is decoded)."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        offset = (container.start_time or 0) / av.time_base
-        return [
-            float(packet.pts * stream.time_base) - offset
-            for packet in container.demux(stream)
-            if packet.is_keyframe and packet.pts is not None
-        ]
-
-
-def _frame_seconds(path: Path) -> float:
-    with av.open(str(path)) as container:
-        rate = container.streams.video[0].average_rate
-    return float(1 / rate) if rate else 0.04
 
 
 def _run_atomically(command: list[str], partial: Path, dest: Path, progress, duration: float) -> None:

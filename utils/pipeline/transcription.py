@@ -159,7 +159,8 @@ def transcribe(
     }  # fmt: skip
     segments: list[Segment] = []
     language = decoding["language"]
-    for begin, end in chunk_bounds(audio, options.chunk_seconds):
+    bounds = chunk_bounds(audio, options.chunk_seconds)
+    for begin, end in bounds:
         offset = begin / SAMPLE_RATE
         piece_audio = audio[begin:end]
         if options.batched:
@@ -176,7 +177,7 @@ def transcribe(
                 if on_segment is not None:
                     on_segment(segment)
             progress(min(max((offset + piece.end) / duration, 0.0), 0.99))
-    segments = _fill_gaps(model, audio, segments, {**decoding, "language": language}, options.chunk_seconds)
+    segments = _fill_gaps(model, audio, segments, {**decoding, "language": language}, bounds)
     progress(1.0)
     log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), language)
     return Transcript(segments=tuple(segments), language=language, duration=duration)
@@ -208,17 +209,17 @@ def chunk_bounds(audio, chunk_seconds: float) -> list[tuple[int, int]]:
 
 
 def _fill_gaps(
-    model: WhisperModel, audio, segments: list[Segment], options: dict, chunk_seconds: float
+    model: WhisperModel, audio, segments: list[Segment], options: dict, bounds: list[tuple[int, int]]
 ) -> list[Segment]:
     """Every stretch of speech longer than GAP_MIN_SPEECH_SECONDS (by the VAD) gets text: a stretch the
     pass over the whole file left without any, which Whisper sometimes does at the end of a file or after
-    a long silence, is transcribed again on its own. The VAD runs piece by piece too: it scores the whole
-    of what it is given at once (on 180 minutes the transcribing process peaked at 3.2 GB)."""
+    a long silence, is transcribed again on its own. The VAD runs on the same pieces (`bounds`) as the first
+    pass: it scores all it is given at once (on 180 minutes the transcribing process peaked at 3.2 GB)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     chunks = [
         ((begin + c["start"]) / SAMPLE_RATE, (begin + c["end"]) / SAMPLE_RATE)
-        for begin, end in chunk_bounds(audio, chunk_seconds)
+        for begin, end in bounds
         for c in get_speech_timestamps(audio[begin:end], VadOptions())
     ]
     added: list[Segment] = []
