@@ -85,6 +85,21 @@ def _redis_url(raw: str) -> str:
     return value
 
 
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    if value and urlparse(value).scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ValueError(f"expected a postgresql:// URL (or nothing for SQLite), got {raw!r}")
+    return value
+
+
+def _queues(raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    unknown = set(names) - {"io", "compute"}
+    if unknown:
+        raise ValueError(f"expected io, compute, both (io,compute) or nothing, got {raw!r}")
+    return names
+
+
 def _networks(raw: str) -> tuple:
     from utils.pipeline.netguard import parse_networks
 
@@ -147,6 +162,9 @@ class Settings:
     max_upload_mb: int = setting(_integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB.")
     # Storage
     data_dir: Path = setting(_path, "", "Root of database, media and clips; empty: instance/.")
+    database_url: str = setting(
+        _database_url, "", "PostgreSQL URL (postgresql://user:pass@host/db); empty: SQLite in DATABASE_PATH."
+    )
     database_path: Path = setting(_path, "", "SQLite database file; empty: DATA_DIR/clipper.db.")
     download_dir: Path = setting(_path, "", "Downloaded videos and audio; empty: DATA_DIR/downloads.")
     processed_clips_dir: Path = setting(_path, "", "Cut clips and subtitles; empty: DATA_DIR/clips.")
@@ -155,6 +173,9 @@ class Settings:
     celery_result_backend: str = setting(_redis_url, "", "Celery result backend; empty: results are not stored.")
     embedded_redis_port: int = setting(
         _integer(0, 65535), "0", "Port of the embedded Redis on 127.0.0.1; 0: a free one."
+    )
+    local_workers: tuple = setting(
+        _queues, "io,compute", "Workers `make run` starts on this host: io, compute, both, or none (all elsewhere)."
     )
     worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize).")
     io_worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut).")
@@ -205,6 +226,11 @@ class Settings:
     def embedded_redis(self) -> bool:
         return not self.celery_broker_url
 
+    @property
+    def database(self) -> str:
+        """Where the store is: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or str(self.database_path)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -254,11 +280,12 @@ def _secret_key(instance_dir: Path) -> str:
 
 
 def _derive_paths(values: dict[str, Any], instance_dir: Path) -> None:
-    data_dir = values["data_dir"] or instance_dir
-    values["data_dir"] = data_dir.resolve()
+    """Absolute paths as given, symbolic links kept: a host that reaches the shared folder through a
+    link or another mount point must see its files under its own DATA_DIR (stored paths are relative)."""
+    values["data_dir"] = Path(os.path.abspath(values["data_dir"] or instance_dir))
     defaults = {"database_path": "clipper.db", "download_dir": "downloads", "processed_clips_dir": "clips"}
     for name, leaf in defaults.items():
-        values[name] = (values[name] or values["data_dir"] / leaf).resolve()
+        values[name] = Path(os.path.abspath(values[name] or values["data_dir"] / leaf))
 
 
 def load_settings(env: Mapping[str, str] | None = None, instance_dir: Path = INSTANCE_DIR) -> Settings:

@@ -4,7 +4,6 @@ they share."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -13,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 from config import Settings
 from tasks import build_step_service
 from utils.core import db
+from utils.core.db import Database
 from utils.core.steps import StepService
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,10 @@ def settings() -> Settings:
     return current_app.config["SETTINGS"]
 
 
-def get_db() -> sqlite3.Connection:
+def get_db() -> Database:
     """One connection per app context (so per request and per thread), closed on teardown."""
     if "db" not in g:
-        g.db = db.connect(settings().database_path)
+        g.db = db.connect_to(settings())
     return g.db
 
 

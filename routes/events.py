@@ -67,11 +67,11 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
     }
 
 
-def snapshot_reader(database_path, scope: Scope) -> Snapshot:
+def snapshot_reader(store: db.StoreSettings, scope: Scope) -> Snapshot:
     """Takes a snapshot on a short-lived connection, so an open stream holds no database connection."""
 
     def read() -> dict[str, Any]:
-        conn = db.connect(database_path)
+        conn = db.connect_to(store)
         try:
             return snapshot(conn, scope)
         finally:
@@ -190,7 +190,7 @@ def event_stream():
         message = f"{error}; retry in {FULL_RETRY_SECONDS} s"
         return jsonify(error=message), 503, {"Retry-After": str(FULL_RETRY_SECONDS)}
     try:
-        read = snapshot_reader(config.database_path, scope)
+        read = snapshot_reader(config, scope)
         first, sent_through = opening(hub, _last_event_id(), scope, read, subscription.position)
     except BaseException:
         subscription.close()

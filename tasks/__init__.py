@@ -6,7 +6,6 @@ Task modules are imported by the worker (`include`), never by the web app, so ro
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from flask import Flask
 
 from config import Settings
 from utils.core import steps
+from utils.core.db import Database
 from utils.core.event_stream import publisher
 from utils.core.records import StepRecord
 from utils.core.steps import StepService
@@ -83,7 +83,7 @@ def make_enqueuer(celery_app: Celery, settings: Settings) -> Callable[[StepRecor
     return enqueue
 
 
-def build_step_service(conn: sqlite3.Connection, celery_app: Celery, settings: Settings) -> StepService:
+def build_step_service(conn: Database, celery_app: Celery, settings: Settings) -> StepService:
     """The step service as the web app, the tasks and the reconciler all use it: events to the Redis
     stream on the broker, steps sent to Celery."""
     publish = publisher(celery_app.conf.broker_url, settings.events_stream_maxlen)

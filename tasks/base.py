@@ -8,7 +8,6 @@ into a recorded state, so no step is left `running` by a task that returned.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from flask import current_app
 from config import Settings
 from tasks import build_step_service
 from utils.core import db, layout
+from utils.core.db import Database
 from utils.core.records import StepRecord, VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline.errors import StepError
@@ -42,7 +42,7 @@ def current_settings() -> Settings:
 @dataclass
 class StepContext:
     settings: Settings
-    conn: sqlite3.Connection
+    conn: Database
     service: StepService
     step: StepRecord
     video: VideoRecord
@@ -80,7 +80,7 @@ def run_step(
 ) -> None:
     """Run `work` for the step; `after_done` runs once the step is recorded done (e.g. alignment)."""
     settings = current_settings()
-    conn = db.connect(settings.database_path)
+    conn = db.connect_to(settings)
     try:
         service = build_step_service(conn, task.app, settings)
         step = service.begin(step_id, task.request.id)
@@ -124,7 +124,7 @@ def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
     return False
 
 
-def _continues(conn: sqlite3.Connection, done: StepRecord) -> bool:
+def _continues(conn: Database, done: StepRecord) -> bool:
     """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
     video = db.get_video(conn, done.video_id)
     if video is None or (not video.auto and done.exchange_id is None):

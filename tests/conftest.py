@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from tests.support.common import AUTH_ENV
+from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 from tests.support.processes import RedisProcess
 from tests.support.speech_samples import SpeechSample, make_sample
 
@@ -38,6 +40,50 @@ def redis_url(tmp_path_factory) -> str:
     server = RedisProcess(tmp_path_factory.mktemp("redis")).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole session (started only when a test asks for one)."""
+    binaries = server_binaries()
+    if binaries is None:
+        if os.environ.get("CI"):
+            pytest.fail(INSTALL_HINT)  # CI runs every database test; .ci/run installs the package
+        pytest.skip(INSTALL_HINT)
+    server = PostgresServer(binaries).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request) -> str:
+    """Tests that use it run once on each database."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def database_env(request, database_kind) -> dict[str, str]:
+    """What to add to a module's environment for its database: nothing for SQLite under DATA_DIR, a new
+    PostgreSQL database otherwise."""
+    if database_kind == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres").new_database()}
+
+
+@pytest.fixture
+def own_database_env(request, database_kind) -> dict[str, str]:
+    """Like `database_env`, with a new database for each test."""
+    if database_kind == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres").new_database()}
+
+
+@pytest.fixture
+def database_location(request, tmp_path, database_kind) -> str:
+    """A new empty database of this run's kind: a SQLite file or a PostgreSQL URL."""
+    if database_kind == "sqlite":
+        return str(tmp_path / "clipper.db")
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture

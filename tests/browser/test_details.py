@@ -72,7 +72,7 @@ SEGMENTS = (
 def transcribed(downloaded, flask_app) -> int:
     """A downloaded video given a transcript and speakers directly in the database (the set-up only;
     the page reads and changes them through the API)."""
-    conn = db.connect(flask_app.config["SETTINGS"].database_path)
+    conn = db.connect_to(flask_app.config["SETTINGS"])
     try:
         with db.transaction(conn):
             db.replace_segments(conn, downloaded, SEGMENTS)

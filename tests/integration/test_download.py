@@ -25,7 +25,7 @@ def media_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def stack_env(tmp_path_factory, redis_url):
+def stack_env(tmp_path_factory, redis_url, database_env):
     data = tmp_path_factory.mktemp("data")
     return {
         "DATA_DIR": str(data),
@@ -34,6 +34,7 @@ def stack_env(tmp_path_factory, redis_url):
         "CELERY_BROKER_URL": redis_url,
         "LOG_LEVEL": "info",
         **AUTH_ENV,
+        **database_env,
     }
 
 

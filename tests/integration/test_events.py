@@ -21,8 +21,8 @@ READ_TIMEOUT = 20.0  # heartbeats arrive every second, so every read returns wel
 
 
 @pytest.fixture
-def sse_env(settings_env):
-    return {**settings_env, "SSE_HEARTBEAT_SECONDS": "1", "SSE_MAX_CLIENTS": "3"}
+def sse_env(settings_env, own_database_env):
+    return {**settings_env, **own_database_env, "SSE_HEARTBEAT_SECONDS": "1", "SSE_MAX_CLIENTS": "3"}
 
 
 @pytest.fixture

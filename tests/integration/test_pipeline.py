@@ -46,10 +46,10 @@ def site(tmp_path_factory, interview):
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory, redis_url, artifacts_dir):
+def api(tmp_path_factory, redis_url, artifacts_dir, database_env):
     env = {"DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")), "FLASK_SECRET_KEY": "test",
            "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5", "ALLOWED_NETWORKS": "127.0.0.0/8",
-           **AUTH_ENV}  # fmt: skip
+           **AUTH_ENV, **database_env}  # fmt: skip
     worker = Worker(env, concurrency=2, log=artifacts_dir / "pipeline-worker.log").start()
     yield create_app(env).test_client()
     worker.stop()

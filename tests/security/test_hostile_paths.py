@@ -16,7 +16,7 @@ from utils.pipeline.netguard import parse_networks
 
 @pytest.fixture
 def video_id(app) -> int:
-    conn = db.connect(app.config["SETTINGS"].database_path)
+    conn = db.connect_to(app.config["SETTINGS"])
     with db.transaction(conn):
         new_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
     conn.close()
@@ -24,7 +24,7 @@ def video_id(app) -> int:
 
 
 def point_video_at(app, video_id: int, path: str) -> None:
-    conn = db.connect(app.config["SETTINGS"].database_path)
+    conn = db.connect_to(app.config["SETTINGS"])
     with db.transaction(conn):
         db.update_video(conn, video_id, video_path=path)
     conn.close()

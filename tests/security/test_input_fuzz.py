@@ -130,7 +130,7 @@ def test_process_must_be_a_boolean(client, video_id):
 
 
 def test_a_refused_cut_does_not_store_burn_subtitles(app, client, video_id):
-    conn = db.connect(app.config["SETTINGS"].database_path)
+    conn = db.connect_to(app.config["SETTINGS"])
     with db.transaction(conn):
         db.update_video(conn, video_id, duration=60.0)
     created = client.post(f"/api/videos/{video_id}/exchanges", json={"start": 0, "end": 5})

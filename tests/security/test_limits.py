@@ -71,7 +71,7 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
         {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", "MIN_FREE_DISK_MB": str(10**8)}, tmp_path
     )
     source = make_video(tmp_path / "talk.mp4", 320, 240, duration=3)
-    conn = db.open_database(settings.database_path)
+    conn = db.open_database(settings.database, settings.data_dir)
     with db.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
         db.update_video(conn, video_id, video_path=str(source), duration=3.0)

@@ -53,7 +53,7 @@ def test_an_svg_thumbnail_is_never_kept_as_svg(tmp_path, mp4):
 
 
 def _video_with(app, **paths: str) -> int:
-    conn = db.connect(app.config["SETTINGS"].database_path)
+    conn = db.connect_to(app.config["SETTINGS"])
     with db.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
         db.update_video(conn, video_id, **paths)

@@ -156,7 +156,7 @@ def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
     video_id = submit(client, ["https://example.org/cancel-me"]).get_json()["videos"][0]["id"]
     assert client.post(f"/api/videos/{video_id}/steps/download/cancel").get_json()["step"]["state"] == "pending"
     assert client.post(f"/api/videos/{video_id}/steps/download/cancel").status_code == 409
-    conn = db.connect(app.config["SETTINGS"].database_path)
+    conn = db.connect_to(app.config["SETTINGS"])
     try:
         for step in db.steps_of(conn, [video_id]):
             db.update_step(conn, step.id, state="done", progress=1.0)

@@ -15,7 +15,7 @@ EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 @pytest.fixture
 def conn(app):
-    connection = db.connect(app.config["SETTINGS"].database_path)
+    connection = db.connect_to(app.config["SETTINGS"])
     yield connection
     connection.close()
 

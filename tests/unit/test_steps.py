@@ -7,8 +7,9 @@ from utils.core.steps import StepBlocked, StepService
 
 
 @pytest.fixture
-def conn(tmp_path):
-    connection = db.open_database(tmp_path / "steps.db")
+def conn(database_location):
+    """The step rules hold on both databases."""
+    connection = db.open_database(database_location)
     yield connection
     connection.close()
 

@@ -1,19 +1,25 @@
 """The one place that talks SQL: connections, migrations and the queries the app needs.
 
-Each thread or process opens its own connection (`connect`); SQLite runs in WAL mode with a busy
-timeout and foreign keys on. Queries are parameterised and kept here so that moving to another
-database is a change to this module only.
+The store is SQLite (a file under DATA_DIR, the default) or PostgreSQL (`DATABASE_URL=postgresql://…`),
+with one schema and one migration history (`migrations.py`). The queries are written once, in the SQL
+both understand (`ON CONFLICT`, `RETURNING`); `Database` papers over the rest: placeholders, the
+write lock, the schema version and the types of the DDL. Each thread or process opens its own
+connection (`connect`). Paths of media files are stored relative to DATA_DIR, so hosts that mount the
+shared folder at different places read the same rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
+import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from utils.core.migrations import MIGRATIONS
 from utils.core.records import (
@@ -29,6 +35,15 @@ from utils.core.records import (
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word, transcript_from_dict, transcript_to_dict
 
 BUSY_TIMEOUT_MS = 30_000
+# Every writing transaction on PostgreSQL takes this one advisory lock first: writers queue up as they do
+# on SQLite under BEGIN IMMEDIATE, so each read-then-write decision (claiming a step, re-queueing a lost
+# one) sees no other writer between its read and its write. Writes are small and short; reads never wait.
+WRITE_LOCK_KEY = 0x636C6970  # "clip"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+# Columns holding a file under DATA_DIR: stored relative to it, handed out absolute.
+PATH_TABLES = {"videos": ("thumbnail_path", "video_path", "audio_path"),
+               "clips": ("path", "srt_path", "vtt_path", "poster_path")}  # fmt: skip
+PATH_COLUMNS = frozenset(column for columns in PATH_TABLES.values() for column in columns)
 
 VIDEO_FIELDS = [
     "url",
@@ -58,9 +73,84 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A new connection in autocommit mode; write through `transaction()`."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+class Database:
+    """One connection to SQLite or PostgreSQL in autocommit mode; write several statements through
+    `transaction()`. `execute` takes SQL with `?` placeholders on both."""
+
+    def __init__(self, location: str | Path, data_dir: Path | None = None):
+        self.data_dir = Path(os.path.abspath(data_dir)) if data_dir is not None else None
+        self.dialect = "postgresql" if is_postgres(location) else "sqlite"
+        self.in_transaction = False
+        self._raw = _open_postgres(str(location)) if self.dialect == "postgresql" else _open_sqlite(Path(location))
+
+    # ---- statements
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; on PostgreSQL a write outside a transaction still takes the write lock."""
+        if self.dialect == "sqlite":
+            return self._raw.execute(sql, params)
+        if self.in_transaction or not _writes(sql):
+            return self._raw.execute(_postgres_sql(sql), _postgres_params(params))
+        with self.transaction():
+            return self._raw.execute(_postgres_sql(sql), _postgres_params(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self.dialect == "sqlite":
+            self._raw.executemany(sql, rows)
+            return
+        batch = [_postgres_params(row) for row in rows]
+        if not batch:
+            return
+        with self.transaction(), self._raw.cursor() as cursor:
+            cursor.executemany(_postgres_sql(sql), batch)
+
+    def insert(self, sql: str, params: Sequence[Any]) -> int:
+        """An INSERT ending in `RETURNING id`: the new row's id."""
+        return int(self.execute(sql, params).fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        if self.in_transaction:  # joins the transaction already open
+            yield self
+            return
+        self.in_transaction = True
+        try:
+            if self.dialect == "sqlite":
+                with _sqlite_transaction(self._raw):
+                    yield self
+            else:
+                with self._raw.transaction():
+                    self._raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+                    yield self
+        finally:
+            self.in_transaction = False
+
+    def close(self) -> None:
+        self._raw.close()
+
+    # ---- paths under DATA_DIR
+    def stored_path(self, value: str | Path | None) -> str | None:
+        """A file's path as the database keeps it: relative to DATA_DIR when it lies under it."""
+        if value is None or self.data_dir is None:
+            return None if value is None else str(value)
+        path = Path(os.path.abspath(value))
+        return path.relative_to(self.data_dir).as_posix() if path.is_relative_to(self.data_dir) else str(path)
+
+    def local_path(self, value: str | None) -> str | None:
+        """A stored path as a path on this host (an absolute one, stored before paths were relative, as is)."""
+        if value is None or self.data_dir is None:
+            return value
+        return str(self.data_dir / value)
+
+    def stored_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return {name: self.stored_path(value) if name in PATH_COLUMNS else value for name, value in fields.items()}
+
+
+def _open_sqlite(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -71,79 +161,204 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def _sqlite_transaction(conn: Database) -> Iterator[None]:
     """BEGIN IMMEDIATE takes the write lock up front, so read-then-write decisions are atomic."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        yield conn
+        yield
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+def _open_postgres(url: str) -> Any:
+    import psycopg  # only needed when DATABASE_URL names PostgreSQL
+
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return psycopg.connect(url, autocommit=True, row_factory=_postgres_rows, connect_timeout=10)
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+class Row(tuple):
+    """A PostgreSQL row read like sqlite3.Row: by position or by column name."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key):  # type: ignore[override]
+        return super().__getitem__(self.names[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _postgres_rows(cursor: Any) -> Any:
+    if cursor.description is None:
+        return lambda values: values
+    kind = type("Row", (Row,), {"names": {column.name: i for i, column in enumerate(cursor.description)}})
+    return lambda values: kind(values)
+
+
+_SQL_CACHE: dict[str, str] = {}
+
+
+def _postgres_sql(sql: str) -> str:
+    """`?` placeholders become psycopg's `%s` (our SQL has no `?` or `%` of its own elsewhere)."""
+    if sql not in _SQL_CACHE:
+        _SQL_CACHE[sql] = sql.replace("%", "%%").replace("?", "%s")
+    return _SQL_CACHE[sql]
+
+
+def _postgres_params(params: Sequence[Any]) -> list[Any]:
+    """Flags are INTEGER columns on both databases; PostgreSQL will not take a boolean for one."""
+    return [int(value) if isinstance(value, bool) else value for value in params]
+
+
+def _writes(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
+
+
+class StoreSettings(Protocol):
+    database: str
+    data_dir: Path
+
+
+def connect(location: str | Path, data_dir: Path | None = None) -> Database:
+    """A new connection to a SQLite file or a `postgresql://` URL; `data_dir` roots stored file paths."""
+    return Database(location, data_dir)
+
+
+def connect_to(settings: StoreSettings) -> Database:
+    return connect(settings.database, settings.data_dir)
+
+
+@contextmanager
+def transaction(conn: Database) -> Iterator[Database]:
+    """Several statements as one: SQLite's BEGIN IMMEDIATE, PostgreSQL's write lock."""
+    with conn.transaction():
+        yield conn
+
+
+# ---- schema ------------------------------------------------------------------------------------
+
+# The migrations are written in SQLite's words; these are the only ones PostgreSQL says otherwise.
+_POSTGRES_DDL = (
+    (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b"), "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),  # PostgreSQL's REAL has 6 digits: 3600.125 s would round
+)
+
+
+def _ddl(conn: Database, script: str) -> str:
+    if conn.dialect == "sqlite":
+        return script
+    for pattern, replacement in _POSTGRES_DDL:
+        script = pattern.sub(replacement, script)
+    return script
+
+
+def schema_version(conn: Database) -> int:
+    """How many migrations ran: SQLite's `user_version`, a one-column table on PostgreSQL."""
+    if conn.dialect == "sqlite":
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        return 0
+    return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+
+
+def _set_schema_version(conn: Database, number: int) -> None:
+    if conn.dialect == "sqlite":
+        conn.execute(f"PRAGMA user_version = {int(number)}")
+    else:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+
+
+def migrate(conn: Database) -> int:
     """Apply pending migrations under the write lock, so web and workers can start in any order."""
     with transaction(conn):
         version = schema_version(conn)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
+            for statement in filter(str.strip, _ddl(conn, script).split(";")):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+            _set_schema_version(conn, number)
     return schema_version(conn)
 
 
-def open_database(path: Path | str) -> sqlite3.Connection:
-    conn = connect(path)
+def open_database(location: str | Path, data_dir: Path | None = None) -> Database:
+    conn = connect(location, data_dir)
     migrate(conn)
     return conn
+
+
+def relativize_paths(conn: Database) -> int:
+    """Rows written when paths were stored whole: those under DATA_DIR become relative (run at start-up;
+    a no-op once done). DATA_DIR used to be stored with its links resolved, so both spellings count."""
+    assert conn.data_dir is not None
+    prefixes = {f"{conn.data_dir}/", f"{os.path.realpath(conn.data_dir)}/"}
+    changed = 0
+    with transaction(conn):
+        for table, columns in PATH_TABLES.items():
+            for column, prefix in ((column, prefix) for column in columns for prefix in prefixes):
+                changed += conn.execute(
+                    f"UPDATE {table} SET {column} = substr({column}, ?) WHERE substr({column}, 1, ?) = ?",
+                    (len(prefix) + 1, len(prefix), prefix),
+                ).rowcount
+    return changed
 
 
 R = TypeVar("R", bound=Record)
 
 
-def _one(record: type[R], row: sqlite3.Row | None) -> R | None:
-    return record.from_row(row) if row is not None else None
+def _record(conn: Database, record: type[R], row: Any) -> R:
+    """A row as its record, with stored file paths made paths on this host."""
+    found = record.from_row(row)
+    paths = {name: conn.local_path(getattr(found, name)) for name in PATH_COLUMNS if hasattr(found, name)}
+    return dataclasses.replace(found, **paths) if paths else found
+
+
+def _one(conn: Database, record: type[R], row: Any) -> R | None:
+    return _record(conn, record, row) if row is not None else None
+
+
+def _many(conn: Database, record: type[R], rows: Iterable[Any]) -> list[R]:
+    return [_record(conn, record, row) for row in rows]
 
 
 # ---- videos ----------------------------------------------------------------------------------
 
 
-def insert_video(conn: sqlite3.Connection, **fields: Any) -> int:
+def insert_video(conn: Database, **fields: Any) -> int:
     unknown = set(fields) - set(VIDEO_FIELDS)
     if unknown:
         raise ValueError(f"unknown video fields: {sorted(unknown)}")
+    fields = conn.stored_fields(fields)
     names = [*list(fields), "created_at"]
     marks = ", ".join("?" for _ in names)
-    cursor = conn.execute(f"INSERT INTO videos ({', '.join(names)}) VALUES ({marks})", [*fields.values(), now()])
-    return int(cursor.lastrowid)
+    sql = f"INSERT INTO videos ({', '.join(names)}) VALUES ({marks}) RETURNING id"
+    return conn.insert(sql, [*fields.values(), now()])
 
 
-def update_video(conn: sqlite3.Connection, video_id: int, **fields: Any) -> bool:
+def update_video(conn: Database, video_id: int, **fields: Any) -> bool:
     unknown = set(fields) - set(VIDEO_FIELDS)
     if unknown:
         raise ValueError(f"unknown video fields: {sorted(unknown)}")
     if not fields:
         return True
+    fields = conn.stored_fields(fields)
     assignments = ", ".join(f"{name} = ?" for name in fields)
     cursor = conn.execute(f"UPDATE videos SET {assignments} WHERE id = ?", [*fields.values(), video_id])
     return cursor.rowcount > 0
 
 
-def get_video(conn: sqlite3.Connection, video_id: int) -> VideoRecord | None:
-    return _one(VideoRecord, conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone())
+def get_video(conn: Database, video_id: int) -> VideoRecord | None:
+    return _one(conn, VideoRecord, conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone())
 
 
-def list_videos(conn: sqlite3.Connection, limit: int = 50, offset: int = 0) -> list[VideoRecord]:
+def list_videos(conn: Database, limit: int = 50, offset: int = 0) -> list[VideoRecord]:
     rows = conn.execute("SELECT * FROM videos ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
-    return [VideoRecord.from_row(row) for row in rows]
+    return _many(conn, VideoRecord, rows)
 
 
-def videos_with_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> dict[str, int]:
+def videos_with_urls(conn: Database, urls: Iterable[str]) -> dict[str, int]:
     """Which of these links are in the library already: link → the oldest video made from it."""
     wanted = list(urls)
     if not wanted:
@@ -153,37 +368,37 @@ def videos_with_urls(conn: sqlite3.Connection, urls: Iterable[str]) -> dict[str,
     return {row[0]: row[1] for row in rows}
 
 
-def count_videos(conn: sqlite3.Connection) -> int:
+def count_videos(conn: Database) -> int:
     return conn.execute("SELECT COUNT(*) FROM videos").fetchone()[0]
 
 
-def delete_video(conn: sqlite3.Connection, video_id: int) -> bool:
+def delete_video(conn: Database, video_id: int) -> bool:
     return conn.execute("DELETE FROM videos WHERE id = ?", (video_id,)).rowcount > 0
 
 
 # ---- steps -----------------------------------------------------------------------------------
 
 
-def insert_steps(conn: sqlite3.Connection, video_id: int, names: Iterable[str], exchange_id: int | None = None) -> None:
+def insert_steps(conn: Database, video_id: int, names: Iterable[str], exchange_id: int | None = None) -> None:
     conn.executemany(
-        "INSERT OR IGNORE INTO steps (video_id, exchange_id, name, updated_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO steps (video_id, exchange_id, name, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(video_id, exchange_id, name, now()) for name in names],
     )
 
 
-def get_step(conn: sqlite3.Connection, step_id: int) -> StepRecord | None:
-    return _one(StepRecord, conn.execute("SELECT * FROM steps WHERE id = ?", (step_id,)).fetchone())
+def get_step(conn: Database, step_id: int) -> StepRecord | None:
+    return _one(conn, StepRecord, conn.execute("SELECT * FROM steps WHERE id = ?", (step_id,)).fetchone())
 
 
-def find_step(conn: sqlite3.Connection, video_id: int, name: str, exchange_id: int | None = None) -> StepRecord | None:
+def find_step(conn: Database, video_id: int, name: str, exchange_id: int | None = None) -> StepRecord | None:
     row = conn.execute(
         "SELECT * FROM steps WHERE video_id = ? AND COALESCE(exchange_id, 0) = COALESCE(?, 0) AND name = ?",
         (video_id, exchange_id, name),
     ).fetchone()
-    return _one(StepRecord, row)
+    return _one(conn, StepRecord, row)
 
 
-def steps_of(conn: sqlite3.Connection, video_ids: Iterable[int], exchange_id: int | None = None) -> list[StepRecord]:
+def steps_of(conn: Database, video_ids: Iterable[int], exchange_id: int | None = None) -> list[StepRecord]:
     """Steps of several videos in one query (phase 1 when `exchange_id` is None)."""
     ids = list(video_ids)
     if not ids:
@@ -193,24 +408,24 @@ def steps_of(conn: sqlite3.Connection, video_ids: Iterable[int], exchange_id: in
         f"SELECT * FROM steps WHERE video_id IN ({marks}) AND COALESCE(exchange_id, 0) = COALESCE(?, 0) ORDER BY id",
         [*ids, exchange_id],
     )
-    return [StepRecord.from_row(row) for row in rows]
+    return _many(conn, StepRecord, rows)
 
 
-def steps_of_video(conn: sqlite3.Connection, video_id: int) -> list[StepRecord]:
+def steps_of_video(conn: Database, video_id: int) -> list[StepRecord]:
     """Every step of a video, phase 1 and phase 2."""
     rows = conn.execute("SELECT * FROM steps WHERE video_id = ? ORDER BY id", (video_id,))
-    return [StepRecord.from_row(row) for row in rows]
+    return _many(conn, StepRecord, rows)
 
 
-def steps_in_states(conn: sqlite3.Connection, states: Iterable[str]) -> list[StepRecord]:
+def steps_in_states(conn: Database, states: Iterable[str]) -> list[StepRecord]:
     wanted = list(states)
     marks = ", ".join("?" for _ in wanted)
     rows = conn.execute(f"SELECT * FROM steps WHERE state IN ({marks}) ORDER BY id", wanted)
-    return [StepRecord.from_row(row) for row in rows]
+    return _many(conn, StepRecord, rows)
 
 
 def update_step(
-    conn: sqlite3.Connection,
+    conn: Database,
     step_id: int,
     where_states: Iterable[str] | None = None,
     task_id_is: str | None = None,
@@ -234,19 +449,20 @@ def update_step(
 # ---- transcript --------------------------------------------------------------------------------
 
 
-def replace_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[Segment]) -> None:
+def replace_segments(conn: Database, video_id: int, segments: Iterable[Segment]) -> None:
     """Store a video's transcript, replacing the previous one; call inside a transaction."""
     conn.execute("DELETE FROM segments WHERE video_id = ?", (video_id,))
     append_segments(conn, video_id, segments, first_position=0)
 
 
-def append_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[Segment], first_position: int) -> None:
+def append_segments(conn: Database, video_id: int, segments: Iterable[Segment], first_position: int) -> None:
     """Add segments after the ones stored, as transcription produces them."""
     for position, segment in enumerate(segments, start=first_position):
-        segment_id = conn.execute(
-            "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker) VALUES (?, ?, ?, ?, ?, ?)",
+        segment_id = conn.insert(
+            "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker) "
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (video_id, position, segment.start, segment.end, segment.text, segment.speaker),
-        ).lastrowid
+        )
         conn.executemany(
             "INSERT INTO words (segment_id, video_id, position, start_time, end_time, text, probability, speaker) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -257,7 +473,7 @@ def append_segments(conn: sqlite3.Connection, video_id: int, segments: Iterable[
         )
 
 
-def get_segments(conn: sqlite3.Connection, video_id: int) -> list[Segment]:
+def get_segments(conn: Database, video_id: int) -> list[Segment]:
     words_by_segment: dict[int, list[Word]] = {}
     for row in conn.execute(
         "SELECT * FROM words WHERE video_id = ? ORDER BY segment_id, position", (video_id,)
@@ -273,14 +489,14 @@ def get_segments(conn: sqlite3.Connection, video_id: int) -> list[Segment]:
     ]
 
 
-def segment_ids(conn: sqlite3.Connection, video_id: int) -> list[int]:
+def segment_ids(conn: Database, video_id: int) -> list[int]:
     return [row[0] for row in conn.execute("SELECT id FROM segments WHERE video_id = ? ORDER BY position", (video_id,))]
 
 
 # ---- diarization -------------------------------------------------------------------------------
 
 
-def replace_turns(conn: sqlite3.Connection, video_id: int, turns: Iterable[Turn]) -> None:
+def replace_turns(conn: Database, video_id: int, turns: Iterable[Turn]) -> None:
     conn.execute("DELETE FROM turns WHERE video_id = ?", (video_id,))
     conn.executemany(
         "INSERT INTO turns (video_id, start_time, end_time, speaker) VALUES (?, ?, ?, ?)",
@@ -288,35 +504,40 @@ def replace_turns(conn: sqlite3.Connection, video_id: int, turns: Iterable[Turn]
     )
 
 
-def save_raw_transcript(conn: sqlite3.Connection, video_id: int, transcript: Transcript) -> None:
+def save_raw_transcript(conn: Database, video_id: int, transcript: Transcript) -> None:
     data = json.dumps(transcript_to_dict(transcript))
-    conn.execute("INSERT OR REPLACE INTO raw_transcripts (video_id, data) VALUES (?, ?)", (video_id, data))
+    conn.execute(
+        "INSERT INTO raw_transcripts (video_id, data) VALUES (?, ?) "
+        "ON CONFLICT (video_id) DO UPDATE SET data = excluded.data",
+        (video_id, data),
+    )
 
 
-def get_raw_transcript(conn: sqlite3.Connection, video_id: int) -> Transcript | None:
+def get_raw_transcript(conn: Database, video_id: int) -> Transcript | None:
     """The transcript before speaker alignment; None for videos transcribed before it was kept here."""
     row = conn.execute("SELECT data FROM raw_transcripts WHERE video_id = ?", (video_id,)).fetchone()
     return transcript_from_dict(json.loads(row["data"])) if row else None
 
 
-def get_turns(conn: sqlite3.Connection, video_id: int) -> list[Turn]:
+def get_turns(conn: Database, video_id: int) -> list[Turn]:
     rows = conn.execute("SELECT * FROM turns WHERE video_id = ? ORDER BY start_time, id", (video_id,))
     return [Turn(row["start_time"], row["end_time"], row["speaker"]) for row in rows]
 
 
-def ensure_speakers(conn: sqlite3.Connection, video_id: int, labels: Iterable[str]) -> None:
+def ensure_speakers(conn: Database, video_id: int, labels: Iterable[str]) -> None:
     """Add rows for new labels; names given by the user to existing labels are kept."""
     conn.executemany(
-        "INSERT OR IGNORE INTO speakers (video_id, label) VALUES (?, ?)", [(video_id, label) for label in labels]
+        "INSERT INTO speakers (video_id, label) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(video_id, label) for label in labels],
     )
 
 
-def get_speakers(conn: sqlite3.Connection, video_id: int) -> list[SpeakerRecord]:
+def get_speakers(conn: Database, video_id: int) -> list[SpeakerRecord]:
     rows = conn.execute("SELECT label, name FROM speakers WHERE video_id = ? ORDER BY label", (video_id,))
-    return [SpeakerRecord.from_row(row) for row in rows]
+    return _many(conn, SpeakerRecord, rows)
 
 
-def rename_speaker(conn: sqlite3.Connection, video_id: int, label: str, name: str | None) -> bool:
+def rename_speaker(conn: Database, video_id: int, label: str, name: str | None) -> bool:
     cursor = conn.execute("UPDATE speakers SET name = ? WHERE video_id = ? AND label = ?", (name, video_id, label))
     return cursor.rowcount > 0
 
@@ -325,16 +546,15 @@ def rename_speaker(conn: sqlite3.Connection, video_id: int, label: str, name: st
 
 
 def insert_exchange(
-    conn: sqlite3.Connection, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
+    conn: Database, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
 ) -> int:
     """`chain`: once a phase-2 step is done, queue the next one (process all)."""
-    cursor = conn.execute(
+    return conn.insert(
         "INSERT INTO exchanges (video_id, label, kind, start_time, end_time, question, asker, answerer, chain, "
-        "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (video_id, label, kind, exchange.start, exchange.end, exchange.question, exchange.asker, exchange.answerer,
          int(chain), exchange.note or None, now()),
     )  # fmt: skip
-    return int(cursor.lastrowid)
 
 
 EXCHANGE_SETTABLE = (
@@ -343,7 +563,7 @@ EXCHANGE_SETTABLE = (
 )  # fmt: skip
 
 
-def update_exchange(conn: sqlite3.Connection, exchange_id: int, **fields: Any) -> None:
+def update_exchange(conn: Database, exchange_id: int, **fields: Any) -> None:
     unknown = set(fields) - set(EXCHANGE_SETTABLE)
     if unknown:
         raise ValueError(f"unknown exchange fields: {sorted(unknown)}")
@@ -351,53 +571,53 @@ def update_exchange(conn: sqlite3.Connection, exchange_id: int, **fields: Any) -
     conn.execute(f"UPDATE exchanges SET {assignments} WHERE id = ?", [*fields.values(), exchange_id])
 
 
-def delete_exchanges(conn: sqlite3.Connection, video_id: int, kind: str) -> list[int]:
+def delete_exchanges(conn: Database, video_id: int, kind: str) -> list[int]:
     ids = [row[0] for row in conn.execute("SELECT id FROM exchanges WHERE video_id = ? AND kind = ?", (video_id, kind))]
     conn.execute("DELETE FROM exchanges WHERE video_id = ? AND kind = ?", (video_id, kind))
     return ids
 
 
-def list_exchanges(conn: sqlite3.Connection, video_id: int) -> list[ExchangeRecord]:
+def list_exchanges(conn: Database, video_id: int) -> list[ExchangeRecord]:
     rows = conn.execute("SELECT * FROM exchanges WHERE video_id = ? ORDER BY start_time, id", (video_id,))
-    return [ExchangeRecord.from_row(row) for row in rows]
+    return _many(conn, ExchangeRecord, rows)
 
 
-def get_exchange(conn: sqlite3.Connection, exchange_id: int) -> ExchangeRecord | None:
-    return _one(ExchangeRecord, conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone())
+def get_exchange(conn: Database, exchange_id: int) -> ExchangeRecord | None:
+    return _one(conn, ExchangeRecord, conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone())
 
 
-def delete_exchange(conn: sqlite3.Connection, exchange_id: int) -> bool:
+def delete_exchange(conn: Database, exchange_id: int) -> bool:
     return conn.execute("DELETE FROM exchanges WHERE id = ?", (exchange_id,)).rowcount > 0
 
 
-def exchange_steps(conn: sqlite3.Connection, exchange_ids: Iterable[int]) -> list[StepRecord]:
+def exchange_steps(conn: Database, exchange_ids: Iterable[int]) -> list[StepRecord]:
     ids = list(exchange_ids)
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
     rows = conn.execute(f"SELECT * FROM steps WHERE exchange_id IN ({marks}) ORDER BY id", ids)
-    return [StepRecord.from_row(row) for row in rows]
+    return _many(conn, StepRecord, rows)
 
 
-def exchanges_of(conn: sqlite3.Connection, video_ids: Iterable[int]) -> list[ExchangeRecord]:
+def exchanges_of(conn: Database, video_ids: Iterable[int]) -> list[ExchangeRecord]:
     """The exchanges of several videos in one query."""
     ids = list(video_ids)
     marks = ", ".join("?" for _ in ids)
     rows = (
         conn.execute(f"SELECT * FROM exchanges WHERE video_id IN ({marks}) ORDER BY start_time, id", ids) if ids else []
     )
-    return [ExchangeRecord.from_row(row) for row in rows]
+    return _many(conn, ExchangeRecord, rows)
 
 
-def phase2_steps_of(conn: sqlite3.Connection, video_ids: Iterable[int]) -> list[StepRecord]:
+def phase2_steps_of(conn: Database, video_ids: Iterable[int]) -> list[StepRecord]:
     """Every exchange's steps for several videos in one query."""
     ids = list(video_ids)
     marks = ", ".join("?" for _ in ids)
     sql = f"SELECT * FROM steps WHERE video_id IN ({marks}) AND exchange_id IS NOT NULL ORDER BY id"
-    return [StepRecord.from_row(row) for row in conn.execute(sql, ids)] if ids else []
+    return _many(conn, StepRecord, conn.execute(sql, ids)) if ids else []
 
 
-def ready_clip_counts(conn: sqlite3.Connection, video_ids: Iterable[int]) -> dict[int, int]:
+def ready_clip_counts(conn: Database, video_ids: Iterable[int]) -> dict[int, int]:
     """How many clips of each video are cut (have their MP4)."""
     ids = list(video_ids)
     marks = ", ".join("?" for _ in ids)
@@ -408,7 +628,7 @@ def ready_clip_counts(conn: sqlite3.Connection, video_ids: Iterable[int]) -> dic
     return {row[0]: row[1] for row in conn.execute(sql, ids)} if ids else {}
 
 
-def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans: Iterable[Any]) -> None:
+def replace_exchange_segments(conn: Database, exchange_id: int, spans: Iterable[Any]) -> None:
     conn.execute("DELETE FROM exchange_segments WHERE exchange_id = ?", (exchange_id,))
     conn.executemany(
         "INSERT INTO exchange_segments (exchange_id, position, start_time, end_time, speaker) VALUES (?, ?, ?, ?, ?)",
@@ -416,9 +636,9 @@ def replace_exchange_segments(conn: sqlite3.Connection, exchange_id: int, spans:
     )
 
 
-def get_exchange_segments(conn: sqlite3.Connection, exchange_id: int) -> list[ExchangeSegmentRecord]:
+def get_exchange_segments(conn: Database, exchange_id: int) -> list[ExchangeSegmentRecord]:
     rows = conn.execute("SELECT * FROM exchange_segments WHERE exchange_id = ? ORDER BY position", (exchange_id,))
-    return [ExchangeSegmentRecord.from_row(row) for row in rows]
+    return _many(conn, ExchangeSegmentRecord, rows)
 
 
 # ---- clips -------------------------------------------------------------------------------------
@@ -426,26 +646,26 @@ def get_exchange_segments(conn: sqlite3.Connection, exchange_id: int) -> list[Ex
 CLIP_FIELDS = ("position", "kind", "start_time", "end_time", "speaker", "note", "path", "srt_path", "vtt_path")
 
 
-def replace_clips(conn: sqlite3.Connection, exchange_id: int, clips: Iterable[dict[str, Any]]) -> list[int]:
+def replace_clips(conn: Database, exchange_id: int, clips: Iterable[dict[str, Any]]) -> list[int]:
     conn.execute("DELETE FROM clips WHERE exchange_id = ?", (exchange_id,))
     ids = []
+    sql = (
+        f"INSERT INTO clips (exchange_id, {', '.join(CLIP_FIELDS)}, created_at) "
+        f"VALUES (?, {', '.join('?' for _ in CLIP_FIELDS)}, ?) RETURNING id"
+    )
     for clip in clips:
-        values = [clip.get(name) for name in CLIP_FIELDS]
-        cursor = conn.execute(
-            f"INSERT INTO clips (exchange_id, {', '.join(CLIP_FIELDS)}, created_at) "
-            f"VALUES (?, {', '.join('?' for _ in CLIP_FIELDS)}, ?)",
-            [exchange_id, *values, now()],
-        )
-        ids.append(int(cursor.lastrowid))
+        values = conn.stored_fields({name: clip.get(name) for name in CLIP_FIELDS})
+        ids.append(conn.insert(sql, [exchange_id, *values.values(), now()]))
     return ids
 
 
-def update_clip(conn: sqlite3.Connection, clip_id: int, **fields: Any) -> None:
+def update_clip(conn: Database, clip_id: int, **fields: Any) -> None:
+    fields = conn.stored_fields(fields)
     assignments = ", ".join(f"{name} = ?" for name in fields)
     conn.execute(f"UPDATE clips SET {assignments} WHERE id = ?", [*fields.values(), clip_id])
 
 
-def mark_burned_captions_out_of_date(conn: sqlite3.Connection, video_id: int) -> int:
+def mark_burned_captions_out_of_date(conn: Database, video_id: int) -> int:
     """Clips of the video whose picture carries captions: their names are now wrong."""
     return conn.execute(
         "UPDATE clips SET captions_out_of_date = 1 WHERE burned_captions = 1 AND exchange_id IN "
@@ -454,12 +674,12 @@ def mark_burned_captions_out_of_date(conn: sqlite3.Connection, video_id: int) ->
     ).rowcount
 
 
-def list_clips(conn: sqlite3.Connection, exchange_id: int) -> list[ClipRecord]:
+def list_clips(conn: Database, exchange_id: int) -> list[ClipRecord]:
     rows = conn.execute("SELECT * FROM clips WHERE exchange_id = ? ORDER BY position", (exchange_id,))
-    return [ClipRecord.from_row(row) for row in rows]
+    return _many(conn, ClipRecord, rows)
 
 
-def list_cut_clips(conn: sqlite3.Connection, video_id: int | None = None, limit: int = 500) -> list[ClipRecord]:
+def list_cut_clips(conn: Database, video_id: int | None = None, limit: int = 500) -> list[ClipRecord]:
     """Clips that have their MP4, newest first, of one video or of all."""
     sql = "SELECT clips.* FROM clips JOIN exchanges ON exchanges.id = clips.exchange_id WHERE clips.path IS NOT NULL"
     params: list[Any] = []
@@ -467,29 +687,29 @@ def list_cut_clips(conn: sqlite3.Connection, video_id: int | None = None, limit:
         sql += " AND exchanges.video_id = ?"
         params.append(video_id)
     rows = conn.execute(sql + " ORDER BY clips.created_at DESC, clips.id DESC LIMIT ?", [*params, limit])
-    return [ClipRecord.from_row(row) for row in rows]
+    return _many(conn, ClipRecord, rows)
 
 
-def videos_with_clips(conn: sqlite3.Connection) -> list[VideoRecord]:
+def videos_with_clips(conn: Database) -> list[VideoRecord]:
     rows = conn.execute(
         "SELECT * FROM videos WHERE id IN (SELECT exchanges.video_id FROM clips JOIN exchanges ON "
         "exchanges.id = clips.exchange_id WHERE clips.path IS NOT NULL) ORDER BY created_at DESC, id DESC"
     )
-    return [VideoRecord.from_row(row) for row in rows]
+    return _many(conn, VideoRecord, rows)
 
 
-def get_clip(conn: sqlite3.Connection, clip_id: int) -> ClipRecord | None:
-    return _one(ClipRecord, conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
+def get_clip(conn: Database, clip_id: int) -> ClipRecord | None:
+    return _one(conn, ClipRecord, conn.execute("SELECT * FROM clips WHERE id = ?", (clip_id,)).fetchone())
 
 
 # ---- errors ------------------------------------------------------------------------------------
 
 
-def count_errors(conn: sqlite3.Connection) -> int:
+def count_errors(conn: Database) -> int:
     return conn.execute("SELECT COUNT(*) FROM steps WHERE state = 'error'").fetchone()[0]
 
 
-def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[ErrorRecord]:
+def error_steps(conn: Database, limit: int = 500) -> list[ErrorRecord]:
     """Steps in error across all videos, newest first, with the video title and exchange label."""
     rows = conn.execute(
         "SELECT steps.*, videos.title AS video_title, videos.url AS video_url, exchanges.label AS exchange_label "
@@ -498,20 +718,20 @@ def error_steps(conn: sqlite3.Connection, limit: int = 500) -> list[ErrorRecord]
         "WHERE steps.state = 'error' ORDER BY steps.finished_at DESC, steps.id DESC LIMIT ?",
         (limit,),
     )
-    return [ErrorRecord.from_row(row) for row in rows]
+    return _many(conn, ErrorRecord, rows)
 
 
 # ---- login sessions ------------------------------------------------------------------------------
 
 
-def session_generation(conn: sqlite3.Connection) -> str:
+def session_generation(conn: Database) -> str:
     row = conn.execute("SELECT value FROM auth_state WHERE key = 'session_generation'").fetchone()
     return row[0] if row else "0"
 
 
-def end_all_sessions(conn: sqlite3.Connection) -> None:
+def end_all_sessions(conn: Database) -> None:
     """Move to a new generation: every session cookie issued before is no longer accepted."""
     conn.execute(
         "INSERT INTO auth_state (key, value) VALUES ('session_generation', '1') "
-        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(auth_state.value AS INTEGER) + 1 AS TEXT)"
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from utils.core import db, presenters, steps
+from utils.core.db import Database
 from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.core.steps import StepService
@@ -43,7 +43,7 @@ class VideoRequest:
     max_speakers: int | None = None
 
 
-def create_video(conn: sqlite3.Connection, request: VideoRequest) -> int:
+def create_video(conn: Database, request: VideoRequest) -> int:
     """Insert the video and one pending row per phase-1 step; call inside a transaction."""
     video_id = db.insert_video(
         conn,
@@ -72,7 +72,7 @@ def request_from_video(video: VideoRecord, url: str) -> VideoRequest:
     )
 
 
-def delete_exchange(conn: sqlite3.Connection, exchange: ExchangeRecord, clips_dir: Path) -> None:
+def delete_exchange(conn: Database, exchange: ExchangeRecord, clips_dir: Path) -> None:
     """Remove the exchange (its steps and clips cascade), then its clip files."""
     with db.transaction(conn):
         db.delete_exchange(conn, exchange.id)
@@ -80,7 +80,7 @@ def delete_exchange(conn: sqlite3.Connection, exchange: ExchangeRecord, clips_di
 
 
 def replace_auto_exchanges(
-    conn: sqlite3.Connection, video_id: int, found: list[Exchange], note: str | None, clips_dir: Path
+    conn: Database, video_id: int, found: list[Exchange], note: str | None, clips_dir: Path
 ) -> list[int]:
     """The exchanges found anew replace the ones found before (manual ones stay), with the note that
     explains what was left out; the old ones' clip files go too. Returns the new exchanges' ids."""
@@ -95,7 +95,7 @@ def replace_auto_exchanges(
     return new_ids
 
 
-def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -> bool:
+def delete_video(conn: Database, video_id: int, folders: list[Path]) -> bool:
     """Remove the rows (steps cascade), then the video's folders under each managed root."""
     with db.transaction(conn):
         deleted = db.delete_video(conn, video_id)
@@ -105,7 +105,7 @@ def delete_video(conn: sqlite3.Connection, video_id: int, folders: list[Path]) -
 
 
 def create_exchange(
-    conn: sqlite3.Connection, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
+    conn: Database, video_id: int, label: str, kind: str, exchange: Exchange, chain: bool = False
 ) -> int:
     """Insert an exchange and one pending row per phase-2 step; call inside a transaction.
     `chain` runs its steps one after another once the first is queued."""
@@ -114,7 +114,7 @@ def create_exchange(
     return exchange_id
 
 
-def next_manual_label(conn: sqlite3.Connection, video_id: int) -> str:
+def next_manual_label(conn: Database, video_id: int) -> str:
     """`man_N`, one past the highest manual exchange of the video."""
     numbers = [
         int(row.label[4:]) for row in db.list_exchanges(conn, video_id)
@@ -123,9 +123,7 @@ def next_manual_label(conn: sqlite3.Connection, video_id: int) -> str:
     return f"man_{max(numbers, default=0) + 1}"
 
 
-def add_uploaded_video(
-    conn: sqlite3.Connection, request: VideoRequest, upload: UploadedFile, download_dir: Path
-) -> int:
+def add_uploaded_video(conn: Database, request: VideoRequest, upload: UploadedFile, download_dir: Path) -> int:
     """A finished upload becomes a video whose download step is already done: the file moves into the
     video's folder under the name the media's own container gives it. Call inside a transaction; the
     folder is removed again if anything fails."""
@@ -146,9 +144,7 @@ def add_uploaded_video(
     return video_id
 
 
-def record_download(
-    conn: sqlite3.Connection, video_id: int, result: Downloaded, info: MediaInfo, thumbnail: Path | None
-) -> None:
+def record_download(conn: Database, video_id: int, result: Downloaded, info: MediaInfo, thumbnail: Path | None) -> None:
     """What a download found: the file, what the site says about it and what ffmpeg measured."""
     db.update_video(
         conn, video_id, title=result.title, uploader=result.uploader, duration=result.duration or info.duration,
@@ -157,7 +153,7 @@ def record_download(
     )  # fmt: skip
 
 
-def expand_playlist(conn: sqlite3.Connection, video: VideoRecord, entries: list[str], title: str | None) -> list[int]:
+def expand_playlist(conn: Database, video: VideoRecord, entries: list[str], title: str | None) -> list[int]:
     """A playlist's video becomes its first entry, and every other entry a new video with the same
     choices; returns the new videos' ids. Call inside a transaction."""
     first, *others = entries
@@ -165,13 +161,13 @@ def expand_playlist(conn: sqlite3.Connection, video: VideoRecord, entries: list[
     return [create_video(conn, request_from_video(video, url)) for url in others]
 
 
-def subtitle_cues(conn: sqlite3.Connection, video_id: int) -> list[subtitles.Cue]:
+def subtitle_cues(conn: Database, video_id: int) -> list[subtitles.Cue]:
     """The video's captions with the speakers' current names ("Ada: ..."), for its clips' subtitles."""
     names = presenters.speaker_names(db.get_speakers(conn, video_id))
     return subtitles.transcript_cues(db.get_segments(conn, video_id), names)
 
 
-def rewrite_clip_subtitles(conn: sqlite3.Connection, video_id: int) -> int:
+def rewrite_clip_subtitles(conn: Database, video_id: int) -> int:
     """After a rename, every cut clip's SRT and VTT carry the new names at once, and clips with captions
     burned into the picture are marked out of date (only cutting again changes a picture); returns how
     many clips' subtitles were rewritten."""
@@ -204,7 +200,7 @@ class ClipInLibrary:
         return speaker["name"] if speaker else self.clip.speaker
 
 
-def clips_in_library(conn: sqlite3.Connection, video_id: int | None = None, limit: int = 500) -> list[ClipInLibrary]:
+def clips_in_library(conn: Database, video_id: int | None = None, limit: int = 500) -> list[ClipInLibrary]:
     """Cut clips across the library (or of one video), newest first, each with its Q&A, video and speakers."""
     found, exchanges, videos, speakers = [], {}, {}, {}
     for clip in db.list_cut_clips(conn, video_id, limit):
@@ -219,13 +215,13 @@ def clips_in_library(conn: sqlite3.Connection, video_id: int | None = None, limi
     return found
 
 
-def spoken_by(conn: sqlite3.Connection, items: list[ClipInLibrary], name: str) -> list[ClipInLibrary]:
+def spoken_by(conn: Database, items: list[ClipInLibrary], name: str) -> list[ClipInLibrary]:
     """The clips of a speaker of that name (as shown: "Ada", or "Speaker 2") and the whole-Q&A clips in
     which they speak."""
     return [item for item in items if _speaks(conn, item, name)]
 
 
-def _speaks(conn: sqlite3.Connection, item: ClipInLibrary, name: str) -> bool:
+def _speaks(conn: Database, item: ClipInLibrary, name: str) -> bool:
     if item.clip.kind == "speaker":
         return item.speaker_name == name
     labels = {span.speaker for span in db.get_exchange_segments(conn, item.exchange.id)}

@@ -1,6 +1,9 @@
-"""The database schema as an ordered list of migrations; `PRAGMA user_version` records how many ran.
+"""The database schema as an ordered list of migrations, the same for SQLite and PostgreSQL.
 
-Append new migrations at the end; never edit one that has shipped, so upgrading keeps data.
+`db.schema_version` records how many ran. They are written in SQLite's words; `db._ddl` gives PostgreSQL
+its own for the two that differ (an auto-increment key, a double-precision REAL). Tables are created
+before any table that refers to them (PostgreSQL checks a reference when it is declared).
+Append new migrations at the end; never change what one that has shipped does, so upgrading keeps data.
 """
 
 MIGRATIONS: tuple[str, ...] = (
@@ -30,6 +33,23 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     CREATE INDEX videos_created ON videos (created_at DESC, id DESC);
+
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),
+        start_time REAL NOT NULL,
+        end_time REAL NOT NULL,
+        question TEXT,
+        asker TEXT,
+        answerer TEXT,
+        chain INTEGER NOT NULL DEFAULT 0,
+        burn_subtitles INTEGER,
+        note TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (video_id, label)
+    );
 
     CREATE TABLE steps (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -88,23 +108,6 @@ MIGRATIONS: tuple[str, ...] = (
         label TEXT NOT NULL,
         name TEXT,
         PRIMARY KEY (video_id, label)
-    );
-
-    CREATE TABLE exchanges (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
-        label TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('auto', 'manual')),
-        start_time REAL NOT NULL,
-        end_time REAL NOT NULL,
-        question TEXT,
-        asker TEXT,
-        answerer TEXT,
-        chain INTEGER NOT NULL DEFAULT 0,
-        burn_subtitles INTEGER,
-        note TEXT,
-        created_at TEXT NOT NULL,
-        UNIQUE (video_id, label)
     );
 
     CREATE TABLE exchange_segments (

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import asdict
 from typing import Any
 
 from utils.core import db, steps
+from utils.core.db import Database
 from utils.core.records import ClipRecord, ExchangeRecord, SpeakerRecord, StepRecord, VideoRecord
 from utils.pipeline.redact import redact_url
 
@@ -37,7 +37,7 @@ def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[
     return described
 
 
-def describe_many(conn: sqlite3.Connection, videos: list[VideoRecord]) -> list[dict[str, Any]]:
+def describe_many(conn: Database, videos: list[VideoRecord]) -> list[dict[str, Any]]:
     """Describe a page of videos with one query for all their steps."""
     by_video = steps.group_by_video(db.steps_of(conn, [video.id for video in videos]))
     where = steps.standings(conn, videos, by_video)

@@ -6,14 +6,14 @@ tables in `migrations.py` (a test checks that every column has a field).
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Self
 
 
 class Record:
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Self:
+    def from_row(cls, row: Mapping) -> Self:
         return cls(**{field.name: row[field.name] for field in fields(cls)})  # type: ignore[arg-type]
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from utils.core import db
+from utils.core.db import Database
 from utils.core.records import ExchangeRecord, StepRecord, VideoRecord
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def standing(
 
 
 def standings(
-    conn: sqlite3.Connection, videos: Iterable[VideoRecord], phase1: dict[int, list[StepRecord]] | None = None
+    conn: Database, videos: Iterable[VideoRecord], phase1: dict[int, list[StepRecord]] | None = None
 ) -> dict[int, Standing]:
     """Each video's standing, with a handful of queries for any number of videos; callers that have read
     the videos' phase-1 steps already pass them (grouped by video) instead of having them read again."""
@@ -245,7 +245,7 @@ def queue_positions(queued: Iterable[StepRecord]) -> dict[int, int]:
     return ahead
 
 
-def queue_event(conn: sqlite3.Connection) -> Event:
+def queue_event(conn: Database) -> Event:
     """Where every waiting step stands in line, for the pages (keys are step ids)."""
     return {"type": "queue", "ahead": queue_positions(db.steps_in_states(conn, [QUEUED]))}
 
@@ -272,7 +272,7 @@ def step_event(step: StepRecord, where: Standing | None = None) -> Event:
 class StepService:
     """Applies the step rules to one database connection."""
 
-    def __init__(self, conn: sqlite3.Connection, publish: Publish | None = None, enqueue: Enqueue | None = None):
+    def __init__(self, conn: Database, publish: Publish | None = None, enqueue: Enqueue | None = None):
         self.conn = conn
         self.publish = publish or (lambda event: None)
         self.enqueue = enqueue
