@@ -4,6 +4,11 @@ The database remembers what was asked; the broker and workers only carry it out.
 `queued` or `running` must have its task somewhere: waiting in a Redis queue, reserved by a worker
 or running on one. `live_task_ids` asks the workers and reads the queues; `Reconciler` runs
 `StepService.recover` at start-up and then periodically.
+
+Several web processes, on several hosts, may each run a `Reconciler`; one of them leads at a time,
+holding a lease in Redis that it renews on every pass (`LEADER_KEY`). The others stand by and take
+over when the lease runs out, so a lost step is re-queued once, not once per web process, and the
+workers are asked what they hold once per interval, not once per process.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import threading
 
 import redis
 from celery import Celery
+from redis.exceptions import LockError
 
 from config import Settings
 from tasks import build_step_service
@@ -22,6 +28,8 @@ from utils.core import db, steps
 log = logging.getLogger(__name__)
 
 QUEUES = (steps.IO_QUEUE, steps.COMPUTE_QUEUE)
+LEADER_KEY = "clipper:reconciler-leader"
+LEASE_INTERVALS = 3  # the lease outlives this many passes, so one slow pass does not hand it over
 
 
 def queued_task_ids(client: redis.Redis) -> set[str]:
@@ -51,7 +59,7 @@ def live_task_ids(celery_app: Celery, client: redis.Redis) -> set[str]:
 
 
 class Reconciler:
-    """Runs recovery passes every `interval` seconds in a daemon thread."""
+    """Runs recovery passes every `interval` seconds in a daemon thread, while it holds the lease."""
 
     def __init__(self, celery_app: Celery, settings: Settings, interval: float = 20.0):
         self.celery_app = celery_app
@@ -59,20 +67,35 @@ class Reconciler:
         self.interval = interval
         self.suspects: dict[int, str] = {}
         self._stop = threading.Event()
+        self._client = redis.Redis.from_url(celery_app.conf.broker_url, socket_timeout=5, socket_connect_timeout=2)
+        self._lease = self._client.lock(LEADER_KEY, timeout=interval * LEASE_INTERVALS, thread_local=False)
 
-    def run_once(self) -> None:
-        broker = self.celery_app.conf.broker_url
-        client = redis.Redis.from_url(broker, socket_timeout=5, socket_connect_timeout=2)
-        conn = db.connect(self.settings.database_path)
+    def leads(self) -> bool:
+        """Renew the lease if this process holds it, else take it if it is free."""
+        if self._lease.owned() and self._lease.reacquire():
+            return True
+        if self._lease.acquire(blocking=False):
+            self.suspects = {}  # sightings from an earlier lead are stale: another leader acted since
+            return True
+        return False
+
+    def run_once(self) -> bool:
+        """One pass if this process leads; whether it did."""
+        conn = None
         try:
-            live = live_task_ids(self.celery_app, client)
+            if not self.leads():
+                return False
+            conn = db.connect_to(self.settings)
+            live = live_task_ids(self.celery_app, self._client)
             service = build_step_service(conn, self.celery_app, self.settings)
             self.suspects = service.recover(live, self.suspects, self.settings.max_step_attempts)
-        except redis.RedisError as error:  # with the broker down nothing can be re-queued; try next time
+            return True
+        except (redis.RedisError, LockError) as error:  # with the broker down nothing can be re-queued
             log.warning("reconciler: broker unavailable (%s)", error)
+            return False
         finally:
-            conn.close()
-            client.close()
+            if conn is not None:
+                conn.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -86,4 +109,11 @@ class Reconciler:
         threading.Thread(target=self._loop, name="reconciler", daemon=True).start()
 
     def stop(self) -> None:
+        """Stop, and hand the lease over at once rather than when it runs out."""
         self._stop.set()
+        try:
+            if self._lease.owned():
+                self._lease.release()
+        except (redis.RedisError, LockError):
+            pass
+        self._client.close()

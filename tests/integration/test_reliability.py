@@ -40,10 +40,10 @@ def broker(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, broker) -> dict[str, str]:
+def env(tmp_path_factory, broker, database_env) -> dict[str, str]:
     return {"DATA_DIR": str(tmp_path_factory.mktemp("reliability-data")), "FLASK_SECRET_KEY": "test",
             "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3", "ALLOWED_NETWORKS": "127.0.0.0/8",
-            **AUTH_ENV}  # fmt: skip
+            **AUTH_ENV, **database_env}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +93,10 @@ def test_worker_killed_mid_transcription_is_recovered(api, app, site, env, artif
     assert lost["state"] == "running" and lost["attempts"] == 1
 
     back = Worker(env, log=artifacts_dir / "restarted-worker.log").start()
-    reconciler = Reconciler(app.extensions["celery"], app.config["SETTINGS"], interval=5)
-    reconciler.start()
+    # Two web processes, each with its reconciler: the lost step is re-queued once, not once by each.
+    reconcilers = [Reconciler(app.extensions["celery"], app.config["SETTINGS"], interval=5) for _ in range(2)]
+    for reconciler in reconcilers:
+        reconciler.start()
     try:
         restarted_at = time.monotonic()
         rerun = wait_until(
@@ -105,8 +107,10 @@ def test_worker_killed_mid_transcription_is_recovered(api, app, site, env, artif
         done = wait_until(step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
                           timeout=300, what="the re-run to finish")  # fmt: skip
         assert done["state"] == "done", done["error"]
+        assert done["attempts"] == 2
     finally:
-        reconciler.stop()
+        for reconciler in reconcilers:
+            reconciler.stop()
         back.stop()
 
 
@@ -121,7 +125,7 @@ def test_deleting_a_video_while_it_is_transcribed_stops_it_and_keeps_it_gone(api
         time.sleep(8)  # long enough for the task to notice, or to finish and try to write
         assert api.get(f"/api/videos/{video_id}").status_code == 404
         assert not folder.exists()
-        conn = db.connect(settings.database_path)
+        conn = db.connect_to(settings)
         assert conn.execute("SELECT COUNT(*) FROM segments WHERE video_id = ?", (video_id,)).fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM steps WHERE video_id = ?", (video_id,)).fetchone()[0] == 0
         conn.close()
