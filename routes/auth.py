@@ -153,9 +153,10 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def init_auth(app: Flask, credentials: Credentials, max_attempts: int, cookie_secure: str, lifetime_hours: int) -> None:
+def init_auth(app: Flask, credentials: Credentials, limiter: AttemptLimiter, cookie_secure: str,
+              lifetime_hours: int) -> None:  # fmt: skip
     app.extensions["credentials"] = credentials
-    app.extensions["login_limiter"] = AttemptLimiter(max_attempts, 300.0)
+    app.extensions["login_limiter"] = limiter
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="clipper",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=lifetime_hours),

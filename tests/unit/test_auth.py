@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from app import create_app
 from tests.support.common import TEST_ADMIN, TEST_API_TOKEN, csrf_from, log_in
 from utils.core.auth import load_credentials
 
@@ -114,3 +115,19 @@ def test_password_may_be_given_as_a_hash(tmp_path):
 
 def test_token_access_is_off_without_api_token(tmp_path):
     assert not load_credentials("admin", "pw", "", tmp_path).check_token("")
+
+
+def test_failures_count_across_web_processes(settings_env, redis_client):
+    """Two web processes (two apps on one Redis): guesses sent to either add up to one limit."""
+    first, second = (create_app(settings_env).test_client(authenticated=False) for _ in range(2))
+    for n in range(5):
+        assert log_in(first if n % 2 else second, password="guess").status_code == 401
+    assert log_in(first).status_code == 429 and log_in(second).status_code == 429
+
+
+def test_without_redis_each_process_still_throttles_on_its_own(settings_env):
+    app = create_app({**settings_env, "CELERY_BROKER_URL": "redis://127.0.0.1:1/0"})  # nothing listens there
+    browser = app.test_client(authenticated=False)
+    for _ in range(5):
+        assert log_in(browser, password="guess").status_code == 401
+    assert log_in(browser).status_code == 429

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -11,9 +13,12 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from config import secret_file
+
+log = logging.getLogger(__name__)
 
 PASSWORD_FILE = "admin_password"
 HASH_PREFIXES = ("scrypt:", "pbkdf2:")
@@ -87,3 +92,46 @@ class AttemptLimiter:
         while failures and failures[0] < time.monotonic() - self.window:
             failures.popleft()
         return failures
+
+
+class SharedAttemptLimiter(AttemptLimiter):
+    """The same limit counted in Redis, so every web process, on every host, adds to one count per client
+    (otherwise N web processes would allow N times the attempts). While Redis is unreachable, this
+    process's own count still applies."""
+
+    PREFIX = "clipper:login-failures:"
+
+    def __init__(self, client: redis.Redis, limit: int = 5, window: float = 300.0):
+        super().__init__(limit, window)
+        self.redis = client
+
+    def retry_after(self, client: str) -> float:
+        key, now = self.PREFIX + client, time.time()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.zremrangebyscore(key, 0, now - self.window)
+            pipe.zrange(key, 0, 0, withscores=True)
+            pipe.zcard(key)
+            _, oldest, count = pipe.execute()
+        except redis.RedisError as error:
+            log.warning("login throttling: Redis unreachable (%s); counting in this process", error)
+            return super().retry_after(client)
+        if count < self.limit:
+            return super().retry_after(client)
+        return max(oldest[0][1] + self.window - now, 0.0)
+
+    def failed(self, client: str) -> None:
+        super().failed(client)
+        key, now = self.PREFIX + client, time.time()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.zadd(key, {secrets.token_hex(8): now})
+            pipe.expire(key, int(self.window) + 1)
+            pipe.execute()
+        except redis.RedisError:
+            pass  # counted in this process above
+
+    def succeeded(self, client: str) -> None:
+        super().succeeded(client)
+        with contextlib.suppress(redis.RedisError):
+            self.redis.delete(self.PREFIX + client)
