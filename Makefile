@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench quality clean-venv
+.PHONY: run worker test lint format bench quality clean-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(PY) app.py
+
+# A worker on another host, on the shared Redis, PostgreSQL and folder (README: "More than one machine").
+QUEUES ?= io,compute
+worker: $(STAMP)
+	$(PY) worker.py $(QUEUES)
 
 test: $(STAMP)
 	$(PY) -m ruff check .

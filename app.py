@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, ConfigError, Settings, load_settings, secret_file
 from utils.core import db
-from utils.core.auth import Credentials, load_credentials
+from utils.core.auth import Credentials, SharedAttemptLimiter, load_credentials
 from utils.core.uploads import CHUNK_BYTES
 from utils.pipeline.redact import redact_logs
 
@@ -31,6 +32,7 @@ REDIS_PASSWORD_FILE = "redis_password"
 # waitress refuses a request body of this size or more before the app sees it (and so before the login
 # check): an anonymous client can make the server keep at most one upload chunk (1 MiB) per request.
 REQUEST_BODY_LIMIT = CHUNK_BYTES + 1
+LOGIN_WINDOW_SECONDS = 300.0  # LOGIN_MAX_ATTEMPTS failed logins per client address in this window
 
 
 def configure_logging(level: str) -> None:
@@ -77,16 +79,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config) if test_config is not None else load_settings()
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "true" if settings.pyannote_metrics_enabled else "false")
     app.config.update(SETTINGS=settings, SECRET_KEY=settings.flask_secret_key, JSON_SORT_KEYS=False)
-    conn = db.open_database(settings.database_path)  # tables exist whichever process starts first
+    conn = db.open_database(settings.database, settings.data_dir)  # tables exist whichever process starts first
+    db.relativize_paths(conn)
     conn.close()
-    init_auth(
-        app, credentials(settings), settings.login_max_attempts, settings.session_cookie_secure,
-        settings.session_lifetime_hours,
+    broker = broker_url(settings)
+    limiter = SharedAttemptLimiter(
+        redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2), settings.login_max_attempts,
+        LOGIN_WINDOW_SECONDS,
     )  # fmt: skip
+    init_auth(app, credentials(settings), limiter, settings.session_cookie_secure, settings.session_lifetime_hours)
     if settings.trust_proxy_headers:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     register(app)
-    celery_init_app(app, broker_url(settings))
+    celery_init_app(app, broker)
 
     return app
 
@@ -131,8 +136,10 @@ def _start_stack(settings: Settings):
         url_file.unlink(missing_ok=True)
         secret_file(url_file, lambda: url)
     level = settings.log_level
-    stack.add("io-worker", worker_command("io", "io", settings.io_worker_concurrency, level))
-    stack.add("compute-worker", worker_command("compute", "compute", settings.worker_concurrency, level))
+    if "io" in settings.local_workers:
+        stack.add("io-worker", worker_command("io", "io", settings.io_worker_concurrency, level))
+    if "compute" in settings.local_workers:  # or only on the hosts that run `make worker QUEUES=compute`
+        stack.add("compute-worker", worker_command("compute", "compute", settings.worker_concurrency, level))
     stack.start()
     wait_for_redis(env.get("CELERY_BROKER_URL") or broker_url(settings))
     return stack
