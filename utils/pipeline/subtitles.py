@@ -162,9 +162,17 @@ def _clean(text: str) -> str:
 def write_clip_subtitles(cues: Sequence[Cue], clip_start: float, clip_end: float, srt: Path, vtt: Path) -> bool:
     """A clip's SRT and VTT, timed from the clip's start; True when the clip has any caption."""
     own = clip_cues(cues, clip_start, clip_end)
-    srt.write_text(to_srt(own))
-    vtt.write_text(to_vtt(own))
+    _write_whole(srt, to_srt(own))
+    _write_whole(vtt, to_vtt(own))
     return bool(own)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write beside the file and rename over it: a reader (on this host or another one sharing the
+    folder) sees the old file or the new one, never half of it."""
+    partial = path.with_name(f"{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 ASS_HEADER = """[Script Info]
