@@ -39,6 +39,7 @@ TARGETS = (
     f"event delivery p95 < {EVENT_P95_TARGET_MS:g} ms with {EVENT_TARGET_CLIENTS} subscribers",
     "pages answer with 1,000 idle half-sent connections; 503 within 5 s with Redis frozen",
     "a reset /events client frees its slot within 5 s",
+    "20 videos at once on 2 web processes and 4 workers on PostgreSQL: all done, no duplicate run, no database error",
 )
 
 
@@ -76,6 +77,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
             runs.append(("bench_events", []))
     runs.append(("bench_cutting", ["--source-seconds", "60"]))
     runs.append(("bench_pipeline", ["--minutes", f"{minutes:g}"]))
+    runs.append(("bench_scale", ["--videos", "6" if args.quick else "20"]))
     if args.only:
         runs = [(name, extra) for name, extra in runs if name in args.only]
     return runs
