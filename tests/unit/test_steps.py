@@ -1,3 +1,4 @@
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -368,3 +369,47 @@ def test_each_worker_queue_is_its_own_line():
             waiting(4, "download", "10:03")]  # fmt: skip
     assert steps.STEP["download"].queue != steps.STEP["transcribe"].queue == steps.STEP["diarize"].queue
     assert steps.queue_positions(reversed(line)) == {1: 0, 2: 0, 3: 1, 4: 1}
+
+
+def at_once(count: int, location: str, action) -> list:
+    """`action(service)` from `count` threads at the same moment, each on its own connection (as
+    separate web processes would be); the results, and every task the services sent, in `sent`."""
+    sent, results, errors = [], [], []
+    barrier = threading.Barrier(count)
+
+    def run():
+        conn = db.connect(location)
+        try:
+            service = StepService(conn, publish=lambda _event: None, enqueue=sent.append)
+            barrier.wait()
+            results.append(action(service))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return [results, sent]
+
+
+def test_one_step_asked_for_by_many_processes_at_once_is_queued_once(conn, database_location):
+    video_id = new_video(conn)
+    results, sent = at_once(8, database_location, lambda service: service.request(video_id, "download"))
+    assert len(sent) == 1
+    assert {step.task_id for step in results} == {sent[0].task_id}
+
+
+def test_a_lost_step_seen_by_many_reconcilers_at_once_is_queued_again_once(conn, service, database_location):
+    video_id = new_video(conn)
+    step = service.request(video_id, "download")
+    service.begin(step.id, step.task_id)
+    _results, sent = at_once(
+        6, database_location, lambda other: other.recover(set(), {step.id: step.task_id}, max_attempts=3)
+    )
+    assert len(sent) == 1
+    assert db.get_step(conn, step.id).task_id == sent[0].task_id
