@@ -13,7 +13,6 @@ import sys
 
 from config import ConfigError, load_settings
 from utils.core import db
-from utils.core.store_copy import copy_store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     source, target = db.connect_to(settings), db.connect(args.target, settings.data_dir)
     try:
-        copy_store(source, target)
+        db.copy_store(source, target)
     except ValueError as error:
         print(f"not copied: {error}", file=sys.stderr)
         return 1

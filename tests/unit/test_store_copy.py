@@ -3,7 +3,6 @@
 import pytest
 
 from utils.core import db, library
-from utils.core.store_copy import TABLES, copy_store
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word
 
 
@@ -28,7 +27,7 @@ def fill(conn: db.Database, data_dir) -> int:
 
 
 def dump(conn: db.Database) -> dict[str, list[tuple]]:
-    return {table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}")) for table in TABLES}
+    return {table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}")) for table in db.TABLES}
 
 
 def test_a_sqlite_library_arrives_whole_in_postgresql(tmp_path, postgres):
@@ -36,7 +35,7 @@ def test_a_sqlite_library_arrives_whole_in_postgresql(tmp_path, postgres):
     source = db.open_database(tmp_path / "clipper.db", data_dir)
     video_id = fill(source, data_dir)
     target = db.connect(postgres.new_database(), data_dir)
-    copied = copy_store(source, target, report=lambda _line: None)
+    copied = db.copy_store(source, target, report=lambda _line: None)
 
     assert copied["videos"] == 1 and copied["words"] == 2 and copied["clips"] == 1
     assert dump(target) == dump(source)
@@ -50,9 +49,9 @@ def test_copying_into_a_database_with_videos_is_refused(tmp_path, postgres):
     source = db.open_database(tmp_path / "clipper.db", tmp_path)
     fill(source, tmp_path)
     target = db.connect(postgres.new_database(), tmp_path)
-    copy_store(source, target, report=lambda _line: None)
+    db.copy_store(source, target, report=lambda _line: None)
     with pytest.raises(ValueError, match="already has videos"):
-        copy_store(source, target, report=lambda _line: None)
+        db.copy_store(source, target, report=lambda _line: None)
 
 
 def test_the_command_copies_this_instance_and_says_what_to_set(tmp_path, postgres, monkeypatch, capsys):

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -735,3 +735,48 @@ def end_all_sessions(conn: Database) -> None:
         "INSERT INTO auth_state (key, value) VALUES ('session_generation', '1') "
         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(auth_state.value AS INTEGER) + 1 AS TEXT)"
     )
+
+
+# ---- copying a whole store ---------------------------------------------------------------------
+# How an instance moves from SQLite to PostgreSQL (or back): rows keep their ids, so links to videos and
+# clips stay valid; file paths are made relative to DATA_DIR first, so the media folder can move to a
+# share as it is. `copy_database.py` runs it, with the app and its workers stopped.
+
+# Parents before children: PostgreSQL checks every reference as a row arrives.
+TABLES = ("videos", "exchanges", "steps", "segments", "words", "turns", "speakers", "exchange_segments", "clips",
+          "raw_transcripts", "auth_state")  # fmt: skip
+WITH_IDS = ("videos", "exchanges", "steps", "segments", "words", "turns", "exchange_segments", "clips")
+BATCH = 5000
+
+
+def copy_store(source: Database, target: Database, report: Callable[[str], None] = print) -> dict[str, int]:
+    """Copy every row of `source` into `target` (migrated here, and empty but for its seed rows)."""
+    migrate(source)
+    migrate(target)
+    if count_videos(target):
+        raise ValueError("the target database already has videos: copy into an empty one")
+    if source.data_dir is not None:
+        relativize_paths(source)
+    copied = {}
+    with transaction(target):
+        target.execute("DELETE FROM auth_state")  # the migrations' seed row comes from the source instead
+        for table in TABLES:
+            copied[table] = _copy_table(source, target, table)
+            report(f"{table}: {copied[table]} rows")
+        if target.dialect == "postgresql":
+            for table in WITH_IDS:  # new rows continue after the copied ids
+                target.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table} HAVING MAX(id) > 0"
+                )
+    return copied
+
+
+def _copy_table(source: Database, target: Database, table: str) -> int:
+    cursor = source.execute(f"SELECT * FROM {table}")
+    columns = [column[0] for column in cursor.description]
+    insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    count = 0
+    while rows := cursor.fetchmany(BATCH):
+        target.executemany(insert, [tuple(row) for row in rows])
+        count += len(rows)
+    return count
