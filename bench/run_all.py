@@ -78,6 +78,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     runs.append(("bench_cutting", ["--source-seconds", "60"]))
     runs.append(("bench_pipeline", ["--minutes", f"{minutes:g}"]))
     runs.append(("bench_scale", ["--videos", "6" if args.quick else "20"]))
+    runs.append(("voices", []))
     if args.only:
         runs = [(name, extra) for name, extra in runs if name in args.only]
     return runs

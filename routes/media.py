@@ -40,7 +40,7 @@ def send_checked(path: Path, mimetype: str, download_name: str | None = None, ma
 def video_file(video_id: int):
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.video_path)
-    return send_checked(path, media_type(path))
+    return send_checked(path, media_type(path), download_name=presenters.source_file_name(video))
 
 
 @media.get("/thumbnails/<int:video_id>")

@@ -6,6 +6,7 @@ fetching a fragment (rendered by the same templates) when rows come or go.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from dataclasses import replace
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file, send_from_directory
+from markupsafe import Markup, escape
+from werkzeug.utils import secure_filename
 
 from routes import get_db, settings
 from utils.core import db, library, presenters, steps
@@ -146,7 +149,7 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
     video_steps = db.steps_of(conn, [video_id])
-    speakers = presenters.describe_speakers(db.get_speakers(conn, video_id))
+    speakers = presenters.video_speakers(conn, video_id)
     context: dict[str, Any] = {
         "video": presenters.describe(video, video_steps, _standing(conn, video, video_steps)),
         "speakers": speakers,
@@ -198,6 +201,81 @@ def clips_zip():
     items = library.spoken_by(conn, items, speaker) if speaker else items
     if not items:
         abort(404, "No clips to download: cut some first, or change the filters.")
+    return _zip_of(items, "clipper-clips.zip")
+
+
+# ---- the speaker library -----------------------------------------------------------------------
+
+
+@pages.get("/people")
+def people_page():
+    """Everyone in the speaker library, with their videos, talking time and answers."""
+    return render_template("people.html", people=db.list_people(get_db()))
+
+
+@pages.get("/people/<int:person_id>")
+def person_page(person_id: int):
+    """One person: the videos they speak in and every answer they give, to cut and download together."""
+    conn = get_db()
+    person = db.get_person(conn, person_id)
+    if person is None:
+        abort(404, f"There is no person {person_id} in the speaker library. They may have been removed.")
+    videos = [db.get_video(conn, video_id) for video_id in db.videos_of_person(conn, person_id)]
+    return render_template(
+        "person.html", person=person, videos=videos, answers=library.describe_answers(conn, person_id)
+    )
+
+
+@pages.get("/people/<int:person_id>/answers.zip")
+def answers_zip(person_id: int):
+    """The person's answers already cut (all, or `?exchange=<id>` repeated), with their subtitles."""
+    chosen = request.args.getlist("exchange", type=int) or None
+    items = library.answer_clips(get_db(), person_id, chosen)
+    if not items:
+        abort(404, "None of these answers is cut yet: select them and choose Cut first.")
+    name = secure_filename(db.get_person(get_db(), person_id).name) or "person"
+    return _zip_of(items, f"{name}-answers.zip")
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+
+@pages.app_template_filter("highlight")
+def highlight(text: str, query: str) -> Markup:
+    """The text with the searched words marked (by their first letters, as the search stems them)."""
+    stems = {word.lower()[: max(3, len(word) - 2)] for term in db.search_terms(query) for word in term.split()}
+    if not stems:
+        return escape(text)
+    alternatives = "|".join(re.escape(stem) for stem in sorted(stems, key=len, reverse=True))
+    pattern = re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+    marked, at = Markup(), 0
+    for match in pattern.finditer(text):
+        marked += escape(text[at : match.start()]) + Markup("<mark>") + escape(match.group()) + Markup("</mark>")
+        at = match.end()
+    return marked + escape(text[at:])
+
+
+@pages.get("/search")
+def search_page():
+    """What was said, across every transcript: the sentence, who, which video, when; play, or cut it."""
+    from routes.api import BadRequest
+    from routes.api.search import search_filters
+
+    conn = get_db()
+    query = request.args.get("q", "").strip()[:500]
+    error, hits, filters = None, [], {}
+    try:
+        filters = search_filters()
+        hits = library.search(conn, query, **filters) if query else []
+    except BadRequest as problem:
+        error = str(problem)
+    return render_template(
+        "search.html", query=query, hits=hits, error=error, filters=filters, people=db.list_people(conn),
+        videos=db.list_videos(conn, limit=500),
+    )  # fmt: skip
+
+
+def _zip_of(items: list[library.ClipInLibrary], download_name: str):
     archive = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115  (send_file closes it once sent)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
         for item in items:
@@ -208,7 +286,7 @@ def clips_zip():
                 if path and Path(path).is_file():
                     bundle.write(path, f"{stem}_{item.clip.id}.{ext}")
     archive.seek(0)
-    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name="clipper-clips.zip")
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=download_name)
 
 
 def _errors_context() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from celery import shared_task
 
 from tasks.base import StepContext, run_step
 from tasks.options import diarization_options, exchange_config, transcription_options
-from utils.core import db, layout, library, steps
+from utils.core import db, layout, library, people, steps
 from utils.core.steps import STEP
 from utils.pipeline import alignment, download, exchanges, limits, media
 from utils.pipeline.errors import StepError
@@ -18,6 +18,8 @@ from utils.pipeline.redact import redact_url
 from utils.pipeline.types import Transcript
 
 log = logging.getLogger(__name__)
+
+VOICEPRINTS_FROM = 0.95  # of the diarize step's progress: voiceprints take the rest
 
 
 # ---- download --------------------------------------------------------------------------------
@@ -154,23 +156,27 @@ def diarize_audio(self, step_id: int) -> None:
 
 
 def _diarize(ctx: StepContext) -> None:
-    from utils.pipeline import diarization
+    from utils.pipeline import diarization, voiceprints
 
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video
     turns = diarization.diarize(
         audio,
-        ctx.progress,
+        lambda fraction: ctx.progress(fraction * VOICEPRINTS_FROM),
         diarization_options(settings),
         num_speakers=video.num_speakers,
         min_speakers=video.min_speakers,
         max_speakers=video.max_speakers,
     )
+    prints = voiceprints.voiceprints(audio, turns, settings.device)  # for the speaker library
+    ctx.progress(1.0)
     with db.transaction(ctx.conn):
         db.replace_turns(ctx.conn, ctx.video_id, turns)
         db.ensure_speakers(ctx.conn, ctx.video_id, sorted({turn.speaker for turn in turns}))
+        people.store_voices(ctx.conn, ctx.video_id, prints)
     ctx.publish({"type": "speakers", "video_id": ctx.video_id})
-    log.info("video %s: %d turns, %d speakers", ctx.video_id, len(turns), len({turn.speaker for turn in turns}))
+    log.info("video %s: %d turns, %d speakers, %d voiceprints", ctx.video_id, len(turns),
+             len({turn.speaker for turn in turns}), len(prints))  # fmt: skip
 
 
 def _align_when_ready(ctx: StepContext) -> None:

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from routes import get_db
 from utils.core import db
+from utils.core.people import UnknownSpeaker
 from utils.core.records import ExchangeRecord, VideoRecord
 from utils.core.steps import QueueUnavailable, StepBlocked, StepNotFound
 from utils.pipeline.limits import DiskFull, LimitExceeded
@@ -33,9 +34,13 @@ class NotFound(LookupError):
     """No such video, exchange, clip or speaker; answered with 404."""
 
 
+class Conflict(RuntimeError):
+    """The request does not fit the current state (nothing to accept, say); answered with 409."""
+
+
 ERROR_STATUSES: dict[type[Exception], int] = {
-    BadRequest: 400, NotFound: 404, StepNotFound: 404, StepBlocked: 409, LimitExceeded: 413,
-    QueueUnavailable: 503, DiskFull: 503,
+    BadRequest: 400, NotFound: 404, StepNotFound: 404, UnknownSpeaker: 404, StepBlocked: 409, Conflict: 409,
+    LimitExceeded: 413, QueueUnavailable: 503, DiskFull: 503,
 }  # fmt: skip
 for _error_class, _status in ERROR_STATUSES.items():
     api.register_error_handler(_error_class, lambda error, status=_status: (jsonify(error=str(error)), status))
@@ -84,4 +89,4 @@ def exchange_or_404(exchange_id: int) -> ExchangeRecord:
     return exchange
 
 
-from routes.api import exchanges, transcripts, uploads, videos  # noqa: E402, F401  (registers the routes)
+from routes.api import exchanges, people, search, transcripts, uploads, videos  # noqa: E402, F401  (registers the routes)

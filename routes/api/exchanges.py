@@ -157,12 +157,14 @@ def process_all(video_id: int):
     rows = db.list_exchanges(conn, video_id)
     if not rows:
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
-    with db.transaction(conn):
-        for row in rows:
-            db.update_exchange(conn, row.id, chain=1)
-    service = step_service()
-    queued = [service.request(video_id, steps.PHASE2_STEPS[0], row.id) for row in rows]
-    return jsonify(steps=queued), 202
+    return jsonify(steps=library.process_exchanges(conn, step_service(), rows)), 202
+
+
+@api.post("/exchanges/<int:exchange_id>/process")
+def process_one(exchange_id: int):
+    """Run one exchange through phase 2 to its clips (from a search hit, say)."""
+    exchange = exchange_or_404(exchange_id)
+    return jsonify(steps=library.process_exchanges(get_db(), step_service(), [exchange])), 202
 
 
 # ---- clips -------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, jsonify
 
 from routes import get_db, step_service
-from routes.api import BadRequest, NotFound, api, json_body, video_or_404
-from utils.core import db, library, presenters
+from routes.api import BadRequest, Conflict, NotFound, api, flag, json_body, video_or_404
+from utils.core import db, library, people, presenters
 from utils.pipeline import subtitles
 
 TRANSCRIPT_FORMATS = {
@@ -74,24 +74,52 @@ def transcript_file(video_id: int, fmt: str):
 @api.get("/videos/<int:video_id>/speakers")
 def speakers(video_id: int):
     video_or_404(video_id)
-    return jsonify(speakers=presenters.describe_speakers(db.get_speakers(get_db(), video_id)))
+    return jsonify(speakers=presenters.video_speakers(get_db(), video_id))
 
 
 @api.put("/videos/<int:video_id>/speakers/<label>")
 def rename_speaker(video_id: int, label: str):
+    """{"name": "Ada", "remember": true}: with remember (the default), Ada is a person in the speaker library
+    and this voice is hers, so later videos where it is heard suggest her."""
     video_or_404(video_id)
-    name = json_body().get("name")
+    body = json_body()
+    name, remember = body.get("name"), flag(body, "remember", True)
     if name is not None and (not isinstance(name, str) or len(name.strip()) > 80):
         raise BadRequest("name must be text of at most 80 characters (empty resets it)")
     conn = get_db()
     with db.transaction(conn):
-        if not db.rename_speaker(conn, video_id, label, (name or "").strip() or None):
-            raise NotFound(f"video {video_id} has no speaker {label!r}")
+        people.name_speaker(conn, video_id, label, (name or "").strip() or None, remember)
+    return _speakers_changed(video_id, label)
+
+
+@api.post("/videos/<int:video_id>/speakers/<label>/accept")
+def accept_speaker_suggestion(video_id: int, label: str):
+    """The speaker is the person suggested for their voice: they take the person's name."""
+    video_or_404(video_id)
+    conn = get_db()
+    with db.transaction(conn):
+        person = people.accept_suggestion(conn, video_id, label)
+    if person is None:
+        raise Conflict("this speaker has no suggestion to accept")
+    return _speakers_changed(video_id, label)
+
+
+@api.post("/videos/<int:video_id>/speakers/<label>/reject")
+def reject_speaker_suggestion(video_id: int, label: str):
+    """Not that person: remembered for this speaker; the next most alike person may be suggested."""
+    video_or_404(video_id)
+    conn = get_db()
+    with db.transaction(conn):
+        people.reject_suggestion(conn, video_id, label)
+    return _speakers_changed(video_id, label)
+
+
+def _speakers_changed(video_id: int, label: str):
+    """Names reach the clips' subtitles, open pages hear of it; the speaker as it is now."""
+    conn = get_db()
     library.rewrite_clip_subtitles(conn, video_id)  # the clips' SRT and VTT say the new name too
     step_service().publish({"type": "speakers", "video_id": video_id})
-    speaker = next(
-        item for item in presenters.describe_speakers(db.get_speakers(conn, video_id)) if item["label"] == label
-    )
+    speaker = next(item for item in presenters.video_speakers(conn, video_id) if item["label"] == label)
     return jsonify(speaker=speaker)
 
 

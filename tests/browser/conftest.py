@@ -11,12 +11,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from app import create_app
 from tests.support.common import wait_until
 from tests.support.live_server import LiveServer
 from tests.support.media_factory import MediaServer, make_hls
 from tests.support.processes import RedisProcess, Worker
+from utils.core import db
+from utils.pipeline.types import Segment, Word
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STEP_TIMEOUT = 120.0
@@ -180,3 +183,72 @@ def screenshot(page, artifacts_dir) -> Callable[[str], Path]:
         return path
 
     return save
+
+
+# ---- a video to work on, shared by the page tests -----------------------------------------------
+
+STEP_MS = 120_000
+
+
+@pytest.fixture
+def downloaded(api, media_site) -> int:
+    video_id = api.submit(f"{media_site.base_url}/talk/master.m3u8", resolution="360")
+    assert api.wait_step(video_id, "download")["state"] == "done"
+    return video_id
+
+
+def segment(start: float, end: float, text: str, speaker: str) -> Segment:
+    """A segment whose words share its time evenly, as Whisper's word timestamps would."""
+    tokens = text.split()
+    step = (end - start) / len(tokens)
+    words = tuple(
+        Word(round(start + i * step, 3), round(start + (i + 1) * step, 3), f" {token}", 0.9, speaker)
+        for i, token in enumerate(tokens)
+    )
+    return Segment(start, end, text, words, speaker)
+
+
+SEGMENTS = (
+    segment(0.0, 1.2, "So, what brought you here?", "SPEAKER_00"),
+    segment(1.2, 2.5, 'Curiosity, <b>mostly</b> & "luck".', "SPEAKER_01"),
+    segment(2.5, 3.8, "That is a fine answer.", "SPEAKER_00"),
+)
+
+
+@pytest.fixture
+def transcribed(downloaded, flask_app) -> int:
+    """A downloaded video given a transcript and speakers directly in the database (the set-up only;
+    the page reads and changes them through the API)."""
+    conn = db.connect_to(flask_app.config["SETTINGS"])
+    try:
+        with db.transaction(conn):
+            db.replace_segments(conn, downloaded, SEGMENTS)
+            db.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
+            for name in ("audio", "transcribe", "diarize"):  # as if they had run: phase 2 needs them done
+                db.update_step(conn, db.find_step(conn, downloaded, name).id, state="done", progress=1.0)
+    finally:
+        conn.close()
+    return downloaded
+
+
+def cut_a_qa(api, video_id: int) -> int:
+    """A Q&A over the whole test video, processed and cut through the API; its id once its clips exist."""
+    status, body = api.call("POST", f"/api/videos/{video_id}/exchanges", {"start": 0, "end": 3.8, "process": True})
+    assert status == 201
+    exchange_id = body["exchange"]["id"]
+    wait_until(
+        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
+        timeout=STEP_MS / 1000, what="the clips to be cut",
+    )  # fmt: skip
+    return exchange_id
+
+
+def accessibility_problems(page) -> list[str]:
+    """What axe-core (the engine behind browsers' accessibility audits) finds on the page as it is, at
+    every impact: a button with no name, text too faint to read, a table column with no header..."""
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{rule['id']} ({rule['impact']}): {rule['help']} at {where}"
+        for rule in results.response["violations"]
+        for where in [[(node["target"], node["failureSummary"]) for node in rule["nodes"][:4]]]
+    ]

@@ -5,24 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, cut_a_qa
 from tests.support.common import wait_until
-from utils.core import db, steps
-from utils.pipeline.types import Segment, Word
+from utils.core import steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-STEP_MS = 120_000
-
-
-@pytest.fixture
-def downloaded(api, media_site) -> int:
-    video_id = api.submit(f"{media_site.base_url}/talk/master.m3u8", resolution="360")
-    assert api.wait_step(video_id, "download")["state"] == "done"
-    return video_id
 
 
 def step_row(page, name: str):
@@ -48,40 +37,6 @@ def test_running_a_step_from_the_control_panel(page, downloaded, screenshot):
     expect(step_row(page, "exchanges").locator(".step-run")).to_be_disabled()
     expect(page.locator("#video-status")).to_have_text("partial")
     screenshot("details-pipeline")
-
-
-def segment(start: float, end: float, text: str, speaker: str) -> Segment:
-    """A segment whose words share its time evenly, as Whisper's word timestamps would."""
-    tokens = text.split()
-    step = (end - start) / len(tokens)
-    words = tuple(
-        Word(round(start + i * step, 3), round(start + (i + 1) * step, 3), f" {token}", 0.9, speaker)
-        for i, token in enumerate(tokens)
-    )
-    return Segment(start, end, text, words, speaker)
-
-
-SEGMENTS = (
-    segment(0.0, 1.2, "So, what brought you here?", "SPEAKER_00"),
-    segment(1.2, 2.5, 'Curiosity, <b>mostly</b> & "luck".', "SPEAKER_01"),
-    segment(2.5, 3.8, "That is a fine answer.", "SPEAKER_00"),
-)
-
-
-@pytest.fixture
-def transcribed(downloaded, flask_app) -> int:
-    """A downloaded video given a transcript and speakers directly in the database (the set-up only;
-    the page reads and changes them through the API)."""
-    conn = db.connect_to(flask_app.config["SETTINGS"])
-    try:
-        with db.transaction(conn):
-            db.replace_segments(conn, downloaded, SEGMENTS)
-            db.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
-            for name in ("audio", "transcribe", "diarize"):  # as if they had run: phase 2 needs them done
-                db.update_step(conn, db.find_step(conn, downloaded, name).id, state="done", progress=1.0)
-    finally:
-        conn.close()
-    return downloaded
 
 
 def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, screenshot):
@@ -283,18 +238,6 @@ def test_a_qa_and_then_the_video_are_deleted_from_the_details_page(page, transcr
     assert api.call("GET", f"/api/videos/{transcribed}")[0] == 404
 
 
-def cut_a_qa(api, video_id: int) -> int:
-    """A Q&A over the whole test video, processed and cut through the API; its id once its clips exist."""
-    status, body = api.call("POST", f"/api/videos/{video_id}/exchanges", {"start": 0, "end": 3.8, "process": True})
-    assert status == 201
-    exchange_id = body["exchange"]["id"]
-    wait_until(
-        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
-        timeout=STEP_MS / 1000, what="the clips to be cut",
-    )  # fmt: skip
-    return exchange_id
-
-
 def test_the_clips_page_lists_every_clip_with_filters_and_a_zip_of_them_all(page, transcribed, api, screenshot):
     import io
     import zipfile
@@ -365,17 +308,6 @@ def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, s
         timeout=20_000,
     )
     screenshot("details-vertical-clip")
-
-
-def accessibility_problems(page) -> list[str]:
-    """What axe-core (the engine behind browsers' accessibility audits) finds on the page as it is, at
-    every impact: a button with no name, text too faint to read, a table column with no header..."""
-    results = Axe().run(page, options={"resultTypes": ["violations"]})
-    return [
-        f"{rule['id']} ({rule['impact']}): {rule['help']} at {where}"
-        for rule in results.response["violations"]
-        for where in [[(node["target"], node["failureSummary"]) for node in rule["nodes"][:4]]]
-    ]
 
 
 def test_every_page_passes_axe_at_desktop_and_phone_sizes(page, transcribed, api, media_site):

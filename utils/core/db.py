@@ -27,10 +27,13 @@ from utils.core.records import (
     ErrorRecord,
     ExchangeRecord,
     ExchangeSegmentRecord,
+    PersonRecord,
     Record,
+    SearchHit,
     SpeakerRecord,
     StepRecord,
     VideoRecord,
+    VoiceRecord,
 )
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word, transcript_from_dict, transcript_to_dict
 
@@ -247,12 +250,15 @@ _POSTGRES_DDL = (
 )
 
 
-def _ddl(conn: Database, script: str) -> str:
-    if conn.dialect == "sqlite":
-        return script
-    for pattern, replacement in _POSTGRES_DDL:
-        script = pattern.sub(replacement, script)
-    return script
+def _statements(conn: Database, migration: str | dict[str, tuple[str, ...]]) -> list[str]:
+    """A migration's statements for this database."""
+    if isinstance(migration, dict):
+        return list(migration[conn.dialect])
+    script = migration
+    if conn.dialect == "postgresql":
+        for pattern, replacement in _POSTGRES_DDL:
+            script = pattern.sub(replacement, script)
+    return [statement for statement in script.split(";") if statement.strip()]
 
 
 def schema_version(conn: Database) -> int:
@@ -276,8 +282,8 @@ def migrate(conn: Database) -> int:
     """Apply pending migrations under the write lock, so web and workers can start in any order."""
     with transaction(conn):
         version = schema_version(conn)
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, _ddl(conn, script).split(";")):
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(conn, migration):
                 conn.execute(statement)
             _set_schema_version(conn, number)
     return schema_version(conn)
@@ -533,13 +539,235 @@ def ensure_speakers(conn: Database, video_id: int, labels: Iterable[str]) -> Non
 
 
 def get_speakers(conn: Database, video_id: int) -> list[SpeakerRecord]:
-    rows = conn.execute("SELECT label, name FROM speakers WHERE video_id = ? ORDER BY label", (video_id,))
+    rows = conn.execute("SELECT * FROM speakers WHERE video_id = ? ORDER BY label", (video_id,))
     return _many(conn, SpeakerRecord, rows)
 
 
 def rename_speaker(conn: Database, video_id: int, label: str, name: str | None) -> bool:
     cursor = conn.execute("UPDATE speakers SET name = ? WHERE video_id = ? AND label = ?", (name, video_id, label))
     return cursor.rowcount > 0
+
+
+# ---- the speaker library -------------------------------------------------------------------------
+
+PERSON_SELECT = """
+    SELECT people.id, people.name, people.created_at,
+           (SELECT COUNT(DISTINCT video_id) FROM speakers WHERE person_id = people.id) AS videos,
+           COALESCE((SELECT SUM(turns.end_time - turns.start_time) FROM turns JOIN speakers
+                     ON speakers.video_id = turns.video_id AND speakers.label = turns.speaker
+                     WHERE speakers.person_id = people.id), 0) AS seconds,
+           (SELECT COUNT(*) FROM exchanges JOIN speakers
+            ON speakers.video_id = exchanges.video_id AND speakers.label = exchanges.answerer
+            WHERE speakers.person_id = people.id) AS answers
+    FROM people"""
+
+
+def replace_voices(conn: Database, video_id: int, voices: dict[str, tuple[Sequence[float], float]]) -> None:
+    """A video's voiceprints: label → (unit vector, seconds of speech it came from)."""
+    conn.execute("DELETE FROM voices WHERE video_id = ?", (video_id,))
+    conn.executemany(
+        "INSERT INTO voices (video_id, label, vector, seconds) VALUES (?, ?, ?, ?)",
+        [(video_id, label, json.dumps([round(x, 6) for x in vector]), seconds)
+         for label, (vector, seconds) in voices.items()],
+    )  # fmt: skip
+
+
+def get_voices(conn: Database, video_ids: Iterable[int] | None = None) -> list[VoiceRecord]:
+    """Voiceprints with the person each belongs to, of some videos or of all."""
+    sql = (
+        "SELECT voices.*, speakers.person_id FROM voices LEFT JOIN speakers "
+        "ON speakers.video_id = voices.video_id AND speakers.label = voices.label"
+    )
+    if video_ids is None:
+        return _many(conn, VoiceRecord, conn.execute(sql + " ORDER BY voices.video_id, voices.label"))
+    ids = list(video_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = conn.execute(sql + f" WHERE voices.video_id IN ({marks}) ORDER BY voices.video_id, voices.label", ids)
+    return _many(conn, VoiceRecord, rows)
+
+
+def voiced_labels(conn: Database, video_id: int) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT label FROM voices WHERE video_id = ?", (video_id,))}
+
+
+def people_names(conn: Database) -> dict[int, str]:
+    return {row[0]: row[1] for row in conn.execute("SELECT id, name FROM people")}
+
+
+def insert_person(conn: Database, name: str) -> int:
+    return conn.insert("INSERT INTO people (name, created_at) VALUES (?, ?) RETURNING id", (name, now()))
+
+
+def find_person(conn: Database, name: str) -> PersonRecord | None:
+    """By name, whatever its case."""
+    return _one(
+        conn, PersonRecord, conn.execute(PERSON_SELECT + " WHERE lower(people.name) = lower(?)", (name,)).fetchone()
+    )
+
+
+def get_person(conn: Database, person_id: int) -> PersonRecord | None:
+    return _one(conn, PersonRecord, conn.execute(PERSON_SELECT + " WHERE people.id = ?", (person_id,)).fetchone())
+
+
+def list_people(conn: Database) -> list[PersonRecord]:
+    return _many(conn, PersonRecord, conn.execute(PERSON_SELECT + " ORDER BY lower(people.name), people.id"))
+
+
+def rename_person(conn: Database, person_id: int, name: str) -> bool:
+    """The person and every speaker linked to them take the new name."""
+    if not conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id)).rowcount:
+        return False
+    conn.execute("UPDATE speakers SET name = ? WHERE person_id = ?", (name, person_id))
+    return True
+
+
+def delete_person(conn: Database, person_id: int) -> bool:
+    """Out of the library; the speakers keep the name they were given."""
+    return conn.execute("DELETE FROM people WHERE id = ?", (person_id,)).rowcount > 0
+
+
+def videos_of_person(conn: Database, person_id: int) -> list[int]:
+    rows = conn.execute("SELECT DISTINCT video_id FROM speakers WHERE person_id = ? ORDER BY video_id", (person_id,))
+    return [row[0] for row in rows]
+
+
+def link_speaker(conn: Database, video_id: int, label: str, person_id: int | None, name: str | None) -> bool:
+    """Say who a speaker is (or that they are nobody in the library); their suggestion is settled."""
+    return (
+        conn.execute(
+            "UPDATE speakers SET person_id = ?, name = ?, suggested_person_id = NULL, suggestion_similarity = NULL "
+            "WHERE video_id = ? AND label = ?",
+            (person_id, name, video_id, label),
+        ).rowcount
+        > 0
+    )
+
+
+def set_suggestion(conn: Database, video_id: int, label: str, person_id: int | None, similarity: float | None) -> None:
+    conn.execute(
+        "UPDATE speakers SET suggested_person_id = ?, suggestion_similarity = ? WHERE video_id = ? AND label = ?",
+        (person_id, similarity, video_id, label),
+    )
+
+
+def reject_suggestion(conn: Database, video_id: int, label: str, person_id: int) -> None:
+    """Remembered: this speaker is not this person, whatever the voices say."""
+    conn.execute(
+        "INSERT INTO voice_rejections (video_id, label, person_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (video_id, label, person_id),
+    )
+    set_suggestion(conn, video_id, label, None, None)
+
+
+def rejections(conn: Database) -> set[tuple[int, str, int]]:
+    return {(row[0], row[1], row[2]) for row in conn.execute("SELECT video_id, label, person_id FROM voice_rejections")}
+
+
+def unlinked_speakers(conn: Database, video_ids: Iterable[int] | None = None) -> list[tuple[int, str, int | None]]:
+    """(video, label, current suggestion) of speakers with a voiceprint who are nobody in the library yet."""
+    sql = (
+        "SELECT speakers.video_id, speakers.label, speakers.suggested_person_id FROM speakers JOIN voices "
+        "ON voices.video_id = speakers.video_id AND voices.label = speakers.label WHERE speakers.person_id IS NULL"
+    )
+    params: list[Any] = []
+    if video_ids is not None:
+        ids = list(video_ids)
+        if not ids:
+            return []
+        sql += f" AND speakers.video_id IN ({', '.join('?' for _ in ids)})"
+        params = ids
+    return [
+        (row[0], row[1], row[2]) for row in conn.execute(sql + " ORDER BY speakers.video_id, speakers.label", params)
+    ]
+
+
+def answers_of_person(conn: Database, person_id: int) -> list[ExchangeRecord]:
+    """Exchanges, across videos, in which the person answers, oldest video first."""
+    rows = conn.execute(
+        "SELECT exchanges.* FROM exchanges JOIN speakers ON speakers.video_id = exchanges.video_id "
+        "AND speakers.label = exchanges.answerer WHERE speakers.person_id = ? "
+        "ORDER BY exchanges.video_id, exchanges.start_time, exchanges.id",
+        (person_id,),
+    )
+    return _many(conn, ExchangeRecord, rows)
+
+
+def linked_people(conn: Database, video_id: int) -> set[int]:
+    rows = conn.execute("SELECT person_id FROM speakers WHERE video_id = ? AND person_id IS NOT NULL", (video_id,))
+    return {row[0] for row in rows}
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+SEARCH_COLUMNS = (
+    "SELECT segments.id AS segment_id, segments.video_id, videos.title AS video_title, "
+    "videos.created_at AS video_created_at, segments.start_time, segments.end_time, segments.text, "
+    "segments.speaker, speakers.name AS speaker_name, speakers.person_id "
+)
+SEARCH_JOINS = (
+    "JOIN videos ON videos.id = segments.video_id "
+    "LEFT JOIN speakers ON speakers.video_id = segments.video_id AND speakers.label = segments.speaker "
+)
+
+
+def search_terms(text: str) -> list[str]:
+    """What a search asks for: "quoted phrases" and single words, as plain words (nothing of a query
+    language gets through)."""
+    terms = []
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text):
+        words = re.findall(r"\w+", phrase if phrase else word)
+        if words:
+            terms.append(" ".join(words))
+    return terms
+
+
+def search_segments(
+    conn: Database,
+    text: str,
+    *,
+    person_id: int | None = None,
+    video_id: int | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 50,
+) -> list[SearchHit]:
+    """Transcript segments containing every word and phrase of `text` (stemmed: "answers" finds "answer"),
+    best matches first; filtered by person, video and the day the video was added (ISO dates)."""
+    terms = search_terms(text)
+    if not terms:
+        return []
+    if conn.dialect == "sqlite":  # each term a quoted FTS5 string: words and phrases ANDed, never operators
+        source = f"FROM segments_search JOIN segments ON segments.id = segments_search.rowid {SEARCH_JOINS}"
+        where, params = ["segments_search MATCH ?"], [" ".join(f'"{term}"' for term in terms)]
+        order, order_params = "segments_search.rank", []
+    else:
+        query = " ".join(f'"{term}"' if " " in term else term for term in terms)
+        source = f"FROM segments {SEARCH_JOINS}"
+        where, params = ["to_tsvector('english', segments.text) @@ websearch_to_tsquery('english', ?)"], [query]
+        order = "ts_rank(to_tsvector('english', segments.text), websearch_to_tsquery('english', ?)) DESC"
+        order_params = [query]
+    for clause, value in (("speakers.person_id = ?", person_id), ("segments.video_id = ?", video_id),
+                          ("videos.created_at >= ?", since), ("videos.created_at < ?", until)):  # fmt: skip
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    sql = (
+        f"{SEARCH_COLUMNS} {source} WHERE {' AND '.join(where)} "
+        f"ORDER BY {order}, segments.video_id, segments.start_time LIMIT ?"
+    )
+    return _many(conn, SearchHit, conn.execute(sql, [*params, *order_params, limit]))
+
+
+def exchange_at(conn: Database, video_id: int, start: float, end: float) -> ExchangeRecord | None:
+    """The exchange that holds this stretch of the video, if any (the shortest, when several do)."""
+    row = conn.execute(
+        "SELECT * FROM exchanges WHERE video_id = ? AND start_time <= ? AND end_time >= ? "
+        "ORDER BY end_time - start_time, id LIMIT 1",
+        (video_id, start + 0.01, end - 0.01),
+    ).fetchone()
+    return _one(conn, ExchangeRecord, row)
 
 
 # ---- exchanges ---------------------------------------------------------------------------------

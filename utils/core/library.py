@@ -6,13 +6,14 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from utils.core import db, presenters, steps
 from utils.core.db import Database
 from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
 from utils.core.steps import StepService
-from utils.pipeline import subtitles
+from utils.pipeline import subtitles, timeline
 from utils.pipeline.download import Downloaded
 from utils.pipeline.media import MediaInfo
 from utils.pipeline.types import Exchange
@@ -226,3 +227,89 @@ def _speaks(conn: Database, item: ClipInLibrary, name: str) -> bool:
         return item.speaker_name == name
     labels = {span.speaker for span in db.get_exchange_segments(conn, item.exchange.id)}
     return any(item.speakers_by_label.get(label, {}).get("name") == name for label in labels)
+
+
+# ---- the speaker library -------------------------------------------------------------------------
+
+
+def describe_answers(conn: Database, person_id: int) -> list[dict[str, Any]]:
+    """A person's answers across videos: each exchange as the details page shows it, with its video, the
+    asker's name and the whole-exchange clip once cut."""
+    answers = db.answers_of_person(conn, person_id)
+    by_video: dict[int, list[ExchangeRecord]] = {}
+    for exchange in answers:
+        by_video.setdefault(exchange.video_id, []).append(exchange)
+    described = []
+    for video_id, exchanges in by_video.items():
+        video = db.get_video(conn, video_id)
+        names = presenters.speaker_names(db.get_speakers(conn, video_id))
+        rows = presenters.describe_exchanges(
+            exchanges, db.exchange_steps(conn, [e.id for e in exchanges]), db.steps_of(conn, [video_id])
+        )
+        for exchange, row in zip(exchanges, rows, strict=True):
+            whole = next((clip for clip in db.list_clips(conn, exchange.id) if clip.kind == "exchange"), None)
+            described.append({
+                **row, "video_id": video_id, "video_title": video.title,
+                "asker_name": names.get(exchange.asker or "", exchange.asker),
+                "answerer_name": names.get(exchange.answerer or "", exchange.answerer),
+                "clip_id": whole.id if whole and whole.path else None,
+            })  # fmt: skip
+    return described
+
+
+def answer_clips(conn: Database, person_id: int, exchange_ids: list[int] | None) -> list[ClipInLibrary]:
+    """The whole-exchange clips already cut of the person's answers (all, or those asked for)."""
+    chosen = [e for e in db.answers_of_person(conn, person_id) if exchange_ids is None or e.id in exchange_ids]
+    wanted = {exchange.id for exchange in chosen}
+    videos = {exchange.video_id for exchange in chosen}
+    items = [item for video_id in videos for item in clips_in_library(conn, video_id)]
+    return [item for item in items if item.exchange.id in wanted and item.clip.kind == "exchange"]
+
+
+def process_exchanges(conn: Database, service: StepService, exchanges: list[ExchangeRecord]) -> list:
+    """Run each exchange through phase 2 to its clips (process, define, cut), each step queueing the next."""
+    with db.transaction(conn):
+        for exchange in exchanges:
+            db.update_exchange(conn, exchange.id, chain=1)
+    return [service.request(exchange.video_id, steps.PHASE2_STEPS[0], exchange.id) for exchange in exchanges]
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+
+def search(conn: Database, text: str, **filters: Any) -> list[dict[str, Any]]:
+    """Search hits as the API and the Search page show them: the sentence, who said it, in which video,
+    when, and the Q&A that holds it (to cut it), if any."""
+    found = []
+    for hit in db.search_segments(conn, text, **filters):
+        exchange = db.exchange_at(conn, hit.video_id, hit.start_time, hit.end_time)
+        found.append({
+            "segment_id": hit.segment_id, "video_id": hit.video_id, "video_title": hit.video_title,
+            "video_added": hit.video_created_at, "start": hit.start_time, "end": hit.end_time, "text": hit.text,
+            "speaker": hit.speaker,
+            "speaker_name": hit.speaker_name or (presenters.speaker_placeholder(hit.speaker) if hit.speaker else None),
+            "person_id": hit.person_id,
+            "exchange": {"id": exchange.id, "label": exchange.label, "title": presenters.exchange_title(exchange.label)}
+            if exchange else None,
+        })  # fmt: skip
+    return found
+
+
+# ---- editing timelines ---------------------------------------------------------------------------
+
+
+def timeline_of(conn: Database, video: VideoRecord, rate: float | None) -> timeline.otio.schema.Timeline:
+    """The video's exchanges in order as an OpenTimelineIO timeline (utils/pipeline/timeline.py)."""
+    names = presenters.speaker_names(db.get_speakers(conn, video.id))
+    items = [
+        timeline.TimelineItem(
+            name=presenters.exchange_title(exchange.label), start=exchange.start_time, end=exchange.end_time,
+            question=exchange.question,
+            note=f"asked by {names.get(exchange.asker or '', exchange.asker or 'someone')}, "
+                 f"answered by {names.get(exchange.answerer or '', exchange.answerer or 'someone')}",
+        )
+        for exchange in db.list_exchanges(conn, video.id)
+    ]  # fmt: skip
+    return timeline.build(
+        video.title or f"Video {video.id}", presenters.source_file_name(video), video.duration or 0.0, rate, items
+    )

@@ -1,12 +1,13 @@
 """The database schema as an ordered list of migrations, the same for SQLite and PostgreSQL.
 
-`db.schema_version` records how many ran. They are written in SQLite's words; `db._ddl` gives PostgreSQL
-its own for the two that differ (an auto-increment key, a double-precision REAL). Tables are created
+`db.schema_version` records how many ran. They are written in SQLite's words; `db._statements` gives PostgreSQL
+its own for the two that differ (an auto-increment key, a double-precision REAL). A migration that only
+makes sense per database (an index kind one of them lacks) gives each its statements. Tables are created
 before any table that refers to them (PostgreSQL checks a reference when it is declared).
 Append new migrations at the end; never change what one that has shipped does, so upgrading keeps data.
 """
 
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
     # 1: videos, steps, transcript, turns, speakers, exchanges and clips
     """
     CREATE TABLE videos (
@@ -168,4 +169,53 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE exchanges ADD COLUMN caption_style TEXT NOT NULL DEFAULT 'plain';
     """,
+    # 8: the speaker library: people, each diarized speaker's voiceprint, which speaker is whom, the person
+    # a voice sounds like (a suggestion) and the suggestions the user turned down
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX people_name ON people (lower(name));
+
+    CREATE TABLE voices (
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        vector TEXT NOT NULL,
+        seconds REAL NOT NULL,
+        PRIMARY KEY (video_id, label)
+    );
+
+    ALTER TABLE speakers ADD COLUMN person_id INTEGER REFERENCES people (id) ON DELETE SET NULL;
+    ALTER TABLE speakers ADD COLUMN suggested_person_id INTEGER REFERENCES people (id) ON DELETE SET NULL;
+    ALTER TABLE speakers ADD COLUMN suggestion_similarity REAL;
+    CREATE INDEX speakers_person ON speakers (person_id);
+
+    CREATE TABLE voice_rejections (
+        video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        PRIMARY KEY (video_id, label, person_id)
+    );
+    """,
+    # 9: full-text search over every transcript. Each database has its own kind of index, so this one is
+    # written for each (statements, not split on ";": SQLite's triggers hold their own): SQLite's FTS5 over
+    # the segments' text (English stemming, like PostgreSQL's), kept in step by triggers; PostgreSQL's GIN
+    # index over the same text's tsvector.
+    {
+        "sqlite": (
+            "CREATE VIRTUAL TABLE segments_search USING fts5(text, content='segments', content_rowid='id', "
+            "tokenize='porter unicode61')",
+            "INSERT INTO segments_search (rowid, text) SELECT id, text FROM segments",
+            "CREATE TRIGGER segments_search_insert AFTER INSERT ON segments BEGIN "
+            "INSERT INTO segments_search (rowid, text) VALUES (new.id, new.text); END",
+            "CREATE TRIGGER segments_search_delete AFTER DELETE ON segments BEGIN "
+            "INSERT INTO segments_search (segments_search, rowid, text) VALUES ('delete', old.id, old.text); END",
+            "CREATE TRIGGER segments_search_update AFTER UPDATE OF text ON segments BEGIN "
+            "INSERT INTO segments_search (segments_search, rowid, text) VALUES ('delete', old.id, old.text); "
+            "INSERT INTO segments_search (rowid, text) VALUES (new.id, new.text); END",
+        ),
+        "postgresql": ("CREATE INDEX segments_search ON segments USING GIN (to_tsvector('english', text))",),
+    },
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from utils.core import db, steps
 from utils.core.db import Database
-from utils.core.records import ClipRecord, ExchangeRecord, SpeakerRecord, StepRecord, VideoRecord
+from utils.core.records import ClipRecord, ExchangeRecord, PersonRecord, SpeakerRecord, StepRecord, VideoRecord
 from utils.pipeline.redact import redact_url
 
 
@@ -47,13 +48,31 @@ def describe_many(conn: Database, videos: list[VideoRecord]) -> list[dict[str, A
 SPEAKER_COLORS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#dc3545", "#0aa2c0")
 
 
-def describe_speakers(rows: list[SpeakerRecord]) -> list[dict[str, Any]]:
-    """Label, display name ("Speaker 1" until renamed) and a stable colour per speaker."""
+def describe_speakers(
+    rows: list[SpeakerRecord], people: dict[int, str] | None = None, voiced: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Label, display name ("Speaker 1" until renamed) and a stable colour per speaker; with `people`
+    (id → name) and `voiced` (labels with a voiceprint), who they are in the speaker library too."""
+    people = people or {}
     return [
         {"label": row.label, "name": row.name or speaker_placeholder(row.label),
-         "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)]}
+         "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)],
+         "person": {"id": row.person_id, "name": people.get(row.person_id, row.name)} if row.person_id else None,
+         "suggestion": {"person_id": row.suggested_person_id, "name": people.get(row.suggested_person_id),
+                        "similarity": row.suggestion_similarity} if row.suggested_person_id else None,
+         "voiced": voiced is not None and row.label in voiced}
         for i, row in enumerate(rows)
     ]  # fmt: skip
+
+
+def video_speakers(conn: Database, video_id: int) -> list[dict[str, Any]]:
+    """A video's speakers as the details page and the API show them, library links included."""
+    return describe_speakers(db.get_speakers(conn, video_id), db.people_names(conn), db.voiced_labels(conn, video_id))
+
+
+def describe_person(person: PersonRecord) -> dict[str, Any]:
+    return {"id": person.id, "name": person.name, "videos": person.videos, "seconds": round(person.seconds, 1),
+            "answers": person.answers, "created_at": person.created_at}  # fmt: skip
 
 
 def speaker_placeholder(label: str) -> str:
@@ -126,6 +145,12 @@ def clip_file_name(
         parts.append(_safe(speaker)[:30])
     parts.append(f"{seconds // 60}m{seconds % 60:02d}s")
     return "_".join(part for part in parts if part) + f".{ext}"
+
+
+def source_file_name(video: VideoRecord) -> str:
+    """What the downloaded source video is called (`<title>.mp4`); editing timelines relink to this name."""
+    suffix = Path(video.video_path).suffix if video.video_path else ".mp4"
+    return f"{_safe(video.title or '')[:60] or f'video-{video.id}'}{suffix}"
 
 
 def _safe(text: str) -> str:

@@ -67,6 +67,30 @@ class StepRecord(Record):
 class SpeakerRecord(Record):
     label: str  # SPEAKER_00, as diarization named it
     name: str | None  # what the user called them, None until renamed
+    person_id: int | None  # who this is in the speaker library
+    suggested_person_id: int | None  # who the voice sounds like, until accepted or turned down
+    suggestion_similarity: float | None
+
+
+@dataclass(frozen=True)
+class PersonRecord(Record):
+    """Someone in the speaker library, with what the library knows of them."""
+
+    id: int
+    name: str
+    created_at: str
+    videos: int  # videos they speak in
+    seconds: float  # talking time across those videos
+    answers: int  # exchanges in which they answer
+
+
+@dataclass(frozen=True)
+class VoiceRecord(Record):
+    video_id: int
+    label: str
+    vector: str  # JSON list of floats, unit length (utils/pipeline/voiceprints.py)
+    seconds: float
+    person_id: int | None  # of the speaker this voice belongs to
 
 
 @dataclass(frozen=True)
@@ -142,3 +166,19 @@ class ErrorRecord(Record):
     video_title: str | None
     video_url: str
     exchange_label: str | None
+
+
+@dataclass(frozen=True)
+class SearchHit(Record):
+    """A transcript segment that matches a search, with where it is."""
+
+    segment_id: int
+    video_id: int
+    video_title: str | None
+    video_created_at: str
+    start_time: float
+    end_time: float
+    text: str
+    speaker: str | None  # label
+    speaker_name: str | None  # as named (None: not named)
+    person_id: int | None

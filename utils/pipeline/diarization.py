@@ -43,7 +43,7 @@ SPECTRAL_MAX_EMBEDDINGS = 4000  # above this (about 40 min of speech) re-cluster
 _senko_diarizers: dict[str, Any] = {}
 _pyannote_pipelines: dict[tuple[str, str], Any] = {}
 _load_lock = threading.Lock()
-_run_lock = threading.Lock()  # one diarization at a time per process: the backends keep per-call state
+model_lock = threading.Lock()  # one diarization at a time per process: the backends keep per-call state
 
 
 class DiarizationError(StepError):
@@ -99,10 +99,10 @@ def diarize(
 
         torch.set_num_threads(options.threads)  # this process's share of the cores (a compute slot)
     if chosen == "pyannote":
-        device = _torch_device(options.device)
+        device = torch_device(options.device)
         turns = _run_pyannote(samples, progress, hints, options.pyannote_pipeline, options.token, device)
     else:
-        turns = _run_senko(samples, progress, hints, _torch_device(options.device), options.threads)
+        turns = _run_senko(samples, progress, hints, torch_device(options.device), options.threads)
     turns = normalise_speakers(turns)
     progress(1.0)
     speakers = len({turn.speaker for turn in turns})
@@ -114,9 +114,9 @@ def load_backend(backend: str = "auto", *, device: str = "auto", pyannote_pipeli
     """Load the chosen backend's models now (they are cached); returns the seconds this took."""
     started = time.perf_counter()
     if choose_backend(backend, pyannote_pipeline, token) == "pyannote":
-        _pyannote(pyannote_pipeline, token, _torch_device(device))
+        _pyannote(pyannote_pipeline, token, torch_device(device))
     else:
-        _senko(_torch_device(device))
+        senko_model(torch_device(device))
     return time.perf_counter() - started
 
 
@@ -138,7 +138,7 @@ def _check_hints(num: int | None, low: int | None, high: int | None) -> tuple[in
     return num, low, high
 
 
-def _torch_device(device: str) -> str:
+def torch_device(device: str) -> str:
     if device != "auto":
         return device
     import torch
@@ -149,7 +149,7 @@ def _torch_device(device: str) -> str:
 # senko
 
 
-def _senko(device: str):
+def senko_model(device: str):
     """senko's Diarizer, built once per device: its first construction is slow."""
     with _load_lock:
         diarizer = _senko_diarizers.get(device)
@@ -170,8 +170,8 @@ _SENKO_STAGES = (("_perform_vad", 0.2), ("_extract_fbank_features", 0.4), ("_gen
 
 
 def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str, threads: int = 0) -> list[Turn]:
-    diarizer = _senko(device)
-    with _run_lock:
+    diarizer = senko_model(device)
+    with model_lock:
         # senko has no progress hook and no speaker-count option: wrap its stage methods (progress) and its
         # two clusterers (hints) on the instance for this call. A stage senko renamed is simply not reported.
         clusterers = [_CountHints(diarizer.spectral_cluster, hints), _CountHints(diarizer.umap_hdbscan_cluster, hints)]
@@ -397,7 +397,7 @@ def _run_pyannote(samples: np.ndarray, progress: Progress, hints, name: str, tok
             progress(fraction)
 
     audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": SAMPLE_RATE}
-    with _run_lock:
+    with model_lock:
         output = pipeline(audio, num_speakers=num, min_speakers=low, max_speakers=high, hook=hook)
     # pyannote 4 returns DiarizeOutput (overlap-aware .speaker_diarization); 3.x and legacy mode an Annotation
     annotation = getattr(output, "speaker_diarization", output)

@@ -67,6 +67,7 @@ class MediaInfo:
     has_video: bool
     has_audio: bool
     container: str = ""  # ffmpeg's demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    frame_rate: float | None = None  # frames per second of the picture, as the stream says
 
 
 def probe(path: Path | str) -> MediaInfo:
@@ -83,6 +84,7 @@ def probe(path: Path | str) -> MediaInfo:
                 has_video=video is not None,
                 has_audio=audio is not None,
                 container=container.format.name or "",
+                frame_rate=float(video.average_rate) if video is not None and video.average_rate else None,
             )
     except (av.error.FFmpegError, OSError) as error:
         raise MediaError(

@@ -38,6 +38,10 @@ const transcript = new Transcript(videoId, sections, player, () => sections.refr
 const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError);
 wireSpeakers(videoId, sections);
 
+// A link from a search hit or an answer elsewhere (/videos/<id>#t=<seconds>) starts playing from there.
+const startAt = Number((window.location.hash.match(/^#t=([\d.]+)$/) || [])[1]);
+if (startAt >= 0 && window.location.hash) transcript.seek(startAt);
+
 document.getElementById("delete-video").addEventListener("click", async () => {
   const title = document.getElementById("video-title").textContent;
   if (!window.confirm(`Delete "${title}" with its download, transcript and clips? This cannot be undone.`)) return;

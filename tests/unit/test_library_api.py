@@ -1,0 +1,142 @@
+"""The speaker library, search and editing timelines through the API and the pages."""
+
+from __future__ import annotations
+
+import opentimelineio as otio
+import pytest
+
+from tests.support.voices import voice
+from utils.core import db, library, people
+from utils.pipeline.types import Exchange, Segment
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def conn(app):
+    connection = db.connect_to(app.config["SETTINGS"])
+    yield connection
+    connection.close()
+
+
+def interview(conn, title: str, prints: dict, lines: list[tuple[str, str]] = ()) -> int:
+    """A diarized, transcribed video whose speakers have these voiceprints, and one Q&A (00 asks, 01 answers)."""
+    with db.transaction(conn):
+        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
+        db.update_video(conn, video_id, title=title, duration=120.0)
+        db.ensure_speakers(conn, video_id, sorted(prints))
+        db.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label)
+                                             for n, (label, text) in enumerate(lines)])  # fmt: skip
+        library.create_exchange(conn, video_id, "spkchg_1", "auto",
+                                Exchange(2.0, 30.5, "Why did you leave?", "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
+        people.store_voices(conn, video_id, prints)
+        for step in db.steps_of(conn, [video_id]):  # phase 1 has run
+            db.update_step(conn, step.id, state="done", progress=1.0)
+    return video_id
+
+
+def test_naming_a_voice_then_accepting_it_elsewhere(client, conn):
+    first = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    named = client.put(f"/api/videos/{first}/speakers/SPEAKER_01", json={"name": "Ada"}).get_json()["speaker"]
+    assert named["name"] == "Ada" and named["person"]["name"] == "Ada"
+    (ada,) = client.get("/api/people").get_json()["people"]
+    assert (ada["name"], ada["videos"], ada["answers"]) == ("Ada", 1, 1)
+
+    second = interview(conn, "Two", {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4, near=2, similarity=0.8)})
+    suggested = {s["label"]: s for s in client.get(f"/api/videos/{second}/speakers").get_json()["speakers"]}
+    assert suggested["SPEAKER_01"]["suggestion"]["name"] == "Ada" and suggested["SPEAKER_00"]["suggestion"] is None
+    page = client.get(f"/videos/{second}").get_data(as_text=True)
+    assert "Sounds like" in page and "Yes, Ada" in page
+    accepted = client.post(f"/api/videos/{second}/speakers/SPEAKER_01/accept").get_json()["speaker"]
+    assert accepted["name"] == "Ada" and accepted["person"]["id"] == ada["id"]
+    assert client.post(f"/api/videos/{second}/speakers/SPEAKER_01/accept").status_code == 409
+    answers = client.get(f"/api/people/{ada['id']}/answers").get_json()["answers"]
+    assert [(a["video_title"], a["question"], a["asker_name"]) for a in answers] == [
+        ("One", "Why did you leave?", "Speaker 1"), ("Two", "Why did you leave?", "Speaker 1")]  # fmt: skip
+
+
+def test_turning_a_suggestion_down_and_leaving_a_voice_out(client, conn):
+    first = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    client.put(f"/api/videos/{first}/speakers/SPEAKER_01", json={"name": "Ada"})
+    client.put(f"/api/videos/{first}/speakers/SPEAKER_00", json={"name": "Host", "remember": False})
+    assert [person["name"] for person in client.get("/api/people").get_json()["people"]] == ["Ada"]
+    second = interview(conn, "Two", {"SPEAKER_00": voice(4, near=2, similarity=0.8), "SPEAKER_01": voice(5)})
+    turned = client.post(f"/api/videos/{second}/speakers/SPEAKER_00/reject").get_json()["speaker"]
+    assert turned["suggestion"] is None and turned["person"] is None
+    assert (
+        client.put(f"/api/videos/{second}/speakers/SPEAKER_00", json={"name": "X", "remember": "yes"}).status_code
+        == 400
+    )
+    assert client.post(f"/api/videos/{second}/speakers/NOBODY/reject").status_code == 404
+
+
+def test_people_are_renamed_everywhere_removed_and_their_answers_cut(client, conn):
+    first = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    client.put(f"/api/videos/{first}/speakers/SPEAKER_01", json={"name": "Ada"})
+    client.put(f"/api/videos/{first}/speakers/SPEAKER_00", json={"name": "Bob"})
+    ada, bob = sorted(client.get("/api/people").get_json()["people"], key=lambda p: p["name"])
+    assert client.patch(f"/api/people/{ada['id']}", json={"name": "bob"}).status_code == 400  # taken
+    renamed = client.patch(f"/api/people/{ada['id']}", json={"name": "Ada Lovelace"}).get_json()["person"]
+    assert renamed["name"] == "Ada Lovelace"
+    assert client.get(f"/api/videos/{first}/transcript").status_code == 200
+    names = {s["label"]: s["name"] for s in client.get(f"/api/videos/{first}/speakers").get_json()["speakers"]}
+    assert names == {"SPEAKER_00": "Bob", "SPEAKER_01": "Ada Lovelace"}
+
+    (exchange,) = db.answers_of_person(conn, ada["id"])
+    assert (
+        client.post(f"/api/people/{ada['id']}/answers/cut", json={"exchange_ids": [exchange.id + 99]}).status_code
+        == 400
+    )
+    assert client.post(f"/api/people/{bob['id']}/answers/cut").status_code == 400  # Bob answers nothing
+    queued = client.post(f"/api/people/{ada['id']}/answers/cut", json={"exchange_ids": [exchange.id]})
+    assert queued.status_code == 202 and queued.get_json()["steps"][0]["name"] == "process_diarization"
+    assert client.get(f"/people/{ada['id']}/answers.zip").status_code == 404  # nothing cut yet: said so
+
+    assert client.delete(f"/api/people/{ada['id']}").status_code == 204
+    assert client.get(f"/api/people/{ada['id']}").status_code == 404
+    names = {s["label"]: s["name"] for s in client.get(f"/api/videos/{first}/speakers").get_json()["speakers"]}
+    assert names["SPEAKER_01"] == "Ada Lovelace"
+
+
+def test_search_finds_the_sentence_its_speaker_and_its_qa(client, conn):
+    lines = [("SPEAKER_00", "Why did you leave the harbour?"), ("SPEAKER_01", "The harbour was closing.")]
+    video_id = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)}, lines)
+    client.put(f"/api/videos/{video_id}/speakers/SPEAKER_01", json={"name": "Ada"})
+    body = client.get("/api/search?q=harbour+closing").get_json()
+    (hit,) = body["hits"]
+    assert (hit["text"], hit["speaker_name"], hit["start"], hit["exchange"]["title"]) == (
+        "The harbour was closing.", "Ada", 10.0, "Q&A 1")  # fmt: skip
+    assert body["took_ms"] >= 0
+    person = client.get("/api/people").get_json()["people"][0]["id"]
+    assert len(client.get(f"/api/search?q=harbour&person={person}").get_json()["hits"]) == 1
+    assert client.get("/api/search?q=").status_code == 400
+    assert client.get("/api/search?q=harbour&since=yesterday").status_code == 400
+    page = client.get("/search?q=harbour").get_data(as_text=True)
+    assert "<mark>harbour</mark>" in page and "Clip this sentence" in page and "Cut its Q&amp;A" in page
+
+
+def test_what_people_typed_is_shown_as_text_never_run(client, conn):
+    video_id = interview(conn, "One", {"SPEAKER_00": voice(1)}, [("SPEAKER_00", f"He said {EVIL} twice.")])
+    client.put(f"/api/videos/{video_id}/speakers/SPEAKER_00", json={"name": EVIL[:80]})
+    person = client.get("/api/people").get_json()["people"][0]["id"]
+    for path in ("/people", f"/people/{person}", f"/search?q={EVIL}", "/search?q=said"):
+        page = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+
+
+def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
+    video_id = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    client.put(f"/api/videos/{video_id}/speakers/SPEAKER_01", json={"name": "Ada"})
+    for fmt, adapter in (("otio", "otio_json"), ("fcpxml", "fcpx_xml"), ("edl", "cmx_3600")):
+        response = client.get(f"/api/videos/{video_id}/timeline.{fmt}")
+        assert response.status_code == 200 and f'One.{fmt}"' in response.headers["Content-Disposition"]
+        options = {"rate": 25} if fmt == "edl" else {}
+        timeline = otio.adapters.read_from_string(response.get_data(as_text=True), adapter, **options)
+        (clip,) = timeline.find_clips()
+        assert clip.source_range.start_time.to_seconds() == pytest.approx(2.0, abs=1 / 25)
+        assert clip.source_range.end_time_exclusive().to_seconds() == pytest.approx(30.5, abs=1 / 25)
+        (marker,) = clip.markers
+        assert "why did you leave?" in marker.name.lower() and "ada" in marker.name.lower()
+    assert client.get(f"/api/videos/{video_id}/timeline.mov").status_code == 404
+    empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))
+    assert client.get(f"/api/videos/{empty}/timeline.edl").status_code == 409

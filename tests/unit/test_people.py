@@ -1,0 +1,118 @@
+"""The speaker library's rules, with voiceprints made to measure (real voices: tests/integration/test_voices.py)."""
+
+import pytest
+
+from tests.support.voices import voice
+from utils.core import db, library, people
+from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
+
+
+@pytest.fixture
+def conn(database_location):
+    connection = db.open_database(database_location)
+    yield connection
+    connection.close()
+
+
+def video_with(conn, prints: dict[str, Voiceprint]) -> int:
+    with db.transaction(conn):
+        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{len(prints)}"))
+        db.ensure_speakers(conn, video_id, sorted(prints))
+        people.store_voices(conn, video_id, prints)
+    return video_id
+
+
+def speaker(conn, video_id: int, label: str):
+    return next(row for row in db.get_speakers(conn, video_id) if row.label == label)
+
+
+def test_a_named_voice_is_suggested_in_a_later_video_and_nowhere_else(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    with db.transaction(conn):
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+    later = video_with(conn, {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4, near=1, similarity=0.8)})
+    assert speaker(conn, later, "SPEAKER_01").suggested_person_id == ada.id
+    assert speaker(conn, later, "SPEAKER_01").suggestion_similarity == pytest.approx(0.8, abs=0.01)
+    assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
+    assert speaker(conn, first, "SPEAKER_01").suggested_person_id is None  # not Ada: her own video's other voice
+
+
+def test_a_voice_below_the_threshold_gets_no_suggestion(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+    later = video_with(conn, {"SPEAKER_00": voice(5, near=1, similarity=MATCH_SIMILARITY - 0.05)})
+    assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
+
+
+def test_naming_later_suggests_in_videos_already_there(conn):
+    earlier = video_with(conn, {"SPEAKER_00": voice(6, near=1, similarity=0.85)})
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "ada", remember=True)
+    assert speaker(conn, earlier, "SPEAKER_00").suggested_person_id == ada.id
+
+
+def test_one_person_per_video_the_most_alike_speaker_wins(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+    later = video_with(
+        conn, {"SPEAKER_00": voice(7, near=1, similarity=0.7), "SPEAKER_01": voice(8, near=1, similarity=0.9)}
+    )
+    assert speaker(conn, later, "SPEAKER_01").suggested_person_id == ada.id
+    assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
+
+
+def test_accepting_names_the_speaker_and_the_voice_joins_the_person(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+    later = video_with(conn, {"SPEAKER_00": voice(4, near=1, similarity=0.8)})
+    with db.transaction(conn):
+        assert people.accept_suggestion(conn, later, "SPEAKER_00").id == ada.id
+    accepted = speaker(conn, later, "SPEAKER_00")
+    assert (accepted.person_id, accepted.name, accepted.suggested_person_id) == (ada.id, "Ada", None)
+    assert db.get_person(conn, ada.id).videos == 2
+
+
+def test_a_turned_down_suggestion_is_remembered(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+    later = video_with(conn, {"SPEAKER_00": voice(4, near=1, similarity=0.8)})
+    with db.transaction(conn):
+        people.reject_suggestion(conn, later, "SPEAKER_00")
+    assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
+    with db.transaction(conn):  # the library changes; the refusal still holds
+        people.name_speaker(
+            conn, video_with(conn, {"SPEAKER_00": voice(9, near=1, similarity=0.95)}), "SPEAKER_00", "Ada", True
+        )
+        people.refresh_suggestions(conn)
+    assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
+
+
+def test_a_name_without_remember_stays_out_of_the_library(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        assert people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=False) is None
+    assert db.list_people(conn) == []
+    assert speaker(conn, first, "SPEAKER_00").name == "Ada"
+
+
+def test_renaming_a_person_renames_their_speakers_and_removing_keeps_names(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        db.rename_person(conn, ada.id, "Ada Lovelace")
+    assert speaker(conn, first, "SPEAKER_00").name == "Ada Lovelace"
+    with db.transaction(conn):
+        db.delete_person(conn, ada.id)
+    kept = speaker(conn, first, "SPEAKER_00")
+    assert (kept.name, kept.person_id) == ("Ada Lovelace", None)
+
+
+def test_an_unknown_speaker_is_refused(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with pytest.raises(people.UnknownSpeaker), db.transaction(conn):
+        people.name_speaker(conn, first, "SPEAKER_09", "Ada", remember=True)

@@ -1,0 +1,120 @@
+"""The speaker library: people, the voices that are theirs, and who a new speaker sounds like.
+
+A person is a name with the voiceprints of every speaker linked to them. A speaker without a person gets
+a suggestion: the person whose voices are most alike, at least MATCH_SIMILARITY, never one the user
+turned down for this speaker, never someone already linked in the same video, and each person at most
+once per video (the most alike speaker wins). Suggestions are worked out again whenever voices or links
+change (`refresh_suggestions`), for the videos concerned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+
+from utils.core import db
+from utils.core.db import Database
+from utils.core.records import PersonRecord, VoiceRecord
+from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
+
+
+class UnknownSpeaker(LookupError):
+    """No such speaker in this video."""
+
+
+def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -> None:
+    """A video's new voiceprints (inside the caller's transaction), then its suggestions."""
+    db.replace_voices(conn, video_id, {label: (voice.vector, voice.seconds) for label, voice in prints.items()})
+    refresh_suggestions(conn, [video_id])
+
+
+def name_speaker(conn: Database, video_id: int, label: str, name: str | None, remember: bool) -> PersonRecord | None:
+    """Rename a speaker; with `remember`, the name is a person in the library and this voice is theirs
+    (an existing person of that name, whatever its case, or a new one). Returns the person, if any."""
+    person = None
+    if name and remember:
+        person = db.find_person(conn, name) or db.get_person(conn, db.insert_person(conn, name))
+    if not db.link_speaker(conn, video_id, label, person.id if person else None, person.name if person else name):
+        raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")
+    if person is not None:  # the library learned a voice: others may now sound like this person
+        refresh_suggestions(conn)
+    return person
+
+
+def accept_suggestion(conn: Database, video_id: int, label: str) -> PersonRecord | None:
+    speaker = _speaker(conn, video_id, label)
+    if speaker.suggested_person_id is None:
+        return None
+    person = db.get_person(conn, speaker.suggested_person_id)
+    db.link_speaker(conn, video_id, label, person.id, person.name)
+    refresh_suggestions(conn)
+    return person
+
+
+def reject_suggestion(conn: Database, video_id: int, label: str) -> None:
+    """Not this person: remembered, and the next most alike person (if any) is suggested instead."""
+    speaker = _speaker(conn, video_id, label)
+    if speaker.suggested_person_id is not None:
+        db.reject_suggestion(conn, video_id, label, speaker.suggested_person_id)
+    refresh_suggestions(conn, [video_id])
+
+
+def _speaker(conn: Database, video_id: int, label: str):
+    found = next((speaker for speaker in db.get_speakers(conn, video_id) if speaker.label == label), None)
+    if found is None:
+        raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")
+    return found
+
+
+def refresh_suggestions(conn: Database, video_ids: list[int] | None = None) -> set[int]:
+    """Work out the suggestions of the given videos' unnamed speakers (all videos when None); returns the
+    videos whose suggestions changed."""
+    targets = db.unlinked_speakers(conn, video_ids)
+    if not targets:
+        return set()
+    voices = db.get_voices(conn)
+    known = [voice for voice in voices if voice.person_id is not None]
+    vectors = {(voice.video_id, voice.label): _vector(voice) for voice in voices}
+    refused = db.rejections(conn)
+    changed = set()
+    by_video: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
+    for video_id, label, current in targets:
+        by_video[video_id].append((label, current))
+    for video_id, speakers in by_video.items():
+        taken = db.linked_people(conn, video_id)
+        others = [voice for voice in known if voice.video_id != video_id and voice.person_id not in taken]
+        chosen = _assign(video_id, speakers, others, vectors, refused)
+        for label, current in speakers:
+            person, similarity = chosen.get(label, (None, None))
+            if person != current or person is not None:
+                db.set_suggestion(conn, video_id, label, person, similarity)
+            if person != current:
+                changed.add(video_id)
+    return changed
+
+
+def _assign(video_id, speakers, known: list[VoiceRecord], vectors, refused) -> dict[str, tuple[int, float]]:
+    """Each speaker the most alike person at or above the threshold, each person at most once."""
+    if not known:
+        return {}
+    matrix = np.stack([vectors[(voice.video_id, voice.label)] for voice in known])
+    candidates = []
+    for label, _current in speakers:
+        similarities = matrix @ vectors[(video_id, label)]
+        best: dict[int, float] = {}
+        for voice, value in zip(known, similarities, strict=True):
+            best[voice.person_id] = max(best.get(voice.person_id, -1.0), float(value))
+        candidates += [(value, label, person) for person, value in best.items()
+                       if value >= MATCH_SIMILARITY and (video_id, label, person) not in refused]  # fmt: skip
+    chosen, used = {}, set()
+    for value, label, person in sorted(candidates, reverse=True):
+        if label not in chosen and person not in used:
+            chosen[label] = (person, round(value, 4))
+            used.add(person)
+    return chosen
+
+
+def _vector(voice: VoiceRecord) -> np.ndarray:
+    return np.asarray(json.loads(voice.vector), dtype=np.float64)
