@@ -116,3 +116,10 @@ def test_an_unknown_speaker_is_refused(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with pytest.raises(people.UnknownSpeaker), db.transaction(conn):
         people.name_speaker(conn, first, "SPEAKER_09", "Ada", remember=True)
+
+
+def test_a_placeholder_name_never_becomes_a_person(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1)})
+    with db.transaction(conn):
+        assert people.name_speaker(conn, first, "SPEAKER_00", "Speaker 1", remember=True) is None
+    assert db.list_people(conn) == []

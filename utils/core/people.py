@@ -10,6 +10,7 @@ change (`refresh_suggestions`), for the videos concerned.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -18,6 +19,9 @@ from utils.core import db
 from utils.core.db import Database
 from utils.core.records import PersonRecord, VoiceRecord
 from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
+
+
+PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
 
 
 class UnknownSpeaker(LookupError):
@@ -34,7 +38,7 @@ def name_speaker(conn: Database, video_id: int, label: str, name: str | None, re
     """Rename a speaker; with `remember`, the name is a person in the library and this voice is theirs
     (an existing person of that name, whatever its case, or a new one). Returns the person, if any."""
     person = None
-    if name and remember:
+    if name and remember and not PLACEHOLDER.fullmatch(name):  # "Speaker 2" is nobody in particular
         person = db.find_person(conn, name) or db.get_person(conn, db.insert_person(conn, name))
     if not db.link_speaker(conn, video_id, label, person.id if person else None, person.name if person else name):
         raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")

@@ -55,7 +55,7 @@ def describe_speakers(
     (id → name) and `voiced` (labels with a voiceprint), who they are in the speaker library too."""
     people = people or {}
     return [
-        {"label": row.label, "name": row.name or speaker_placeholder(row.label),
+        {"label": row.label, "name": row.name or speaker_placeholder(row.label), "named": row.name is not None,
          "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)],
          "person": {"id": row.person_id, "name": people.get(row.person_id, row.name)} if row.person_id else None,
          "suggestion": {"person_id": row.suggested_person_id, "name": people.get(row.suggested_person_id),
