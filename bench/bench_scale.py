@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import Stack
 from bench.conversation import build
 from bench.report import ROOT, Report
+from tests.support.common import wait_until
 from tests.support.media_factory import MediaServer
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 from utils.core import stack as processes
@@ -83,16 +84,6 @@ class Api:
             return self.call("GET", "/api/videos")[0] == 200
         except OSError:
             return False
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def step_rows(database_url: str) -> list[dict[str, Any]]:
@@ -160,7 +151,7 @@ def main() -> int:
         for name, queue in (("io-1", "io"), ("io-2", "io"), ("compute-1", "compute"), ("compute-2", "compute")):
             stack.start(name, [sys.executable, "worker.py", queue])
         webs = [Api(f"http://127.0.0.1:{port}", token) for port in ports]
-        wait_for(lambda: all(web.ready() for web in webs), 120, "both web processes")
+        wait_until(lambda: all(web.ready() for web in webs), 120, what="both web processes")
         time.sleep(15)  # the workers load the app (torch, models' code) before they take tasks
 
         site_root = workdir / "site"

@@ -40,6 +40,8 @@ TARGETS = (
     "pages answer with 1,000 idle half-sent connections; 503 within 5 s with Redis frozen",
     "a reset /events client frees its slot within 5 s",
     "20 videos at once on 2 web processes and 4 workers on PostgreSQL: all done, no duplicate run, no database error",
+    "search: a phrase across three of 1,000 videos' transcripts in < 100 ms",
+    "voice suggestions: no wrong name on ≥ 95% of suggestions, on real recordings",
 )
 
 
@@ -78,6 +80,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     runs.append(("bench_cutting", ["--source-seconds", "60"]))
     runs.append(("bench_pipeline", ["--minutes", f"{minutes:g}"]))
     runs.append(("bench_scale", ["--videos", "6" if args.quick else "20"]))
+    runs.append(("bench_search", ["--videos", "100" if args.quick else "1000", "--postgresql"]))
     runs.append(("voices", []))
     if args.only:
         runs = [(name, extra) for name, extra in runs if name in args.only]

@@ -16,6 +16,7 @@ from tests.support.common import AUTH_ENV
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 from tests.support.processes import RedisProcess
 from tests.support.speech_samples import SpeechSample, make_sample
+from utils.core import db
 
 
 class ScriptClient(FlaskClient):
@@ -84,6 +85,22 @@ def database_location(request, tmp_path, database_kind) -> str:
     if database_kind == "sqlite":
         return str(tmp_path / "clipper.db")
     return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def conn(database_location):
+    """A new migrated database of this run's kind (modules that test the app's own override it)."""
+    connection = db.open_database(database_location)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def app_conn(app):
+    """A connection to the app's database, to set up what a test needs."""
+    connection = db.connect_to(app.config["SETTINGS"])
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -88,8 +88,8 @@ def rename_speaker(video_id: int, label: str):
         raise BadRequest("name must be text of at most 80 characters (empty resets it)")
     conn = get_db()
     with db.transaction(conn):
-        people.name_speaker(conn, video_id, label, (name or "").strip() or None, remember)
-    return _speakers_changed(video_id, label)
+        named = people.name_speaker(conn, video_id, label, (name or "").strip() or None, remember)
+    return _speakers_changed(video_id, label, named.elsewhere)
 
 
 @api.post("/videos/<int:video_id>/speakers/<label>/accept")
@@ -98,10 +98,10 @@ def accept_speaker_suggestion(video_id: int, label: str):
     video_or_404(video_id)
     conn = get_db()
     with db.transaction(conn):
-        person = people.accept_suggestion(conn, video_id, label)
-    if person is None:
+        named = people.accept_suggestion(conn, video_id, label)
+    if named is None:
         raise Conflict("this speaker has no suggestion to accept")
-    return _speakers_changed(video_id, label)
+    return _speakers_changed(video_id, label, named.elsewhere)
 
 
 @api.post("/videos/<int:video_id>/speakers/<label>/reject")
@@ -114,11 +114,13 @@ def reject_speaker_suggestion(video_id: int, label: str):
     return _speakers_changed(video_id, label)
 
 
-def _speakers_changed(video_id: int, label: str):
-    """Names reach the clips' subtitles, open pages hear of it; the speaker as it is now."""
+def _speakers_changed(video_id: int, label: str, elsewhere: set[int] = frozenset()):
+    """Names reach the clips' subtitles, open pages hear of it (those of other videos whose suggestions
+    changed too); the speaker as it is now."""
     conn = get_db()
     library.rewrite_clip_subtitles(conn, video_id)  # the clips' SRT and VTT say the new name too
-    step_service().publish({"type": "speakers", "video_id": video_id})
+    for changed in sorted({video_id, *elsewhere}):
+        step_service().publish({"type": "speakers", "video_id": changed})
     speaker = next(item for item in presenters.video_speakers(conn, video_id) if item["label"] == label)
     return jsonify(speaker=speaker)
 

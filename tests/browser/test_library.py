@@ -3,10 +3,14 @@ and accepted, the People and person pages list it with its answers, and a search
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, accessibility_problems, segment
+from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, segment
+from tests.support.common import wait_until
 from tests.support.voices import voice
 from utils.core import db, library, people
 from utils.pipeline.types import Exchange, Turn
@@ -48,7 +52,7 @@ def two_interviews(api, media_site, flask_app) -> tuple[int, int]:
     return first, second
 
 
-def test_a_named_voice_is_recognised_accepted_and_listed_with_its_answers(page, two_interviews, screenshot):
+def test_a_named_voice_is_recognised_accepted_and_listed_with_its_answers(page, two_interviews, api, screenshot):
     first, second = two_interviews
     page.goto(f"/videos/{first}")
     row = page.locator('#speakers .speaker-row[data-label="SPEAKER_01"]')
@@ -92,6 +96,16 @@ def test_a_named_voice_is_recognised_accepted_and_listed_with_its_answers(page, 
     page.get_by_role("button", name="Cut selected").click()
     expect(page.locator("#person-feedback")).to_contain_text("1 answer queued to be cut")
     screenshot("person")
+
+    chosen = exchange_of(answers.nth(0))
+    wait_until(lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{chosen}")["steps"]),
+               timeout=STEP_MS / 1000, what="the chosen answer to be cut")  # fmt: skip
+    page.reload()
+    expect(page.locator(f'.answer[data-exchange="{chosen}"] .answer-state')).to_contain_text("cut")
+    zipped = page.request.get(page.locator("#download-answers").get_attribute("href"))
+    assert zipped.ok and zipped.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(zipped.body())).namelist()
+    assert sorted(name.rsplit(".", 1)[1] for name in names) == ["mp4", "srt"], names  # the one answer, subtitled
 
 
 def person_id(page) -> str:

@@ -66,8 +66,8 @@ def library_of_voices(tmp_path_factory, devset):
     sample = media.read_samples(sample_dir() / "sample.wav")
     others.append(episode(conn, "sample", sample, list(read_rttm(sample_dir() / "sample.rttm"))))
     with db.transaction(conn):
-        agent = people.name_speaker(conn, first, "agent", "Pat the agent", remember=True)
-        caller = people.name_speaker(conn, first, "caller", "Sam the caller", remember=True)
+        agent = people.name_speaker(conn, first, "agent", "Pat the agent", remember=True).person
+        caller = people.name_speaker(conn, first, "caller", "Sam the caller", remember=True).person
     return conn, second, others, agent, caller
 
 

@@ -9,6 +9,7 @@ import pytest
 
 TEST_API_TOKEN = "test-api-token"
 TEST_ADMIN = ("admin", "correct horse battery staple")
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'  # what hostile text looks like
 AUTH_ENV = {"API_TOKEN": TEST_API_TOKEN, "ADMIN_USERNAME": TEST_ADMIN[0], "ADMIN_PASSWORD": TEST_ADMIN[1]}
 
 

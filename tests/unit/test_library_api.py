@@ -5,18 +5,15 @@ from __future__ import annotations
 import opentimelineio as otio
 import pytest
 
+from tests.support.common import EVIL
 from tests.support.voices import voice
 from utils.core import db, library, people
 from utils.pipeline.types import Exchange, Segment
 
-EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
 
 @pytest.fixture
-def conn(app):
-    connection = db.connect_to(app.config["SETTINGS"])
-    yield connection
-    connection.close()
+def conn(app_conn):
+    return app_conn
 
 
 def interview(conn, title: str, prints: dict, lines: list[tuple[str, str]] = ()) -> int:

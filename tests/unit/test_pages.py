@@ -6,18 +6,15 @@ import re
 
 import pytest
 
+from tests.support.common import EVIL
 from utils.core import db, library
 from utils.core.steps import StepService
 from utils.pipeline.types import Exchange, Segment, Word
 
-EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
 
 @pytest.fixture
-def conn(app):
-    connection = db.connect_to(app.config["SETTINGS"])
-    yield connection
-    connection.close()
+def conn(app_conn):
+    return app_conn
 
 
 def add_videos(conn, count: int, **fields) -> list[int]:

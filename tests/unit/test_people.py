@@ -7,13 +7,6 @@ from utils.core import db, library, people
 from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
 
 
-@pytest.fixture
-def conn(database_location):
-    connection = db.open_database(database_location)
-    yield connection
-    connection.close()
-
-
 def video_with(conn, prints: dict[str, Voiceprint]) -> int:
     with db.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{len(prints)}"))
@@ -29,7 +22,7 @@ def speaker(conn, video_id: int, label: str):
 def test_a_named_voice_is_suggested_in_a_later_video_and_nowhere_else(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
     with db.transaction(conn):
-        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(conn, {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4, near=1, similarity=0.8)})
     assert speaker(conn, later, "SPEAKER_01").suggested_person_id == ada.id
     assert speaker(conn, later, "SPEAKER_01").suggestion_similarity == pytest.approx(0.8, abs=0.01)
@@ -49,14 +42,15 @@ def test_naming_later_suggests_in_videos_already_there(conn):
     earlier = video_with(conn, {"SPEAKER_00": voice(6, near=1, similarity=0.85)})
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        ada = people.name_speaker(conn, first, "SPEAKER_00", "ada", remember=True)
-    assert speaker(conn, earlier, "SPEAKER_00").suggested_person_id == ada.id
+        named = people.name_speaker(conn, first, "SPEAKER_00", "ada", remember=True)
+    assert speaker(conn, earlier, "SPEAKER_00").suggested_person_id == named.person.id
+    assert named.elsewhere == {earlier}  # its page is told
 
 
 def test_one_person_per_video_the_most_alike_speaker_wins(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(
         conn, {"SPEAKER_00": voice(7, near=1, similarity=0.7), "SPEAKER_01": voice(8, near=1, similarity=0.9)}
     )
@@ -67,10 +61,10 @@ def test_one_person_per_video_the_most_alike_speaker_wins(conn):
 def test_accepting_names_the_speaker_and_the_voice_joins_the_person(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(conn, {"SPEAKER_00": voice(4, near=1, similarity=0.8)})
     with db.transaction(conn):
-        assert people.accept_suggestion(conn, later, "SPEAKER_00").id == ada.id
+        assert people.accept_suggestion(conn, later, "SPEAKER_00").person.id == ada.id
     accepted = speaker(conn, later, "SPEAKER_00")
     assert (accepted.person_id, accepted.name, accepted.suggested_person_id) == (ada.id, "Ada", None)
     assert db.get_person(conn, ada.id).videos == 2
@@ -95,7 +89,7 @@ def test_a_turned_down_suggestion_is_remembered(conn):
 def test_a_name_without_remember_stays_out_of_the_library(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        assert people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=False) is None
+        assert people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=False).person is None
     assert db.list_people(conn) == []
     assert speaker(conn, first, "SPEAKER_00").name == "Ada"
 
@@ -103,7 +97,7 @@ def test_a_name_without_remember_stays_out_of_the_library(conn):
 def test_renaming_a_person_renames_their_speakers_and_removing_keeps_names(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
         db.rename_person(conn, ada.id, "Ada Lovelace")
     assert speaker(conn, first, "SPEAKER_00").name == "Ada Lovelace"
     with db.transaction(conn):
@@ -121,5 +115,5 @@ def test_an_unknown_speaker_is_refused(conn):
 def test_a_placeholder_name_never_becomes_a_person(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
     with db.transaction(conn):
-        assert people.name_speaker(conn, first, "SPEAKER_00", "Speaker 1", remember=True) is None
+        assert people.name_speaker(conn, first, "SPEAKER_00", "Speaker 1", remember=True).person is None
     assert db.list_people(conn) == []

@@ -19,13 +19,6 @@ def add_video(conn, title: str, lines: list[tuple[str, str]], created_at: str | 
 
 
 @pytest.fixture
-def conn(database_location):
-    connection = db.open_database(database_location)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def library_of_three(conn):
     boats = [
         ("SPEAKER_00", "What made you build boats?"),

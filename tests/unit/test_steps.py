@@ -8,14 +8,6 @@ from utils.core.steps import StepBlocked, StepService
 
 
 @pytest.fixture
-def conn(database_location):
-    """The step rules hold on both databases."""
-    connection = db.open_database(database_location)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture
 def sent():
     return []
 

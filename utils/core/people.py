@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,6 @@ from utils.core import db
 from utils.core.db import Database
 from utils.core.records import PersonRecord, VoiceRecord
 from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
-
 
 PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
 
@@ -34,27 +34,34 @@ def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -
     refresh_suggestions(conn, [video_id])
 
 
-def name_speaker(conn: Database, video_id: int, label: str, name: str | None, remember: bool) -> PersonRecord | None:
+@dataclass(frozen=True)
+class Named:
+    """Who a speaker now is in the library (None: nobody), and the other videos whose suggestions changed."""
+
+    person: PersonRecord | None
+    elsewhere: set[int]
+
+
+def name_speaker(conn: Database, video_id: int, label: str, name: str | None, remember: bool) -> Named:
     """Rename a speaker; with `remember`, the name is a person in the library and this voice is theirs
-    (an existing person of that name, whatever its case, or a new one). Returns the person, if any."""
+    (an existing person of that name, whatever its case, or a new one)."""
     person = None
     if name and remember and not PLACEHOLDER.fullmatch(name):  # "Speaker 2" is nobody in particular
         person = db.find_person(conn, name) or db.get_person(conn, db.insert_person(conn, name))
     if not db.link_speaker(conn, video_id, label, person.id if person else None, person.name if person else name):
         raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")
-    if person is not None:  # the library learned a voice: others may now sound like this person
-        refresh_suggestions(conn)
-    return person
+    # A voice joined or left the library: others may now sound like someone, or no longer.
+    return Named(person, refresh_suggestions(conn) - {video_id})
 
 
-def accept_suggestion(conn: Database, video_id: int, label: str) -> PersonRecord | None:
+def accept_suggestion(conn: Database, video_id: int, label: str) -> Named | None:
+    """The speaker is the suggested person; None when there was no suggestion."""
     speaker = _speaker(conn, video_id, label)
     if speaker.suggested_person_id is None:
         return None
     person = db.get_person(conn, speaker.suggested_person_id)
     db.link_speaker(conn, video_id, label, person.id, person.name)
-    refresh_suggestions(conn)
-    return person
+    return Named(person, refresh_suggestions(conn) - {video_id})
 
 
 def reject_suggestion(conn: Database, video_id: int, label: str) -> None:
