@@ -168,7 +168,11 @@ def _diarize(ctx: StepContext) -> None:
         min_speakers=video.min_speakers,
         max_speakers=video.max_speakers,
     )
-    prints = voiceprints.voiceprints(audio, turns, settings.device)  # for the speaker library
+    try:  # for the speaker library: worth having, never worth losing the diarization over
+        prints = voiceprints.voiceprints(audio, turns, settings.device)
+    except Exception:
+        log.exception("video %s: voiceprints failed; the speakers are kept without them", ctx.video_id)
+        prints = {}
     ctx.progress(1.0)
     with db.transaction(ctx.conn):
         db.replace_turns(ctx.conn, ctx.video_id, turns)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify, request, url_for
 
 from routes import get_db, settings, step_service
-from routes.api import BadRequest, NotFound, api, exchange_or_404, flag, json_body, video_or_404
+from routes.api import BadRequest, Conflict, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
 from utils.core import db, library, presenters, steps
@@ -157,14 +157,19 @@ def process_all(video_id: int):
     rows = db.list_exchanges(conn, video_id)
     if not rows:
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
-    return jsonify(steps=library.process_exchanges(conn, step_service(), rows)), 202
+    queued, _kept = library.process_exchanges(conn, step_service(), rows)
+    return jsonify(steps=queued), 202
 
 
 @api.post("/exchanges/<int:exchange_id>/process")
 def process_one(exchange_id: int):
-    """Run one exchange through phase 2 to its clips (from a search hit, say)."""
+    """Run one exchange through phase 2 to its clips (from a search hit, say); one already cut is left as
+    it is (409): re-run its steps on the video's page to cut it again."""
     exchange = exchange_or_404(exchange_id)
-    return jsonify(steps=library.process_exchanges(get_db(), step_service(), [exchange])), 202
+    queued, kept = library.process_exchanges(get_db(), step_service(), [exchange], keep_cut=True)
+    if kept:
+        raise Conflict("this Q&A is already cut: its clips are on the video's page and under Clips")
+    return jsonify(steps=queued), 202
 
 
 # ---- clips -------------------------------------------------------------------------------------

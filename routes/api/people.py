@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from routes import get_db, step_service
 from routes.api import BadRequest, NotFound, api, json_body
-from utils.core import db, library, presenters
+from utils.core import db, library, people, presenters
 from utils.core.records import PersonRecord
 
 
@@ -39,10 +39,10 @@ def rename_person(person_id: int):
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 80:
         raise BadRequest("name must be text of 1 to 80 characters")
     conn = get_db()
-    clash = db.find_person(conn, name.strip())
-    if clash is not None and clash.id != person_id:
-        raise BadRequest(f"{clash.name!r} is already in the library (person {clash.id})")
-    with db.transaction(conn):
+    with db.transaction(conn):  # checked under the write lock: two renames to one name cannot both pass
+        clash = db.find_person(conn, name.strip())
+        if clash is not None and clash.id != person_id:
+            raise BadRequest(f"{clash.name!r} is already in the library (person {clash.id})")
         db.rename_person(conn, person_id, name.strip())
     for video_id in db.videos_of_person(conn, person_id):
         library.rewrite_clip_subtitles(conn, video_id)
@@ -55,8 +55,12 @@ def delete_person(person_id: int):
     """Out of the library: no more suggestions of them; speakers keep the name they were given."""
     person_or_404(person_id)
     conn = get_db()
+    videos = db.videos_of_person(conn, person_id)
     with db.transaction(conn):
         db.delete_person(conn, person_id)
+        changed = people.refresh_suggestions(conn)  # their voices no longer suggest them; others may show
+    for video_id in sorted({*videos, *changed}):
+        step_service().publish({"type": "speakers", "video_id": video_id})
     return "", 204
 
 
@@ -82,5 +86,5 @@ def cut_answers(person_id: int):
         raise BadRequest(f"not answers of this person: {', '.join(map(str, strangers))}")
     if not wanted:
         raise BadRequest("this person answers in no exchange yet")
-    queued = library.process_exchanges(conn, step_service(), [theirs[item] for item in wanted])
-    return jsonify(steps=queued), 202
+    queued, kept = library.process_exchanges(conn, step_service(), [theirs[item] for item in wanted], keep_cut=True)
+    return jsonify(steps=queued, already_cut=kept), 202

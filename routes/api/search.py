@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from datetime import date
 from pathlib import Path
 
-from flask import Response, jsonify, request
+from flask import jsonify, request, send_file
 
 from routes import get_db
 from routes.api import BadRequest, Conflict, NotFound, api, video_or_404
@@ -68,6 +69,6 @@ def video_timeline(video_id: int, fmt: str):
     rate = media.probe(video.video_path).frame_rate if video.video_path and Path(video.video_path).is_file() else None
     body = timeline.write(library.timeline_of(conn, video, rate), fmt)
     name = f"{Path(presenters.source_file_name(video)).stem}.{fmt}"
-    return Response(
-        body, mimetype=timeline.FORMATS[fmt][1], headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    # send_file names it for every browser: an ASCII fallback plus filename*= for titles in any script
+    return send_file(io.BytesIO(body.encode()), mimetype=timeline.FORMATS[fmt][1], as_attachment=True,
+                     download_name=name)  # fmt: skip

@@ -126,7 +126,7 @@ def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
     client.put(f"/api/videos/{video_id}/speakers/SPEAKER_01", json={"name": "Ada"})
     for fmt, adapter in (("otio", "otio_json"), ("fcpxml", "fcpx_xml"), ("edl", "cmx_3600")):
         response = client.get(f"/api/videos/{video_id}/timeline.{fmt}")
-        assert response.status_code == 200 and f'One.{fmt}"' in response.headers["Content-Disposition"]
+        assert response.status_code == 200 and f"filename=One.{fmt}" in response.headers["Content-Disposition"]
         options = {"rate": 25} if fmt == "edl" else {}
         timeline = otio.adapters.read_from_string(response.get_data(as_text=True), adapter, **options)
         (clip,) = timeline.find_clips()
@@ -135,5 +135,9 @@ def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
         (marker,) = clip.markers
         assert "why did you leave?" in marker.name.lower() and "ada" in marker.name.lower()
     assert client.get(f"/api/videos/{video_id}/timeline.mov").status_code == 404
+    with db.transaction(conn):
+        db.update_video(conn, video_id, title="Wywiad z Łukaszem")  # a title beyond Latin-1 still downloads
+    header = client.get(f"/api/videos/{video_id}/timeline.edl").headers["Content-Disposition"]
+    assert "filename*=UTF-8''Wywiad_z_%C5%81ukaszem.edl" in header and header.isascii()
     empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))
     assert client.get(f"/api/videos/{empty}/timeline.edl").status_code == 409

@@ -23,6 +23,10 @@ def fill(conn: db.Database, data_dir) -> int:
         db.replace_clips(conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0.0, "end_time": 1.0,
                                               "path": str(data_dir / "clips/1/1/a.mp4")}])  # fmt: skip
         db.end_all_sessions(conn)
+        db.replace_voices(conn, video_id, {"SPEAKER_00": ((0.6, 0.8), 12.5)})
+        person = db.insert_person(conn, "Ada")
+        db.link_speaker(conn, video_id, "SPEAKER_00", person, "Ada")
+        db.reject_suggestion(conn, video_id, "SPEAKER_00", db.insert_person(conn, "Not Ada"))
     return video_id
 
 
@@ -38,6 +42,8 @@ def test_a_sqlite_library_arrives_whole_in_postgresql(tmp_path, postgres):
     copied = db.copy_store(source, target, report=lambda _line: None)
 
     assert copied["videos"] == 1 and copied["words"] == 2 and copied["clips"] == 1
+    assert copied["people"] == 2 and copied["voices"] == 1 and copied["voice_rejections"] == 1
+    assert set(db.TABLES) == set(db_tables(source)), "every table of the store is copied"
     assert dump(target) == dump(source)
     assert db.get_video(target, video_id).video_path == str(data_dir / "downloads/1/v.mp4")
     assert db.session_generation(target) == "1"  # logged-out sessions stay logged out
@@ -67,3 +73,9 @@ def test_the_command_copies_this_instance_and_says_what_to_set(tmp_path, postgre
     assert f"set DATABASE_URL={url}" in capsys.readouterr().out
     assert db.count_videos(db.connect(url)) == 1
     assert copy_database.main([url]) == 1 and "already has videos" in capsys.readouterr().err
+
+
+def db_tables(conn: db.Database) -> list[str]:
+    """The store's own tables in SQLite (the search index and its shadow tables are rebuilt, not copied)."""
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return [row[0] for row in rows if not row[0].startswith("segments_search")]

@@ -77,7 +77,7 @@ def now() -> str:
 
 
 def is_postgres(location: str | Path) -> bool:
-    return str(location).startswith(POSTGRES_SCHEMES)
+    return str(location).lower().startswith(POSTGRES_SCHEMES)
 
 
 class Database:
@@ -152,7 +152,15 @@ class Database:
         return {name: self.stored_path(value) if name in PATH_COLUMNS else value for name, value in fields.items()}
 
 
+SQLITE_NEEDED = (3, 35)  # RETURNING
+
+
 def _open_sqlite(path: Path) -> sqlite3.Connection:
+    if sqlite3.sqlite_version_info < SQLITE_NEEDED:
+        raise RuntimeError(
+            f"SQLite {sqlite3.sqlite_version} is too old: Clipper needs {'.'.join(map(str, SQLITE_NEEDED))} or later "
+            "(a newer Python, or DATABASE_URL pointing at PostgreSQL)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=True)
     conn.row_factory = sqlite3.Row
@@ -178,7 +186,8 @@ def _sqlite_transaction(conn: Database) -> Iterator[None]:
 def _open_postgres(url: str) -> Any:
     import psycopg  # only needed when DATABASE_URL names PostgreSQL
 
-    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    scheme, rest = url.split("://", 1)
+    url = f"postgresql://{rest}" if scheme.lower() in ("postgresql+psycopg", "postgres", "postgresql") else url
     return psycopg.connect(url, autocommit=True, row_factory=_postgres_rows, connect_timeout=10)
 
 
@@ -665,10 +674,13 @@ def rejections(conn: Database) -> set[tuple[int, str, int]]:
     return {(row[0], row[1], row[2]) for row in conn.execute("SELECT video_id, label, person_id FROM voice_rejections")}
 
 
-def unlinked_speakers(conn: Database, video_ids: Iterable[int] | None = None) -> list[tuple[int, str, int | None]]:
-    """(video, label, current suggestion) of speakers with a voiceprint who are nobody in the library yet."""
+def unlinked_speakers(
+    conn: Database, video_ids: Iterable[int] | None = None
+) -> list[tuple[int, str, int | None, float | None]]:
+    """(video, label, suggested person, similarity) of speakers with a voiceprint who are nobody in the library."""
     sql = (
-        "SELECT speakers.video_id, speakers.label, speakers.suggested_person_id FROM speakers JOIN voices "
+        "SELECT speakers.video_id, speakers.label, speakers.suggested_person_id, speakers.suggestion_similarity "
+        "FROM speakers JOIN voices "
         "ON voices.video_id = speakers.video_id AND voices.label = speakers.label WHERE speakers.person_id IS NULL"
     )
     params: list[Any] = []
@@ -678,9 +690,8 @@ def unlinked_speakers(conn: Database, video_ids: Iterable[int] | None = None) ->
             return []
         sql += f" AND speakers.video_id IN ({', '.join('?' for _ in ids)})"
         params = ids
-    return [
-        (row[0], row[1], row[2]) for row in conn.execute(sql + " ORDER BY speakers.video_id, speakers.label", params)
-    ]
+    rows = conn.execute(sql + " ORDER BY speakers.video_id, speakers.label", params)
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def answers_of_person(conn: Database, person_id: int) -> list[ExchangeRecord]:
@@ -743,7 +754,7 @@ def search_segments(
         where, params = ["segments_search MATCH ?"], [" ".join(f'"{term}"' for term in terms)]
         order, order_params = "segments_search.rank", []
     else:
-        query = " ".join(f'"{term}"' if " " in term else term for term in terms)
+        query = " ".join(f'"{term}"' for term in terms)  # "or", "-x" are words here too, as on SQLite
         source = f"FROM segments {SEARCH_JOINS}"
         where, params = ["to_tsvector('english', segments.text) @@ websearch_to_tsquery('english', ?)"], [query]
         order = "ts_rank(to_tsvector('english', segments.text), websearch_to_tsquery('english', ?)) DESC"
@@ -971,9 +982,9 @@ def end_all_sessions(conn: Database) -> None:
 # share as it is. `copy_database.py` runs it, with the app and its workers stopped.
 
 # Parents before children: PostgreSQL checks every reference as a row arrives.
-TABLES = ("videos", "exchanges", "steps", "segments", "words", "turns", "speakers", "exchange_segments", "clips",
-          "raw_transcripts", "auth_state")  # fmt: skip
-WITH_IDS = ("videos", "exchanges", "steps", "segments", "words", "turns", "exchange_segments", "clips")
+TABLES = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "speakers", "voices",
+          "voice_rejections", "exchange_segments", "clips", "raw_transcripts", "auth_state")  # fmt: skip
+WITH_IDS = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "exchange_segments", "clips")
 BATCH = 5000
 
 

@@ -266,12 +266,23 @@ def answer_clips(conn: Database, person_id: int, exchange_ids: list[int] | None)
     return [item for item in items if item.exchange.id in wanted and item.clip.kind == "exchange"]
 
 
-def process_exchanges(conn: Database, service: StepService, exchanges: list[ExchangeRecord]) -> list:
-    """Run each exchange through phase 2 to its clips (process, define, cut), each step queueing the next."""
+def process_exchanges(
+    conn: Database, service: StepService, exchanges: list[ExchangeRecord], keep_cut: bool = False
+) -> tuple[list, list[int]]:
+    """Run each exchange through phase 2 to its clips (process, define, cut), each step queueing the next;
+    with `keep_cut`, exchanges already cut are left as they are (their clips are not cut again). Returns the
+    steps queued and the ids of the exchanges left alone."""
+    if keep_cut:
+        done = {step.exchange_id for step in db.exchange_steps(conn, [e.id for e in exchanges])
+                if step.name == steps.PHASE2_STEPS[-1] and step.state == steps.DONE}  # fmt: skip
+    else:
+        done = set()
+    todo = [exchange for exchange in exchanges if exchange.id not in done]
     with db.transaction(conn):
-        for exchange in exchanges:
+        for exchange in todo:
             db.update_exchange(conn, exchange.id, chain=1)
-    return [service.request(exchange.video_id, steps.PHASE2_STEPS[0], exchange.id) for exchange in exchanges]
+    queued = [service.request(exchange.video_id, steps.PHASE2_STEPS[0], exchange.id) for exchange in todo]
+    return queued, sorted(done)
 
 
 # ---- search ------------------------------------------------------------------------------------

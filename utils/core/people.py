@@ -80,43 +80,46 @@ def _speaker(conn: Database, video_id: int, label: str):
 
 
 def refresh_suggestions(conn: Database, video_ids: list[int] | None = None) -> set[int]:
-    """Work out the suggestions of the given videos' unnamed speakers (all videos when None); returns the
-    videos whose suggestions changed."""
+    """Work out the suggestions of the given videos' unnamed speakers (all videos when None), writing only
+    those that changed; returns the videos whose suggestions changed."""
     targets = db.unlinked_speakers(conn, video_ids)
     if not targets:
         return set()
     voices = db.get_voices(conn)
-    known = [voice for voice in voices if voice.person_id is not None]
     vectors = {(voice.video_id, voice.label): _vector(voice) for voice in voices}
+    known = [voice for voice in voices if voice.person_id is not None]
+    matrix = np.stack([vectors[(voice.video_id, voice.label)] for voice in known]) if known else None
     refused = db.rejections(conn)
+    current = {(video_id, label): (person, similarity) for video_id, label, person, similarity in targets}
+    by_video: dict[int, list[str]] = defaultdict(list)
+    for video_id, label, _person, _similarity in targets:
+        by_video[video_id].append(label)
     changed = set()
-    by_video: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
-    for video_id, label, current in targets:
-        by_video[video_id].append((label, current))
-    for video_id, speakers in by_video.items():
-        taken = db.linked_people(conn, video_id)
-        others = [voice for voice in known if voice.video_id != video_id and voice.person_id not in taken]
-        chosen = _assign(video_id, speakers, others, vectors, refused)
-        for label, current in speakers:
-            person, similarity = chosen.get(label, (None, None))
-            if person != current or person is not None:
-                db.set_suggestion(conn, video_id, label, person, similarity)
-            if person != current:
+    for video_id, labels in by_video.items():
+        chosen = _assign(video_id, labels, known, matrix, vectors, refused, db.linked_people(conn, video_id))
+        for label in labels:
+            new = chosen.get(label, (None, None))
+            if new != current[(video_id, label)]:
+                db.set_suggestion(conn, video_id, label, *new)
                 changed.add(video_id)
     return changed
 
 
-def _assign(video_id, speakers, known: list[VoiceRecord], vectors, refused) -> dict[str, tuple[int, float]]:
-    """Each speaker the most alike person at or above the threshold, each person at most once."""
-    if not known:
+def _assign(
+    video_id, labels, known: list[VoiceRecord], matrix, vectors, refused, taken
+) -> dict[str, tuple[int, float]]:
+    """Each speaker the most alike person at or above the threshold, each person at most once per video,
+    never one already named in the video or refused for the speaker; a person's voices from this video
+    do not count (they are the video's own speakers)."""
+    if matrix is None:
         return {}
-    matrix = np.stack([vectors[(voice.video_id, voice.label)] for voice in known])
     candidates = []
-    for label, _current in speakers:
+    for label in labels:
         similarities = matrix @ vectors[(video_id, label)]
         best: dict[int, float] = {}
         for voice, value in zip(known, similarities, strict=True):
-            best[voice.person_id] = max(best.get(voice.person_id, -1.0), float(value))
+            if voice.video_id != video_id and voice.person_id not in taken:
+                best[voice.person_id] = max(best.get(voice.person_id, -1.0), float(value))
         candidates += [(value, label, person) for person, value in best.items()
                        if value >= MATCH_SIMILARITY and (video_id, label, person) not in refused]  # fmt: skip
     chosen, used = {}, set()

@@ -44,7 +44,7 @@ def build(
             source_range=otio.opentime.TimeRange(start, _frames(item.end, rate) - start),
         )
         marker = otio.schema.Marker(
-            name=f"{item.question or item.name} — {item.note}"[:250],  # an EDL keeps the name alone
+            name=f"{item.question or item.name} - {item.note}"[:250],  # an EDL keeps the name alone (in ASCII)
             marked_range=otio.opentime.TimeRange(start, otio.opentime.RationalTime(0, rate)),
             color=otio.schema.MarkerColor.BLUE,
             metadata={"clipper": {"question": item.question, "speakers": item.note}},
@@ -55,9 +55,41 @@ def build(
     return timeline
 
 
+# The frame rates each format can count in (SMPTE timecode for an EDL, the adapter's table for FCPXML);
+# a video at another rate is written at the nearest of these, each cut within a frame of where it was.
+FORMAT_RATES = {
+    "edl": (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48000 / 1001, 48.0, 50.0, 60000 / 1001, 60.0),
+    "fcpxml": (23.98, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0),
+}
+
+
 def write(timeline: otio.schema.Timeline, fmt: str) -> str:
     adapter, _mime = FORMATS[fmt]
-    return otio.adapters.write_to_string(timeline, adapter)
+    if fmt not in FORMAT_RATES:
+        return otio.adapters.write_to_string(timeline, adapter)
+    timeline, rate = at_rate(timeline, FORMAT_RATES[fmt])
+    return otio.adapters.write_to_string(timeline, adapter, **({"rate": rate} if fmt == "edl" else {}))
+
+
+def at_rate(timeline: otio.schema.Timeline, rates: tuple[float, ...]) -> tuple[otio.schema.Timeline, float]:
+    """The timeline counted at the nearest of `rates` (a 15 fps screen recording's EDL counts at 23.976)."""
+    clips = list(timeline.find_clips())
+    rate = clips[0].source_range.start_time.rate if clips else DEFAULT_RATE
+    chosen = min(rates, key=lambda candidate: abs(candidate - rate))
+    if chosen == rate:
+        return timeline, rate
+    copied = timeline.deepcopy()
+    for clip in copied.find_clips():
+        start = clip.source_range.start_time.rescaled_to(chosen).round()
+        end = clip.source_range.end_time_exclusive().rescaled_to(chosen).round()
+        clip.source_range = otio.opentime.TimeRange(start, end - start)
+        available = clip.media_reference.available_range
+        clip.media_reference.available_range = otio.opentime.TimeRange(
+            available.start_time.rescaled_to(chosen).round(), available.duration.rescaled_to(chosen).round()
+        )
+        for marker in clip.markers:
+            marker.marked_range = otio.opentime.TimeRange(start, otio.opentime.RationalTime(0, chosen))
+    return copied, chosen
 
 
 def _frames(seconds: float, rate: float) -> otio.opentime.RationalTime:

@@ -65,6 +65,7 @@ def windows(stretches: Iterable[tuple[float, float]], limit: float = MAX_SECONDS
     for start, end in stretches:
         if covered >= limit:
             break
+        end = min(end, start + limit - covered)  # a long monologue alone fills the limit, not ten times it
         if end - start <= WINDOW_SECONDS:
             chosen.append((start, end))
         else:

@@ -1,0 +1,45 @@
+"""Editing timelines read back by OpenTimelineIO with the cuts where Clipper made them, at any frame rate."""
+
+import opentimelineio as otio
+import pytest
+
+from utils.pipeline import timeline
+
+ITEMS = [timeline.TimelineItem("Q&A 1", 3.2, 12.8, "Why boats?", "asked by Ann, answered by Bob"),
+         timeline.TimelineItem("Q&A 2", 20.0, 31.04, "And then?", "asked by Ann, answered by Bob")]  # fmt: skip
+
+
+def written(fmt: str, rate: float) -> str:
+    return timeline.write(timeline.build("Talk", "talk.mp4", 120.0, rate, ITEMS), fmt)
+
+
+def assert_cuts_within_a_frame(back: otio.schema.Timeline, frame: float) -> None:
+    clips = list(back.find_clips())
+    assert len(clips) == len(ITEMS)
+    for clip, item in zip(clips, ITEMS, strict=True):
+        assert clip.source_range.start_time.to_seconds() == pytest.approx(item.start, abs=frame)
+        assert clip.source_range.end_time_exclusive().to_seconds() == pytest.approx(item.end, abs=frame)
+
+
+@pytest.mark.parametrize("rate", [25.0, 30000 / 1001, 24000 / 1001, 15.0, 12.5, 120.0])
+def test_an_edl_reads_back_within_a_frame_at_any_rate(rate):
+    counted = min(timeline.FORMAT_RATES["edl"], key=lambda candidate: abs(candidate - rate))
+    text = written("edl", rate)
+    assert_cuts_within_a_frame(otio.adapters.read_from_string(text, "cmx_3600", rate=counted), 1 / counted)
+    assert text.isascii() and "WHY BOATS? - ASKED BY ANN, ANSWERED BY BOB" in text  # a LOC marker per Q&A
+
+
+@pytest.mark.parametrize("rate", [25.0, 30.0, 50.0, 60.0, 120.0])
+def test_fcpxml_and_otio_read_back_within_a_frame_with_their_markers(rate):
+    for fmt, adapter in (("fcpxml", "fcpx_xml"), ("otio", "otio_json")):
+        back = otio.adapters.read_from_string(written(fmt, rate), adapter)
+        assert_cuts_within_a_frame(back, 1 / min(rate, 60.0))
+        names = [clip.markers[0].name for clip in back.find_clips()]
+        assert names == [f"{item.question} - {item.note}" for item in ITEMS], fmt
+
+
+@pytest.mark.parametrize(("rate", "duration"), [(30000 / 1001, "1001/30000s"), (15.0, "1001/24000s")])
+def test_fcpxml_counts_ntsc_frames_exactly(rate, duration):
+    """OpenTimelineIO's FCPXML reader rounds NTSC rates down (29.97 → 29), so this checks the file itself:
+    the frame duration an editor reads."""
+    assert f'frameDuration="{duration}"' in written("fcpxml", rate)
