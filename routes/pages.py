@@ -45,6 +45,12 @@ def clip_file_name(*args) -> str:
     return presenters.clip_file_name(*args)
 
 
+@pages.app_template_filter("redacted")
+def redacted(url: str) -> str:
+    """A link as it may be shown: without the credentials or tokens it may carry for the download."""
+    return redact_url(url)
+
+
 @pages.app_template_filter("speaker_placeholder")
 def speaker_placeholder(label: str) -> str:
     return presenters.speaker_placeholder(label)
@@ -243,11 +249,15 @@ def answers_zip(person_id: int):
 @pages.app_template_filter("highlight")
 def highlight(text: str, query: str) -> Markup:
     """The text with the searched words marked (by their first letters, as the search stems them)."""
-    stems = {word.lower()[: max(3, len(word) - 2)] for term in db.search_terms(query) for word in term.split()}
-    if not stems:
+    words = {word.lower() for term in db.search_terms(query) for word in term.split()}
+    if not words:
         return escape(text)
-    alternatives = "|".join(re.escape(stem) for stem in sorted(stems, key=len, reverse=True))
-    pattern = re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+    # A word of 4 letters or more is marked in any form ("answer" in "answered"); a shorter one only whole.
+    alternatives = "|".join(
+        re.escape(word[: max(3, len(word) - 2)]) + r"\w*" if len(word) >= 4 else re.escape(word) + r"\b"
+        for word in sorted(words, key=len, reverse=True)
+    )
+    pattern = re.compile(rf"\b(?:{alternatives})", re.IGNORECASE)
     marked, at = Markup(), 0
     for match in pattern.finditer(text):
         marked += escape(text[at : match.start()]) + Markup("<mark>") + escape(match.group()) + Markup("</mark>")

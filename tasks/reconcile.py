@@ -72,8 +72,11 @@ class Reconciler:
 
     def leads(self) -> bool:
         """Renew the lease if this process holds it, else take it if it is free."""
-        if self._lease.owned() and self._lease.reacquire():
-            return True
+        if self._lease.local.token is not None:  # held it on the last pass: renew, if it has not run out
+            try:
+                return bool(self._lease.reacquire())
+            except LockError:
+                self._lease.local.token = None  # it ran out and may be someone else's: stand by or take it
         if self._lease.acquire(blocking=False):
             self.suspects = {}  # sightings from an earlier lead are stale: another leader acted since
             return True

@@ -36,7 +36,8 @@ function syncSelection() {
   if (all) all.checked = ids.length === picks().length;
   if (download) {
     const query = ids.length === picks().length ? "" : `?${ids.map((id) => `exchange=${id}`).join("&")}`;
-    download.href = Clipper.url(`/people/${personId}/answers.zip${query}`);
+    if (ids.length) download.href = Clipper.url(`/people/${personId}/answers.zip${query}`);
+    else download.removeAttribute("href"); // nothing selected: nothing to download, by any click or key
     download.classList.toggle("disabled", ids.length === 0);
     download.setAttribute("aria-disabled", String(ids.length === 0));
   }

@@ -141,3 +141,11 @@ def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
     assert "filename*=UTF-8''Wywiad_z_%C5%81ukaszem.edl" in header and header.isascii()
     empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))
     assert client.get(f"/api/videos/{empty}/timeline.edl").status_code == 409
+
+
+def test_searched_words_are_marked_in_any_form_and_short_ones_only_whole():
+    from routes.pages import highlight
+
+    assert str(highlight("He answered: it is in its place.", "answers is")) == (
+        "He <mark>answered</mark>: it <mark>is</mark> in its place.")  # fmt: skip
+    assert str(highlight("<b>is</b>", "is")) == "&lt;b&gt;<mark>is</mark>&lt;/b&gt;"

@@ -117,3 +117,14 @@ def test_a_placeholder_name_never_becomes_a_person(conn):
     with db.transaction(conn):
         assert people.name_speaker(conn, first, "SPEAKER_00", "Speaker 1", remember=True).person is None
     assert db.list_people(conn) == []
+
+
+def test_diarizing_again_keeps_a_person_whose_voice_stayed_and_unlinks_one_whose_label_moved(conn):
+    first = video_with(conn, {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    with db.transaction(conn):
+        people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
+        people.name_speaker(conn, first, "SPEAKER_01", "Bob", remember=True)
+        # The new run numbered them the other way round for one of them (a third voice under SPEAKER_01).
+        people.store_voices(conn, first, {"SPEAKER_00": voice(20, near=1, similarity=0.95), "SPEAKER_01": voice(3)})
+    assert (speaker(conn, first, "SPEAKER_00").name, speaker(conn, first, "SPEAKER_01").person_id) == ("Ada", None)
+    assert speaker(conn, first, "SPEAKER_01").name is None

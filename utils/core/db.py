@@ -670,6 +670,12 @@ def reject_suggestion(conn: Database, video_id: int, label: str, person_id: int)
     set_suggestion(conn, video_id, label, None, None)
 
 
+def forget_rejections(conn: Database, video_id: int, labels: Iterable[str]) -> None:
+    conn.executemany(
+        "DELETE FROM voice_rejections WHERE video_id = ? AND label = ?", [(video_id, label) for label in labels]
+    )
+
+
 def rejections(conn: Database) -> set[tuple[int, str, int]]:
     return {(row[0], row[1], row[2]) for row in conn.execute("SELECT video_id, label, person_id FROM voice_rejections")}
 

@@ -29,7 +29,18 @@ class UnknownSpeaker(LookupError):
 
 
 def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -> None:
-    """A video's new voiceprints (inside the caller's transaction), then its suggestions."""
+    """A video's new voiceprints (inside the caller's transaction), then its suggestions.
+
+    Diarizing again may number the voices differently: a label whose voice is no longer alike what it was
+    loses its person (and name) and its refusals, which were about the other voice."""
+    before = {voice.label: _vector(voice) for voice in db.get_voices(conn, [video_id])}
+    moved = [label for label, voice in prints.items()
+             if label in before and float(before[label] @ np.asarray(voice.vector)) < MATCH_SIMILARITY]  # fmt: skip
+    linked = {speaker.label for speaker in db.get_speakers(conn, video_id) if speaker.person_id is not None}
+    for label in moved:
+        if label in linked:
+            db.link_speaker(conn, video_id, label, None, None)
+    db.forget_rejections(conn, video_id, moved)
     db.replace_voices(conn, video_id, {label: (voice.vector, voice.seconds) for label, voice in prints.items()})
     refresh_suggestions(conn, [video_id])
 
