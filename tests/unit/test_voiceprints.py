@@ -1,7 +1,7 @@
 """Where a voiceprint's speech is taken from: only the speaker, alone, at most MAX_SECONDS of it."""
 
 from utils.pipeline.types import Turn
-from utils.pipeline.voiceprints import MAX_SECONDS, WINDOW_SECONDS, clean_stretches, windows
+from utils.pipeline.voiceprints import MAX_SECONDS, SHIFT_SECONDS, WINDOW_SECONDS, clean_stretches, windows
 
 
 def test_only_time_with_nobody_else_talking_counts_longest_first():
@@ -24,4 +24,4 @@ def test_windows_cover_each_stretch_to_its_end_without_going_past():
 def test_a_long_monologue_is_cut_at_the_limit():
     chosen = windows([(0.0, 3600.0), (4000.0, 4100.0)])
     assert max(end for _start, end in chosen) <= MAX_SECONDS + 1e-9
-    assert len(chosen) <= MAX_SECONDS / 0.75 + 1
+    assert len(chosen) <= MAX_SECONDS / SHIFT_SECONDS + 1

