@@ -92,26 +92,24 @@ def rename_speaker(video_id: int, label: str):
     return _speakers_changed(video_id, label, named.elsewhere)
 
 
-@api.post("/videos/<int:video_id>/speakers/<label>/accept")
-def accept_speaker_suggestion(video_id: int, label: str):
-    """The speaker is the person suggested for their voice: they take the person's name."""
+@api.post("/videos/<int:video_id>/speakers/<label>/<choice>")
+def answer_suggestion(video_id: int, label: str, choice: str):
+    """accept: the speaker is the person suggested for their voice and takes their name; reject: not that
+    person, remembered for this speaker (the next most alike person may be suggested)."""
+    if choice not in ("accept", "reject"):
+        raise NotFound(f"no speaker action {choice!r}; use accept or reject")
     video_or_404(video_id)
     conn = get_db()
     with db.transaction(conn):
-        named = people.accept_suggestion(conn, video_id, label)
+        if choice == "accept":
+            named = people.accept_suggestion(conn, video_id, label)
+        else:
+            people.reject_suggestion(conn, video_id, label)
+    if choice == "reject":
+        return _speakers_changed(video_id, label)
     if named is None:
         raise Conflict("this speaker has no suggestion to accept")
     return _speakers_changed(video_id, label, named.elsewhere)
-
-
-@api.post("/videos/<int:video_id>/speakers/<label>/reject")
-def reject_speaker_suggestion(video_id: int, label: str):
-    """Not that person: remembered for this speaker; the next most alike person may be suggested."""
-    video_or_404(video_id)
-    conn = get_db()
-    with db.transaction(conn):
-        people.reject_suggestion(conn, video_id, label)
-    return _speakers_changed(video_id, label)
 
 
 def _speakers_changed(video_id: int, label: str, elsewhere: set[int] = frozenset()):

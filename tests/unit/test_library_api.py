@@ -65,6 +65,7 @@ def test_turning_a_suggestion_down_and_leaving_a_voice_out(client, conn):
         == 400
     )
     assert client.post(f"/api/videos/{second}/speakers/NOBODY/reject").status_code == 404
+    assert client.post(f"/api/videos/{second}/speakers/SPEAKER_00/maybe").status_code == 404
 
 
 def test_people_are_renamed_everywhere_removed_and_their_answers_cut(client, conn):
