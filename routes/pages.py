@@ -18,6 +18,8 @@ from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
 from routes import get_db, settings
+from routes.api import BadRequest
+from routes.api.search import search_filters
 from utils.core import db, library, presenters, steps
 from utils.pipeline.download import RESOLUTIONS
 from utils.pipeline.redact import redact_url
@@ -268,9 +270,6 @@ def highlight(text: str, query: str) -> Markup:
 @pages.get("/search")
 def search_page():
     """What was said, across every transcript: the sentence, who, which video, when; play, or cut it."""
-    from routes.api import BadRequest
-    from routes.api.search import search_filters
-
     conn = get_db()
     query = request.args.get("q", "").strip()[:500]
     error, hits, filters = None, [], {}
