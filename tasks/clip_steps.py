@@ -14,7 +14,7 @@ from tasks.options import clip_limits, cut_options
 from utils.core import db, layout, library
 from utils.core.records import ClipRecord
 from utils.core.steps import STEP
-from utils.pipeline import clips, limits, media, subtitles
+from utils.pipeline import clips, limits, media, smartcut, subtitles
 from utils.pipeline.clips import SpeakerSpan
 from utils.pipeline.errors import StepError
 from utils.pipeline.options import CutOptions
@@ -123,7 +123,7 @@ def _cut_clips(ctx: StepContext) -> None:
     style = exchange.caption_style if burn else None
     cutter = _Cutter(ctx, Path(source), folder, cues, options, style)
     if options.reencode:
-        cutter.encode_once(rows)
+        cutter.encode(rows)
     else:  # stream copies straight from the source: nothing is encoded anyway
         for index, row in enumerate(rows):
             cutter.cut(row, lambda f, i=index: ctx.progress((i + f) / len(rows)))
@@ -147,6 +147,22 @@ class _Cutter:
     cues: list
     options: CutOptions
     style: str | None  # the burned-in caption style; None: no captions in the picture
+
+    def encode(self, rows: list[ClipRecord]) -> None:
+        """Smart cut when the source allows it and it encodes less, else every frame encoded once."""
+        plans = None
+        if self.style is None and self.options.shape == "original":  # the picture itself is not changed
+            plans = smartcut.choose(self.source, [(row.start_time, row.end_time) for row in rows])
+        if plans is None:
+            self.encode_once(rows)
+            return
+        for index, (row, plan) in enumerate(zip(rows, plans, strict=True)):
+            progress = lambda f, i=index: self.ctx.progress((i + f) / len(rows))  # noqa: E731
+            mp4 = self._stem(row).with_suffix(".mp4")
+            made = smartcut.cut(self.source, mp4, plan, self.options, progress) if plan else None
+            if made is None:
+                made = media.cut_clip(self.source, mp4, row.start_time, row.end_time, self.options, progress=progress)
+            self._record(row, made, self._captions(row.start_time, row.end_time, self._stem(row)))
 
     def encode_once(self, rows: list[ClipRecord]) -> None:
         """Every frame is encoded once: the span of all the clips (the whole-exchange clip, when there is

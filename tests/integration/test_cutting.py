@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from tests.support.media_checks import FPS, first_frame_time, frames, ssim, top_level_atoms, video_frames
 from tests.support.media_factory import make_video
 from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
 from utils.pipeline.options import CutOptions
 from utils.pipeline.subtitles import Cue, to_srt
-
-FPS = 25  # make_video's frame rate; its only keyframe is the first frame (x264's default GOP is 250)
 
 
 @pytest.fixture(scope="module")
@@ -30,38 +28,6 @@ def source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def source_720p(tmp_path_factory) -> Path:
     return make_video(tmp_path_factory.mktemp("source720") / "talk720.mp4", 1280, 720, duration=8.0)
-
-
-def top_level_atoms(path: Path) -> list[str]:
-    """The MP4 box types at the top of the file, in file order."""
-    data, offset, names = path.read_bytes(), 0, []
-    while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
-        elif size == 0:
-            size = len(data) - offset
-        names.append(kind.decode("latin-1"))
-        offset += size
-    return names
-
-
-def frames(path: Path, count: int | None = None) -> list[np.ndarray]:
-    """Decoded pictures as grey arrays, from the start of the file."""
-    pictures = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            pictures.append(frame.to_ndarray(format="gray").astype(np.int16))
-            if count is not None and len(pictures) == count:
-                break
-    return pictures
-
-
-def first_frame_time(clip: Path, source: Path) -> float:
-    """Which source frame the clip opens on: the closest picture, as a time in the source."""
-    opening = frames(clip, 1)[0]
-    differences = [np.abs(opening - picture).mean() for picture in frames(source)]
-    return int(np.argmin(differences)) / FPS
 
 
 def assert_no_leftovers(folder: Path) -> None:
@@ -221,24 +187,6 @@ def test_a_vertical_clip_is_9_by_16_placed_where_asked_and_plays(source, ffmpeg,
 
 
 # ---- one encode, clips copied out of it ---------------------------------------------------------
-
-
-def ssim(clip: Path, source: Path, start: float, ffmpeg: str) -> float:
-    """ffmpeg's SSIM of a clip's picture against the same span of the source (1.0: identical)."""
-    import re
-    import subprocess
-
-    duration = probe(clip).duration
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-i", str(clip), "-ss", f"{start:.3f}", "-t", f"{duration:.3f}",
-               "-i", str(source), "-lavfi", "[0:v][1:v]ssim", "-f", "null", "-"]  # fmt: skip
-    found = re.search(r"All:([0-9.]+)", subprocess.run(command, capture_output=True, text=True).stderr)
-    assert found, "ffmpeg printed no SSIM"
-    return float(found.group(1))
-
-
-def video_frames(path: Path) -> list[av.VideoFrame]:
-    with av.open(str(path)) as container:
-        return list(container.decode(video=0))
 
 
 def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame(source, ffmpeg, tmp_path):

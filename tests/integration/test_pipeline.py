@@ -6,16 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import pytest
 import srt
 import webvtt
 
 from app import create_app
 from tests.support.common import AUTH_ENV, wait_until
+from tests.support.media_checks import decode_errors
 from tests.support.media_factory import MediaServer, make_video, run_ffmpeg
 from tests.support.processes import Worker
 from tests.support.speech_factory import make_conversation, make_conversation_video
-from utils.pipeline.media import probe
+from utils.pipeline.media import ffmpeg_binary, probe
+from utils.pipeline.smartcut import AvcConfig
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +35,26 @@ def interview(tmp_path_factory):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, interview):
     root = tmp_path_factory.mktemp("sample-site")
-    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-i", str(SAMPLE_WAV), "-shortest",
-               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-               str(root / "sample.mp4"))  # fmt: skip
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-i",
+        str(SAMPLE_WAV),
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-g",
+        "50",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(root / "sample.mp4"),
+    )  # fmt: skip  (a keyframe every 2 s, B-frames: as sites encode)
     run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6", "-f", "lavfi", "-i",
                "anullsrc=r=16000:cl=mono", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
                "-pix_fmt", "yuv420p", "-c:a", "aac", str(root / "silent.mp4"))  # fmt: skip
@@ -152,6 +172,7 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
     assert [clip["kind"] for clip in clips].count("exchange") == 1
     assert any(clip["kind"] == "speaker" for clip in clips)
     words = all_words(api, sample_video)
+    parameter_sets = []
     for clip in clips:
         data = api.get(clip["url"])
         assert data.status_code == 200 and data.mimetype == "video/mp4"
@@ -162,6 +183,10 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
         media = probe(clip_path)
         assert media.has_video and media.has_audio
         assert media.duration == pytest.approx(clip["end"] - clip["start"], abs=0.1)
+        assert decode_errors(clip_path, ffmpeg_binary()) == "", "the clip plays through without a decoding error"
+        with av.open(str(clip_path)) as container:
+            assert next(container.demux(video=0)).is_keyframe, "it opens on a keyframe"
+            parameter_sets.append(len(AvcConfig.parse(container.streams.video[0].codec_context.extradata).sps))
         for boundary in (clip["start"], clip["end"]):
             inside = [w for w in words if w["start"] + 0.01 < boundary < w["end"] - 0.01]
             assert not inside, f"clip boundary {boundary:.2f} falls inside {inside}"
@@ -176,6 +201,8 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
             f"_QA-manual{exchange['label'][4:]}_" * (clip["kind"] == "exchange")
             + f"{seconds // 60}m{seconds % 60:02d}s.mp4"
         ), clip["download_name"]
+
+    assert max(parameter_sets) > 1, "an H.264 download is smart cut: the source's frames copied, the ends encoded"
 
     # A rename reaches the clips' subtitles at once, without cutting again.
     label = body["exchange_segments"][0]["speaker"]

@@ -19,13 +19,32 @@ def run_ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
-def make_video(path: Path, width: int = 640, height: int = 360, duration: float = 4.0, audio: bool = True) -> Path:
-    """An H.264/AAC MP4 with a test picture and (optionally) a tone."""
+def make_video(
+    path: Path,
+    width: int = 640,
+    height: int = 360,
+    duration: float = 4.0,
+    audio: bool = True,
+    keyframe_seconds: float | None = None,
+) -> Path:
+    """An H.264/AAC MP4 with a test picture and (optionally) a tone. By default its only keyframe is the
+    first frame; with `keyframe_seconds` it is encoded as sites encode: a keyframe that often, B-frames."""
     path.parent.mkdir(parents=True, exist_ok=True)
     inputs = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={duration}"]
     if audio:
         inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={duration}"]
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if keyframe_seconds:
+        codecs = [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            str(round(25 * keyframe_seconds)),
+            "-pix_fmt",
+            "yuv420p",
+        ]
     codecs += ["-c:a", "aac", "-shortest"] if audio else ["-an"]
     run_ffmpeg(*inputs, *codecs, str(path))
     return path

@@ -158,12 +158,13 @@ def make_conversation(
 
 
 def make_conversation_video(conversation: Conversation, path: Path, width: int = 640, height: int = 360) -> Path:
-    """The conversation as an H.264/AAC MP4 over a test picture, for end-to-end tests."""
+    """The conversation as an H.264/AAC MP4 over a test picture, for end-to-end tests: a keyframe every
+    2 s and B-frames, as video sites encode, so clips are smart cut as they would be from a download."""
     if path.is_file() and path.stat().st_mtime >= conversation.wav_path.stat().st_mtime:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=10", "-i", str(conversation.wav_path),
-               "-c:v", "libx264", "-preset", "ultrafast", "-crf", "35", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", "-preset", "veryfast", "-g", "20", "-crf", "35", "-pix_fmt", "yuv420p",
                "-c:a", "aac", "-shortest", str(path))  # fmt: skip
     return path
 

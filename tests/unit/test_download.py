@@ -31,16 +31,21 @@ def test_good_url_is_trimmed():
     assert validate_url("  https://www.youtube.com/watch?v=abc  ") == "https://www.youtube.com/watch?v=abc"
 
 
-def choose(resolution: str, heights: list[int]) -> int:
-    """Run yt-dlp's real format selection over synthetic formats and return the height it picks."""
+def chosen(resolution: str, heights: list[int], codecs: tuple[str, ...] = ("avc1",)) -> dict:
+    """Run yt-dlp's real format selection over synthetic formats and return the one it picks."""
     formats = [
-        {"format_id": f"h{height}", "url": f"http://127.0.0.1/{height}.mp4", "ext": "mp4", "height": height,
-         "width": height * 16 // 9, "vcodec": "avc1", "acodec": "mp4a", "tbr": height * 3}
-        for height in heights
+        {"format_id": f"{codec}-{height}", "url": f"http://127.0.0.1/{height}.{codec}", "ext": "mp4",
+         "height": height, "width": height * 16 // 9, "vcodec": codec, "acodec": "mp4a",
+         "tbr": height * (2 if codec == "avc1.640028" else 3)}
+        for height in heights for codec in codecs
     ]  # fmt: skip
     info = {"id": "x", "title": "x", "formats": formats, "extractor": "generic", "webpage_url": "http://127.0.0.1/"}
     with yt_dlp.YoutubeDL({"quiet": True, "simulate": True, **format_options(resolution)}) as ydl:
-        return ydl.process_ie_result(info, download=False)["height"]
+        return ydl.process_ie_result(info, download=False)
+
+
+def choose(resolution: str, heights: list[int]) -> int:
+    return chosen(resolution, heights)["height"]
 
 
 @pytest.mark.parametrize(
@@ -55,6 +60,20 @@ def choose(resolution: str, heights: list[int]) -> int:
 )
 def test_resolution_choice(resolution, heights, expected):
     assert choose(resolution, heights) == expected
+
+
+@pytest.mark.parametrize("resolution", ["best", "720"])
+def test_h264_is_preferred_at_the_chosen_height(resolution):
+    """Sites offer VP9 and AV1 beside H.264, often at a higher bitrate; an H.264 source is smart cut."""
+    pick = chosen(resolution, [360, 720], ("vp09.00.40.08", "av01.0.08M.08", "avc1.640028"))
+    assert (pick["height"], pick["vcodec"]) == (720, "avc1.640028")
+
+
+def test_a_higher_resolution_still_wins_over_h264():
+    formats = chosen("best", [720], ("avc1.640028",))["formats"] + chosen("best", [2160], ("vp09.00.50.08",))["formats"]
+    info = {"id": "x", "title": "x", "formats": formats, "extractor": "generic", "webpage_url": "http://127.0.0.1/"}
+    with yt_dlp.YoutubeDL({"quiet": True, "simulate": True, **format_options("best")}) as ydl:
+        assert ydl.process_ie_result(info, download=False)["height"] == 2160
 
 
 def test_unknown_resolution_is_refused():

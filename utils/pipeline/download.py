@@ -104,13 +104,13 @@ def validate_url(raw: Any, allowed: tuple[netguard.Network, ...] = ()) -> str:
 
 
 def format_options(resolution: str) -> dict[str, Any]:
-    """Best rendition at or below the height asked, else the lowest above it (yt-dlp's `res:` sort)."""
+    """Best rendition at or below the height asked, else the lowest above it (yt-dlp's `res:` sort); at
+    that height H.264 before VP9 or AV1, because clips of an H.264 source are smart cut (most of their
+    frames copied, not encoded again: utils/pipeline/smartcut.py)."""
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    options: dict[str, Any] = {"format": "bv*+ba/b", "merge_output_format": "mp4"}
-    if resolution != "best":
-        options["format_sort"] = [f"res:{resolution}"]
-    return options
+    height = "res" if resolution == "best" else f"res:{resolution}"
+    return {"format": "bv*+ba/b", "merge_output_format": "mp4", "format_sort": [height, "vcodec:h264"]}
 
 
 def _base_options(ffmpeg: str | None) -> dict[str, Any]:
