@@ -159,9 +159,7 @@ class _Cutter:
         for index, (row, plan) in enumerate(zip(rows, plans, strict=True)):
             progress = lambda f, i=index: self.ctx.progress((i + f) / len(rows))  # noqa: E731
             mp4 = self._stem(row).with_suffix(".mp4")
-            made = smartcut.cut(self.source, mp4, plan, self.options, progress) if plan else None
-            if made is None:
-                made = media.cut_clip(self.source, mp4, row.start_time, row.end_time, self.options, progress=progress)
+            made = smartcut.cut_or_encode(self.source, mp4, row.start_time, row.end_time, plan, self.options, progress)
             self._record(row, made, self._captions(row.start_time, row.end_time, self._stem(row)))
 
     def encode_once(self, rows: list[ClipRecord]) -> None:

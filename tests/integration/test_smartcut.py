@@ -129,3 +129,17 @@ def test_parameter_set_ids_are_read_from_the_bitstream():
     assert source.free_ids()[:2] == [1, 2]
     joined = source.with_sets(sps[1:], pps[1:])
     assert smartcut.AvcConfig.parse(joined.to_bytes()) == joined and joined.free_ids()[0] == 3
+
+
+def test_sound_that_is_not_aac_is_encoded_and_stays_in_sync(source, ffmpeg, tmp_path):
+    """AAC sound is copied; any other (MP3 here) is encoded as AAC, so every browser plays the clip."""
+    mp3 = tmp_path / "mp3.mp4"
+    run_ffmpeg("-i", str(source), "-c:v", "copy", "-c:a", "libmp3lame", str(mp3))
+    start, end = 2.37, 9.81
+    clip = smartcut.cut(mp3, tmp_path / "clip.mp4", smartcut.plan(mp3, start, end), CutOptions(ffmpeg=ffmpeg))
+    assert clip is not None
+    with av.open(str(clip)) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+        audio = next(container.decode(audio=0))
+    assert abs(audio.time - video_frames(clip)[0].time) <= 1 / FPS
+    assert abs(probe(clip).duration - (end - start)) <= 1.5 / FPS

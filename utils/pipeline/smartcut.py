@@ -26,6 +26,7 @@ from typing import Any
 import av
 import numpy as np
 
+from utils.pipeline import media
 from utils.pipeline.options import CutOptions
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 IDR, SEI, SPS, PPS, AUD = 5, 6, 7, 8, 9  # H.264 NAL unit types
 PROFILES = {"Baseline": "baseline", "Constrained Baseline": "baseline", "Main": "main", "High": "high"}
 MIN_COPIED_SECONDS = 1.0  # below this the copy saves less than the extra steps cost
+SMART_CLIP_COST = 1.0  # seconds of picture encoded that a smart cut clip's own steps cost as much as
+COPY_CLIP_COST = 0.5  # the same for a clip copied out of a single encode
 MIN_PSNR = 25.0  # dB of an encoded piece against its source; a misread slice is noise, far below
 
 
@@ -226,18 +229,32 @@ def plan(source: Path | str, start: float, end: float) -> Plan | None:
 
 
 def choose(source: Path | str, spans: list[tuple[float, float]]) -> list[Plan | None] | None:
-    """Plans for the clips of one exchange, when smart cutting them encodes fewer seconds of picture than
-    encoding their whole span once would; None when the source cannot be smart cut or it would not pay.
-    A clip with no plan (no whole group of pictures inside it) is encoded in full."""
+    """Plans for the clips of one exchange, when smart cutting them costs less than encoding their whole
+    span once and copying the other clips out of it (`estimated_cost`); None when the source cannot be
+    smart cut or it would not pay. A clip with no plan (no whole group of pictures inside) is encoded in full."""
     try:
         source_config(source)
     except (SmartCutUnsupported, av.error.FFmpegError) as reason:
         log.info("no smart cut of %s: %s", Path(source).name, reason)
         return None
     plans = [plan(source, start, end) for start, end in spans]
-    encoded = sum(p.encoded_seconds if p else end - start for p, (start, end) in zip(plans, spans, strict=True))
-    whole = max(end for _, end in spans) - min(start for start, _ in spans)
-    return plans if encoded < whole else None
+    smart, once = estimated_cost(plans, spans)
+    log.info(
+        "cutting %d clips: smart cut costs about %.1f s of encoding, encoding once %.1f s", len(spans), smart, once
+    )
+    return plans if smart < once else None
+
+
+def estimated_cost(plans: list[Plan | None], spans: list[tuple[float, float]]) -> tuple[float, float]:
+    """What smart cutting and encoding once would cost, in seconds of picture encoded. Each smart cut
+    clip also pays for its own steps (decoding up to its start, the checks, the sound: SMART_CLIP_COST),
+    each clip copied out of a single encode for one ffmpeg run (COPY_CLIP_COST); both measured with
+    bench/bench_cutting.py on the 10-minute conversation's exchanges (bench/output/pipeline-clips-10min.json)."""
+    smart = sum(
+        p.encoded_seconds + SMART_CLIP_COST if p else end - start for p, (start, end) in zip(plans, spans, strict=True)
+    )
+    once = max(end for _, end in spans) - min(start for start, _ in spans) + COPY_CLIP_COST * (len(spans) - 1)
+    return smart, once
 
 
 def _is_idr(sample: bytes, length_size: int) -> bool:
@@ -271,9 +288,10 @@ def cut(
             out.time_base = stream.time_base
             copied = _mux(output, out, container, plan, head, tail)
             middle_picture = _luma_at(container, stream, plan.copy_from, whole_source=True)
+            sound = container.streams.audio[0].codec_context.name if container.streams.audio else None
         frames = _check_joins(video_only, plan, head, tail, copied, middle_picture)
         _progress(progress, 0.8)
-        _add_audio(source, video_only, partial, plan, options.ffmpeg)
+        _add_audio(source, video_only, partial, plan, options.ffmpeg, sound)
         partial.replace(dest)
         log.info("smart cut %s: %d frames checked, %.1f s encoded, %.1f s copied",
                  dest.name, frames, plan.encoded_seconds, plan.copied_seconds)  # fmt: skip
@@ -285,6 +303,15 @@ def cut(
     finally:
         video_only.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
+
+
+def cut_or_encode(
+    source: Path | str, dest: Path | str, start: float, end: float, plan: Plan | None, options: CutOptions,
+    progress: Progress = None,
+) -> Path:  # fmt: skip
+    """The clip smart cut by its plan, or encoded in full when it has none or its joins do not check out."""
+    made = cut(source, dest, plan, options, progress) if plan else None
+    return made or media.cut_clip(source, dest, start, end, options, progress=progress)
 
 
 def _progress(progress, fraction: float) -> None:
@@ -435,11 +462,14 @@ def _psnr(a, b) -> float:
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
-def _add_audio(source: Path, video: Path, partial: Path, plan: Plan, ffmpeg: str) -> None:
-    """The picture as assembled, with the source's sound over the same span encoded again (AAC)."""
+def _add_audio(source: Path, video: Path, partial: Path, plan: Plan, ffmpeg: str, sound: str | None) -> None:
+    """The picture as assembled, with the source's sound over the same span: AAC packets copied (the
+    first starts up to one AAC frame early and an edit list hides what lies before the clip: no encoding,
+    the sound starts on the very sample), any other sound encoded as AAC."""
     start, duration = plan.start_seconds, plan.seconds(plan.end - plan.first)
+    audio = ["-c:a", "copy"] if sound == "aac" else ["-c:a", "aac", "-b:a", "160k"]
     command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
                "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(source),
-               "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", "-c:a", "aac", "-b:a", "160k",
+               "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", *audio,
                "-movflags", "+faststart", "-f", "mp4", str(partial)]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=600)
