@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from utils.pipeline.cores import CoreShare
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
 from utils.pipeline.options import DiarizationOptions
@@ -100,7 +101,9 @@ def diarize(
         torch.set_num_threads(options.threads)  # this process's share of the cores (a compute slot)
     if chosen == "pyannote":
         device = torch_device(options.device)
-        turns = _run_pyannote(samples, progress, hints, options.pyannote_pipeline, options.token, device)
+        turns = _run_pyannote(
+            samples, progress, hints, options.pyannote_pipeline, options.token, device, options.threads
+        )
     else:
         turns = _run_senko(samples, progress, hints, torch_device(options.device), options.threads)
     turns = normalise_speakers(turns)
@@ -183,7 +186,10 @@ def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str, thre
             if callable(stage):
                 patches[name] = _reporting(stage, progress, fraction)
         if callable(getattr(diarizer, "embeddings_model", None)) and "_generate_embeddings" in patches:
-            patches["_generate_embeddings"] = _reporting_batches(diarizer, patches["_generate_embeddings"], progress)
+            share = _core_share(threads)
+            patches["_generate_embeddings"] = _reporting_batches(
+                diarizer, patches["_generate_embeddings"], progress, share
+            )
         with _patched(diarizer, patches):
             result = diarizer.diarize_samples(samples, sample_rate=SAMPLE_RATE)
     for clusterer in clusterers:
@@ -203,9 +209,19 @@ def _reporting(stage: Callable, progress: Progress, fraction: float) -> Callable
     return run
 
 
-def _reporting_batches(diarizer, stage: Callable, progress: Progress) -> Callable:
+def _core_share(threads: int) -> CoreShare | None:
+    """Threads for torch from batch to batch: this slot's share, every idle core once the other slot is done."""
+    if not threads:
+        return None
+    import torch
+
+    return CoreShare(threads, torch.set_num_threads)
+
+
+def _reporting_batches(diarizer, stage: Callable, progress: Progress, share: CoreShare | None = None) -> Callable:
     """Progress through the embeddings, the longest stage (most of a long recording's time): senko calls
-    its CAM++ model once per batch of windows, so the windows embedded so far say how far it got."""
+    its CAM++ model once per batch of windows, so the windows embedded so far say how far it got. Before
+    each batch the threads are sized to the cores free now (`CoreShare`)."""
     start, end = _SENKO_STAGES[1][1], _SENKO_STAGES[2][1]
     model = diarizer.embeddings_model
 
@@ -214,6 +230,8 @@ def _reporting_batches(diarizer, stage: Callable, progress: Progress) -> Callabl
 
         def embed(batch, *more, **options):
             nonlocal done
+            if share:
+                share.threads()
             embeddings = model(batch, *more, **options)
             done += len(batch)
             progress(start + (end - start) * min(done / total, 1.0))
@@ -381,14 +399,19 @@ _PYANNOTE_STEPS = {
 }
 
 
-def _run_pyannote(samples: np.ndarray, progress: Progress, hints, name: str, token: str, device: str) -> list[Turn]:
+def _run_pyannote(
+    samples: np.ndarray, progress: Progress, hints, name: str, token: str, device: str, threads: int = 0
+) -> list[Turn]:
     import torch
 
     pipeline = _pyannote(name, token, device)
     num, low, high = hints
     reported = [0.02]  # diarize() already reported this
+    share = _core_share(threads)
 
     def hook(step_name, step_artifact, file=None, total=None, completed=None):
+        if share:  # called between batches: size the next ones to the cores free now
+            share.threads()
         start, end = _PYANNOTE_STEPS.get(step_name, (reported[0], reported[0]))
         done = min(completed / total, 1.0) if total and completed is not None else 1.0
         fraction = start + (end - start) * done
