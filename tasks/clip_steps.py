@@ -216,7 +216,7 @@ class _Cutter:
         return _Captions(srt, vtt, srt)
 
     def _record(self, row: ClipRecord, mp4: Path, captions: _Captions) -> None:
-        poster = media.grab_frame(mp4, mp4.with_suffix(".jpg"), self.options.ffmpeg, at_seconds=1.0)
+        poster = media.grab_frame(mp4, mp4.with_suffix(".jpg"), at_seconds=1.0)
         paths = {"path": str(mp4), "srt_path": str(captions.srt), "vtt_path": str(captions.vtt)}
         burned = {"burned_captions": int(captions.burned is not None), "captions_out_of_date": 0}
         with db.transaction(self.ctx.conn):

@@ -45,7 +45,7 @@ def _download(ctx: StepContext) -> None:
             entry = redact_url(ctx.video.url)
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
     info = download.verified(result, settings.max_video_duration_seconds)
-    thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg", ffmpeg)
+    thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg")
     with db.transaction(ctx.conn):
         library.record_download(ctx.conn, ctx.video_id, result, info, thumbnail)
     ctx.publish_video()
@@ -85,7 +85,7 @@ def _audio(ctx: StepContext) -> None:
     duration = media.probe(wav).duration
     fields = {"audio_path": str(wav), "duration": ctx.video.duration or duration}
     if not ctx.video.thumbnail_path:  # uploads arrive without one
-        frame = media.grab_frame(source, source.with_name("frame.jpg"), ffmpeg)
+        frame = media.grab_frame(source, source.with_name("frame.jpg"))
         fields["thumbnail_path"] = str(frame) if frame else None
     with db.transaction(ctx.conn):
         db.update_video(ctx.conn, ctx.video_id, **fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import av
@@ -219,3 +220,32 @@ def test_a_clip_with_no_keyframe_where_it_starts_is_not_copied(source, ffmpeg, t
     master = cut_clip(source, tmp_path / "whole.mp4", 1.0, 11.0, CutOptions(ffmpeg=ffmpeg), keyframes_at=[3.0])
     assert copy_out(master, keyframes(master), tmp_path / "clip.mp4", 5.5, 8.0, ffmpeg) is None
     assert not (tmp_path / "clip.mp4").exists()
+
+
+# ---- posters -----------------------------------------------------------------------------------
+
+
+def test_a_poster_is_the_frame_at_one_second_320_wide(source, tmp_path):
+    from utils.pipeline.media import grab_frame
+
+    poster = grab_frame(source, tmp_path / "poster.jpg", at_seconds=1.0)
+    assert poster is not None and poster.read_bytes()[:2] == b"\xff\xd8"
+    with av.open(str(poster)) as image:
+        picture = next(image.decode(video=0))
+    assert (picture.width, picture.height) == (320, 180)
+    small = picture.to_ndarray(format="gray").astype(np.int16)
+    originals = [frame.reformat(width=320, height=180).to_ndarray(format="gray").astype(np.int16)
+                 for frame in video_frames(source)[:50]]  # fmt: skip
+    assert int(np.argmin([np.abs(small - original).mean() for original in originals])) == FPS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["poster.jpg"]
+
+
+def test_a_short_video_gets_its_middle_frame_and_no_picture_gets_no_poster(ffmpeg, tmp_path):
+    from utils.pipeline.media import grab_frame
+
+    short = make_video(tmp_path / "short.mp4", duration=1.2)
+    assert grab_frame(short, tmp_path / "short.jpg", at_seconds=3.0) is not None
+    mute = tmp_path / "sound.m4a"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(mute)], check=True)
+    assert grab_frame(mute, tmp_path / "sound.jpg") is None
+    assert not (tmp_path / "sound.jpg").exists()

@@ -86,11 +86,11 @@ def test_a_stored_svg_or_html_thumbnail_is_not_served(app, client):
 
 
 def test_a_real_thumbnail_is_served_as_jpeg_in_a_sandbox(app, client, mp4):
-    from utils.pipeline.media import ffmpeg_binary, grab_frame
+    from utils.pipeline.media import grab_frame
 
     folder = layout.video_dir(app.config["SETTINGS"].download_dir, 1)
     folder.mkdir(parents=True)
-    frame = grab_frame(mp4, folder / "frame.jpg", ffmpeg_binary())
+    frame = grab_frame(mp4, folder / "frame.jpg")
     response = client.get(f"/media/thumbnails/{_video_with(app, thumbnail_path=str(frame))}")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
     assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
@@ -283,17 +284,60 @@ def subtitle_filter_path(path: Path | str) -> str:
     return value
 
 
-def grab_frame(video_path: Path | str, jpeg_path: Path | str, ffmpeg: str, at_seconds: float = 1.0) -> Path | None:
-    """A JPEG still for videos that come without a thumbnail (uploads, HLS); None when there is no picture."""
-    info = probe(video_path)
-    if not info.has_video:
-        return None
+POSTER_WIDTH = 320
+JPEG_QUALITY = 4  # ffmpeg's -q:v scale: 2 best, 31 worst
+
+
+def grab_frame(video_path: Path | str, jpeg_path: Path | str, at_seconds: float = 1.0) -> Path | None:
+    """A JPEG still, 320 pixels wide, of the frame shown at `at_seconds` (the middle of a shorter video),
+    for clips' posters and videos that come without a thumbnail; None when there is no picture. Decoded
+    and encoded in this process: an ffmpeg run per clip cost twice as long."""
     jpeg_path = Path(jpeg_path)
-    at = min(at_seconds, max(info.duration / 2, 0.0))
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", f"{at:.3f}",
-               "-i", str(video_path), "-frames:v", "1", "-vf", "scale=320:-2", "-q:v", "4", str(jpeg_path)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    return jpeg_path if result.returncode == 0 and jpeg_path.is_file() else None
+    partial = jpeg_path.with_suffix(".partial.jpg")
+    try:
+        with av.open(str(video_path)) as container:
+            if not container.streams.video:
+                return None
+            frame = _frame_at(container, at_seconds)
+            if frame is None:
+                return None
+            partial.write_bytes(_jpeg(frame.reformat(width=POSTER_WIDTH, height=_even(frame, POSTER_WIDTH),
+                                                     format="yuvj420p")))  # fmt: skip
+        partial.replace(jpeg_path)
+        return jpeg_path
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _frame_at(container, at_seconds: float):
+    stream = container.streams.video[0]
+    duration = _duration_seconds(container, stream, None)
+    at = min(at_seconds, max(duration / 2, 0.0))
+    target = int(at / stream.time_base) + (stream.start_time or 0)
+    container.seek(target, stream=stream, backward=True)
+    last = None
+    for frame in container.decode(stream):
+        last = frame
+        if frame.pts is not None and frame.pts >= target:
+            break
+    return last
+
+
+def _even(frame, width: int) -> int:
+    return max(2, round(frame.height * width / frame.width / 2) * 2)
+
+
+def _jpeg(picture) -> bytes:
+    from av.codec.context import Flags
+
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = picture.width, picture.height, "yuvj420p"
+    encoder.time_base = Fraction(1, 25)
+    encoder.flags |= Flags.qscale
+    encoder.global_quality = JPEG_QUALITY * 118  # FF_QP2LAMBDA: what -q:v sets
+    return b"".join(bytes(packet) for packet in [*encoder.encode(picture), *encoder.encode(None)])
 
 
 def thumbnail_jpeg(source: Path | str, jpeg_path: Path | str, ffmpeg: str) -> Path | None:
