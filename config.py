@@ -216,6 +216,10 @@ class Settings:
     clip_encoder_preset: str = setting(
         _choice(*X264_PRESETS), "superfast", "x264 preset of cut clips (bench/bench_cutting.py compares them)."
     )
+    clip_video_encoder: str = setting(
+        _choice("auto", "libx264", "h264_nvenc"), "auto",
+        "Encoder of cut clips; auto: NVIDIA's NVENC when it works here, else x264.",
+    )  # fmt: skip
     clip_burn_subtitles: bool = setting(_boolean, "false", "Burn captions into clips by default.")
     instance_dir: Path = INSTANCE_DIR  # not a setting: where secrets and the default data live
 

@@ -7,6 +7,7 @@ import os
 
 from config import Settings
 from utils.pipeline.exchanges import ExchangeConfig
+from utils.pipeline.media import video_encoder
 from utils.pipeline.options import ClipLimits, CutOptions, DiarizationOptions, TranscriptionOptions
 
 
@@ -58,4 +59,6 @@ def cut_options(
 ) -> CutOptions:
     """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says (so does a vertical crop)."""
     accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
-    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset, shape=shape, crop_x=crop_x)
+    encoder = video_encoder(ffmpeg, settings.clip_video_encoder)
+    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset, shape=shape,
+                      crop_x=crop_x, encoder=encoder)  # fmt: skip

@@ -249,3 +249,38 @@ def test_a_short_video_gets_its_middle_frame_and_no_picture_gets_no_poster(ffmpe
     subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(mute)], check=True)
     assert grab_frame(mute, tmp_path / "sound.jpg") is None
     assert not (tmp_path / "sound.jpg").exists()
+
+
+# ---- the encoder -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ffmpeg_exits", "wanted", "expected"), [
+    (0, "auto", "h264_nvenc"), (1, "auto", "libx264"), (1, "h264_nvenc", "libx264"), (0, "libx264", "libx264"),
+])  # fmt: skip
+def test_nvenc_is_chosen_only_where_it_encodes(tmp_path, caplog, ffmpeg_exits, wanted, expected):
+    """ffmpeg builds list NVENC with or without a GPU: the choice rests on a trial encode (here a stand-in
+    ffmpeg that succeeds or fails), and x264 on the CPU is the fallback."""
+    from utils.pipeline.media import video_encoder
+
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f"#!/bin/sh\nexit {ffmpeg_exits}\n")
+    fake.chmod(0o755)
+    assert video_encoder(str(fake), wanted) == expected
+    assert ("NVENC does not encode here" in caplog.text) == (wanted == "h264_nvenc" and expected == "libx264")
+
+
+def test_the_encoders_command_lines(source, tmp_path):
+    from utils.pipeline.media import _cut_command
+
+    x264 = _cut_command(source, tmp_path / "a.mp4", 1.0, 2.0, CutOptions(preset="superfast", crf=21), None)
+    assert x264[x264.index("-c:v") : x264.index("-c:v") + 6] == [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "superfast",
+        "-crf",
+        "21",
+    ]
+    nvenc = _cut_command(source, tmp_path / "a.mp4", 1.0, 2.0, CutOptions(crf=21, encoder="h264_nvenc"), None, [0.5])
+    assert "h264_nvenc" in nvenc and nvenc[nvenc.index("-cq") + 1] == "21" and "libx264" not in nvenc
+    assert nvenc[nvenc.index("-force_key_frames") + 1] == "0.500" and "-forced-idr" in nvenc

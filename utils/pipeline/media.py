@@ -7,6 +7,7 @@ ffprobe binary.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,8 @@ import av
 
 from utils.pipeline.errors import StepError
 from utils.pipeline.options import CutOptions
+
+log = logging.getLogger(__name__)
 
 
 class MediaError(StepError):
@@ -260,14 +263,41 @@ def _cut_command(
         if subtitles_path is not None:  # after the crop, so the captions fit the frame people see
             filters.append(f"subtitles=filename={subtitle_filter_path(subtitles_path)}")
         command += ["-vf", ",".join(filters)] if filters else []
-        command += ["-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf), "-pix_fmt", "yuv420p",
-                    "-c:a", "aac", "-b:a", "160k"]  # fmt: skip
+        command += [*_video_codec(options), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k"]
         if keyframes_at:  # B-frames decode after the frame they are shown before: a copy would end a frame off
             times = ",".join(f"{time:.3f}" for time in sorted(keyframes_at))
             command += ["-force_key_frames", times, "-forced-idr", "1", "-bf", "0"]
     else:
         command += ["-c", "copy", "-avoid_negative_ts", "make_zero"]
     return [*command, "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]
+
+
+def _video_codec(options: CutOptions) -> list[str]:
+    if options.encoder == NVENC:  # p4: NVENC's middle preset; constant quality like x264's CRF
+        return ["-c:v", NVENC, "-preset", "p4", "-rc", "vbr", "-cq", str(options.crf), "-b:v", "0"]
+    return ["-c:v", "libx264", "-preset", options.preset, "-crf", str(options.crf)]
+
+
+NVENC = "h264_nvenc"
+
+
+@cache
+def video_encoder(ffmpeg: str, wanted: str = "auto") -> str:
+    """The H.264 encoder clips are cut with: NVENC when asked (or "auto") and it encodes on this machine,
+    checked once per process by encoding a few frames; else x264 on the CPU, with a warning when NVENC was
+    asked for by name. ffmpeg builds list NVENC whether or not a GPU is there, so listing proves nothing."""
+    if wanted == "libx264":
+        return "libx264"
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",
+               "-i", "color=size=256x256:duration=0.2", "-c:v", NVENC, "-f", "null", "-"]  # fmt: skip
+    try:
+        works = subprocess.run(command, capture_output=True, text=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        works = False
+    if not works and wanted == NVENC:
+        log.warning("CLIP_VIDEO_ENCODER=h264_nvenc, but NVENC does not encode here (no NVIDIA GPU or driver): "
+                    "cutting with x264 on the CPU")  # fmt: skip
+    return NVENC if works else "libx264"
 
 
 def vertical_crop(crop_x: float) -> str:

@@ -54,7 +54,8 @@ class CutOptions:
     ffmpeg: str = "ffmpeg"
     accurate: bool = True  # re-encode, frame-exact; False copies streams from the keyframe before the start
     preset: str = "superfast"  # chosen by bench/bench_cutting.py: see bench/RESULTS.md
-    crf: int = 23
+    crf: int = 23  # x264's constant rate factor; NVENC's constant quality (-cq) takes the same number
+    encoder: str = "libx264"  # or "h264_nvenc" on an NVIDIA GPU (media.video_encoder decides)
     shape: str = "original"  # or "vertical": a 9:16 crop of the picture, for phones' short-video feeds
     crop_x: float = 0.5  # where the vertical crop sits across the picture: 0 left edge, 1 right edge
 

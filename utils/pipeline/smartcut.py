@@ -293,11 +293,11 @@ def cut(
         _progress(progress, 0.8)
         _add_audio(source, video_only, partial, plan, options.ffmpeg, sound)
         partial.replace(dest)
-        log.info("smart cut %s: %d frames checked, %.1f s encoded, %.1f s copied",
+        log.info("smart cut %s: %d frames, joins checked; %.1f s encoded, %.1f s copied",
                  dest.name, frames, plan.encoded_seconds, plan.copied_seconds)  # fmt: skip
         _progress(progress, 1.0)
         return dest
-    except (SmartCutUnsupported, av.error.FFmpegError, subprocess.CalledProcessError) as problem:
+    except (SmartCutUnsupported, av.error.FFmpegError, subprocess.SubprocessError) as problem:
         log.warning("smart cut of %s refused (%s): encoding it in full", dest.name, problem)
         return None
     finally:
