@@ -216,3 +216,20 @@ def test_long_audio_transcribed_in_pieces_reads_as_it_does_whole(sample, tmp_pat
     for n in range(3):  # every copy of the sample has its text, where it is
         assert any(n * third <= segment.start < (n + 1) * third for segment in pieces.segments), n
     assert pieces.language == "en"
+
+
+def test_the_audio_steps_wav_is_held_as_16_bit_samples_and_read_exactly(sample, tmp_path):
+    """Half the memory of floats for the whole recording; each piece becomes the very floats the decoder
+    gives. Any other file is decoded as before."""
+    import numpy as np
+
+    from utils.pipeline.media import as_float, read_pcm16, read_samples
+
+    held = read_pcm16(sample.wav)
+    assert held.dtype == np.int16
+    assert np.array_equal(as_float(held), read_samples(sample.wav))
+    other = tmp_path / "sample-44k.wav"  # needs resampling: decoded by PyAV as before
+    import soundfile
+
+    soundfile.write(other, np.repeat(as_float(held), 3), 48_000)
+    assert read_pcm16(other).dtype == np.float32 and len(read_pcm16(other)) == len(held)

@@ -42,6 +42,28 @@ def read_samples(audio_path: Path | str):
         raise MediaError(f"cannot read the extracted audio ({_reason(error)}): run Extract audio again") from error
 
 
+def read_pcm16(audio_path: Path | str):
+    """The audio step's WAV (16 kHz mono 16-bit) as its 16-bit samples: half the memory of `read_samples`'
+    floats, which an hour-long recording feels (115 MB less). `as_float` turns a piece of it into exactly
+    what `read_samples` gives. Any other file is decoded by `read_samples`."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(audio_path))
+        if (info.samplerate, info.channels, info.subtype) == (MODEL_SAMPLE_RATE, 1, "PCM_16"):
+            return soundfile.read(str(audio_path), dtype="int16")[0]
+    except (RuntimeError, OSError):  # not a file soundfile reads: PyAV's decoder says what is wrong
+        pass
+    return read_samples(audio_path)
+
+
+def as_float(samples):
+    """16-bit samples as the float32 the models take, scaled as faster-whisper's decoder scales them."""
+    import numpy as np
+
+    return samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples
+
+
 def _reason(error: Exception) -> str:
     """What the decoder said, without the file's path (people are not shown the app's internal names)."""
     return getattr(error, "strerror", None) or error.__class__.__name__

@@ -20,7 +20,7 @@ import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from utils.pipeline.errors import StepError
-from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
+from utils.pipeline.media import MODEL_SAMPLE_RATE, as_float, read_pcm16
 from utils.pipeline.options import PACKAGED_MODEL, TranscriptionOptions
 from utils.pipeline.types import Progress, Segment, Transcript, Word
 
@@ -143,7 +143,7 @@ def transcribe(
     """
     options = options or TranscriptionOptions()
     progress(0.0)
-    audio = read_samples(audio_path)
+    audio = read_pcm16(audio_path)  # 16-bit: half the memory of floats; pieces become floats when transcribed
     duration = len(audio) / SAMPLE_RATE
     if duration == 0:
         progress(1.0)
@@ -162,7 +162,7 @@ def transcribe(
     bounds = chunk_bounds(audio, options.chunk_seconds)
     for begin, end in bounds:
         offset = begin / SAMPLE_RATE
-        piece_audio = audio[begin:end]
+        piece_audio = as_float(audio[begin:end])
         if options.batched:
             run = BatchedInferencePipeline(model).transcribe
             pieces, info = run(piece_audio, batch_size=options.batch_size, **{**decoding, "language": language})
@@ -220,11 +220,11 @@ def _fill_gaps(
     chunks = [
         ((begin + c["start"]) / SAMPLE_RATE, (begin + c["end"]) / SAMPLE_RATE)
         for begin, end in bounds
-        for c in get_speech_timestamps(audio[begin:end], VadOptions())
+        for c in get_speech_timestamps(as_float(audio[begin:end]), VadOptions())
     ]
     added: list[Segment] = []
     for start, end in _untranscribed(chunks, segments):
-        piece_audio = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        piece_audio = as_float(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
         pieces, _info = model.transcribe(piece_audio, **{**options, "vad_filter": False})
         found = [_shifted(segment, start) for segment in filter(None, map(_segment, pieces))]
         log.info("speech at %.1f-%.1f s had no text: transcribed again, %d segments", start, end, len(found))
