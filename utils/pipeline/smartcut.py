@@ -188,38 +188,41 @@ class Plan:
         return self.seconds(self.copy_to - self.copy_from)
 
 
-def source_config(source: Path | str) -> AvcConfig:
-    """The source's H.264 configuration, or SmartCutUnsupported saying why it cannot be smart cut."""
-    with av.open(str(source)) as container:
-        if not container.streams.video:
-            raise SmartCutUnsupported("no picture")
-        context = container.streams.video[0].codec_context
-        if context.name != "h264":
-            raise SmartCutUnsupported(f"the picture is {context.name}, not H.264")
-        if context.profile not in PROFILES or context.pix_fmt != "yuv420p":
-            raise SmartCutUnsupported(f"H.264 {context.profile} {context.pix_fmt} is not one x264 re-creates")
-        return AvcConfig.parse(bytes(context.extradata or b""))
+def source_config(container) -> AvcConfig:
+    """The open source's H.264 configuration, or SmartCutUnsupported saying why it cannot be smart cut."""
+    if not container.streams.video:
+        raise SmartCutUnsupported("no picture")
+    context = container.streams.video[0].codec_context
+    if context.name != "h264":
+        raise SmartCutUnsupported(f"the picture is {context.name}, not H.264")
+    if context.profile not in PROFILES or context.pix_fmt != "yuv420p":
+        raise SmartCutUnsupported(f"H.264 {context.profile} {context.pix_fmt} is not one x264 re-creates")
+    return AvcConfig.parse(bytes(context.extradata or b""))
 
 
 def plan(source: Path | str, start: float, end: float) -> Plan | None:
     """How [start, end] of the source splits into head, copied middle and tail; None when no whole group
     of pictures worth copying lies inside it."""
     with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        config = AvcConfig.parse(bytes(stream.codec_context.extradata or b""))
-        tb = stream.time_base
-        offset = (container.start_time or 0) * tb.denominator // (tb.numerator * av.time_base)
-        first_tick, end_tick = offset + int(start / tb), offset + int(end / tb)
-        container.seek(first_tick, stream=stream, backward=True)
-        shown, idrs = [], []
-        for packet in container.demux(stream):
-            if packet.pts is None:
-                continue
-            if packet.is_keyframe and packet.pts > end_tick:
-                break
-            shown.append(packet.pts)
-            if packet.is_keyframe and _is_idr(bytes(packet), config.length_size):
-                idrs.append(packet.pts)
+        return _plan_in(container, source_config(container), start, end)
+
+
+def _plan_in(container, config: AvcConfig, start: float, end: float) -> Plan | None:
+    """`plan` in an open source: an hour's MP4 index takes tens of milliseconds to read, once is enough."""
+    stream = container.streams.video[0]
+    tb = stream.time_base
+    offset = (container.start_time or 0) * tb.denominator // (tb.numerator * av.time_base)
+    first_tick, end_tick = offset + int(start / tb), offset + int(end / tb)
+    container.seek(first_tick, stream=stream, backward=True)
+    shown, idrs = [], []
+    for packet in container.demux(stream):
+        if packet.pts is None:
+            continue
+        if packet.is_keyframe and packet.pts > end_tick:
+            break
+        shown.append(packet.pts)
+        if packet.is_keyframe and _is_idr(bytes(packet), config.length_size):
+            idrs.append(packet.pts)
     inside = [pts for pts in shown if first_tick <= pts < end_tick]
     keys = [pts for pts in idrs if first_tick <= pts <= end_tick]
     if not inside or len(keys) < 2 or config.length_size != 4:  # 4: the length x264's packets are given
@@ -233,11 +236,12 @@ def choose(source: Path | str, spans: list[tuple[float, float]]) -> list[Plan | 
     span once and copying the other clips out of it (`estimated_cost`); None when the source cannot be
     smart cut or it would not pay. A clip with no plan (no whole group of pictures inside) is encoded in full."""
     try:
-        source_config(source)
+        with av.open(str(source)) as container:
+            config = source_config(container)
+            plans = [_plan_in(container, config, start, end) for start, end in spans]
     except (SmartCutUnsupported, av.error.FFmpegError) as reason:
         log.info("no smart cut of %s: %s", Path(source).name, reason)
         return None
-    plans = [plan(source, start, end) for start, end in spans]
     smart, once = estimated_cost(plans, spans)
     log.info(
         "cutting %d clips: smart cut costs about %.1f s of encoding, encoding once %.1f s", len(spans), smart, once
@@ -273,9 +277,8 @@ def cut(
     video_only = dest.with_suffix(".video.mp4")
     partial = dest.with_suffix(".partial.mp4")
     try:
-        config = source_config(source)
         with av.open(str(source)) as container, av.open(str(video_only), "w", format="mp4") as output:
-            stream = container.streams.video[0]
+            config, stream = source_config(container), container.streams.video[0]
             stream.thread_type = "AUTO"  # frames decoded in parallel: the head and tail are decoded first
             profile = PROFILES[stream.codec_context.profile]
             free = config.free_ids()
