@@ -143,3 +143,49 @@ def test_sound_that_is_not_aac_is_encoded_and_stays_in_sync(source, ffmpeg, tmp_
         audio = next(container.decode(audio=0))
     assert abs(audio.time - video_frames(clip)[0].time) <= 1 / FPS
     assert abs(probe(clip).duration - (end - start)) <= 1.5 / FPS
+
+
+def _with_pps_id(pps: bytes, number: int) -> bytes:
+    """The same picture parameter set under another id: its first Exp-Golomb field rewritten."""
+    bits = "".join(f"{byte:08b}" for byte in pps[1:].replace(b"\x00\x00\x03", b"\x00\x00"))
+    zeros = bits.index("1")
+    rest = bits[2 * zeros + 1 :].rstrip("0")[:-1]  # after pps_id, without the stop bit and its padding
+    code = f"{number + 1:b}"
+    body = "0" * (len(code) - 1) + code + rest + "1"
+    body += "0" * (-len(body) % 8)
+    rbsp = bytes(int(body[at : at + 8], 2) for at in range(0, len(body), 8))
+    escaped = bytearray()
+    for byte in rbsp:  # emulation prevention, as an encoder writes it
+        if len(escaped) >= 2 and escaped[-2:] == b"\x00\x00" and byte <= 3:
+            escaped.append(3)
+        escaped.append(byte)
+    return pps[:1] + bytes(escaped)
+
+
+def test_a_source_that_uses_every_parameter_set_id_is_encoded_in_full(source, ffmpeg, tmp_path):
+    """A crafted but playable MP4 whose track lists PPS ids 1..31 leaves no id for the encoded ends:
+    its clips are encoded in full, never an IndexError that fails every clip of the video."""
+    crowded = tmp_path / "crowded.mp4"
+    with av.open(str(source)) as original, av.open(str(crowded), "w", format="mp4") as output:
+        video = original.streams.video[0]
+        config = smartcut.AvcConfig.parse(bytes(video.codec_context.extradata))
+        extra = [_with_pps_id(config.pps[0], number) for number in range(1, 32)]
+        assert [smartcut.pps_id(nal) for nal in extra] == list(range(1, 32))
+        out = output.add_stream_from_template(video)
+        out.codec_context.extradata = config.with_sets([], extra).to_bytes()
+        for packet in original.demux(video):
+            if packet.dts is not None:
+                packet.stream = out
+                output.mux(packet)
+    assert decode_errors(crowded, ffmpeg) == "", "the crafted source plays"
+    assert smartcut.choose(crowded, [(2.37, 9.81)]) is None
+    plan = smartcut.plan(source, 2.37, 9.81)  # a plan made for a source that had room, applied to this one
+    assert smartcut.cut(crowded, tmp_path / "clip.mp4", plan, CutOptions(ffmpeg=ffmpeg)) is None
+    clip = smartcut.cut_or_encode(crowded, tmp_path / "clip.mp4", 2.37, 9.81, plan, CutOptions(ffmpeg=ffmpeg))
+    assert probe(clip).has_video and abs(probe(clip).duration - 7.44) <= 0.1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "crowded.mp4"]
+
+
+def test_a_configuration_record_cut_short_is_refused_not_raised():
+    with pytest.raises(smartcut.SmartCutUnsupported):
+        smartcut.AvcConfig.parse(bytes.fromhex("0164001fffe100196764"))

@@ -65,6 +65,13 @@ class AvcConfig:
     def parse(cls, data: bytes) -> AvcConfig:
         if len(data) < 7 or data[0] != 1:
             raise SmartCutUnsupported("the H.264 track has no MP4 configuration record")
+        try:
+            return cls._parse(data)
+        except IndexError:
+            raise SmartCutUnsupported("the H.264 track's configuration record is cut short") from None
+
+    @classmethod
+    def _parse(cls, data: bytes) -> AvcConfig:
         at, sps = 6, []
         for _ in range(data[5] & 0x1F):
             size = int.from_bytes(data[at : at + 2], "big")
@@ -197,7 +204,14 @@ def source_config(container) -> AvcConfig:
         raise SmartCutUnsupported(f"the picture is {context.name}, not H.264")
     if context.profile not in PROFILES or context.pix_fmt != "yuv420p":
         raise SmartCutUnsupported(f"H.264 {context.profile} {context.pix_fmt} is not one x264 re-creates")
-    return AvcConfig.parse(bytes(context.extradata or b""))
+    config = AvcConfig.parse(bytes(context.extradata or b""))
+    try:
+        free = config.free_ids()
+    except IndexError:
+        raise SmartCutUnsupported("a parameter set in the H.264 track is cut short") from None
+    if len(free) < 2:  # the head and the tail each need an id of their own
+        raise SmartCutUnsupported("the source leaves fewer than two of the parameter set ids 1-31 free")
+    return config
 
 
 def plan(source: Path | str, start: float, end: float) -> Plan | None:
