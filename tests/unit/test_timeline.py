@@ -43,3 +43,24 @@ def test_fcpxml_counts_ntsc_frames_exactly(rate, duration):
     """OpenTimelineIO's FCPXML reader rounds NTSC rates down (29.97 → 29), so this checks the file itself:
     the frame duration an editor reads."""
     assert f'frameDuration="{duration}"' in written("fcpxml", rate)
+
+
+INJECTED = "Talk\r\n002  AX       V     C        00:00:00:00 00:00:10:00 00:00:00:00 00:00:10:00\n* FROM CLIP: /etc/x"
+
+
+@pytest.mark.parametrize("fmt", ["edl", "fcpxml", "otio"])
+def test_a_newline_in_a_title_or_a_name_adds_no_event_or_line(fmt):
+    """A page's og:title or a speaker name with newlines: the file holds the same events as with plain names,
+    and every name reads back on one line."""
+    items = [timeline.TimelineItem("Q&A 1", 3.2, 12.8, f"Why?\u2028{INJECTED}", f"asked by {INJECTED}")]
+    text = timeline.write(timeline.build(INJECTED, f"talk{INJECTED}.mp4", 120.0, 25.0, items), fmt)
+    reader = {"edl": ("cmx_3600", {"rate": 25.0}), "fcpxml": ("fcpx_xml", {}), "otio": ("otio_json", {})}[fmt]
+    back = otio.adapters.read_from_string(text, reader[0], **reader[1])
+    clips = list(back.find_clips())
+    assert len(clips) == 1 and clips[0].source_range.start_time.to_seconds() == pytest.approx(3.2, abs=0.04)
+    for name in [back.name, clips[0].name, *(marker.name for marker in clips[0].markers)]:
+        assert "\n" not in name and "\r" not in name and "\u2028" not in name
+    if fmt == "edl":
+        lines = text.splitlines()
+        assert len([line for line in lines if line[:3].isdigit()]) == 1, text  # one event, none injected
+        assert len([line for line in lines if line.startswith("* FROM CLIP:")]) == 1, text

@@ -8,6 +8,8 @@ frames of the video's own frame rate, so an editor places each cut where Clipper
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 import opentimelineio as otio
@@ -31,6 +33,8 @@ def build(
 ) -> otio.schema.Timeline:
     """One video track of the items in order; `media_name` is what the editor relinks to (the file saved)."""
     rate = rate or DEFAULT_RATE
+    items = [_exportable(item) for item in items]
+    title, media_name = one_line(title), one_line(media_name)
     timeline = otio.schema.Timeline(name=title)
     track = otio.schema.Track(name="Q&A", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
@@ -53,6 +57,18 @@ def build(
         clip.markers.append(marker)
         track.append(clip)
     return timeline
+
+
+def one_line(text: str) -> str:
+    """A name as every format may carry it: control characters (a newline would start a new EDL event or
+    comment line in a CMX 3600 file) and line or paragraph separators become spaces."""
+    kept = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    return re.sub(r"\s+", " ", kept).strip()
+
+
+def _exportable(item: TimelineItem) -> TimelineItem:
+    question = one_line(item.question) if item.question else item.question
+    return TimelineItem(one_line(item.name), item.start, item.end, question, one_line(item.note))
 
 
 # The frame rates each format can count in (SMPTE timecode for an EDL, the adapter's table for FCPXML);
