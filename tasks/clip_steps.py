@@ -134,7 +134,7 @@ def _cut_clips(ctx: StepContext) -> None:
 class _Captions:
     srt: Path
     vtt: Path
-    burned: Path | None  # the file burned into the picture (SRT, or ASS for word by word); None: none
+    burned: Path | None  # the ASS file burned into the picture; None: no captions in it
 
 
 @dataclass(frozen=True)
@@ -209,11 +209,10 @@ class _Cutter:
         has_captions = subtitles.write_clip_subtitles(self.cues, start, end, srt, vtt)
         if not (self.style and has_captions):
             return _Captions(srt, vtt, None)
-        if self.style == "words":  # words light up as they are said: ASS karaoke
-            ass = stem.with_suffix(".ass")
-            ass.write_text(subtitles.to_ass_karaoke(subtitles.clip_cues(self.cues, start, end)))
-            return _Captions(srt, vtt, ass)
-        return _Captions(srt, vtt, srt)
+        own, ass = subtitles.clip_cues(self.cues, start, end), stem.with_suffix(".ass")
+        # words light up as they are said (ASS karaoke), or each cue shows whole
+        ass.write_text(subtitles.to_ass_karaoke(own) if self.style == "words" else subtitles.to_ass_plain(own))
+        return _Captions(srt, vtt, ass)
 
     def _record(self, row: ClipRecord, mp4: Path, captions: _Captions) -> None:
         poster = media.grab_frame(mp4, mp4.with_suffix(".jpg"), at_seconds=1.0)

@@ -13,7 +13,7 @@ from tests.support.media_checks import FPS, first_frame_time, frames, ssim, top_
 from tests.support.media_factory import make_video
 from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
 from utils.pipeline.options import CutOptions
-from utils.pipeline.subtitles import Cue, to_srt
+from utils.pipeline.subtitles import Cue, to_ass_plain, to_srt
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,40 @@ def test_burned_subtitles_render_even_with_awkward_file_names(source, ffmpeg, tm
     bottom = np.abs(with_text[height * 2 // 3 :] - without[height * 2 // 3 :]).mean()
     top = np.abs(with_text[: height // 3] - without[: height // 3]).mean()
     assert bottom > 2 * top + 1.0  # the captions changed the lower part of the picture
+
+
+HOSTILE_NAME = '<font size="90" color="#ff0000">{\\an8}Mallory</font>'
+
+
+def test_markup_in_a_name_is_burned_as_text_not_obeyed(source, ffmpeg, tmp_path):
+    """A speaker named with SRT font tags and an ASS override: the caption stays small, white and at the
+    bottom (obeyed, `{\\an8}` would move it to the top and the tag would paint it large and red)."""
+    captions = tmp_path / "clip.ass"
+    captions.write_text(to_ass_plain([Cue(0.0, 3.0, f"{HOSTILE_NAME}: HELLO WORLD")]))
+    plain = cut_clip(source, tmp_path / "plain.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg))
+    burned = cut_clip(source, tmp_path / "burned.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg), subtitles_path=captions)
+    with_text, without = _last_rgb(burned), _last_rgb(plain)
+    height = with_text.shape[0]
+    changed = np.abs(with_text - without).max(axis=2) > 40
+    assert changed[height * 4 // 5 :].sum() > 50, "the caption is drawn at the bottom"
+    assert changed[: height * 4 // 5].sum() < 20, "at its usual size: nothing above the bottom fifth (but noise)"
+    white = (with_text[height * 4 // 5 :] > 200).all(axis=2) & changed[height * 4 // 5 :]
+    assert white.sum() > 50, "in white"
+
+
+def _last_rgb(clip: Path) -> np.ndarray:
+    with av.open(str(clip)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)][-1].astype(int)
+
+
+def test_markup_in_a_downloaded_srt_reads_as_text(ffmpeg, tmp_path):
+    """Players read SubRip tags (ffmpeg's reader here, as players built on it do): the name stays text."""
+    srt = tmp_path / "clip.srt"
+    srt.write_text(to_srt([Cue(0.0, 3.0, f"{HOSTILE_NAME}: HELLO")]))
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(srt), str(tmp_path / "read.ass")], check=True)
+    event = (tmp_path / "read.ass").read_text().splitlines()[-1]
+    assert "{\\" not in event and "\\an8" not in event.replace("{\u200b\\an8}", ""), event
+    assert "Mallory" in event and event.replace("\u200b", "").endswith(f"{HOSTILE_NAME}: HELLO")
 
 
 def test_missing_subtitle_file_is_reported(source, ffmpeg, tmp_path):

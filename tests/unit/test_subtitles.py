@@ -181,3 +181,14 @@ def test_word_by_word_captions_light_each_word_at_its_time_and_cannot_inject_sty
     assert dialogues[0] == "Dialogue: 0,0:00:00.50,0:00:02.00,Default,,0,0,0,,{\\k20}Ada: {\\k30}Hi {\\k90}(/b1)there"
     assert dialogues[1].endswith(",No word times")
     assert "[V4+ Styles]" in text and "PlayResY: 288" in text
+
+
+def test_plain_burned_captions_and_srt_carry_markup_as_text():
+    from utils.pipeline.subtitles import to_ass_plain
+
+    cue = Cue(0.5, 2.0, '<font color="#ff0000">{\\an8}Eve</font>: hi')
+    dialogue = [line for line in to_ass_plain([cue]).splitlines() if line.startswith("Dialogue:")]
+    assert dialogue == ['Dialogue: 0,0:00:00.50,0:00:02.00,Plain,,0,0,0,,<font color="#ff0000">(/an8)Eve</font>: hi']
+    text = to_srt([cue])
+    assert "<font" not in text and "{\\" not in text and "</font" not in text
+    assert text.replace("\u200b", "").splitlines()[2] == cue.text

@@ -187,6 +187,7 @@ Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour,
 Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
 MarginV, Encoding
 Style: Default,DejaVu Sans,15,&H0000E5FF,&H00FFFFFF,&H00000000,&H64000000,1,0,0,0,100,100,0,0,1,1.6,0,2,12,12,14,1
+Style: Plain,DejaVu Sans,15,&H00FFFFFF,&H00FFFFFF,&H00000000,&H64000000,0,0,0,0,100,100,0,0,1,1.6,0,2,12,12,14,1
 
 [Events]
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
@@ -199,6 +200,16 @@ def to_ass_karaoke(cues: Sequence[Cue]) -> str:
     lines = [ASS_HEADER]
     for cue in cues:
         lines.append(f"Dialogue: 0,{_ass_time(cue.start)},{_ass_time(cue.end)},Default,,0,0,0,,{_karaoke_text(cue)}\n")
+    return "".join(lines)
+
+
+def to_ass_plain(cues: Sequence[Cue]) -> str:
+    """Captions shown whole, white, for burning into a clip. Written as ASS, with the text escaped, rather
+    than handing the SRT to the burner: its SRT reader obeys `<font>` tags and `{\\an8}` in a name or a word."""
+    lines = [ASS_HEADER]
+    for start, end, text in _timed_lines(cues):
+        shown = f"{_ass_time(start / 1000)},{_ass_time(end / 1000)}"
+        lines.append(f"Dialogue: 0,{shown},Plain,,0,0,0,,{_ass_escape(text)}\n")
     return "".join(lines)
 
 
@@ -232,8 +243,14 @@ def to_srt(cues: Sequence[Cue]) -> str:
     """SubRip text, numbered from 1, for players and editors."""
     blocks = []
     for number, (start, end, text) in enumerate(_timed_lines(cues), start=1):
-        blocks.append(f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n")
+        blocks.append(f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{_srt_escape(text)}\n")
     return "\n".join(blocks)
+
+
+def _srt_escape(text: str) -> str:
+    """SubRip has no escapes, and players obey `<font ...>`, `<b>` and `{\\an8}` in it: a zero-width space
+    after each `<` and `{` shows the same text but never reads as a tag or an override."""
+    return text.replace("<", "<\u200b").replace("{", "{\u200b")
 
 
 def to_vtt(cues: Sequence[Cue]) -> str:
