@@ -30,7 +30,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from routes import get_db, wants_json
 from utils.core import db
-from utils.core.auth import AttemptLimiter, Credentials
+from utils.core.auth import AttemptLimiter, Credentials, client_key
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -121,17 +121,16 @@ def _safe_next(target: str | None) -> str:
 def login():
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
-    limiter: AttemptLimiter = current_app.extensions["login_limiter"]
-    client = request.remote_addr or "unknown"
-    wait = limiter.retry_after(client)
-    if wait:
-        flash(f"Too many failed attempts. Try again in {int(wait) + 1} seconds.", "danger")
-        return render_template("login.html", next=request.form.get("next", "")), 429
     if not _csrf_ok():
         flash("The form expired. Please try again.", "warning")
         return render_template("login.html", next=request.form.get("next", "")), 400
+    limiter: AttemptLimiter = current_app.extensions["login_limiter"]
+    client = client_key(request.remote_addr or "unknown")
+    wait = limiter.reserve(client)  # counted before the (slow) check, so a burst cannot outrun the count
+    if wait:
+        flash(f"Too many failed attempts. Try again in {int(wait) + 1} seconds.", "danger")
+        return render_template("login.html", next=request.form.get("next", "")), 429
     if not _credentials().check_password(request.form.get("username", ""), request.form.get("password", "")):
-        limiter.failed(client)
         flash("Wrong user name or password.", "danger")
         return render_template("login.html", next=request.form.get("next", "")), 401
     limiter.succeeded(client)

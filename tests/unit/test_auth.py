@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app
 from tests.support.common import TEST_ADMIN, TEST_API_TOKEN, csrf_from, log_in
-from utils.core.auth import load_credentials
+from utils.core.auth import AttemptLimiter, SharedAttemptLimiter, client_key, load_credentials
 
 
 @pytest.fixture
@@ -131,3 +131,40 @@ def test_without_redis_each_process_still_throttles_on_its_own(settings_env):
     for _ in range(5):
         assert log_in(browser, password="guess").status_code == 401
     assert log_in(browser).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64"),  # the same /64: one client
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("fe80::1%eth0", "fe80::/64"),  # a zone id does not make another client
+        ("::ffff:203.0.113.9", "203.0.113.9"),  # IPv4-mapped: the IPv4 client it is
+        ("unknown", "unknown"),
+    ],
+)
+def test_clients_are_counted_by_address_and_ipv6_by_its_64(address, key):
+    assert client_key(address) == key
+
+
+def test_failures_from_one_ipv6_64_add_up(browser):
+    """An IPv6 client holds a whole /64 (2^64 addresses): changing the last 64 bits gives no new guesses."""
+    for n in range(5):
+        browser.environ_base["REMOTE_ADDR"] = f"2001:db8:7:7::{n + 1:x}"
+        assert log_in(browser, password="guess").status_code == 401
+    browser.environ_base["REMOTE_ADDR"] = "2001:db8:7:7:dead:beef:0:1"
+    assert log_in(browser).status_code == 429, "another address in the same /64"
+    browser.environ_base["REMOTE_ADDR"] = "2001:db8:7:8::1"
+    assert log_in(browser).status_code == 302, "the next /64 is another client"
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_an_attempt_is_counted_when_reserved_and_forgiven_on_success(redis_client, shared):
+    limiter = SharedAttemptLimiter(redis_client, limit=2, window=60) if shared else AttemptLimiter(2, 60)
+    assert limiter.reserve("203.0.113.9") == 0 and limiter.reserve("203.0.113.9") == 0
+    assert 59 < limiter.reserve("203.0.113.9") <= 60, "the third waits for the first to age out"
+    assert limiter.reserve("203.0.113.10") == 0, "another client has its own count"
+    limiter.succeeded("203.0.113.9")
+    assert limiter.reserve("203.0.113.9") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import threading
@@ -62,8 +63,25 @@ def _generated_password(instance_dir: Path) -> tuple[str, str | None]:
     return password, password if created else None
 
 
+def client_key(address: str) -> str:
+    """Whom failed logins are counted against: an IPv4 address, or an IPv6 client's /64, since one
+    host is handed a whole /64 and could otherwise pick a fresh address (and count) for every guess."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone id
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
 class AttemptLimiter:
-    """At most `limit` failed logins per client per `window` seconds, counted in this process."""
+    """At most `limit` failed logins per client per `window` seconds, counted in this process.
+
+    An attempt is counted when it is reserved, before the password is checked, and forgiven when it
+    succeeds: so guesses sent all at once cannot all be checked before the first failure is counted."""
 
     def __init__(self, limit: int = 5, window: float = 300.0):
         self.limit = limit
@@ -71,27 +89,45 @@ class AttemptLimiter:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, client: str) -> float:
-        """Seconds to wait before trying again; 0 when allowed now."""
+    def reserve(self, client: str) -> float:
+        """0 when `client` may check a password now (the attempt then counts as a failure until
+        `succeeded`); else the seconds to wait, and nothing is counted."""
         with self._lock:
             recent = self._recent(client)
-            if len(recent) < self.limit:
-                return 0.0
-            return max(recent[0] + self.window - time.monotonic(), 0.0)
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            self._recent(client).append(time.monotonic())
+            if len(recent) >= self.limit:
+                return max(recent[0] + self.window - time.monotonic(), 0.0)
+            recent.append(time.monotonic())
+            return 0.0
 
     def succeeded(self, client: str) -> None:
+        """The right password: the client's failures are forgiven, this attempt's included."""
         with self._lock:
             self._failures.pop(client, None)
+
+    def _note(self, client: str) -> None:
+        """Counts an attempt already allowed elsewhere, so this process's count holds if Redis goes away."""
+        with self._lock:
+            self._recent(client).append(time.monotonic())
 
     def _recent(self, client: str) -> deque[float]:
         failures = self._failures.setdefault(client, deque())
         while failures and failures[0] < time.monotonic() - self.window:
             failures.popleft()
         return failures
+
+
+# Check and count in one step, so simultaneous attempts on several web processes cannot all pass the
+# check first. KEYS[1]: the client's sorted set; ARGV: now, window, limit, a unique member.
+# Returns "" when the attempt is reserved, else the time of the oldest counted attempt.
+RESERVE_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+    return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+return ''
+"""
 
 
 class SharedAttemptLimiter(AttemptLimiter):
@@ -104,32 +140,21 @@ class SharedAttemptLimiter(AttemptLimiter):
     def __init__(self, client: redis.Redis, limit: int = 5, window: float = 300.0):
         super().__init__(limit, window)
         self.redis = client
+        self._reserve_script = client.register_script(RESERVE_SCRIPT)
 
-    def retry_after(self, client: str) -> float:
-        key, now = self.PREFIX + client, time.time()
+    def reserve(self, client: str) -> float:
+        now = time.time()
         try:
-            pipe = self.redis.pipeline()
-            pipe.zremrangebyscore(key, 0, now - self.window)
-            pipe.zrange(key, 0, 0, withscores=True)
-            pipe.zcard(key)
-            _, oldest, count = pipe.execute()
+            oldest = self._reserve_script(
+                keys=[self.PREFIX + client], args=[repr(now), repr(self.window), self.limit, secrets.token_hex(8)]
+            )  # fmt: skip
         except redis.RedisError as error:
             log.warning("login throttling: Redis unreachable (%s); counting in this process", error)
-            return super().retry_after(client)
-        if count < self.limit:
-            return super().retry_after(client)
-        return max(oldest[0][1] + self.window - now, 0.0)
-
-    def failed(self, client: str) -> None:
-        super().failed(client)
-        key, now = self.PREFIX + client, time.time()
-        try:
-            pipe = self.redis.pipeline()
-            pipe.zadd(key, {secrets.token_hex(8): now})
-            pipe.expire(key, int(self.window) + 1)
-            pipe.execute()
-        except redis.RedisError:
-            pass  # counted in this process above
+            return super().reserve(client)
+        if oldest:
+            return max(float(oldest) + self.window - now, 0.0)
+        self._note(client)
+        return 0.0
 
     def succeeded(self, client: str) -> None:
         super().succeeded(client)
