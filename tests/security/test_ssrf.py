@@ -4,6 +4,7 @@ thumbnail — and refusals look the same whether a port is open or closed."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 import pytest
@@ -39,6 +40,11 @@ def mp4(tmp_path_factory):
         "http://224.0.0.1/",  # multicast
         "http://0.0.0.0/",
         "http://240.0.0.1/",  # reserved
+        "http://[fec0::1]/",  # site-local
+        "http://[64:ff9b:1::a00:1]/",  # local-use NAT64
+        "http://[2002:a00:1::1]/",  # 6to4 of 10.0.0.1
+        "http://[::ffff:0:7f00:1]/",  # SIIT of 127.0.0.1
+        "http://[::127.0.0.1]/",  # IPv4-compatible loopback
     ],
 )
 def test_internal_addresses_are_refused_at_submission(client, url):
@@ -155,3 +161,56 @@ def test_ffmpeg_is_never_handed_a_network_url():
 
 def test_validate_url_keeps_public_names_for_the_connection_check():
     assert validate_url("https://www.youtube.com/watch?v=x") == "https://www.youtube.com/watch?v=x"
+
+
+# IPv6 forms that Python's `is_global` calls public, though they reach an IPv4 address (or a local
+# network) wherever NAT64, SIIT, 6to4 or old site-local routing exists.
+INTERNAL_IPV6_FORMS = [
+    "64:ff9b:1::a00:1",  # local-use NAT64 prefix (RFC 8215): always a local translator
+    "64:ff9b:1::808:808",
+    "64:ff9b::a00:5",  # well-known NAT64 prefix carrying 10.0.0.5
+    "64:ff9b::7f00:1",  # ... carrying 127.0.0.1
+    "::10.0.0.5",  # IPv4-compatible (deprecated)
+    "::127.0.0.1",
+    "::169.254.169.254",
+    "::ffff:0:a00:5",  # SIIT IPv4-translated (::ffff:0:a.b.c.d)
+    "::ffff:0:7f00:1",
+    "fec0::1",  # site-local (deprecated, still routed by some networks)
+    "fec0:1:2:3::4",
+    "2002:a00:5::1",  # 6to4 of 10.0.0.5
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+]
+
+
+@pytest.mark.parametrize("address", INTERNAL_IPV6_FORMS)
+def test_ipv6_forms_of_internal_addresses_are_refused(address):
+    assert not netguard.is_public(ipaddress.ip_address(address))
+    assert "private address" in netguard.refusal(address, address, ())
+    assert "private address" in netguard.check_host(f"[{address}]")
+
+
+@pytest.mark.parametrize("address", INTERNAL_IPV6_FORMS)
+def test_ipv6_forms_of_internal_addresses_are_refused_at_connection(monkeypatch, address):
+    def dns(host, port, *args):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    connected = []
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    with pytest.raises(netguard.AddressRefused, match="private address"):
+        netguard.guarded_connection(("sneaky.example", 80), _create_socket_func=lambda *a: connected.append(a))
+    assert connected == []
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:0:808:808", "2606:4700::1111"])
+def test_ipv6_forms_of_public_addresses_are_allowed(address):
+    assert netguard.is_public(ipaddress.ip_address(address))
+
+
+def test_allowed_networks_still_allow_those_forms():
+    assert netguard.refusal("h", "fec0::1", netguard.parse_networks("fec0::/10")) is None
+    assert netguard.refusal("h", "64:ff9b:1::a00:1", netguard.parse_networks("64:ff9b:1::/48")) is None
+    lan = netguard.parse_networks("10.0.0.0/8")
+    assert netguard.refusal("h", "2002:a00:5::1", lan) is None, "6to4 of an allowed IPv4 network"
+    assert netguard.refusal("h", "::ffff:0:a00:5", lan) is None
+    assert netguard.refusal("h", "2002:7f00:1::1", lan) is not None

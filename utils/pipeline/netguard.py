@@ -23,7 +23,19 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 SETTING = "ALLOWED_NETWORKS"
-NAT64 = ipaddress.ip_network("64:ff9b::/96")  # carries an IPv4 address in its last 32 bits
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, where translators (NAT64, SIIT) send
+# packets: Python's `is_global` calls them public, so the IPv4 address inside is judged instead.
+IPV4_CARRIERS = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in (
+        "64:ff9b::/96",  # NAT64, well-known prefix (RFC 6052)
+        "::ffff:0:0:0/96",  # SIIT, IPv4-translated (RFC 6145)
+        "::/96",  # IPv4-compatible (deprecated by RFC 4291, still routed by some stacks)
+    )
+)
+# Local whatever they carry: local-use NAT64 (RFC 8215) reaches a translator this network runs, and
+# site-local (deprecated by RFC 3879) is still routed inside some sites. `is_global` says public for both.
+LOCAL_IPV6 = tuple(ipaddress.ip_network(prefix) for prefix in ("64:ff9b:1::/48", "fec0::/10"))
 
 _allowed: contextvars.ContextVar[tuple[Network, ...]] = contextvars.ContextVar("allowed_networks", default=())
 
@@ -44,17 +56,23 @@ def parse_networks(raw: str) -> tuple[Network, ...]:
 
 
 def _embedded_ipv4(address: Address) -> Address:
-    """The IPv4 address inside an IPv4-mapped or NAT64 IPv6 address, which is where packets really go."""
+    """The IPv4 address inside an IPv4-mapped, NAT64, SIIT, IPv4-compatible or 6to4 IPv6 address, which
+    is where packets really go; any other address as it is."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return address.ipv4_mapped
-        if address in NAT64:
+        if address.sixtofour is not None:  # 2002::/16, 6to4 (RFC 3056): the IPv4 address in bits 16-48
+            return address.sixtofour
+        if any(address in prefix for prefix in IPV4_CARRIERS):
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def is_public(address: Address) -> bool:
-    """Not loopback, private, link-local, unique-local, shared, multicast, reserved or unspecified."""
+    """Not loopback, private, link-local, unique-local, site-local, shared, multicast, reserved or
+    unspecified, nor any of those carried inside an IPv6 address (NAT64, SIIT, 6to4, IPv4-mapped)."""
+    if any(address in prefix for prefix in LOCAL_IPV6):
+        return False
     address = _embedded_ipv4(address)
     return address.is_global and not address.is_multicast
 
