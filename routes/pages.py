@@ -19,7 +19,7 @@ from werkzeug.utils import secure_filename
 
 from routes import get_db, settings
 from routes.api import BadRequest
-from routes.api.search import search_filters
+from routes.api.search import query_id, search_filters
 from utils.core import db, library, presenters, steps
 from utils.pipeline.download import RESOLUTIONS
 from utils.pipeline.redact import redact_url
@@ -183,7 +183,11 @@ CLIPS_SHOWN = 500
 
 
 def _clips_filter() -> tuple[int | None, str]:
-    return request.args.get("video", type=int), request.args.get("speaker", "").strip()[:80]
+    try:
+        video_id = query_id("video")
+    except BadRequest as problem:
+        abort(400, str(problem))
+    return video_id, request.args.get("speaker", "").strip()[:80]
 
 
 @pages.get("/clips")

@@ -8,11 +8,24 @@ from datetime import date
 
 from flask import jsonify, request
 
-from routes import get_db
+from routes import SQLITE_MAX_INT, get_db
 from routes.api import BadRequest, api
 from utils.core import library
 
 MAX_RESULTS = 200
+MAX_ID = SQLITE_MAX_INT  # the largest id either database can hold or compare (SQLite's 64-bit integers)
+MAX_ID_DIGITS = len(str(MAX_ID))
+
+
+def query_id(name: str) -> int | None:
+    """`?name=<id>`: None when absent or empty. The one place ids are read from query strings: anything
+    but a whole number the database's integers can hold is refused here, not left to overflow in SQLite."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdecimal() and len(value) <= MAX_ID_DIGITS and int(value) <= MAX_ID):
+        raise BadRequest(f"{name} must be an id (a whole number up to {MAX_ID})")
+    return int(value)
 
 
 def search_filters() -> dict:
@@ -20,11 +33,9 @@ def search_filters() -> dict:
     args = request.args
     filters: dict = {}
     for name in ("person", "video"):
-        value = args.get(name, "").strip()
-        if value:
-            if not value.isdecimal():
-                raise BadRequest(f"{name} must be an id (a whole number)")
-            filters[f"{name}_id"] = int(value)
+        value = query_id(name)
+        if value is not None:
+            filters[f"{name}_id"] = value
     for name in ("since", "until"):
         value = args.get(name, "").strip()
         if value:

@@ -153,3 +153,64 @@ def test_speaker_counts_must_be_whole_numbers_in_range(client, count):
 def test_bodies_that_are_not_objects_are_400_json(client, body):
     response = client.post("/api/videos", data=body, content_type="application/json")
     assert response.status_code == 400 and response.is_json
+
+
+HUGE = "9" * 30  # beyond SQLite's 64-bit integers (and PostgreSQL's)
+
+
+@pytest.mark.parametrize("name", ["person", "video"])
+@pytest.mark.parametrize("value", [HUGE, str(2**63), str(2**63 - 1), "-1", "²", "٣"])
+def test_api_search_refuses_ids_beyond_the_database(client, name, value):
+    response = client.get("/api/search", query_string={"q": "the", name: value})
+    assert response.status_code in (200, 400) and response.is_json
+    if response.status_code == 400:
+        assert name in response.get_json()["error"]
+    if value in (HUGE, str(2**63)):
+        assert response.status_code == 400
+
+
+@pytest.mark.parametrize("name", ["person", "video"])
+def test_search_page_says_what_is_wrong_with_a_huge_id(client, name):
+    response = client.get("/search", query_string={"q": "the", name: HUGE})
+    assert response.status_code in (200, 400)
+    assert f"{name} must be an id".encode() in response.data
+
+
+@pytest.mark.parametrize("path", ["/clips", "/clips/download.zip"])
+@pytest.mark.parametrize("value", [HUGE, str(2**63), "-" + HUGE])
+def test_clip_filters_refuse_ids_beyond_the_database(client, path, value):
+    response = client.get(path, query_string={"video": value})
+    assert response.status_code in (200, 400, 404), response.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/videos/{HUGE}", f"/api/people/{HUGE}", f"/api/exchanges/{HUGE}/clips", f"/videos/{HUGE}"]
+)
+def test_path_ids_beyond_the_database_are_not_found(client, path):
+    assert client.get(path).status_code == 404
+
+
+@FUZZ
+@given(person=st.text(max_size=40) | st.integers(-(2**80), 2**80).map(str), video=ids)
+def test_search_filters_never_fail_with_500(client, person, video):
+    filters = {"q": "the", "person": person, "video": video}
+    assert_answered(client.get("/api/search", query_string=filters))
+    assert client.get("/search", query_string=filters).status_code != 500
+    assert client.get("/clips", query_string={"video": video}).status_code != 500
+    assert client.get("/clips/download.zip", query_string={"video": video}).status_code != 500
+
+
+def test_ids_past_32_bits_filter_to_nothing_on_postgresql(settings_env, redis_client, postgres):
+    """PostgreSQL's id columns are 32-bit INTEGER: larger ids (up to SQLite's 64 bits) simply find nothing."""
+    from app import create_app
+
+    client = create_app({**settings_env, "DATABASE_URL": postgres.new_database()}).test_client()
+    for value in (str(2**31), str(2**63 - 1)):
+        for name in ("person", "video"):
+            found = client.get("/api/search", query_string={"q": "the", name: value})
+            assert found.status_code == 200 and found.get_json()["hits"] == []
+        assert client.get("/search", query_string={"q": "the", "video": value}).status_code == 200
+        assert client.get("/clips", query_string={"video": value}).status_code == 200
+        assert client.get("/clips/download.zip", query_string={"video": value}).status_code == 404
+        assert client.get(f"/api/videos/{value}").status_code == 404
+    assert client.get("/api/search", query_string={"q": "the", "video": HUGE}).status_code == 400
