@@ -20,7 +20,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, ConfigError, Settings, load_settings, secret_file
-from utils.core import db
+from utils.core import db, web_server
 from utils.core.auth import Credentials, SharedAttemptLimiter, load_credentials
 from utils.core.uploads import CHUNK_BYTES
 from utils.pipeline.redact import redact_logs
@@ -32,6 +32,9 @@ REDIS_PASSWORD_FILE = "redis_password"
 # waitress refuses a request body of this size or more before the app sees it (and so before the login
 # check): an anonymous client can make the server keep at most one upload chunk (1 MiB) per request.
 REQUEST_BODY_LIMIT = CHUNK_BYTES + 1
+# Headers are read before the login check too: 64 KiB each (waitress allows 256) keeps 2,000 half-sent
+# connections under 128 MB; the app's own headers and cookies are a few kB.
+REQUEST_HEADER_LIMIT = 64 * 2**10
 LOGIN_WINDOW_SECONDS = 300.0  # LOGIN_MAX_ATTEMPTS failed logins per client address in this window
 
 
@@ -104,6 +107,8 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
     Slow or idle clients cost a socket, not a thread (waitress reads whole requests before a thread
     sees them); poll() lifts select()'s limit of 1024 sockets, and a connection that sends nothing for
     WEB_IDLE_TIMEOUT_SECONDS is closed. A request lookahead lets /events notice a closed client.
+    Every body the limit lets in stays in memory (inbuf_overflow): create_web_server's budget bounds
+    what anonymous clients can make it hold, and no body lingers on disk in a deleted temp file.
     """
     return {
         "host": settings.host,
@@ -115,9 +120,27 @@ def waitress_options(settings: Settings) -> dict[str, Any]:
         "cleanup_interval": max(1, min(10, settings.web_idle_timeout_seconds // 3)),
         "channel_request_lookahead": 1,
         "max_request_body_size": REQUEST_BODY_LIMIT,
+        "max_request_header_size": REQUEST_HEADER_LIMIT,
+        "inbuf_overflow": REQUEST_BODY_LIMIT,
         "send_bytes": 1,
         "ident": "clipper",
     }
+
+
+def client_limits(app: Flask) -> web_server.ClientLimits:
+    """The caps the server holds before the login check can. Behind a proxy (TRUST_PROXY_HEADERS) every
+    connection comes from the proxy, so capping connections per client is the proxy's job (README)."""
+    from routes.preauth import carries_credentials
+
+    settings: Settings = app.config["SETTINGS"]
+    per_client = 0 if settings.trust_proxy_headers else settings.web_max_connections_per_client
+    return web_server.ClientLimits(per_client, settings.web_max_buffered_body_mb * 2**20, carries_credentials(app))
+
+
+def create_web_server(app: Flask, **options: Any):
+    """waitress as `main()` runs it: `options` as waitress.create_server takes them (waitress_options),
+    under the per-client connection cap and the anonymous body budget of the app's settings."""
+    return web_server.create_server(app, client_limits(app), **options)
 
 
 def _start_stack(settings: Settings):
@@ -156,8 +179,6 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o700)
     configure_logging(settings.log_level)
-    from waitress import serve
-
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even when started with SIGINT ignored
     login = credentials(settings)  # before the workers start, so this process sees a new password first
@@ -176,7 +197,7 @@ def main() -> int:
         reconciler = Reconciler(app.extensions["celery"], app.config["SETTINGS"])
         reconciler.start()
         log.info("serving on http://%s:%s", settings.host, settings.port)
-        serve(app, **waitress_options(settings))
+        create_web_server(app, **waitress_options(settings)).run()
     except KeyboardInterrupt:
         pass
     finally:

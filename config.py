@@ -156,10 +156,20 @@ class Settings:
         _integer(10, 100_000), "2000", "Open connections the web server accepts at once."
     )
     web_idle_timeout_seconds: int = setting(_integer(5, 3600), "30", "Close a connection idle or half-sent this long.")
+    web_max_connections_per_client: int = setting(
+        _integer(0, 100_000), "200",
+        "Open connections one client address (IPv6: its /64) may hold; 0: no cap. Off with TRUST_PROXY_HEADERS.",
+    )  # fmt: skip
+    web_max_buffered_body_mb: int = setting(
+        _integer(0, 100_000), "64", "Request bodies read at once from clients not logged in, in MB; 0: no cap."
+    )
     allowed_networks: tuple = setting(
         _networks, "", "Internal networks downloads may reach, as CIDRs (127.0.0.0/8,...); empty: none."
     )
     max_upload_mb: int = setting(_integer(1, 100_000), "2048", "Largest media file accepted by upload, in MB.")
+    max_open_uploads: int = setting(
+        _integer(1, 10_000), "20", "Uploads started and not yet finished at once; more are refused until one ends."
+    )
     # Storage
     data_dir: Path = setting(_path, "", "Root of database, media and clips; empty: instance/.")
     database_url: str = setting(

@@ -136,8 +136,9 @@ def main() -> int:
         wait_for_redis(redis_url)
         env = {"DATA_DIR": str(workdir / "data"), "CELERY_BROKER_URL": redis_url, "FLASK_SECRET_KEY": "bench",
                "LOG_LEVEL": "warning", "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench",
-               # Sized for the subscribers asked, as an operator expecting that many would set it.
-               "SSE_MAX_CLIENTS": str(max(args.clients, 200))}  # fmt: skip
+               # Sized for the subscribers asked, as an operator expecting that many would set it; every
+               # subscriber here comes from one address, so the per-client connection cap is lifted.
+               "SSE_MAX_CLIENTS": str(max(args.clients, 200)), "WEB_MAX_CONNECTIONS_PER_CLIENT": "0"}  # fmt: skip
         app = create_app(env)
         settings = app.config["SETTINGS"]
         seed(settings.database_path, args.videos)

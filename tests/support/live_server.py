@@ -10,13 +10,14 @@ import logging
 import threading
 
 from flask import Flask
-from waitress.server import create_server
 
+from app import create_web_server as create_server
 from app import waitress_options
 
 
 class LiveServer:
-    """waitress on 127.0.0.1 at a free port; `stop()` closes every connection and its threads."""
+    """waitress on 127.0.0.1 at a free port, under main()'s per-client and body caps; `stop()` closes every
+    connection and its threads."""
 
     def __init__(self, app: Flask, **options):
         """`options` go to waitress on top of main()'s (e.g. connection_limit, to compare)."""
