@@ -44,7 +44,7 @@ def _download(ctx: StepContext) -> None:
         if isinstance(result, download.Playlist):
             entry = redact_url(ctx.video.url)
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
-    info = download.verified(result, settings.max_video_duration_seconds)
+    info = download.verified(result, settings.max_video_duration_seconds, ffmpeg)
     thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg")
     with db.transaction(ctx.conn):
         library.record_download(ctx.conn, ctx.video_id, result, info, thumbnail)
@@ -76,20 +76,32 @@ def extract_audio(self, step_id: int) -> None:
 def _audio(ctx: StepContext) -> None:
     source = _existing_file(ctx.video.video_path, "the downloaded video", "download")
     settings = ctx.settings
-    duration = media.probe(source).duration
-    limits.check_duration(duration, settings.max_video_duration_seconds)
-    wav_bytes = int(duration * limits.WAV_BYTES_PER_SECOND)
-    limits.check_free_space(source.parent, settings.min_free_disk_mb * 2**20, wav_bytes)
+    max_seconds = settings.max_video_duration_seconds
+    header = media.probe(source).duration
+    limits.check_duration(header, max_seconds)  # a header over the limit is believed: refused before decoding
+    limits.check_free_space(source.parent, settings.min_free_disk_mb * 2**20, limits.wav_bytes(header, max_seconds))
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video.duration or 0)
-    duration = media.probe(wav).duration
-    fields = {"audio_path": str(wav), "duration": ctx.video.duration or duration}
+    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video.duration or 0,
+                              stop_after=limits.decoding_stop(max_seconds))  # fmt: skip
+    decoded = _decoded_seconds(wav, max_seconds)
+    fields = {"audio_path": str(wav), "duration": max(ctx.video.duration or 0.0, decoded)}
     if not ctx.video.thumbnail_path:  # uploads arrive without one
         frame = media.grab_frame(source, source.with_name("frame.jpg"))
         fields["thumbnail_path"] = str(frame) if frame else None
     with db.transaction(ctx.conn):
         db.update_video(ctx.conn, ctx.video_id, **fields)
     ctx.publish_video()
+
+
+def _decoded_seconds(wav: Path, max_seconds: int) -> float:
+    """The length no header can misstate: the WAV's. One over the limit is not kept."""
+    seconds = media.probe(wav).duration
+    try:
+        limits.check_decoded_duration(seconds, max_seconds)
+    except limits.LimitExceeded:
+        wav.unlink(missing_ok=True)
+        raise
+    return seconds
 
 
 def _existing_file(path: str | None, what: str, step: str) -> Path:

@@ -3,6 +3,9 @@ that writes files (download, upload, audio, cutting); a refusal names the limit 
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +16,7 @@ from config import load_settings
 from tests.support.media_factory import run_ffmpeg
 from tests.support.upload_client import start_upload, upload
 from utils.pipeline.limits import DiskFull, LimitExceeded
+from utils.pipeline.media import ffmpeg_binary, probe
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,150 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
         _cut_clips(ctx)
     assert earlier.read_bytes() == b"an earlier cut", "refused before anything was removed or written"
     conn.close()
+
+
+# ---- a header that lies about the length -----------------------------------------------------
+# MAX_VIDEO_DURATION_SECONDS=10 against 40 s files whose header gives no length, a tick, or too short a one.
+
+LIMIT = {"MAX_VIDEO_DURATION_SECONDS": "10"}
+
+
+def _piped_webm(path: Path, seconds: float) -> Path:
+    """Opus in WebM written to a pipe, as a browser's recorder or a live stream writes it: the muxer cannot
+    go back, so the header has no duration."""
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}"]
+    with path.open("wb") as out:
+        subprocess.run([ffmpeg_binary(), "-hide_banner", "-loglevel", "error", *tone, "-c:a", "libopus",
+                        "-f", "webm", "pipe:1"], stdout=out, check=True)  # fmt: skip
+    return path
+
+
+def _mp4_boxes(data: bytearray, start: int, end: int):
+    while start + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[start : start + 8])
+        header, size = (16, struct.unpack(">Q", data[start + 8 : start + 16])[0]) if size == 1 else (8, size)
+        size = size or end - start
+        yield kind, start + header, start + size
+        start += size
+
+
+# Where the duration sits in each box's body (after its version and flags), for box versions 0 and 1.
+_MP4_DURATION_AT = {b"mvhd": (16, 24), b"mdhd": (16, 24), b"tkhd": (20, 28)}
+
+
+def _one_tick(data: bytearray, start: int = 0, end: int | None = None) -> bytearray:
+    """Every mvhd, tkhd and mdhd duration set to 1 tick; the samples and their table left as they are."""
+    for kind, body, stop in _mp4_boxes(data, start, len(data) if end is None else end):
+        if kind in (b"moov", b"trak", b"mdia"):
+            _one_tick(data, body, stop)
+        elif kind in _MP4_DURATION_AT:
+            long = data[body] == 1
+            at = body + _MP4_DURATION_AT[kind][long]
+            data[at : at + (8 if long else 4)] = (1).to_bytes(8 if long else 4, "big")
+    return data
+
+
+def _claiming(webm: bytes, seconds: float) -> bytes:
+    """A WebM whose Segment Duration (EBML 0x4489, an 8-byte float in milliseconds) says `seconds`."""
+    data = bytearray(webm)
+    at = data.index(b"\x44\x89\x88") + 3
+    data[at : at + 8] = struct.pack(">d", seconds * 1000)
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def lying(tmp_path_factory) -> dict[str, Path]:
+    """40 s of sound in files whose header says 0 s, a tick, 5 s, or whose packets all say 0 s."""
+    folder = tmp_path_factory.mktemp("lying")
+    tone = ["-f", "lavfi", "-i", "sine=frequency=220:duration=40"]
+    run_ffmpeg(*tone, "-c:a", "aac", str(folder / "honest.mp4"))
+    (folder / "tick.mp4").write_bytes(_one_tick(bytearray((folder / "honest.mp4").read_bytes())))
+    run_ffmpeg(*tone, "-c:a", "libopus", str(folder / "honest.webm"))
+    (folder / "claims5s.webm").write_bytes(_claiming((folder / "honest.webm").read_bytes(), 5))
+    run_ffmpeg(*tone, "-c:a", "libopus", "-bsf:a", "setts=ts=0", "-f", "matroska", str(folder / "zero_ts.mkv"))
+    files = {"piped": _piped_webm(folder / "piped.webm", 40), "tick": folder / "tick.mp4"}
+    files |= {"claims5s": folder / "claims5s.webm", "zero_ts": folder / "zero_ts.mkv"}
+    assert probe(files["piped"]).duration == 0 and probe(files["tick"]).duration < 0.01
+    assert probe(files["claims5s"]).duration == 5
+    return files
+
+
+@pytest.mark.parametrize("name", ["piped", "tick"])
+def test_an_upload_whose_header_gives_no_length_is_measured_and_refused(settings_env, redis_client, lying, name):
+    client = create_app({**settings_env, **LIMIT}).test_client()
+    response = upload(client, lying[name].read_bytes(), lying[name].name)
+    assert response.status_code == 413, response.get_json()
+    assert "MAX_VIDEO_DURATION_SECONDS=10" in response.get_json()["error"]
+    assert client.get("/api/videos").get_json()["total"] == 0
+    spool = Path(settings_env["DATA_DIR"]) / "downloads" / ".uploads"
+    assert not spool.exists() or not any(spool.iterdir())
+
+
+def test_a_short_upload_whose_header_gives_no_length_is_kept_with_its_measured_length(
+    settings_env, redis_client, tmp_path
+):
+    client = create_app({**settings_env, **LIMIT}).test_client()
+    response = upload(client, _piped_webm(tmp_path / "short.webm", 4).read_bytes(), "short.webm")
+    assert response.status_code == 201, response.get_json()
+    video = client.get(f"/api/videos/{response.get_json()['videos'][0]['id']}").get_json()
+    assert video["duration"] == pytest.approx(4, abs=0.1)
+
+
+def _stored_audio_context(tmp_path: Path, source: Path, duration: float | None) -> SimpleNamespace:
+    """The audio step's context for a video stored with `duration`, as its upload or download recorded it."""
+    from utils.core import db, library
+
+    settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", **LIMIT}, tmp_path)
+    conn = db.open_database(settings.database, settings.data_dir)
+    with db.transaction(conn):
+        video_id = library.create_video(conn, library.VideoRequest(url=f"upload:{source.name}"))
+        db.update_video(conn, video_id, video_path=str(source), duration=duration, thumbnail_path="x.jpg")
+    return SimpleNamespace(settings=settings, conn=conn, video=db.get_video(conn, video_id), video_id=video_id,
+                           progress=lambda fraction: None, publish_video=lambda: None)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["piped", "tick", "claims5s", "zero_ts"])
+def test_the_audio_step_stops_decoding_past_the_limit_and_keeps_no_wav(tmp_path, lying, name):
+    from tasks.video_steps import _audio
+
+    source = tmp_path / lying[name].name
+    source.write_bytes(lying[name].read_bytes())
+    ctx = _stored_audio_context(tmp_path, source, probe(source).duration)
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded, match=r"MAX_VIDEO_DURATION_SECONDS=10\b.* 11 s"):
+        _audio(ctx)
+    ctx.conn.close()
+    assert not list(tmp_path.glob("*.wav")), "the WAV over the limit was removed"
+    assert time.monotonic() - started < 10
+
+
+def test_the_audio_step_records_what_it_decoded_when_the_header_claimed_less(tmp_path):
+    from tasks.video_steps import _audio
+    from utils.core import db
+
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=6", "-c:a", "libopus", str(tmp_path / "6s.webm"))
+    source = tmp_path / "talk.webm"
+    source.write_bytes(_claiming((tmp_path / "6s.webm").read_bytes(), 2))
+    ctx = _stored_audio_context(tmp_path, source, probe(source).duration)
+    _audio(ctx)
+    video = db.get_video(ctx.conn, ctx.video_id)
+    ctx.conn.close()
+    assert probe(video.audio_path).duration == pytest.approx(6, abs=0.1)
+    assert video.duration == pytest.approx(6, abs=0.1), "the decoded length, not the header's 2 s"
+
+
+def test_a_link_whose_header_gives_no_length_is_measured_and_not_kept(tmp_path, lying):
+    from tests.support.media_factory import MediaServer
+    from utils.pipeline import download
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "talk.webm").write_bytes(lying["piped"].read_bytes())
+    allowed = load_settings({"ALLOWED_NETWORKS": "127.0.0.0/8", "FLASK_SECRET_KEY": "k"}, tmp_path).allowed_networks
+    with MediaServer(site) as server:
+        result = download.fetch(f"{server.base_url}/talk.webm", "best", tmp_path / "video", lambda fraction: None,
+                                ffmpeg_binary(), download.Limits(10, 0), allowed)  # fmt: skip
+    assert isinstance(result, download.Downloaded) and result.path.is_file()
+    with pytest.raises(LimitExceeded, match="MAX_VIDEO_DURATION_SECONDS=10"):
+        download.verified(result, 10)
+    assert not result.path.exists(), "a download over the limit is not kept"

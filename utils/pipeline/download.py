@@ -18,7 +18,7 @@ import yt_dlp
 
 from utils.pipeline import media, netguard
 from utils.pipeline.errors import StepError
-from utils.pipeline.limits import LimitExceeded, check_free_space, duration_refusal
+from utils.pipeline.limits import LimitExceeded, check_free_space, check_media_duration, duration_refusal
 from utils.pipeline.redact import RedactingFilter, redact_url
 from utils.pipeline.types import Progress
 
@@ -320,12 +320,12 @@ def _thumbnail(dest_dir: Path, ffmpeg: str | None) -> Path | None:
     return None
 
 
-def verified(result: Downloaded, max_duration_seconds: int) -> media.MediaInfo:
+def verified(result: Downloaded, max_duration_seconds: int, ffmpeg: str = "") -> media.MediaInfo:
     """What ffmpeg finds in a finished download. Some sources (HLS) only reveal their length once
-    downloaded, so the duration limit is checked again here, and a refused file is not kept."""
-    info = media.probe(result.path)
-    refusal = duration_refusal(info.duration, max_duration_seconds)
-    if refusal:
+    downloaded, and a file written to a pipe never does: the duration limit is checked again here, on a
+    measured length when the header gives none, and a refused file is not kept."""
+    try:
+        return check_media_duration(result.path, media.probe(result.path), max_duration_seconds, ffmpeg)
+    except LimitExceeded:
         result.path.unlink(missing_ok=True)
-        raise LimitExceeded(refusal)
-    return info
+        raise

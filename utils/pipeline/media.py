@@ -8,10 +8,11 @@ ffprobe binary.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -129,20 +130,59 @@ def _duration_seconds(container, video, audio) -> float:
 
 
 def extract_audio(
-    video_path: Path | str, wav_path: Path | str, ffmpeg: str, progress=None, duration: float = 0.0
+    video_path: Path | str,
+    wav_path: Path | str,
+    ffmpeg: str,
+    progress=None,
+    duration: float = 0.0,
+    stop_after: float | None = None,
 ) -> Path:
-    """16 kHz mono 16-bit PCM WAV, the input every model here expects; written atomically."""
+    """16 kHz mono 16-bit PCM WAV, the input every model here expects; written atomically.
+
+    With `stop_after`, decoding stops there twice over: `-t` by the timestamps, and atrim by the samples
+    counted, which no timestamp (all zero, say) can fool. Nothing is left behind when ffmpeg fails."""
     source = probe(video_path)
     if not source.has_audio:
         raise MediaError("the video has no sound track: choose a video with sound")
     wav_path = Path(wav_path)
     partial = wav_path.with_suffix(".partial.wav")
+    stop = []
+    if stop_after:
+        samples = round(stop_after * MODEL_SAMPLE_RATE)
+        stop = ["-af", f"aresample={MODEL_SAMPLE_RATE},atrim=end_sample={samples}", "-t", f"{stop_after:.3f}"]
     command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video_path),
-               "-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-progress", "pipe:1", "-nostats",
-               str(partial)]  # fmt: skip
-    run_with_progress(command, progress, duration or source.duration)
-    partial.replace(wav_path)
+               "-vn", *stop, "-ac", "1", "-ar", str(MODEL_SAMPLE_RATE), "-c:a", "pcm_s16le",
+               "-progress", "pipe:1", "-nostats", str(partial)]  # fmt: skip
+    expected = duration or source.duration
+    try:
+        run_with_progress(command, progress, min(expected, stop_after) if stop_after else expected)
+        partial.replace(wav_path)
+    finally:
+        partial.unlink(missing_ok=True)
     return wav_path
+
+
+PACKET_READ_TIMEOUT_SECONDS = 300
+
+
+def packet_seconds(path: Path | str, ffmpeg: str, stop_after: float | None = None, audio: bool = True) -> float:
+    """How far the sound track's packets (else the picture's) run, by their timestamps: the length of a file
+    whose header gives none. Packets are copied to nowhere, not decoded (an hour of Opus in under a second),
+    and reading stops once past `stop_after`."""
+    stop = ["-t", f"{stop_after:.3f}"] if stop_after else []
+    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+               "-map", "0:a:0" if audio else "0:v:0", "-c", "copy", *stop, "-f", "null",
+               "-progress", "pipe:1", "-nostats", "-"]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=PACKET_READ_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired as error:
+        raise MediaError("reading the media file took too long: it may be damaged; try another copy") from error
+    if result.returncode != 0:  # ffmpeg's words name the file's path: they go to the log, not to people
+        log.warning("measuring %s failed: %s", path, result.stderr.strip()[-500:])
+        raise MediaError("cannot read the media file's packets: it may be damaged; download or upload it again")
+    times = [value for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
+             if key == "out_time_us" and value.lstrip("-").isdigit()]  # fmt: skip
+    return max(int(times[-1]) / 1e6, 0.0) if times else 0.0
 
 
 def run_with_progress(command: list[str], progress, duration: float) -> None:
