@@ -5,28 +5,35 @@
     GET    /api/uploads/<id>         → {"offset", "size"}: where to resume
     DELETE /api/uploads/<id>         abandon it
 
-The PATCH that brings the last byte checks the file by its content (`utils.media.probe`: the name
-proves nothing) and its length, stores it as DOWNLOAD_DIR/<video id>/video.<ext> with an extension
-chosen from the detected container, and answers 201 with the new video, its download step done.
-With `auto` on, the steps that were waiting for it are queued as a finished download would queue them.
+The PATCH that brings the last byte (and only that one: it claims the upload under the file's lock)
+checks the file by its content (`utils.media.probe`: the name proves nothing) and its length, stores it
+as DOWNLOAD_DIR/<video id>/video.<ext> with an extension chosen from the detected container, and answers
+201 with the new video, its download step done. With `auto` on, the steps that were waiting for it are
+queued as a finished download would queue them. A start is refused with 429 while MAX_OPEN_UPLOADS are
+open, and with 503 when what the open ones still announce would fill the disk.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import jsonify, request
 
 from routes import get_db, settings, step_service
-from routes.api import BadRequest, NotFound, api, json_body
+from routes.api import BadRequest, Conflict, NotFound, api, json_body
 from routes.api.videos import submission_options
 from utils.core import db, library, uploads
-from utils.pipeline.filetypes import stored_extension
-from utils.pipeline.limits import LimitExceeded, check_duration, check_free_space
+from utils.core.records import VideoRecord
+from utils.pipeline.filetypes import is_media_container, stored_extension
+from utils.pipeline.limits import LimitExceeded, check_free_space, check_media_duration
 from utils.pipeline.media import MediaError, MediaInfo, probe
 
 OFFSET_HEADER = "Upload-Offset"
+
+log = logging.getLogger(__name__)
 
 
 def _size(body: dict[str, Any], limit_mb: int) -> int:
@@ -38,10 +45,14 @@ def _size(body: dict[str, Any], limit_mb: int) -> int:
     return size
 
 
+def _gone(upload_id: str) -> NotFound:
+    return NotFound(f"no upload {upload_id[:64]!r}: it finished, was abandoned or expired; start it again")
+
+
 def _pending(upload_id: str) -> uploads.PendingUpload:
     pending = uploads.find(Path(settings().download_dir), upload_id)
     if pending is None:
-        raise NotFound(f"no upload {upload_id[:64]!r}: it finished, was abandoned or expired; start it again")
+        raise _gone(upload_id)
     return pending
 
 
@@ -57,8 +68,13 @@ def start_upload():
     size = _size(body, config.max_upload_mb)
     options = submission_options(body)
     filename = uploads.display_name(body.get("filename"))
-    check_free_space(Path(config.download_dir), config.min_free_disk_mb * 2**20, size)
-    pending = uploads.start(Path(config.download_dir), filename, size, options)
+    try:
+        pending = uploads.start(
+            Path(config.download_dir), filename, size, options,
+            max_open=config.max_open_uploads, min_free_bytes=config.min_free_disk_mb * 2**20,
+        )  # fmt: skip
+    except uploads.TooManyOpen as error:
+        return jsonify(error=str(error)), 429
     return jsonify(_progress(pending, 0)), 201, {"Location": f"/api/uploads/{pending.id}"}
 
 
@@ -69,7 +85,10 @@ def upload_status(upload_id: str):
 
 @api.delete("/uploads/<upload_id>")
 def abandon_upload(upload_id: str):
-    uploads.discard(_pending(upload_id))
+    try:
+        uploads.abandon(_pending(upload_id))
+    except uploads.UploadGone:
+        raise _gone(upload_id) from None
     return "", 204
 
 
@@ -87,19 +106,21 @@ def append_chunk(upload_id: str):
     if (request.content_length or 0) > uploads.CHUNK_BYTES:
         raise LimitExceeded(f"a chunk may carry at most {uploads.CHUNK_BYTES} bytes")
     config = settings()
-    check_free_space(pending.folder, config.min_free_disk_mb * 2**20)
+    check_free_space(pending.folder.parent, config.min_free_disk_mb * 2**20)  # the spool: it stays
     try:
-        end = uploads.append(pending, offset, request.get_data(cache=False))
+        appended = uploads.append(pending, offset, request.get_data(cache=False))
     except uploads.OffsetMismatch as error:
         return jsonify(error=str(error), offset=error.offset, size=pending.size), 409
     except uploads.ChunkTooLong as error:
         raise BadRequest(str(error)) from None
-    if end < pending.size:
-        return jsonify(_progress(pending, end))
+    except uploads.UploadGone:
+        raise _gone(upload_id) from None
+    if appended.finished is None:  # more to come (an empty PATCH never finishes an upload)
+        return jsonify(_progress(pending, appended.offset))
     try:
-        return _finish(pending)
+        return _finish(appended.finished)  # this request wrote the last byte: it alone finishes
     finally:
-        uploads.discard(pending)
+        uploads.discard(appended.finished)
 
 
 def _media_info(path: Path) -> MediaInfo:
@@ -107,16 +128,27 @@ def _media_info(path: Path) -> MediaInfo:
         info = probe(path)
     except MediaError:
         info = None
+    except Exception:  # anything else PyAV trips on: refused, never a 500
+        log.warning("probing an upload failed; refused as not a media file", exc_info=True)
+        info = None
     if info is None or not (info.has_video or info.has_audio):
         raise BadRequest("not a media file: no video or audio stream was found in it")
+    if not is_media_container(info.container):
+        raise BadRequest(
+            f"not a media file: {info.container.split(',')[0]} is a list of other files, not audio or video"
+        )
     if info.has_video and not info.has_audio and info.duration <= 0:
         raise BadRequest("not a media file: it looks like a still image; upload a video or audio file")
     return info
 
 
 def _finish(pending: uploads.PendingUpload):
-    info = _media_info(pending.data)
-    check_duration(info.duration, settings().max_video_duration_seconds)
+    config = settings()
+    info = _media_info(pending.data)  # a length its header does not give plausibly is measured
+    try:
+        info = check_media_duration(pending.data, info, config.max_video_duration_seconds, config.ffmpeg_path)
+    except MediaError as error:
+        raise BadRequest(str(error)) from None
     conn = get_db()
     video_id = _store(conn, pending, info)
     queued, warning = _continue(conn, video_id, pending.options["auto"])
@@ -146,3 +178,26 @@ def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
     if not auto:
         return [], None
     return service.queue_ready_dependents(done)
+
+
+def process_upload_again(video: VideoRecord, options: dict[str, Any]):
+    """An upload has no link to fetch again: the new video starts from the same file (a second name for
+    it, moved into the new video's folder), its download done; only the steps after it run."""
+    source = Path(video.video_path) if video.video_path else None
+    if source is None or not source.is_file():
+        raise Conflict(f"the file uploaded for video {video.id} is no longer stored: upload it again")
+    config = settings()
+    conn = get_db()
+    copy = uploads.second_name(Path(config.download_dir), source, config.min_free_disk_mb * 2**20)
+    upload = library.UploadedFile(
+        path=copy, extension=source.suffix.lstrip(".") or "mp4", title=video.title or source.stem,
+        duration=video.duration, width=video.width, height=video.height,
+    )  # fmt: skip
+    try:
+        with db.transaction(conn):
+            request_ = library.VideoRequest(url=video.url, **options)
+            video_id = library.add_uploaded_video(conn, request_, upload, Path(config.download_dir))
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    queued, warning = _continue(conn, video_id, options["auto"])
+    return jsonify(video={"id": video_id, "url": video.url}, queued=queued, warning=warning), 201

@@ -8,8 +8,8 @@ from typing import Any
 from flask import current_app, jsonify, request
 
 from routes import get_db, settings, step_service
-from routes.api import MAX_SPEAKERS, BadRequest, api, flag, json_body, page_args, video_or_404
-from utils.core import db, library, presenters, steps
+from routes.api import MAX_SPEAKERS, BadRequest, Conflict, api, flag, json_body, page_args, video_or_404
+from utils.core import db, library, presenters, steps, uploads
 from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
 from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from utils.pipeline.redact import redact_url
@@ -104,9 +104,14 @@ def submit_videos():
 
 @api.post("/videos/<int:video_id>/again")
 def process_again(video_id: int):
-    """A link already in the library, added once more as a new video (with the options in the body)."""
+    """A link already in the library, added once more as a new video (with the options in the body);
+    an uploaded file is not downloaded but starts the new video as it is."""
     video = video_or_404(video_id)
     options = submission_options(json_body() if request.content_length else {})
+    if video.url.startswith(uploads.URL_PREFIX):
+        from routes.api.uploads import process_upload_again  # here: that module imports this one
+
+        return process_upload_again(video, options)
     conn = get_db()
     with db.transaction(conn):
         new_id = library.create_video(conn, library.VideoRequest(url=video.url, **options))
@@ -151,9 +156,14 @@ def get_video(video_id: int):
 
 @api.post("/videos/<int:video_id>/steps/<step>")
 def trigger_step(video_id: int, step: str):
-    video_or_404(video_id)
+    video = video_or_404(video_id)
     if step not in PHASE1_STEPS:
         raise StepNotFound(f"unknown step {step!r}; steps are {', '.join(PHASE1_STEPS)}")
+    if step == "download" and video.url.startswith(uploads.URL_PREFIX):
+        raise Conflict(
+            f"video {video_id} was uploaded, so there is nothing to download again: run its audio step, or "
+            "process it again"
+        )
     return jsonify(step=step_service().request(video_id, step)), 202
 
 

@@ -85,8 +85,15 @@ def text_type(path: Path | str, mimetype: str) -> str:
 CONTAINER_EXTENSIONS = {
     "mov": "mp4", "matroska": "mkv", "webm": "webm", "mp3": "mp3", "wav": "wav", "ogg": "ogg",
     "flac": "flac", "aac": "aac", "mpegts": "ts", "avi": "avi", "flv": "flv", "asf": "wmv",
-    "mpeg": "mpg", "ipod": "m4a",
+    "mpeg": "mpg", "ipod": "m4a", "mxf": "mxf", "dv": "dv", "aiff": "aiff", "amr": "amr", "caf": "caf",
+    "wv": "wv", "w64": "w64",
 }  # fmt: skip
+
+
+def is_media_container(container: str) -> bool:
+    """One of the audio and video containers above. Not a playlist or list of files (HLS, DASH, ffconcat,
+    webm_dash_manifest, IMF...): ffmpeg would open what those name when the file is read again."""
+    return container.split(",")[0].strip() in CONTAINER_EXTENSIONS
 
 
 def stored_extension(container: str, has_video: bool) -> str:

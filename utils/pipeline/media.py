@@ -95,14 +95,17 @@ class MediaInfo:
     has_audio: bool
     container: str = ""  # ffmpeg's demuxer names, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
     frame_rate: float | None = None  # frames per second of the picture, as the stream says
+    audio_channels: int | None = None  # of the first sound stream
+    audio_rate: int | None = None  # its samples per second
 
 
 def probe(path: Path | str) -> MediaInfo:
     """Duration and stream facts of a media file."""
     try:
         with av.open(str(path)) as container:
-            video = next(iter(container.streams.video), None)
-            audio = next(iter(container.streams.audio), None)
+            # a stream with no decoder (an SVG's picture) has no codec context: as good as absent
+            video = next((s for s in container.streams.video if s.codec_context is not None), None)
+            audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
             duration = _duration_seconds(container, video, audio)
             return MediaInfo(
                 duration=duration,
