@@ -7,13 +7,13 @@ fetching a fragment (rendered by the same templates) when rows come or go.
 from __future__ import annotations
 
 import re
-import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
@@ -288,18 +288,61 @@ def search_page():
     )  # fmt: skip
 
 
-def _zip_of(items: list[library.ClipInLibrary], download_name: str):
-    archive = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115  (send_file closes it once sent)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as bundle:
-        for item in items:
-            stem = presenters.clip_file_name(
-                item.video.title, item.exchange.label, item.clip, item.speaker_name, "mp4"
-            )[:-4]  # fmt: skip
-            for path, ext in ((item.clip.path, "mp4"), (item.clip.srt_path, "srt")):
-                if path and Path(path).is_file():
-                    bundle.write(path, f"{stem}_{item.clip.id}.{ext}")
-    archive.seek(0)
-    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=download_name)
+ZIP_CHUNK_BYTES = 256 * 2**10  # what a zip being sent holds in memory at once, whatever its size
+
+
+def _zip_of(items: list[library.ClipInLibrary], download_name: str) -> Response:
+    """The clips' MP4 and SRT files as one zip, streamed as it is read from disk (nothing is kept: 30
+    downloads at once cost 30 chunks, not 30 archives), under their descriptive names."""
+    members = []
+    for item in items:
+        stem = presenters.clip_file_name(
+            item.video.title, item.exchange.label, item.clip, item.speaker_name, "mp4"
+        )[:-4]  # fmt: skip
+        members += [(path, f"{stem}_{item.clip.id}.{ext}")
+                    for path, ext in ((item.clip.path, "mp4"), (item.clip.srt_path, "srt")) if path]  # fmt: skip
+    response = Response(_zip_stream(members), mimetype="application/zip")
+    response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    return response
+
+
+class _Outbox:
+    """Where zipfile writes the archive: bytes wait here only until the response takes them. It cannot
+    seek, so zipfile writes each member's sizes after its data (a data descriptor)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def _zip_stream(members: list[tuple[str, str]]) -> Iterator[bytes]:
+    """A stored (uncompressed) zip of these files under these names, chunk by chunk; a file removed since
+    it was listed is left out."""
+    outbox = _Outbox()
+    with zipfile.ZipFile(outbox, "w", zipfile.ZIP_STORED) as bundle:
+        for path, name in members:
+            try:
+                info = zipfile.ZipInfo.from_file(path, name)
+                source = open(path, "rb")  # noqa: SIM115  (closed below, once copied)
+            except OSError:
+                continue
+            with source, bundle.open(info, "w") as member:
+                while block := source.read(ZIP_CHUNK_BYTES):
+                    member.write(block)
+                    yield outbox.take()
+            yield outbox.take()
+    yield outbox.take()
 
 
 def _errors_context() -> dict[str, Any]:
