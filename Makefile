@@ -2,14 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# A GPU host (nvidia-smi answers) also gets requirements-gpu.txt (README: "GPU host"); each set has its own
+# stamp, so a host that gains a GPU installs again.
+GPU_HOST := $(shell command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 && echo yes)
+REQUIREMENTS := requirements-dev.txt $(if $(GPU_HOST),requirements-gpu.txt)
+STAMP := $(VENV)/.installed$(if $(GPU_HOST),-gpu)
 
 .PHONY: run worker test lint format bench quality clean-venv
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt $(REQUIREMENTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
 	touch $(STAMP)
 
 run: $(STAMP)

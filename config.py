@@ -68,6 +68,42 @@ def _boolean(raw: str) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
+def _loudness(raw: str) -> float | None:
+    """LUFS integrated from -40 to -5, or empty or 0: off (None)."""
+    if raw.strip() in ("", "0"):
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected LUFS such as -14, or empty for off, got {raw!r}") from None
+    if not -40.0 <= value <= -5.0:
+        raise ValueError(f"expected LUFS from -40 to -5 (or empty for off), got {value}")
+    return value
+
+
+def _auto_boolean(raw: str) -> bool | None:
+    """true, false, or auto (None): the code decides where it runs (see the setting)."""
+    return None if raw.strip().lower() == "auto" else _boolean(raw)
+
+
+def _slots(raw: str) -> int:
+    """A number of worker slots, or auto (0): `load_settings` decides from the device (`compute_slots`)."""
+    if raw.strip().lower() == "auto":
+        return 0
+    try:
+        return _integer(1, 64)(raw)
+    except ValueError:
+        raise ValueError(f"expected auto or a number from 1 to 64, got {raw!r}") from None
+
+
+def compute_slots(device: str) -> int:
+    """WORKER_CONCURRENCY=auto: one slot on a GPU host, so each model sits on the GPU once, loaded once
+    (a slot is a process); two on CPUs, so transcribe and diarize of a video run side by side."""
+    from utils.pipeline.gpu import gpu_host
+
+    return 1 if device == "cuda" or (device == "auto" and gpu_host()) else 2
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -187,7 +223,9 @@ class Settings:
     local_workers: tuple = setting(
         _queues, "io,compute", "Workers `make run` starts on this host: io, compute, both, or none (all elsewhere)."
     )
-    worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the compute worker (transcribe, diarize).")
+    worker_concurrency: int = setting(
+        _slots, "auto", "Slots of the compute worker (transcribe, diarize); auto: 1 on a GPU host, else 2."
+    )
     io_worker_concurrency: int = setting(_integer(1, 64), "2", "Slots of the I/O worker (download, audio, cut).")
     compute_threads: int = setting(
         _integer(0, 1024), "0", "CPU threads of each compute slot (Whisper, torch); 0: the cores / WORKER_CONCURRENCY."
@@ -205,7 +243,9 @@ class Settings:
     device: str = setting(_choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available.")
     faster_whisper_model: str = setting(_text, "tiny.en", "Whisper model name or local directory.")
     faster_whisper_compute_type: str = setting(_text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU.")
-    whisper_batched: bool = setting(_boolean, "false", "Use faster-whisper's batched pipeline (faster on GPU).")
+    whisper_batched: bool | None = setting(
+        _auto_boolean, "auto", "faster-whisper's batched pipeline; auto: on CUDA yes, on a CPU no."
+    )
     whisper_batch_size: int = setting(_integer(1, 256), "8", "Batch size of the batched pipeline.")
     whisper_language: str = setting(_text, "", "Force a language code (e.g. en); empty: detect.")
     hugging_face_token: str = setting(_text, "", "Token for gated pyannote pipelines on Hugging Face.")
@@ -314,6 +354,7 @@ def load_settings(env: Mapping[str, str] | None = None, instance_dir: Path = INS
             raise ConfigError(f"{setting.name}: {error}") from None
     if values["clip_min_duration_seconds"] >= values["clip_max_duration_seconds"]:
         raise ConfigError("CLIP_MIN_DURATION_SECONDS must be below CLIP_MAX_DURATION_SECONDS")
+    values["worker_concurrency"] = values["worker_concurrency"] or compute_slots(values["device"])
     _derive_paths(values, instance_dir)
     values["flask_secret_key"] = values["flask_secret_key"] or _secret_key(instance_dir)
     return Settings(**values, instance_dir=instance_dir)

@@ -15,6 +15,10 @@ exchange finding. It prints per file and in total:
 - seconds taken.
 
     .venv/bin/python bench/quality.py [--devset ../shared/devset] [--hint]   # --hint: give the true count
+    .venv/bin/python bench/quality.py --device cuda   # the models on the GPU (DEVICE); says where each ran
+
+Each file's line says where transcription and diarization ran ("on CUDA", or "ran on CPU: <why>" when CUDA
+was asked for and failed: the pipeline's fallback).
 
 Not part of `make test`: it needs the dev set and takes a few minutes on two cores.
 """
@@ -29,7 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
@@ -42,6 +46,7 @@ from utils.pipeline import media, transcription
 from utils.pipeline.alignment import assign_speakers
 from utils.pipeline.diarization import diarize
 from utils.pipeline.exchanges import find_exchanges
+from utils.pipeline.gpu import DeviceUse
 from utils.pipeline.types import Segment, Turn
 
 IOU_MATCH = 0.5
@@ -70,6 +75,7 @@ class Score:
     wer_direct: float | None
     exchanges: tuple[int, int, int] | None  # true positives, false positives, false negatives
     seconds: float
+    ran_on: dict[str, str] = field(default_factory=dict)  # step → "on CUDA", "on CPU", "ran on CPU: <why>..."
 
     def as_dict(self) -> dict:
         return self.__dict__
@@ -80,6 +86,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--devset", type=Path, default=ROOT.parent / "shared" / "devset")
     parser.add_argument("--hint", action="store_true", help="give diarization the true speaker count")
     parser.add_argument("--only", nargs="+", help="recordings to run (file names)")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="DEVICE for Whisper and diarization"
+    )
+    parser.add_argument(
+        "--vad", choices=("silero", "pyannote"), default="silero",
+        help="senko's voice detection on CUDA (pyannote: senko's own CUDA choice, to compare; CPU: always silero)",
+    )  # fmt: skip
     parser.add_argument(
         "--encodings", action="store_true", help="also count speakers on each file re-encoded as AAC, Opus and 8 kHz"
     )
@@ -214,22 +227,32 @@ def ignore(fraction: float) -> None:
     pass
 
 
-def direct_whisper_text(wav: Path, model_name: str) -> str:
-    """The same model called directly with faster-whisper's own defaults: the floor for WER."""
-    model = transcription.load_model(model_name)
+def direct_whisper_text(wav: Path, model_name: str, device: str = "auto") -> str:
+    """The same model called directly with faster-whisper's own defaults: the floor for WER (on the device
+    the pipeline's transcription ended up on)."""
+    model = transcription.load_model(model_name, device)
     pieces, _info = model.transcribe(str(wav))
     return " ".join(piece.text.strip() for piece in pieces)
 
 
-def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Score, list[tuple[float, float]]]:
+def run(
+    recording: Recording, settings, workdir: Path, hint: bool, vad: str = "silero"
+) -> tuple[Score, list[tuple[float, float]]]:
     started = time.perf_counter()
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
-    transcript = transcription.transcribe(wav, ignore, transcription_options(settings))
+    used: dict[str, DeviceUse] = {}
+    transcript = transcription.transcribe(
+        wav, ignore, transcription_options(settings), on_device=lambda use: used.__setitem__("transcribe", use)
+    )
     hint = recording.speakers if hint else None
-    turns: list[Turn] = diarize(wav, ignore, diarization_options(settings), num_speakers=hint)
+    options = replace(diarization_options(settings), vad=vad)
+    turns: list[Turn] = diarize(
+        wav, ignore, options, num_speakers=hint, on_device=lambda use: used.__setitem__("diarize", use)
+    )
     segments = assign_speakers(transcript.segments, turns)
     found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
+    where = used["transcribe"].device
     seconds = time.perf_counter() - started
     reference = reference_spans(recording.rttm) if recording.rttm else None
     text = " ".join(segment.text for segment in transcript.segments)
@@ -240,11 +263,12 @@ def run(recording: Recording, settings, workdir: Path, hint: bool) -> tuple[Scor
         der_turns=der(reference, [(t.start, t.end, t.speaker) for t in turns]) if reference else None,
         der_transcript=der(reference, transcript_spans(segments)) if reference else None,
         wer=wer(recording.text, text) if recording.text else None,
-        wer_direct=wer(recording.text, direct_whisper_text(wav, settings.faster_whisper_model))
+        wer_direct=wer(recording.text, direct_whisper_text(wav, settings.faster_whisper_model, where))
         if recording.text
         else None,
         exchanges=match_exchanges(found, recording) if recording.exchanges is not None else None,
         seconds=seconds,
+        ran_on={step: use.note for step, use in used.items()},
     )
     return score, found
 
@@ -334,13 +358,15 @@ def main() -> int:
     if not (args.devset / "truth.json").is_file():
         print(f"no dev set at {args.devset}: pass --devset", file=sys.stderr)
         return 2
-    settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir()})
+    settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir(), "DEVICE": args.device})
     chosen = [r for r in recordings(args.devset) if not args.only or r.name in args.only]
     scores = []
     with tempfile.TemporaryDirectory(prefix="quality-") as folder:
         for recording in chosen:
-            score, found = run(recording, settings, Path(folder), args.hint)
+            score, found = run(recording, settings, Path(folder), args.hint, args.vad)
             print(f"{recording.name}: exchanges found {[(round(a, 1), round(b, 1)) for a, b in found]}", flush=True)
+            ran_on = "; ".join(f"{step} {note}" for step, note in score.ran_on.items())
+            print(f"{recording.name}: {ran_on}", flush=True)
             scores.append(score)
         stability = {}
         if args.encodings:
@@ -354,10 +380,9 @@ def main() -> int:
             print(f"speaker count right on {right}/{len(chosen) * (len(ENCODINGS) + 1)} file encodings")
     total = report(scores)
     total["encodings"] = stability
-    print(
-        RESULT_PREFIX
-        + json.dumps({"script": "quality", "hint": args.hint, "files": [s.as_dict() for s in scores], "total": total})
-    )
+    result = {"script": "quality", "hint": args.hint, "device": args.device, "vad": args.vad,
+              "files": [s.as_dict() for s in scores], "total": total}  # fmt: skip
+    print(RESULT_PREFIX + json.dumps(result))
     return 0
 
 

@@ -24,6 +24,7 @@ from utils.core.db import Database
 from utils.core.records import StepRecord, VideoRecord
 from utils.core.steps import StepService
 from utils.pipeline.errors import StepError
+from utils.pipeline.gpu import DeviceUse
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,13 @@ class StepContext:
 
     def fail(self, message: str) -> None:
         self.service.fail(self.step.id, message, self.step.task_id)
+
+    def ran_on(self, use: DeviceUse) -> None:
+        """Show where the step's model runs ("on CUDA"); after a CUDA failure, why it runs on the CPU."""
+        if use.fallback:
+            log.warning("video %s: %s %s", self.video_id, self.step.name, use.note)
+        if not self.service.note(self.step.id, use.note, self.step.task_id):
+            raise StepCancelled()
 
     def publish(self, event: dict[str, Any]) -> None:
         self.service.publish(event)

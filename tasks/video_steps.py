@@ -124,7 +124,8 @@ def _transcribe(ctx: StepContext) -> None:
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings = ctx.settings
     stream = SegmentStream(ctx)
-    transcript = transcription.transcribe(audio, ctx.progress, transcription_options(settings), on_segment=stream.add)
+    options = transcription_options(settings)
+    transcript = transcription.transcribe(audio, ctx.progress, options, on_segment=stream.add, on_device=ctx.ran_on)
     note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
     with db.transaction(ctx.conn):
         db.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
@@ -172,6 +173,12 @@ def _diarize(ctx: StepContext) -> None:
 
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video
+    used = []  # where the models ran: the voiceprints follow diarization there (the CPU after a CUDA failure)
+
+    def ran_on(use) -> None:
+        used.append(use)
+        ctx.ran_on(use)
+
     turns = diarization.diarize(
         audio,
         lambda fraction: ctx.progress(fraction * VOICEPRINTS_FROM),
@@ -179,9 +186,10 @@ def _diarize(ctx: StepContext) -> None:
         num_speakers=video.num_speakers,
         min_speakers=video.min_speakers,
         max_speakers=video.max_speakers,
+        on_device=ran_on,
     )
     try:  # for the speaker library: worth having, never worth losing the diarization over
-        prints = voiceprints.voiceprints(audio, turns, settings.device)
+        prints = voiceprints.voiceprints(audio, turns, used[-1].device if used else settings.device)
     except Exception:
         log.exception("video %s: voiceprints failed; the speakers are kept without them", ctx.video_id)
         prints = {}

@@ -276,7 +276,7 @@ import { Clipper } from "./common.js";
     badge.dataset.progress = step.progress;
     badge.dataset.stepId = step.id;
     if (step.started_at !== undefined) badge.dataset.startedAt = step.started_at || "";
-    badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}`;
+    badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}${step.note ? ` (${step.note})` : ""}`;
     showRunning(row);
   }
 

@@ -218,4 +218,9 @@ MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
         ),
         "postgresql": ("CREATE INDEX segments_search ON segments USING GIN (to_tsvector('english', text))",),
     },
+    # 10: a line a step shows beside its state: where a model step ran ("on CUDA"), or why it ran on the
+    # CPU although a GPU was asked for
+    """
+    ALTER TABLE steps ADD COLUMN note TEXT;
+    """,
 )

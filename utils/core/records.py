@@ -61,6 +61,7 @@ class StepRecord(Record):
     started_at: str | None
     finished_at: str | None
     updated_at: str | None
+    note: str | None  # where a model step ran ("on CUDA"), or why on the CPU ("ran on CPU: ...")
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,20 @@ class ExchangeRecord(Record):
     burn_subtitles: bool | None  # None: CLIP_BURN_SUBTITLES decides
     note: str | None
     created_at: str
-    shape: str  # original, or vertical (9:16)
-    crop_x: float  # where a vertical crop sits across the picture, 0..1
-    caption_style: str  # plain (one line) or words (each word lights up as it is said), when burned in
+    shape: str  # original, vertical (1080×1920) or square (1080×1080)
+    crop_x: float  # where a vertical or square crop sits across the picture, 0..1
+    caption_style: str  # clean, highlight or pop (subtitles.CAPTION_STYLES), when burned in
+    caption_position: str  # top, middle or bottom
+    caption_names: bool | None  # a new speaker's captions start with their name; None: as the shape suggests
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", bool(self.chain))
         if self.burn_subtitles is not None:
             object.__setattr__(self, "burn_subtitles", bool(self.burn_subtitles))
+        if self.caption_names is not None:
+            object.__setattr__(self, "caption_names", bool(self.caption_names))
+        # exchanges added since still get the column's old default name
+        object.__setattr__(self, "caption_style", OLD_STYLE_NAMES.get(self.caption_style, self.caption_style))
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import statistics
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from utils.core import db
 from utils.core.db import Database
 from utils.core.records import ExchangeRecord, StepRecord, VideoRecord
+from utils.pipeline.gpu import is_fallback_note
 
 log = logging.getLogger(__name__)
 
@@ -252,20 +255,22 @@ def queue_event(conn: Database) -> Event:
 
 STEP_FIELDS = (
     "id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error",
-    "queued_at", "started_at", "finished_at",
+    "queued_at", "started_at", "finished_at", "note",
 )  # fmt: skip
 
 
 def step_fields(step: StepRecord) -> dict[str, Any]:
-    """A step as the outside world sees it (the API and the events both start from this)."""
-    return {key: getattr(step, key) for key in STEP_FIELDS}
+    """A step as the outside world sees it (the API and the events both start from this); `fallback`: its
+    note says a model ran on the CPU because CUDA failed, shown as a warning."""
+    return {**{key: getattr(step, key) for key in STEP_FIELDS}, "fallback": is_fallback_note(step.note)}
 
 
 def step_event(step: StepRecord, where: Standing | None = None) -> Event:
-    """A step change for the pages, with where its video stands now (so no page derives it)."""
+    """A step change for the pages, with where its video stands now (so no page derives it) and, while it
+    runs, its time left in seconds (None while nothing says)."""
     event = {"type": "step", **step_fields(step)}
     if where is not None:
-        event.update(video_status=where.state, status_text=where.text)
+        event.update(video_status=where.state, status_text=where.text, seconds_left=where.left.get(step.id))
     return event
 
 
@@ -292,7 +297,7 @@ class StepService:
             task_id = str(uuid.uuid4())
             db.update_step(
                 self.conn, step.id, state=QUEUED, progress=0.0, error=None, task_id=task_id,
-                queued_at=db.now(), started_at=None, finished_at=None,
+                queued_at=db.now(), started_at=None, finished_at=None, note=None,
             )  # fmt: skip
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
         self._send(db.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
@@ -363,7 +368,7 @@ class StepService:
                 raise StepBlocked(f"{STEP[name].title} is {step.state}, not queued or running: nothing to cancel")
             db.update_step(
                 self.conn, step.id, state=PENDING, progress=0.0, attempts=0, task_id=None, error=None,
-                queued_at=None, started_at=None, finished_at=None,
+                queued_at=None, started_at=None, finished_at=None, note=None,
             )  # fmt: skip
         if step.state == QUEUED:
             self.announce_queue()
@@ -405,8 +410,9 @@ class StepService:
                 return None
             db.update_step(
                 self.conn, step_id, state=RUNNING, attempts=step.attempts + 1, progress=0.0,
-                started_at=db.now(), finished_at=None, error=None,
+                started_at=db.now(), finished_at=None, error=None, note=None,
             )  # fmt: skip
+        self._paced_from.pop(step_id, None)
         self.announce_queue()  # everything behind it moved up
         return self._publish(step_id)
 
@@ -417,6 +423,14 @@ class StepService:
         """Record progress; False when the step is no longer this task's running step."""
         fraction = min(max(float(fraction), 0.0), 1.0)
         if not db.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, progress=fraction):
+            return False
+        self._publish(step_id)
+        return True
+
+    def note(self, step_id: int, note: str, task_id: str | None = None) -> bool:
+        """Record the running step's note (where its model runs); False when the step is no longer this
+        task's running step."""
+        if not db.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, note=note):
             return False
         self._publish(step_id)
         return True
@@ -494,7 +508,21 @@ class StepService:
     def announce(self, step: StepRecord) -> None:
         """Tell the pages about a step as it is now, and where its video stands."""
         video = db.get_video(self.conn, step.video_id)
-        self.publish(step_event(step, standings(self.conn, [video]).get(video.id) if video else None))
+        if video is None:
+            self.publish(step_event(step))
+            return
+        if step.state == RUNNING and step.exchange_id is None:
+            self._note_pace(step)
+            self._speeds = self._speeds if self._speeds is not None else learned_speeds(self.conn)
+        where = standings(self.conn, [video], speeds=self._speeds, paced_from=self._paced_from)
+        self.publish(step_event(step, where.get(video.id)))
+
+    def _note_pace(self, step: StepRecord) -> None:
+        """Remember when a running step's progress first reached PACE_FROM: its pace is measured from there."""
+        if step.id in self._paced_from or step.progress < PACE_FROM or not step.started_at:
+            return
+        elapsed = (datetime.fromisoformat(db.now()) - datetime.fromisoformat(step.started_at)).total_seconds()
+        self._paced_from[step.id] = (max(elapsed, 0.0), step.progress)
 
     def announce_queue(self) -> None:
         """Tell the pages where each waiting step now stands in line (a step joined, left or started)."""

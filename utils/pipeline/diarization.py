@@ -7,6 +7,10 @@
 
 Models are loaded once per process and reused. `load_backend()` loads one ahead of time and returns
 the seconds it took, so benchmarks can time loading apart from inference.
+
+On CUDA, a failure of the GPU (no device, a missing library, out of memory at load or on the way) never
+fails the diarization: it runs again on the CPU and says so through `on_device` (`_on_cpu_after`).
+senko detects speech with Silero on both devices (`SENKO_VAD`), so CUDA finds the speakers the CPU does.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from utils.pipeline import gpu
 from utils.pipeline.cores import CoreShare
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
@@ -42,9 +47,16 @@ ECHO_SIMILARITY = 0.75
 SPECTRAL_MAX_EMBEDDINGS = 4000  # above this (about 40 min of speech) re-clustering uses k-means, not spectral
 
 
-_senko_diarizers: dict[str, Any] = {}
+# senko's own choice on CUDA is pyannote's segmentation model as voice detector, with denser windows: on an
+# H200 it found 12 speakers where its CPU path (Silero) found 9 on the same file. Everything here that
+# turns senko's clusters into speakers (`_merge_minor_echoes`, the hints) and `make quality`'s figures
+# were calibrated on the Silero path, so CUDA uses it too; only the embeddings run on the GPU.
+SENKO_VAD = "silero"
+
+_senko_diarizers: dict[tuple[str, str], Any] = {}
 _pyannote_pipelines: dict[tuple[str, str], Any] = {}
 _load_lock = threading.Lock()
+_cuda_broken = ""  # why CUDA failed in this process for good (not out of memory): later runs go to the CPU
 model_lock = threading.Lock()  # one diarization at a time per process: the backends keep per-call state
 
 
@@ -83,9 +95,12 @@ def diarize(
     num_speakers: int | None = None,
     min_speakers: int | None = None,
     max_speakers: int | None = None,
+    on_device: Callable[[gpu.DeviceUse], None] | None = None,
 ) -> list[Turn]:
-    """Speaker turns sorted by start, labelled SPEAKER_00, SPEAKER_01... in order of first appearance."""
+    """Speaker turns sorted by start, labelled SPEAKER_00, SPEAKER_01... in order of first appearance.
+    `on_device` hears where the models run once they are loaded, and again if CUDA fails on the way."""
     options = options or DiarizationOptions()
+    on_device = on_device or (lambda use: None)
     chosen = choose_backend(options.backend, options.pyannote_pipeline, options.token)
     hints = _check_hints(num_speakers, min_speakers, max_speakers)
     progress(0.0)
@@ -100,28 +115,79 @@ def diarize(
         import torch
 
         torch.set_num_threads(options.threads)  # this process's share of the cores (a compute slot)
-    if chosen == "pyannote":
-        device = torch_device(options.device)
-        turns = _run_pyannote(
-            samples, progress, hints, options.pyannote_pipeline, options.token, device, options.threads
-        )
-    else:
-        turns = _run_senko(samples, progress, hints, torch_device(options.device), options.threads)
+    use = _load_with_fallback(chosen, options, torch_device(options.device))
+    on_device(use)
+    try:
+        turns = _run(chosen, samples, progress, hints, options, use.device)
+    except Exception as error:
+        if use.device != gpu.CUDA or isinstance(error, DiarizationError) or not gpu.is_cuda_failure(error):
+            raise
+        use = _on_cpu_after(error)
+        on_device(use)
+        progress(0.02)
+        turns = _run(chosen, samples, progress, hints, options, use.device)
     turns = normalise_speakers(turns)
     progress(1.0)
     speakers = len({turn.speaker for turn in turns})
-    log.info("diarized %.1f s with %s: %d turns, %d speakers", duration, chosen, len(turns), speakers)
+    log.info("diarized %.1f s with %s on %s: %d turns, %d speakers", duration, chosen, use.device, len(turns), speakers)
     return turns
 
 
-def load_backend(backend: str = "auto", *, device: str = "auto", pyannote_pipeline: str = "", token: str = "") -> float:
+def _run(chosen: str, samples: np.ndarray, progress: Progress, hints, options: DiarizationOptions, device: str):
+    if chosen == "pyannote":
+        name, token = options.pyannote_pipeline, options.token
+        return _run_pyannote(samples, progress, hints, name, token, device, options.threads)
+    return _run_senko(samples, progress, hints, device, options.threads, options.vad)
+
+
+def load_backend(
+    backend: str = "auto", *, device: str = "auto", pyannote_pipeline: str = "", token: str = "", vad: str = SENKO_VAD
+) -> float:
     """Load the chosen backend's models now (they are cached); returns the seconds this took."""
     started = time.perf_counter()
-    if choose_backend(backend, pyannote_pipeline, token) == "pyannote":
-        _pyannote(pyannote_pipeline, token, torch_device(device))
-    else:
-        senko_model(torch_device(device))
+    options = DiarizationOptions(backend=backend, device=device, pyannote_pipeline=pyannote_pipeline, token=token,
+                                 vad=vad)  # fmt: skip
+    _load_with_fallback(choose_backend(backend, pyannote_pipeline, token), options, torch_device(device))
     return time.perf_counter() - started
+
+
+def _load(chosen: str, options: DiarizationOptions, device: str) -> None:
+    if chosen == "pyannote":
+        _pyannote(options.pyannote_pipeline, options.token, device)
+    else:
+        senko_model(device, options.vad)
+
+
+def _load_with_fallback(chosen: str, options: DiarizationOptions, device: str) -> gpu.DeviceUse:
+    """Load the models on `device`; on the CPU instead when CUDA fails (or failed before in this process)."""
+    if device == gpu.CUDA and _cuda_broken:
+        _load(chosen, options, gpu.CPU)
+        return gpu.DeviceUse(gpu.CPU, _cuda_broken)
+    try:
+        _load(chosen, options, device)
+        return gpu.DeviceUse(device)
+    except Exception as error:
+        if device != gpu.CUDA or isinstance(error, DiarizationError) or not gpu.is_cuda_failure(error, loading=True):
+            raise
+        use = _on_cpu_after(error)
+    _load(chosen, options, use.device)
+    return use
+
+
+def _on_cpu_after(error: Exception) -> gpu.DeviceUse:
+    """A CUDA failure: log it, free what the GPU holds, and go on on the CPU; a failure other than running
+    out of memory is remembered, so later diarizations in this process go to the CPU at once."""
+    global _cuda_broken
+    use = gpu.warn_fallback("diarization", error)
+    if type(error).__name__ != "OutOfMemoryError" and "out of memory" not in str(error).lower():
+        _cuda_broken = use.fallback
+    with _load_lock:
+        for key in [key for key in _senko_diarizers if key[0] == gpu.CUDA]:
+            del _senko_diarizers[key]
+        for key in [key for key in _pyannote_pipelines if key[1] == gpu.CUDA]:
+            del _pyannote_pipelines[key]
+    gpu.release_cuda_memory()
+    return use
 
 
 def normalise_speakers(turns: list[Turn]) -> list[Turn]:
@@ -143,6 +209,7 @@ def _check_hints(num: int | None, low: int | None, high: int | None) -> tuple[in
 
 
 def torch_device(device: str) -> str:
+    """DEVICE=auto: CUDA when torch sees a GPU; an explicit choice is kept (a failing CUDA falls back)."""
     if device != "auto":
         return device
     import torch
@@ -153,19 +220,22 @@ def torch_device(device: str) -> str:
 # senko
 
 
-def senko_model(device: str):
-    """senko's Diarizer, built once per device: its first construction is slow."""
+def senko_model(device: str, vad: str = SENKO_VAD):
+    """senko's Diarizer, built once per device: its first construction is slow. senko has a pyannote voice
+    detector on CUDA only, so the CPU always gets Silero."""
+    vad = vad if device == gpu.CUDA else SENKO_VAD
     with _load_lock:
-        diarizer = _senko_diarizers.get(device)
+        diarizer = _senko_diarizers.get((device, vad))
         if diarizer is None:
             started = time.perf_counter()
             import senko
 
             # warmup=False: senko's warm-up compiles UMAP/HDBSCAN with numba (tens of seconds), which only
-            # recordings over 20 minutes use; they pay it on first use instead.
-            diarizer = senko.Diarizer(device=device, warmup=False, quiet=True)
-            _senko_diarizers[device] = diarizer
-            log.info("loaded senko on %s in %.1f s", device, time.perf_counter() - started)
+            # recordings over 20 minutes use; they pay it on first use instead. clustering="cpu": the
+            # clusterers calibrated here (RAPIDS, senko's GPU clustering, is not installed either).
+            diarizer = senko.Diarizer(device=device, vad=vad, clustering="cpu", warmup=False, quiet=True)
+            _senko_diarizers[(device, vad)] = diarizer
+            log.info("loaded senko on %s (%s voice detection) in %.1f s", device, vad, time.perf_counter() - started)
     return diarizer
 
 
@@ -173,8 +243,10 @@ def senko_model(device: str):
 _SENKO_STAGES = (("_perform_vad", 0.2), ("_extract_fbank_features", 0.4), ("_generate_embeddings", 0.85))
 
 
-def _run_senko(samples: np.ndarray, progress: Progress, hints, device: str, threads: int = 0) -> list[Turn]:
-    diarizer = senko_model(device)
+def _run_senko(
+    samples: np.ndarray, progress: Progress, hints, device: str, threads: int = 0, vad: str = SENKO_VAD
+) -> list[Turn]:
+    diarizer = senko_model(device, vad)
     with model_lock:
         # senko has no progress hook and no speaker-count option: wrap its stage methods (progress) and its
         # two clusterers (hints) on the instance for this call. A stage senko renamed is simply not reported.

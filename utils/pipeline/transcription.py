@@ -5,6 +5,10 @@ The model is loaded once per process and reused (loading is the slow part for sh
 
 To time loading apart from inference (benchmarks), call `load_model_timed()` first: it returns the
 model and the seconds that call spent loading (near zero once cached); `transcribe()` then reuses it.
+
+On CUDA a failure of the GPU (no device, cuBLAS 12 missing: CTranslate2 only finds out at the first
+encode, out of memory) never fails the transcription: it goes on on the CPU (`_Whisper`) and says so
+through `on_device`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
+from utils.pipeline import gpu
 from utils.pipeline.errors import StepError
 from utils.pipeline.media import MODEL_SAMPLE_RATE, as_float, read_pcm16
 from utils.pipeline.options import PACKAGED_MODEL, TranscriptionOptions
@@ -30,8 +35,10 @@ GAP_MIN_SPEECH_SECONDS = 2.0  # a stretch of speech this long without text is tr
 SAMPLE_RATE = MODEL_SAMPLE_RATE
 
 
-_models: dict[tuple[str, str, str], WhisperModel] = {}
+_models: dict[tuple[str, str, str, int], WhisperModel] = {}
 _models_lock = threading.Lock()
+_cuda_broken = ""  # why CUDA failed in this process for good (not out of memory): later runs go to the CPU
+CPU_COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "auto", "default")
 
 
 class TranscriptionError(StepError):
@@ -103,6 +110,8 @@ def load_model_timed(
 
 
 def _build_model(name: str, resolved: str, device: str, compute_type: str, cpu_threads: int) -> WhisperModel:
+    if device == gpu.CUDA:
+        gpu.preload_cublas()  # before CTranslate2 looks for libcublas.so.12 (requirements-gpu.txt)
     try:
         return WhisperModel(resolved, device=device, compute_type=compute_type, cpu_threads=cpu_threads)
     except ValueError as error:
@@ -136,10 +145,12 @@ def transcribe(
     options: TranscriptionOptions | None = None,
     *,
     on_segment: Callable[[Segment], None] | None = None,
+    on_device: Callable[[gpu.DeviceUse], None] | None = None,
 ) -> Transcript:
     """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments.
 
-    `on_segment` sees each segment as soon as it is decoded, so callers can show text while the rest runs.
+    `on_segment` sees each segment as soon as it is decoded, so callers can show text while the rest runs;
+    `on_device` hears where the model runs once it is loaded, and again if CUDA fails on the way.
     """
     options = options or TranscriptionOptions()
     progress(0.0)
@@ -148,7 +159,7 @@ def transcribe(
     if duration == 0:
         progress(1.0)
         return Transcript(segments=(), language=options.language, duration=0.0)
-    model = load_model(options.model_name, options.device, options.compute_type, options.cpu_threads)
+    whisper = _Whisper(options, on_device)
     # Not conditioning each window on the previous text stops one misheard stretch from steering the
     # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
     # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
@@ -158,29 +169,128 @@ def transcribe(
         "condition_on_previous_text": False,
     }  # fmt: skip
     segments: list[Segment] = []
-    language = decoding["language"]
+
+    def emit(piece, offset: float) -> Segment | None:
+        segment = _segment(piece)
+        if segment is not None:
+            segment = _shifted(segment, offset) if offset else segment
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        progress(min(max((offset + piece.end) / duration, 0.0), 0.99))
+        return segment
+
     bounds = chunk_bounds(audio, options.chunk_seconds)
-    for begin, end in bounds:
-        offset = begin / SAMPLE_RATE
-        piece_audio = as_float(audio[begin:end])
-        if options.batched:
-            run = BatchedInferencePipeline(model).transcribe
-            pieces, info = run(piece_audio, batch_size=options.batch_size, **{**decoding, "language": language})
-        else:
-            pieces, info = model.transcribe(piece_audio, **{**decoding, "language": language})
-        language = language or info.language  # detected on the first piece, kept for the others
-        for piece in pieces:  # a lazy generator: the work happens while iterating
-            segment = _segment(piece)
-            if segment is not None:
-                segment = _shifted(segment, offset) if offset else segment
-                segments.append(segment)
-                if on_segment is not None:
-                    on_segment(segment)
-            progress(min(max((offset + piece.end) / duration, 0.0), 0.99))
-    segments = _fill_gaps(model, audio, segments, {**decoding, "language": language}, bounds)
+    for bound in bounds:  # the language is detected on the first piece and kept for the others
+        language = _transcribe_piece(whisper, audio, bound, decoding, emit)
+        decoding["language"] = decoding["language"] or language
+    segments = _fill_gaps(whisper, audio, segments, decoding, bounds)
     progress(1.0)
+    language = decoding["language"]
     log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), language)
     return Transcript(segments=tuple(segments), language=language, duration=duration)
+
+
+def _transcribe_piece(whisper: _Whisper, audio, bound: tuple[int, int], decoding: dict, emit) -> str | None:
+    """One piece of the audio, through `emit`; returns the language. If CUDA fails part-way, the piece
+    goes on on the CPU from the end of the last segment it gave, so no segment is given twice."""
+    start, end = bound
+    while True:
+        resume = start
+        try:
+            pieces, info = whisper.run(as_float(audio[start:end]), decoding)
+            for piece in pieces:  # a lazy generator: the work (and a CUDA failure) happens while iterating
+                segment = emit(piece, start / SAMPLE_RATE)
+                if segment is not None:
+                    resume = max(resume, min(int(segment.end * SAMPLE_RATE), end))
+            return info.language
+        except Exception as error:
+            if not whisper.fall_back(error):
+                raise
+        if end - resume < MIN_RESUME_SECONDS * SAMPLE_RATE:
+            return decoding["language"]
+        start = resume
+
+
+MIN_RESUME_SECONDS = 0.5  # less audio than this left in a piece when CUDA failed: nothing to go on with
+
+
+class _Whisper:
+    """The Whisper model one transcription runs on: on CUDA until CUDA fails, then on the CPU for good.
+
+    CTranslate2 reports a missing cuBLAS only at the first encode, and memory can run out at any batch,
+    so loading and every call go through `fall_back`. A failure other than running out of memory is
+    remembered for the process: later transcriptions go to the CPU at once, with the same reason."""
+
+    def __init__(self, options: TranscriptionOptions, on_device: Callable[[gpu.DeviceUse], None] | None):
+        self.options = options
+        self.on_device = on_device or (lambda use: None)
+        device = pick_device(options.device)
+        broken = device == gpu.CUDA and _cuda_broken  # CUDA failed before in this process: not again
+        self.use = gpu.DeviceUse(gpu.CPU, _cuda_broken) if broken else gpu.DeviceUse(device)
+        try:
+            self.model = self._load()
+        except Exception as error:
+            if not self.fall_back(error):
+                raise
+        else:
+            self.on_device(self.use)
+
+    def _load(self) -> WhisperModel:
+        options, device = self.options, self.use.device
+        compute_type = options.compute_type
+        if self.use.fallback and compute_type not in CPU_COMPUTE_TYPES:
+            compute_type = ""  # float16 was meant for the GPU: the CPU's default instead
+        return load_model(options.model_name, device, compute_type, options.cpu_threads)
+
+    @property
+    def batched(self) -> bool:
+        """WHISPER_BATCHED=auto (None): batched on CUDA, as faster-whisper advises, sequential on the CPU."""
+        return self.options.batched if self.options.batched is not None else self.use.device == gpu.CUDA
+
+    def run(self, audio, decoding: dict):
+        if self.batched:
+            # with timestamps, the batched pipeline ends segments where the sequential one does (without, each
+            # voiced stretch of up to 30 s was one segment: 1 segment for pyannote's sample against 3)
+            batched = BatchedInferencePipeline(self.model)
+            return batched.transcribe(audio, batch_size=self.options.batch_size, without_timestamps=False, **decoding)
+        return self.model.transcribe(audio, **decoding)
+
+    def collect(self, audio, decoding: dict) -> list:
+        """Every segment of a short stretch, at once (on the CPU if CUDA fails meanwhile)."""
+        while True:
+            try:
+                pieces, _info = self.model.transcribe(audio, **decoding)
+                return list(pieces)
+            except Exception as error:
+                if not self.fall_back(error):
+                    raise
+
+    def fall_back(self, error: Exception) -> bool:
+        """After a CUDA failure, carry on with the model on the CPU (True); any other error is the caller's.
+        CTranslate2 says "CUDA" or names the library in every such error, at load as at first use."""
+        cause = error.__cause__ if isinstance(error, TranscriptionError) and error.__cause__ else error
+        if self.use.device != gpu.CUDA or not gpu.is_cuda_failure(cause):
+            return False
+        global _cuda_broken
+        self.use = gpu.warn_fallback(f"Whisper ({self.options.model_name})", cause)
+        if not _out_of_memory(cause):
+            _cuda_broken = self.use.fallback
+        _forget_cuda_models()
+        self.model = self._load()
+        self.on_device(self.use)
+        return True
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
+
+
+def _forget_cuda_models() -> None:
+    """Drop the CUDA models of this process, so a failed one gives its GPU memory back."""
+    with _models_lock:
+        for key in [key for key in _models if key[1] == gpu.CUDA]:
+            del _models[key]
 
 
 CHUNK_SEARCH_SECONDS = 30.0  # how far from each chunk mark the quietest moment is looked for
@@ -209,7 +319,7 @@ def chunk_bounds(audio, chunk_seconds: float) -> list[tuple[int, int]]:
 
 
 def _fill_gaps(
-    model: WhisperModel, audio, segments: list[Segment], options: dict, bounds: list[tuple[int, int]]
+    whisper: _Whisper, audio, segments: list[Segment], options: dict, bounds: list[tuple[int, int]]
 ) -> list[Segment]:
     """Every stretch of speech longer than GAP_MIN_SPEECH_SECONDS (by the VAD) gets text: a stretch the
     pass over the whole file left without any, which Whisper sometimes does at the end of a file or after
@@ -225,7 +335,7 @@ def _fill_gaps(
     added: list[Segment] = []
     for start, end in _untranscribed(chunks, segments):
         piece_audio = as_float(audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
-        pieces, _info = model.transcribe(piece_audio, **{**options, "vad_filter": False})
+        pieces = whisper.collect(piece_audio, {**options, "vad_filter": False})
         found = [_shifted(segment, start) for segment in filter(None, map(_segment, pieces))]
         log.info("speech at %.1f-%.1f s had no text: transcribed again, %d segments", start, end, len(found))
         added += found

@@ -40,6 +40,13 @@ export class Panel {
     const error = row.querySelector(".step-error");
     error.textContent = event.state === "error" ? event.error || "failed (no message recorded)" : "";
     error.classList.toggle("d-none", event.state !== "error");
+    const note = row.querySelector(".step-note");
+    if (note && event.note !== undefined) { // where the model runs; a warning after a CUDA failure
+      note.textContent = event.note || "";
+      note.classList.toggle("d-none", !event.note);
+      note.classList.toggle("text-warning-emphasis", Boolean(event.fallback));
+      note.classList.toggle("text-body-secondary", !event.fallback);
+    }
     if (event.state === "queued" || event.state === "running") row.querySelector(".step-run").disabled = true;
     this.tick();
     return changed;
