@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort, request, send_file
 
 from routes import get_db, settings
 from utils.core import db, presenters
@@ -28,19 +28,25 @@ def managed_file(path: str | None) -> Path:
     return resolved
 
 
-def send_checked(path: Path, mimetype: str, download_name: str | None = None, max_age: int | None = None):
-    """Send with the given type; a file of no known type is only ever offered as a download."""
+def send_checked(
+    path: Path, mimetype: str, download_name: str | None = None, max_age: int | None = None, save: bool = False
+):
+    """Send with the given type; a file of no known type is only ever offered as a download, and any file
+    is when `save` asks for one."""
     return send_file(
-        path, mimetype=mimetype, conditional=True, as_attachment=mimetype == OCTET_STREAM,
+        path, mimetype=mimetype, conditional=True, as_attachment=save or mimetype == OCTET_STREAM,
         download_name=download_name or path.name, max_age=max_age,
     )  # fmt: skip
 
 
 @media.get("/videos/<int:video_id>")
 def video_file(video_id: int):
+    """The source video, played in place, or saved (`?download=1`) under the name editing timelines reference."""
     video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.video_path)
-    return send_checked(path, media_type(path), download_name=presenters.source_file_name(video))
+    return send_checked(
+        path, media_type(path), download_name=presenters.source_file_name(video), save="download" in request.args
+    )
 
 
 @media.get("/thumbnails/<int:video_id>")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from routes import get_db, step_service
-from routes.api import BadRequest, NotFound, api, json_body
+from routes.api import BadRequest, Conflict, NotFound, api, json_body
+from routes.api.exchanges import send_timeline, timeline_format
 from utils.core import db, library, people, presenters
 from utils.core.records import PersonRecord
 
@@ -69,6 +70,27 @@ def answers(person_id: int):
     """Every exchange, across videos, in which the person answers, with its steps and clips."""
     person_or_404(person_id)
     return jsonify(answers=library.describe_answers(get_db(), person_id))
+
+
+@api.get("/people/<int:person_id>/timeline.<fmt>")
+def answers_timeline(person_id: int, fmt: str):
+    """Their answers across videos as one editing timeline with sound (.otio, .fcpxml, .edl): a clip per
+    answer of its own video, each video referenced by the name its source download is saved under. All of
+    them, or `?exchange=<id>` repeated."""
+    person = person_or_404(person_id)
+    timeline_format(fmt)
+    conn = get_db()
+    wanted = request.args.getlist("exchange")
+    if not all(item.isdigit() for item in wanted):
+        raise BadRequest("exchange must be an exchange id")
+    theirs = {exchange.id for exchange in db.answers_of_person(conn, person_id)}
+    strangers = [item for item in wanted if int(item) not in theirs]
+    if strangers:
+        raise BadRequest(f"not answers of this person: {', '.join(strangers)}")
+    built = library.answers_timeline(conn, person, [int(item) for item in wanted] or None)
+    if built is None:
+        raise Conflict(f"{person.name} answers in no Q&A yet: name them in a video that has its Q&A first")
+    return send_timeline(built, fmt, presenters.answers_file_stem(person))
 
 
 @api.post("/people/<int:person_id>/answers/cut")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import opentimelineio as otio
 import pytest
 
 from tests.support.common import EVIL
+from tests.support.media_factory import make_video
 from tests.support.voices import voice
 from utils.core import db, library, people
 from utils.pipeline.types import Exchange, Segment
@@ -122,19 +125,44 @@ def test_what_people_typed_is_shown_as_text_never_run(client, conn):
         assert "<script>alert" not in page and "<img src=x" not in page, path
 
 
-def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
+READERS = (("otio", "otio_json", {}), ("fcpxml", "fcpx_xml", {}), ("edl", "cmx_3600", {"rate": 25}))
+
+
+def sound_and_picture(response) -> list[tuple[str, list]]:
+    """The timeline read back with its adapter: each track's kind and clips, and the file it was in."""
+    fmt = response.headers["Content-Disposition"].rsplit(".", 1)[1]
+    adapter, options = next((adapter, options) for name, adapter, options in READERS if name == fmt)
+    back = otio.adapters.read_from_string(response.get_data(as_text=True), adapter, **options)
+    return [(track.kind, list(track.find_clips())) for track in back.tracks]
+
+
+def test_a_video_exports_as_an_editing_timeline_with_sound_that_reads_back(client, conn, app):
     video_id = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    source = make_video(Path(app.config["SETTINGS"].download_dir) / str(video_id) / "v.mp4", duration=1.0)
+    with db.transaction(conn):
+        db.update_video(conn, video_id, video_path=str(source))
     client.put(f"/api/videos/{video_id}/speakers/SPEAKER_01", json={"name": "Ada"})
-    for fmt, adapter in (("otio", "otio_json"), ("fcpxml", "fcpx_xml"), ("edl", "cmx_3600")):
+    for fmt, _adapter, _options in READERS:
         response = client.get(f"/api/videos/{video_id}/timeline.{fmt}")
         assert response.status_code == 200 and f"filename=One.{fmt}" in response.headers["Content-Disposition"]
-        options = {"rate": 25} if fmt == "edl" else {}
-        timeline = otio.adapters.read_from_string(response.get_data(as_text=True), adapter, **options)
-        (clip,) = timeline.find_clips()
-        assert clip.source_range.start_time.to_seconds() == pytest.approx(2.0, abs=1 / 25)
-        assert clip.source_range.end_time_exclusive().to_seconds() == pytest.approx(30.5, abs=1 / 25)
-        (marker,) = clip.markers
+        tracks = sound_and_picture(response)
+        assert {kind for kind, _clips in tracks} == {"Video", "Audio"}, fmt
+        for _kind, (clip,) in tracks:
+            assert clip.source_range.start_time.to_seconds() == pytest.approx(2.0, abs=1 / 25)
+            assert clip.source_range.end_time_exclusive().to_seconds() == pytest.approx(30.5, abs=1 / 25)
+        (marker,) = next(clips[0] for kind, clips in tracks if kind == "Video").markers
         assert "why did you leave?" in marker.name.lower() and "ada" in marker.name.lower()
+    fcpxml = client.get(f"/api/videos/{video_id}/timeline.fcpxml").get_data(as_text=True)
+    # the sound the file has (make_video's tone: mono, 44.1 kHz), under the name its download is saved as
+    assert 'src="One.mp4"' in fcpxml and 'hasAudio="1"' in fcpxml
+    assert 'audioChannels="1"' in fcpxml and 'audioRate="44100"' in fcpxml
+    page = client.get(f"/videos/{video_id}").get_data(as_text=True)  # the links a person clicks
+    for link in (f"/api/videos/{video_id}/timeline.fcpxml", f"/api/videos/{video_id}/timeline.edl",
+                 f"/api/videos/{video_id}/timeline.otio", f"/media/videos/{video_id}?download=1"):  # fmt: skip
+        assert f'href="{link}"' in page, link
+    saved = client.get(f"/media/videos/{video_id}?download=1")
+    assert saved.status_code == 200 and saved.headers["Content-Disposition"] == "attachment; filename=One.mp4"
+    assert client.get(f"/media/videos/{video_id}").headers["Content-Disposition"] == "inline; filename=One.mp4"
     assert client.get(f"/api/videos/{video_id}/timeline.mov").status_code == 404
     with db.transaction(conn):
         db.update_video(conn, video_id, title="Wywiad z Łukaszem")  # a title beyond Latin-1 still downloads
@@ -142,6 +170,36 @@ def test_a_video_exports_as_an_editing_timeline_that_reads_back(client, conn):
     assert "filename*=UTF-8''Wywiad_z_%C5%81ukaszem.edl" in header and header.isascii()
     empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))
     assert client.get(f"/api/videos/{empty}/timeline.edl").status_code == 409
+
+
+def test_a_persons_answers_export_as_one_timeline_of_their_videos(client, conn):
+    first = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
+    second = interview(conn, "Two's\ninterview", {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4)})
+    client.put(f"/api/videos/{first}/speakers/SPEAKER_01", json={"name": "Ada"})
+    client.put(f"/api/videos/{second}/speakers/SPEAKER_01", json={"name": "Ada"})
+    (ada,) = client.get("/api/people").get_json()["people"]
+    answers = [a["id"] for a in client.get(f"/api/people/{ada['id']}/answers").get_json()["answers"]]
+    for fmt, _adapter, _options in READERS:
+        response = client.get(f"/api/people/{ada['id']}/timeline.{fmt}")
+        assert response.status_code == 200 and f"filename=Ada_answers.{fmt}" in response.headers["Content-Disposition"]
+        for kind, clips in sound_and_picture(response):
+            assert len(clips) == 2, (fmt, kind)
+            if fmt != "edl":  # an EDL names each file in a comment
+                assert [clip.media_reference.target_url for clip in clips] == ["One.mp4", "Two_s_interview.mp4"]
+            assert "\n" not in clips[1].name and clips[1].name.endswith("interview - Q&A 1: Why did you leave?")
+    edl = client.get(f"/api/people/{ada['id']}/timeline.edl").get_data(as_text=True)
+    assert [line for line in edl.splitlines() if line.startswith("* FROM CLIP:")] == [
+        "* FROM CLIP: One.mp4", "* FROM CLIP: Two_s_interview.mp4"]  # fmt: skip
+    page = client.get(f"/people/{ada['id']}").get_data(as_text=True)
+    for fmt, _adapter, _options in READERS:
+        assert f'href="/api/people/{ada["id"]}/timeline.{fmt}"' in page, fmt
+    chosen = client.get(f"/api/people/{ada['id']}/timeline.otio?exchange={answers[1]}")
+    assert [len(clips) for _kind, clips in sound_and_picture(chosen)] == [1, 1]
+    assert client.get(f"/api/people/{ada['id']}/timeline.otio?exchange=99999").status_code == 400
+    assert client.get(f"/api/people/{ada['id']}/timeline.mov").status_code == 404
+    assert client.get("/api/people/99999/timeline.otio").status_code == 404
+    host = client.put(f"/api/videos/{first}/speakers/SPEAKER_00", json={"name": "Host"}).get_json()["speaker"]
+    assert client.get(f"/api/people/{host['person']['id']}/timeline.edl").status_code == 409  # asks, never answers
 
 
 def test_searched_words_are_marked_in_any_form_and_short_ones_only_whole():
