@@ -36,7 +36,7 @@ from bench.report import OUTPUT, ROOT, Report
 
 FLOOR_PREFIX = "FLOOR "
 DEFAULT_PRESET = "superfast"  # CutOptions' default
-DEFAULT_CRF = 23  # utils.media.cut_clip's default; the cut_clips step does not change it
+DEFAULT_CRF = 20  # CutOptions.crf, what the cut_clips step encodes with (x264 for social upload)
 
 
 # ---- the floors ------------------------------------------------------------------------------

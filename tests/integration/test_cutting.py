@@ -13,7 +13,7 @@ from tests.support.media_checks import FPS, first_frame_time, frames, ssim, top_
 from tests.support.media_factory import make_video
 from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
 from utils.pipeline.options import CutOptions
-from utils.pipeline.subtitles import Cue, to_ass_plain, to_srt
+from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass, to_srt
 
 
 @pytest.fixture(scope="module")
@@ -136,15 +136,15 @@ def test_markup_in_a_name_is_burned_as_text_not_obeyed(source, ffmpeg, tmp_path)
     """A speaker named with SRT font tags and an ASS override: the caption stays small, white and at the
     bottom (obeyed, `{\\an8}` would move it to the top and the tag would paint it large and red)."""
     captions = tmp_path / "clip.ass"
-    captions.write_text(to_ass_plain([Cue(0.0, 3.0, f"{HOSTILE_NAME}: HELLO WORLD")]))
+    captions.write_text(to_ass([Cue(0.0, 3.0, f"{HOSTILE_NAME}: HELLO WORLD")], "clean", CaptionLayout(640, 360)))
     plain = cut_clip(source, tmp_path / "plain.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg))
     burned = cut_clip(source, tmp_path / "burned.mp4", 2.0, 5.0, CutOptions(ffmpeg=ffmpeg), subtitles_path=captions)
     with_text, without = _last_rgb(burned), _last_rgb(plain)
     height = with_text.shape[0]
     changed = np.abs(with_text - without).max(axis=2) > 40
-    assert changed[height * 4 // 5 :].sum() > 50, "the caption is drawn at the bottom"
-    assert changed[: height * 4 // 5].sum() < 20, "at its usual size: nothing above the bottom fifth (but noise)"
-    white = (with_text[height * 4 // 5 :] > 200).all(axis=2) & changed[height * 4 // 5 :]
+    assert changed[height * 2 // 3 :].sum() > 50, "the caption is drawn at the bottom"
+    assert changed[: height * 2 // 3].sum() < 20, "at its usual size: two lines, nothing above the bottom third"
+    white = (with_text[height * 2 // 3 :] > 200).all(axis=2) & changed[height * 2 // 3 :]
     assert white.sum() > 50, "in white"
 
 
@@ -202,23 +202,20 @@ def test_an_unreadable_source_is_reported(ffmpeg, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]
 
 
-def test_a_vertical_clip_is_9_by_16_placed_where_asked_and_plays(source, ffmpeg, tmp_path):
+def test_a_vertical_clip_is_1080_by_1920_placed_where_asked_and_plays(source, ffmpeg, tmp_path):
     from utils.pipeline.media import _cut_command
 
     clip = cut_clip(
         source, tmp_path / "vertical.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg, shape="vertical", crop_x=0.0)
     )
     media = probe(clip)
-    assert media.has_video and media.height and abs(media.width / media.height - 9 / 16) < 0.02, (
-        media.width,
-        media.height,
-    )
+    assert media.has_video and (media.width, media.height) == (1080, 1920)
     assert media.duration == pytest.approx(3.0, abs=0.1)
     command = _cut_command(
         source, tmp_path / "x.mp4", 1.0, 3.0, CutOptions(shape="vertical", crop_x=1.0, accurate=False), None
     )
     assert "libx264" in command, "a crop is always encoded again, even in copy mode"
-    assert any("crop=" in part and "*1.000:0" in part for part in command)
+    assert any("crop=" in part and "x='(iw-ow)*1.000'" in part and "lanczos" in part for part in command)
 
 
 # ---- one encode, clips copied out of it ---------------------------------------------------------

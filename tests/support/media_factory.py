@@ -115,3 +115,24 @@ class MediaServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def make_talk_video(
+    path: Path,
+    speech: Path,
+    width: int = 1280,
+    height: int = 720,
+    duration: float = 12.0,
+    colour: str = "0x406080",
+    keyframe_seconds: float | None = None,
+) -> Path:
+    """An H.264/AAC MP4 of real speech (a recording, e.g. from ../shared/devset) over a plain picture of
+    one colour, so anything drawn on it (captions) stands out pixel for pixel; with `keyframe_seconds`
+    encoded as sites encode (a keyframe that often, B-frames), so it can be smart cut."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gop = ["-g", str(round(25 * keyframe_seconds))] if keyframe_seconds else []
+    run_ffmpeg("-f", "lavfi", "-i", f"color=c={colour}:size={width}x{height}:rate=25:duration={duration}",
+               "-i", str(speech), "-map", "0:v", "-map", "1:a", "-t", str(duration),
+               "-c:v", "libx264", "-preset", "veryfast", *gop, "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-ar", "44100", str(path))  # fmt: skip
+    return path

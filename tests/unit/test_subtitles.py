@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 import srt
@@ -172,23 +173,133 @@ def test_json_export_carries_speakers_names_and_words():
     assert first["words"][0] == {"start": 1.0, "end": 1.45, "text": "So", "probability": None}
 
 
-def test_word_by_word_captions_light_each_word_at_its_time_and_cannot_inject_styles():
-    from utils.pipeline.subtitles import Cue, to_ass_karaoke
-
-    cue = Cue(0.5, 2.0, "Ada: Hi {\\b1}there", "Ada", (Word(0.7, 1.0, " Hi"), Word(1.1, 1.9, " {\\b1}there")))
-    text = to_ass_karaoke([cue, Cue(2.0, 3.0, "No word times")])
-    dialogues = [line for line in text.splitlines() if line.startswith("Dialogue:")]
-    assert dialogues[0] == "Dialogue: 0,0:00:00.50,0:00:02.00,Default,,0,0,0,,{\\k20}Ada: {\\k30}Hi {\\k90}(/b1)there"
-    assert dialogues[1].endswith(",No word times")
-    assert "[V4+ Styles]" in text and "PlayResY: 288" in text
+def dialogues(ass: str) -> list[tuple[str, str, str]]:
+    """(start, end, text) of each ASS event."""
+    rows = [line.removeprefix("Dialogue: ").split(",", 9) for line in ass.splitlines() if line.startswith("Dialogue:")]
+    return [(row[1], row[2], row[9]) for row in rows]
 
 
-def test_plain_burned_captions_and_srt_carry_markup_as_text():
-    from utils.pipeline.subtitles import to_ass_plain
+def test_highlight_colours_the_spoken_word_one_event_a_word_and_cannot_inject_styles():
+    from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass
+
+    words = (Word(0.7, 1.0, " Hi"), Word(1.1, 1.9, " {\\b1}there"))
+    cue = Cue(0.5, 2.0, "Ada: Hi {\\b1}there", "Ada", words)
+    ass = to_ass([cue, Cue(2.0, 3.0, "No word times")], "highlight", CaptionLayout(1080, 1920, names=True))
+    events = dialogues(ass)
+    assert [(start, end) for start, end, _ in events] == [("0:00:00.70", "0:00:01.10"), ("0:00:01.10", "0:00:02.00"),
+                                                          ("0:00:02.00", "0:00:03.00")]  # fmt: skip
+    accent = "{\\1c&H3FD2FF&}"
+    assert events[0][2] == f"Ada: {accent}Hi{{\\1c&HFFFFFF&}} (/b1)there"
+    assert events[1][2] == f"Ada: Hi {accent}(/b1)there{{\\1c&HFFFFFF&}}"
+    assert events[2][2] == "No word times"
+    assert "PlayResX: 1080" in ass and "PlayResY: 1920" in ass and "DejaVu Sans" in ass
+
+
+def test_clean_burned_captions_and_srt_carry_markup_as_text():
+    from utils.pipeline.subtitles import CaptionLayout, to_ass
 
     cue = Cue(0.5, 2.0, '<font color="#ff0000">{\\an8}Eve</font>: hi')
-    dialogue = [line for line in to_ass_plain([cue]).splitlines() if line.startswith("Dialogue:")]
-    assert dialogue == ['Dialogue: 0,0:00:00.50,0:00:02.00,Plain,,0,0,0,,<font color="#ff0000">(/an8)Eve</font>: hi']
-    text = to_srt([cue])
-    assert "<font" not in text and "{\\" not in text and "</font" not in text
-    assert text.replace("\u200b", "").splitlines()[2] == cue.text
+    [(start, end, text)] = dialogues(to_ass([cue], "clean", CaptionLayout(1280, 720)))
+    assert (start, end) == ("0:00:00.50", "0:00:02.00")
+    assert text.replace("\\N", " ") == '<font color="#ff0000">(/an8)Eve</font>: hi'
+    assert "{" not in text
+    srt_text = to_srt([cue])
+    assert "<font" not in srt_text and "{\\" not in srt_text and "</font" not in srt_text
+    assert srt_text.replace("\u200b", "").splitlines()[2] == cue.text
+
+
+# ---- captions made for phones -------------------------------------------------------------------
+
+LAYOUTS = {"vertical": (1080, 1920), "square": (1080, 1080), "original": (1280, 720), "small": (640, 360)}
+
+
+def long_talk() -> list[Cue]:
+    """Two speakers, one long answer with long words, as the clip's cues (names and word times)."""
+    names = {A: "Teri", B: "Maximilian Longname-Smith"}
+    answer = (
+        "Well, I think the single most extraordinarily important consideration in this whole business "
+        "is that we listened to our customers every single day. Otherwise nothing would have worked."
+    )
+    return transcript_cues([segment(0.0, 3.0, "So what really happened there?", A), segment(3.2, 16.0, answer, B)],
+                           names)  # fmt: skip
+
+
+def test_old_style_names_still_work_and_every_style_reads_on_any_background():
+    from utils.pipeline.subtitles import CAPTION_STYLES, caption_style, worst_contrast
+
+    assert caption_style("plain").name == "clean" and caption_style("words").name == "highlight"
+    assert set(CAPTION_STYLES) == {"clean", "highlight", "pop"}
+    for style in CAPTION_STYLES.values():
+        assert worst_contrast(style) >= 4.5, style.name  # text and spoken word against outline or box
+
+
+def test_captions_are_at_most_two_lines_that_fit_the_frame_a_few_words_at_a_time():
+    from utils.pipeline import fonts
+    from utils.pipeline.subtitles import CAPTION_STYLES, CaptionLayout, caption_chunks
+
+    for style in CAPTION_STYLES.values():
+        for width, height in LAYOUTS.values():
+            layout = CaptionLayout(width, height, names=True)
+            chunks = caption_chunks(long_talk(), style, layout)
+            assert chunks and all(1 <= len(chunk.lines) <= 2 for chunk in chunks)
+            size = round(style.size * layout.unit)
+            for chunk in chunks:
+                for line in chunk.lines:
+                    text = " ".join(token.text for token in line)
+                    too_wide = fonts.text_width(text, size, style.bold) > layout.line_room(style)
+                    assert not too_wide or len(line) == 1, (style.name, layout, text)  # one long word is shrunk
+                if style.max_words:
+                    assert len(chunk.spoken) <= style.max_words
+            starts = [chunk.start for chunk in chunks]
+            assert starts == sorted(starts) and all(a.end <= b.start for a, b in itertools.pairwise(chunks))
+            spoken = [token.text for chunk in chunks for token in chunk.spoken]
+            assert " ".join(spoken) == " ".join(w.text.strip() for cue in long_talk() for w in cue.words)
+
+
+def test_a_speaker_is_named_once_when_names_are_on_and_never_when_off():
+    from utils.pipeline.subtitles import CaptionLayout, caption_chunks, caption_style
+
+    named = caption_chunks(long_talk(), caption_style("pop"), CaptionLayout(1080, 1920, names=True))
+    texts = [chunk.text.replace("\n", " ") for chunk in named]
+    assert texts[0].startswith("Teri: So") and sum("Teri:" in text for text in texts) == 1
+    assert sum("Maximilian Longname-Smith:" in text for text in texts) == 1
+    plain = caption_chunks(long_talk(), caption_style("pop"), CaptionLayout(1080, 1920, names=False))
+    assert not any(":" in chunk.text for chunk in plain)
+
+
+def test_phone_captions_keep_out_of_the_platform_buttons_and_go_where_asked():
+    from utils.pipeline.subtitles import CaptionLayout, caption_style, to_ass
+
+    for name in ("clean", "highlight", "pop"):
+        style = caption_style(name)
+        for position, alignment in (("bottom", 2), ("middle", 5), ("top", 8)):
+            layout = CaptionLayout(1080, 1920, position)
+            left, right, vertical = layout.margins(style)
+            edge = (style.edge_width + style.shadow) * 1080
+            assert right - edge >= 0.15 * 1080 and left - edge >= 0.05 * 1080
+            if position == "bottom":
+                assert vertical - edge >= 0.20 * 1920
+            ass = to_ass(long_talk(), name, layout)
+            style_line = next(line for line in ass.splitlines() if line.startswith("Style:"))
+            assert style_line.split(",")[18:22] == [str(alignment), str(left), str(right), str(vertical)]
+
+
+def test_pop_shows_the_words_said_so_far_and_hides_the_rest_in_place():
+    from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass
+
+    words = tuple(Word(0.5 * i, 0.5 * i + 0.4, f" w{i}") for i in range(3))
+    events = dialogues(to_ass([Cue(0.0, 1.5, "w0 w1 w2", None, words)], "pop", CaptionLayout(1080, 1920)))
+    assert len(events) == 3
+    assert all(text.count("\\alpha&HFF&") == 2 - index for index, (_, _, text) in enumerate(events))
+    assert all("\\t(0," in text for _, _, text in events)  # the newest word grows into place
+
+
+def test_a_preview_catches_a_caption_mid_word():
+    from utils.pipeline.subtitles import CaptionLayout, caption_events, caption_style, preview_moment
+
+    layout = CaptionLayout(1080, 1920)
+    for name in ("clean", "highlight", "pop"):
+        moment = preview_moment(long_talk(), name, layout)
+        events = caption_events(long_talk(), caption_style(name), layout)
+        assert any(start < moment < end for start, end, _ in events[:2])
+    assert preview_moment([], "pop", layout) == 0.0

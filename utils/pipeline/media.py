@@ -20,6 +20,7 @@ from pathlib import Path
 
 import av
 
+from utils.pipeline import fonts, loudness
 from utils.pipeline.errors import StepError
 from utils.pipeline.options import CutOptions
 
@@ -115,6 +116,8 @@ def probe(path: Path | str) -> MediaInfo:
                 has_audio=audio is not None,
                 container=container.format.name or "",
                 frame_rate=float(video.average_rate) if video is not None and video.average_rate else None,
+                audio_channels=(audio.codec_context.channels or None) if audio is not None else None,
+                audio_rate=(audio.codec_context.sample_rate or None) if audio is not None else None,
             )
     except (av.error.FFmpegError, OSError) as error:
         raise MediaError(
@@ -221,21 +224,43 @@ def cut_clip(
     subtitles_path: Path | str | None = None,
     progress=None,
     keyframes_at: Sequence[float] = (),
+    crop: str | None = None,
 ) -> Path:
-    """Cut [start, end] of a video into a web-ready MP4, written atomically so a failed cut leaves nothing.
+    """Cut [start, end] of a video into an MP4 ready for the web and for upload, written atomically so a
+    failed cut leaves nothing.
 
-    An accurate cut re-encodes (H.264/AAC, frame-exact, can burn in subtitles whose times start at the
-    clip's start); otherwise streams are copied, which is fast but starts at the keyframe before `start`.
-    `keyframes_at` (seconds from the clip's start) are where clips will be copied out of this one
-    (`copy_out`): each gets a keyframe, and the picture has no B-frames, so a copy ends on its exact frame.
+    An accurate cut re-encodes (H.264/AAC, frame-exact, framed to its shape, can burn in subtitles whose
+    times start at the clip's start, sound brought to `options.loudness`); otherwise streams are copied,
+    which is fast but starts at the keyframe before `start`. `keyframes_at` (seconds from the clip's start)
+    are where clips will be copied out of this one (`copy_out`): each gets a keyframe, and the picture has no
+    B-frames, so a copy ends on its exact frame. `crop` replaces the fixed crop at `options.crop_x` (see
+    `shape_filters`).
     """
     source, dest = Path(source), Path(dest)
-    _check_cut(source, start, end, options.reencode, subtitles_path)
+    info = _check_cut(source, start, end, options.reencode, subtitles_path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_suffix(".partial.mp4")
-    command = _cut_command(source, partial, start, end - start, options, subtitles_path, keyframes_at)
-    _run_atomically(command, partial, dest, progress, end - start)
+    partial, sound = dest.with_suffix(".partial.mp4"), None
+    try:
+        if options.reencode:
+            sound = clip_sound(source, dest.with_suffix(".sound.wav"), start, end - start, options, info)
+        command = _cut_command(source, partial, start, end - start, options, subtitles_path, keyframes_at,
+                               info=info, crop=crop, sound=sound)  # fmt: skip
+        _run_atomically(command, partial, dest, progress, end - start)
+    finally:
+        if sound:
+            sound.unlink(missing_ok=True)
     return dest
+
+
+def clip_sound(
+    source: Path, dest: Path, start: float, duration: float, options: CutOptions, info: MediaInfo | None = None
+) -> Path | None:
+    """The clip's sound, brought to the loudness asked for, as a WAV to mux (`loudness.normalised_sound`);
+    None when there is none to make (no loudness asked for, or no sound)."""
+    info = info or probe(source)
+    if options.loudness is None or not info.has_audio:
+        return None
+    return loudness.normalised_sound(source, dest, start, duration, options.loudness, options.ffmpeg)
 
 
 @dataclass(frozen=True)
@@ -261,10 +286,18 @@ def keyframes(path: Path | str) -> Keyframes:
 
 
 def copy_out(
-    master: Path | str, keys: Keyframes, dest: Path | str, start: float, end: float, ffmpeg: str
+    master: Path | str,
+    keys: Keyframes,
+    dest: Path | str,
+    start: float,
+    end: float,
+    ffmpeg: str,
+    sound: Callable[[float, float], Path | None] | None = None,
 ) -> Path | None:
     """[start, end] (seconds from the master's start) of a clip cut with a keyframe there (`keyframes_at`),
-    copied without encoding again; None when no keyframe is within a frame of `start`.
+    its picture copied without encoding again; None when no keyframe is within a frame of `start`. The
+    sound is copied too, unless `sound(start, duration)` (master's seconds) makes the clip its own (its
+    loudness measured over the clip itself, not over the master).
 
     A stream copy from `-ss` drops the packets before it, so `-ss` goes a hair before the keyframe: a
     hair after would drop the keyframe itself and start on frames that cannot be decoded."""
@@ -274,11 +307,17 @@ def copy_out(
     begin = max(keyframe - 0.0005, 0.0)
     dest = Path(dest)
     partial = dest.with_suffix(".partial.mp4")
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-               "-ss", f"{begin:.6f}", "-i", str(master), "-t", f"{end - begin:.6f}",
-               "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy",
-               "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]  # fmt: skip
-    _run_atomically(command, partial, dest, None, end - begin)
+    own = sound(keyframe, end - keyframe) if sound else None
+    try:
+        inputs = ["-ss", f"{begin:.6f}", "-i", str(master), *(["-i", str(own)] if own else [])]
+        streams = ["-map", "1:a:0", "-c:v", "copy", *SOCIAL_AUDIO] if own else ["-map", "0:a:0?", "-c", "copy"]
+        command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
+                   "-t", f"{end - begin:.6f}", "-map", "0:v:0", *streams,
+                   "-movflags", "+faststart", "-f", "mp4", "-progress", "pipe:1", "-nostats", str(partial)]  # fmt: skip
+        _run_atomically(command, partial, dest, None, end - begin)
+    finally:
+        if own:
+            own.unlink(missing_ok=True)
     return dest
 
 
@@ -292,7 +331,7 @@ def _run_atomically(command: list[str], partial: Path, dest: Path, progress, dur
         progress(1.0)
 
 
-def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles_path: Path | str | None) -> None:
+def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles_path: Path | str | None) -> MediaInfo:
     if not source.is_file():
         raise MediaError("the downloaded video is missing from disk: run Download again for this video")
     if subtitles_path is not None and not accurate:
@@ -308,6 +347,7 @@ def _check_cut(source: Path, start: float, end: float, accurate: bool, subtitles
         raise MediaError(
             f"clip {start:.2f}–{end:.2f} s does not fit in the {info.duration:.1f} s video: define the clips again"
         )
+    return info
 
 
 def _cut_command(
@@ -318,17 +358,23 @@ def _cut_command(
     options: CutOptions,
     subtitles_path: Path | str | None,
     keyframes_at: Sequence[float] = (),
+    *,
+    info: MediaInfo | None = None,
+    crop: str | None = None,
+    sound: Path | None = None,
 ) -> list[str]:
-    """-ss before -i seeks fast; with a re-encode ffmpeg still decodes up to the exact frame."""
-    command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-               "-ss", f"{start:.3f}", "-i", str(source), "-t", f"{duration:.3f}",
-               "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_chapters", "-1"]  # fmt: skip
+    """-ss before -i seeks fast; with a re-encode ffmpeg still decodes up to the exact frame. `sound`: a
+    WAV of the clip's own span (`clip_sound`) that replaces the source's sound."""
+    inputs = ["-ss", f"{start:.3f}", "-i", str(source), *(["-i", str(sound)] if sound else [])]
+    command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
+               "-t", f"{duration:.3f}", "-map", "0:v:0", "-map", "1:a:0" if sound else "0:a:0?",
+               "-sn", "-dn", "-map_chapters", "-1"]  # fmt: skip
     if options.reencode:
-        filters = [vertical_crop(options.crop_x)] if options.shape == "vertical" else []
-        if subtitles_path is not None:  # after the crop, so the captions fit the frame people see
-            filters.append(f"subtitles=filename={subtitle_filter_path(subtitles_path)}")
+        filters = shape_filters(options, info, crop)
+        if subtitles_path is not None:  # after framing, so the captions fit the frame people see
+            filters.append(subtitle_filter(subtitles_path))
         command += ["-vf", ",".join(filters)] if filters else []
-        command += [*_video_codec(options), "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k"]
+        command += [*_video_codec(options), "-profile:v", "high", "-pix_fmt", "yuv420p", *SOCIAL_AUDIO]
         if keyframes_at:  # B-frames decode after the frame they are shown before: a copy would end a frame off
             times = ",".join(f"{time:.3f}" for time in sorted(keyframes_at))
             command += ["-force_key_frames", times, "-forced-idr", "1", "-bf", "0"]
@@ -365,10 +411,104 @@ def video_encoder(ffmpeg: str, wanted: str = "auto") -> str:
     return NVENC if works else "libx264"
 
 
-def vertical_crop(crop_x: float) -> str:
-    """ffmpeg's crop to 9:16 at the full height, placed across the picture by `crop_x` (0..1), even sized."""
+SOCIAL_AUDIO = ("-c:a", "aac", "-b:a", "160k", "-ar", "48000")  # what Reels, TikTok and Shorts take as it is
+SHAPES = {"vertical": (1080, 1920), "square": (1080, 1080)}  # the platforms' sizes; "original" keeps the source's
+MAX_FRAME_RATE = 30.0
+
+
+def frame_size(shape: str, width: int, height: int) -> tuple[int, int]:
+    """The size of a clip of this shape cut from a `width`×`height` picture."""
+    return SHAPES.get(shape, (width, height))
+
+
+def upscaled_from(shape: str, width: int | None, height: int | None) -> int | None:
+    """The height of the source picture a clip of this shape is enlarged from, or None when it is not
+    enlarged (its crop has as many lines as the clip, or more): a 720p source makes a 1080×1920 clip from
+    720 lines, and the clip says so."""
+    if shape not in SHAPES or not width or not height:
+        return None
+    out_width, out_height = SHAPES[shape]
+    crop_height = min(height, width * out_height / out_width)
+    return height if crop_height < out_height else None
+
+
+def shape_crop(shape: str, crop_x: float) -> str:
+    """ffmpeg's crop to the shape's proportions, as tall as the picture allows, placed across it by `crop_x`
+    (0 left edge .. 1 right edge), even sized; "" for the original shape."""
+    if shape not in SHAPES:
+        return ""
+    width, height = SHAPES[shape]
     x = min(max(float(crop_x), 0.0), 1.0)
-    return f"crop=trunc(ih*9/16/2)*2:trunc(ih/2)*2:(iw-ow)*{x:.3f}:0"
+    return (f"crop=w='trunc(min(iw,ih*{width}/{height})/2)*2':h='trunc(min(ih,iw*{height}/{width})/2)*2'"
+            f":x='(iw-ow)*{x:.3f}':y='(ih-oh)/2'")  # fmt: skip
+
+
+def vertical_crop(crop_x: float) -> str:
+    """The 9:16 crop (`shape_crop`), placed across the picture by `crop_x`."""
+    return shape_crop("vertical", crop_x)
+
+
+def shape_filters(options: CutOptions, info: MediaInfo | None, crop: str | None = None) -> list[str]:
+    """The picture framed for its shape: cropped (at `options.crop_x`, or by `crop`, any ffmpeg filter that
+    crops to the shape's proportions: a speaker-following crop whose x changes with time, say), scaled to the
+    platform's size with lanczos (a smaller source is enlarged), square pixels; at most 30 frames a second,
+    a faster source's rate divided down (60 → 30, 50 → 25)."""
+    filters = []
+    if options.shape in SHAPES:
+        width, height = SHAPES[options.shape]
+        filters += [crop or shape_crop(options.shape, options.crop_x),
+                    f"scale={width}:{height}:flags=lanczos", "setsar=1"]  # fmt: skip
+    rate = info.frame_rate if info else None
+    if rate and rate > MAX_FRAME_RATE + 0.5:
+        filters.append(f"fps={rate / math.ceil(rate / MAX_FRAME_RATE):.3f}")
+    return filters
+
+
+def subtitle_filter(path: Path | str) -> str:
+    """ffmpeg's subtitles filter for an ASS file, drawn with the project's own fonts (`fonts.fonts_dir`)."""
+    folder = fonts.fonts_dir()
+    own_fonts = f":fontsdir={subtitle_filter_path(folder)}" if folder else ""
+    return f"subtitles=filename={subtitle_filter_path(path)}{own_fonts}"
+
+
+PREVIEW_HEIGHT = 640
+
+
+def render_preview(
+    source: Path | str,
+    at: float,
+    moment: float,
+    options: CutOptions,
+    dest: Path | str,
+    *,
+    subtitles_path: Path | str | None = None,
+    crop: str | None = None,
+    height: int = PREVIEW_HEIGHT,
+) -> Path:
+    """A JPEG of the source's frame at `at` seconds, framed as a clip with `options` would be, captions
+    drawn as they are at `moment` seconds into the clip, then shrunk to `height` lines for the page."""
+    source, dest = Path(source), Path(dest)
+    if not source.is_file():
+        raise MediaError("the downloaded video is missing from disk: run Download again for this video")
+    filters = shape_filters(options, None, crop)
+    if subtitles_path is not None:  # the captions' clock reads `moment` on this frame
+        filters += [f"setpts=PTS-STARTPTS+{moment:.3f}/TB", subtitle_filter(subtitles_path)]
+    filters.append(f"scale=-2:{height}:flags=lanczos")
+    partial = dest.with_suffix(".partial.jpg")
+    command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-ss", f"{max(at, 0.0):.3f}", "-i", str(source), "-frames:v", "1", "-an",
+               "-vf", ",".join(filters), "-q:v", str(JPEG_QUALITY), "-f", "mjpeg", str(partial)]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
+            last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no picture there"
+            raise MediaError(f"cannot draw the preview (ffmpeg: {last})")
+        partial.replace(dest)
+    except subprocess.TimeoutExpired as error:
+        raise MediaError("drawing the preview took too long: try again") from error
+    finally:
+        partial.unlink(missing_ok=True)
+    return dest
 
 
 def subtitle_filter_path(path: Path | str) -> str:

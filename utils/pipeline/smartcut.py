@@ -308,7 +308,7 @@ def cut(
             sound = container.streams.audio[0].codec_context.name if container.streams.audio else None
         frames = _check_joins(video_only, plan, head, tail, copied, middle_picture)
         _progress(progress, 0.8)
-        _add_audio(source, video_only, partial, plan, options.ffmpeg, sound)
+        _add_audio(source, video_only, partial, plan, options, sound)
         partial.replace(dest)
         log.info("smart cut %s: %d frames, joins checked; %.1f s encoded, %.1f s copied",
                  dest.name, frames, plan.encoded_seconds, plan.copied_seconds)  # fmt: skip
@@ -479,14 +479,23 @@ def _psnr(a, b) -> float:
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
-def _add_audio(source: Path, video: Path, partial: Path, plan: Plan, ffmpeg: str, sound: str | None) -> None:
-    """The picture as assembled, with the source's sound over the same span: AAC packets copied (the
-    first starts up to one AAC frame early and an edit list hides what lies before the clip: no encoding,
-    the sound starts on the very sample), any other sound encoded as AAC."""
+def _add_audio(source: Path, video: Path, partial: Path, plan: Plan, options: CutOptions, sound: str | None) -> None:
+    """The picture as assembled, with the source's sound over the same span. Brought to a loudness
+    (`options.loudness`), it is measured and levelled over the clip and encoded (`media.clip_sound`); else
+    AAC packets are copied (the first starts up to one AAC frame early and an edit list hides what lies
+    before the clip: no encoding, the sound starts on the very sample), any other sound encoded as AAC."""
     start, duration = plan.start_seconds, plan.seconds(plan.end - plan.first)
-    audio = ["-c:a", "copy"] if sound == "aac" else ["-c:a", "aac", "-b:a", "160k"]
-    command = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
-               "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(source),
-               "-map", "0:v:0", "-map", "1:a:0?", "-c:v", "copy", *audio,
+    levelled = media.clip_sound(source, partial.with_suffix(".sound.wav"), start, duration, options) if sound else None
+    if levelled:
+        audio_input, audio = ["-i", str(levelled)], ["-map", "1:a:0", *media.SOCIAL_AUDIO]
+    else:
+        audio_input = ["-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(source)]
+        audio = ["-map", "1:a:0?", *(["-c:a", "copy"] if sound == "aac" else media.SOCIAL_AUDIO)]
+    command = [options.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
+               *audio_input, "-map", "0:v:0", "-c:v", "copy", *audio,
                "-movflags", "+faststart", "-f", "mp4", str(partial)]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+    finally:
+        if levelled:
+            levelled.unlink(missing_ok=True)
