@@ -42,6 +42,7 @@ TARGETS = (
     "20 videos at once on 2 web processes and 4 workers on PostgreSQL: all done, no duplicate run, no database error",
     "search: a phrase across three of 1,000 videos' transcripts in < 100 ms",
     "voice suggestions: no wrong name on ≥ 95% of suggestions, on real recordings",
+    "vertical framing: the speaking face in the frame ≥ 95% of speech seconds; a 60 s clip cut in ≤ 60 s",
 )
 
 
@@ -78,6 +79,7 @@ def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
         else:
             runs.append(("bench_events", []))
     runs.append(("bench_cutting", ["--source-seconds", "60"]))
+    runs.append(("bench_framing", ["--no-diarize"]))
     runs.append(("bench_pipeline", ["--minutes", f"{minutes:g}"]))
     runs.append(("bench_scale", ["--videos", "6" if args.quick else "20"]))
     runs.append(("bench_search", ["--videos", "100" if args.quick else "1000", "--postgresql"]))
