@@ -23,3 +23,8 @@ def remove_exchange_files(clips_dir: Path, video_id: int, exchange_ids: list[int
     """Clip files of exchanges that no longer exist, so re-running leaves no orphans."""
     for exchange_id in exchange_ids:
         shutil.rmtree(exchange_dir(clips_dir, video_id, exchange_id), ignore_errors=True)
+
+
+def waveform_file(audio_path: Path) -> Path:
+    """The clip editor's waveform of a video, kept beside the WAV it is worked out from."""
+    return audio_path.with_name("waveform.peaks")

@@ -258,9 +258,21 @@ def segment_from_words(words: Sequence[Word]) -> Segment:
 def join_words(words: Sequence[Word]) -> str:
     """Natural text from words: faster-whisper words carry their leading space; bare words get one."""
     pieces: list[str] = []
-    for word in words:
-        text = word.text
-        if pieces and text and not text[0].isspace() and text[0] not in _NO_SPACE_BEFORE:
-            pieces.append(" ")
-        pieces.append(text)
+    for word, gap in zip(words, word_gaps(words), strict=True):
+        pieces += [gap, word.text]
     return " ".join("".join(pieces).split())
+
+
+# Written without spaces between words: Whisper's words in these languages get none.
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "km", "bo", "yue"})
+
+
+def word_gaps(words: Sequence[Word], language: str | None = None) -> list[str]:
+    """What goes before each word when they are shown one after another: a space, except first, before
+    punctuation, for a word that carries its own, or in a language written without spaces."""
+    if language in UNSPACED_LANGUAGES:
+        return [""] * len(words)
+    return [
+        " " if index and word.text and not word.text[0].isspace() and word.text[0] not in _NO_SPACE_BEFORE else ""
+        for index, word in enumerate(words)
+    ]

@@ -13,6 +13,12 @@ export class Sections {
     this.again = new Set();
     this.timers = new Map();
     this.hooks = new Map();
+    this.holds = new Map(); // section → a test: while it is true, the section is not swapped (a line being corrected)
+  }
+
+  /** Keep `name` as it is while `busy()` says so; it is fetched again once it stops. */
+  hold(name, busy) {
+    this.holds.set(name, busy);
   }
 
   /** Run `callback(container)` after every swap of `name` (to re-apply what the browser alone knows). */
@@ -44,8 +50,8 @@ export class Sections {
       const html = await response.text();
       const box = this.container(name);
       if (!box || html === this.shown.get(name)) return; // unchanged: a playing clip keeps playing
-      if ([...box.querySelectorAll("video")].some((media) => !media.paused)) {
-        setTimeout(() => this.load(name), 2000); // never swap a clip out from under someone watching it
+      if ([...box.querySelectorAll("video")].some((media) => !media.paused) || this.holds.get(name)?.()) {
+        setTimeout(() => this.load(name), 2000); // never swap a clip (or a correction) out from under someone
         return;
       }
       this.shown.set(name, html);
