@@ -54,7 +54,8 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         where = standings(conn, [video for video in videos if video is not None])
         events = [step_event(step, where.get(step.video_id)) for step in active]
         ahead = queue_positions(step for step in active if step.state == QUEUED)
-        return {"type": "snapshot", "total": db.count_videos(conn), "active": events, "ahead": ahead}
+        return {"type": "snapshot", "total": db.count_videos(conn), "active": events, "ahead": ahead,
+                "error_count": db.count_errors(conn)}  # fmt: skip
     found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = presenters.describe_many(conn, found)
     exchange_ids = [row.id for video in found for row in db.list_exchanges(conn, video.id)]
@@ -64,6 +65,7 @@ def snapshot(conn, scope: Scope) -> dict[str, Any]:
         "missing": sorted(scope - {video.id for video in found}),
         "exchange_steps": [step_event(step) for step in db.exchange_steps(conn, exchange_ids)],
         "ahead": queue_positions(db.steps_in_states(conn, [QUEUED])),
+        "error_count": db.count_errors(conn),
     }
 
 
@@ -85,8 +87,9 @@ def snapshot_reader(store: db.StoreSettings, scope: Scope) -> Snapshot:
 
 def in_scope(event: dict[str, Any], scope: Scope) -> bool:
     """A video's events go to the streams that follow it; where each step stands in line, to every stream
-    (a step of another video starting moves this video's steps up)."""
-    return scope is None or event.get("video_id") in scope or event.get("type") == "queue"
+    (a step of another video starting moves this video's steps up), and so does the count of steps in error
+    (every page's navbar shows it)."""
+    return scope is None or event.get("video_id") in scope or event.get("type") in ("queue", "errors")
 
 
 def opening(hub: EventHub, last_event_id: str | None, scope: Scope, read: Snapshot, position: str | None):

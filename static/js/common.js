@@ -74,15 +74,30 @@ const Clipper = (() => {
     return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
   }
 
-  /** "about 3 min left" from how long a step has run and how far it got; "" while too early to tell. */
-  function timeLeft(startedIso, fraction) {
-    if (!startedIso || !(fraction >= 0.03) || fraction >= 1) return "";
-    const elapsed = (Date.now() - Date.parse(startedIso)) / 1000;
-    if (!(elapsed >= 3)) return "";
-    const left = Math.round((elapsed * (1 - fraction)) / fraction);
-    if (left < 60) return `about ${Math.max(5, Math.ceil(left / 5) * 5)} s left`;
+  const loadedAt = Date.now(); // when the server rendered what the page first shows, near enough
+
+  /** "about 3 min left": the server's estimate (`seconds`, learned from this install's speeds and the step's
+      pace) counted down from when it came (`since`, ms; the page load when not given); "" while it has none. */
+  function timeLeft(seconds, since) {
+    if (seconds === "" || seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "";
+    const left = Math.round(Number(seconds) - (Date.now() - Number(since || loadedAt)) / 1000);
+    if (left < 5) return "almost done";
+    if (left < 60) return `about ${Math.ceil(left / 5) * 5} s left`;
     if (left < 3600) return `about ${Math.round(left / 60)} min left`;
     return `about ${Math.floor(left / 3600)} h ${Math.round((left % 3600) / 60)} min left`;
+  }
+
+  /** The navbar's count of steps in error, as the server last said it (an `errors` event or a snapshot). */
+  function showErrorCount(count) {
+    const link = document.querySelector(`#main-nav a[href="${url("/errors")}"]`);
+    if (!link || typeof count !== "number") return;
+    let badge = document.getElementById("error-count");
+    if (!count) return badge?.remove();
+    if (!badge) {
+      badge = el("span", { class: "badge rounded-pill text-bg-danger", id: "error-count", title: "Steps in error" });
+      link.append(" ", badge);
+    }
+    badge.textContent = String(count);
   }
 
   /** Where a queued step stands in line, from the server's queue positions: "next in line", "3 ahead". */
@@ -203,6 +218,8 @@ const Clipper = (() => {
           this.redisDown = data.redis === "down";
           this.show(this.redisDown ? "paused" : "live");
         }
+        if (data.type === "errors") showErrorCount(data.count);
+        else if (data.type === "snapshot") showErrorCount(data.error_count);
         this.onEvent(data);
       };
       source.onerror = () => {
@@ -250,6 +267,32 @@ const Clipper = (() => {
     const menu = document.getElementById(toggle.getAttribute("aria-controls"));
     const open = menu.classList.toggle("show");
     toggle.setAttribute("aria-expanded", String(open));
+  });
+
+  // Bootstrap's dropdown markup (its CSS, this toggle instead of its JS): a [data-menu-toggle] button opens
+  // the .dropdown-menu it controls; a click elsewhere, a chosen item or Escape closes it.
+  function closeMenus(except = null) {
+    for (const toggle of document.querySelectorAll('[data-menu-toggle][aria-expanded="true"]')) {
+      if (toggle === except) continue;
+      toggle.setAttribute("aria-expanded", "false");
+      document.getElementById(toggle.getAttribute("aria-controls"))?.classList.remove("show");
+    }
+  }
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-menu-toggle]");
+    closeMenus(toggle);
+    if (!toggle) return;
+    const menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    menu.classList.add("dropdown-menu-end"); // under the button's right edge, or its left one if that fits better
+    const open = menu.classList.toggle("show");
+    if (open && menu.getBoundingClientRect().left < 0) menu.classList.remove("dropdown-menu-end");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = document.querySelector('[data-menu-toggle][aria-expanded="true"]');
+    closeMenus();
+    if (open && open.closest(".dropdown").contains(document.activeElement)) open.focus();
   });
 
   return { url, csrfHeaders, api, fragment, clock, span, timeLeft, inLine, localTimes, el, icon, setState, debounce, alertBox, Recorder, LiveStream };

@@ -10,7 +10,6 @@ import { Clipper } from "./common.js";
   const result = document.getElementById("submit-result");
   const submitButton = document.getElementById("submit-button");
   const fileInput = document.getElementById("upload-file");
-  const uploadButton = document.getElementById("upload-button");
   const uploadProgress = document.getElementById("upload-progress");
   const jobs = document.getElementById("jobs");
   const deleteButton = document.getElementById("delete-selected");
@@ -72,7 +71,9 @@ import { Clipper } from "./common.js";
 
   // ---- results ---------------------------------------------------------------------------------
 
-  function showResult(response, what) {
+  /** The outcome of sending links or a file, in boxes; `shown` (the boxes of what was sent just before, in
+      the same click) stay above them. */
+  function showResult(response, what, shown = []) {
     const data = response.data || {};
     const created = data.videos || [];
     const rejected = data.rejected || [];
@@ -96,20 +97,50 @@ import { Clipper } from "./common.js";
         `${rejected.length} link${rejected.length === 1 ? " was" : "s were"} not accepted:`,
         el("ul", { class: "result-list" }, rejected.map((item) => el("li", {}, el("code", {}, item.url || "(empty)"), ` — ${item.error}`)))));
     }
-    result.replaceChildren(...boxes);
+    result.replaceChildren(...shown, ...boxes);
+    return [...shown, ...boxes];
   }
 
-  // ---- submitting links ------------------------------------------------------------------------
+  // ---- one button for links and a file: it says what it will do ----------------------------------
+
+  function linkCount() {
+    return urls.value.split("\n").filter((line) => line.trim()).length;
+  }
+
+  function short(name, most = 32) {
+    return name.length > most ? `${name.slice(0, most - 1)}…` : name;
+  }
+
+  function describeSubmit() {
+    const links = linkCount();
+    const file = fileInput.files[0];
+    const parts = [];
+    if (links) parts.push(`Add ${links} video${links === 1 ? "" : "s"}`);
+    if (file) parts.push(`${links ? "upload" : "Upload"} ${short(file.name)}`);
+    submitButton.querySelector(".submit-label").textContent = parts.join(" and ") || "Add videos";
+    submitButton.querySelector(".bi").className = `bi ${file && !links ? "bi-upload" : "bi-plus-lg"}`;
+  }
+
+  urls.addEventListener("input", describeSubmit);
+  fileInput.addEventListener("change", describeSubmit);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = urls.value;
-    if (!text.trim()) {
-      result.replaceChildren(alertBox("warning", "Paste at least one video link (one per line) first."));
+    const file = fileInput.files[0];
+    if (!text.trim() && !file) {
+      result.replaceChildren(alertBox("warning", "Paste at least one video link (one per line) or choose a file first."));
       urls.focus();
       return;
     }
-    await submitLinks(text);
+    submitButton.disabled = true;
+    try {
+      const shown = text.trim() ? await submitLinks(text) : [];
+      if (file) await uploadFile(file, shown);
+    } finally {
+      submitButton.disabled = false;
+      describeSubmit();
+    }
   });
 
   async function processAgain(existing) {
@@ -125,16 +156,15 @@ import { Clipper } from "./common.js";
   }
 
   async function submitLinks(text) {
-    submitButton.disabled = true;
     const response = await api("POST", "/api/videos", { urls: text, ...options() });
-    submitButton.disabled = false;
-    showResult(response, "video");
+    const shown = showResult(response, "video");
     if (response.ok) {
       // Keep only what was refused, so it can be fixed and sent again; accepted links are done.
       const refused = (response.data.rejected || []).map((item) => item.url).filter((line) => line.trim());
       urls.value = refused.length ? `${refused.join("\n")}\n` : "";
       refreshTable();
     }
+    return shown;
   }
 
   // ---- uploading a file ------------------------------------------------------------------------
@@ -164,37 +194,26 @@ import { Clipper } from "./common.js";
     }
   }
 
-  uploadButton.addEventListener("click", async () => {
-    const file = fileInput.files[0];
-    if (!file) {
-      result.replaceChildren(alertBox("warning", "Choose a video or audio file to upload first."));
-      return;
-    }
+  async function uploadFile(file, shown) {
     const limitMb = Number(fileInput.dataset.maxMb);
     if (limitMb && file.size > limitMb * 1024 * 1024) {
-      result.replaceChildren(alertBox("danger", `${file.name} is larger than the upload limit of ${limitMb} MB.`));
+      result.replaceChildren(...shown, alertBox("danger", `${file.name} is larger than the upload limit of ${limitMb} MB.`));
       return;
     }
     const bar = uploadProgress.querySelector(".progress-bar");
-    uploadButton.disabled = true;
     bar.style.width = "0%";
     uploadProgress.classList.remove("d-none");
     try {
       const started = await api("POST", "/api/uploads", { filename: file.name, size: file.size, ...options() });
       const response = started.ok ? await sendChunks(started.data, file, bar) : started;
-      showResult(response, "upload");
+      showResult(response, "upload", shown);
       if (response.ok) {
         fileInput.value = "";
         refreshTable();
       }
     } finally {
-      finishUpload();
+      uploadProgress.classList.add("d-none");
     }
-  });
-
-  function finishUpload() {
-    uploadButton.disabled = false;
-    uploadProgress.classList.add("d-none");
   }
 
   // ---- selection and deleting ------------------------------------------------------------------
@@ -249,6 +268,7 @@ import { Clipper } from "./common.js";
     if (html === null) return;
     const chosen = new Set(selectedIds());
     jobs.innerHTML = html; // our own template: every value in it was escaped by Jinja
+    for (const badge of jobs.querySelectorAll(".step-badge[data-seconds-left]")) badge.dataset.leftAt = String(Date.now());
     for (const box of jobs.querySelectorAll(".select-video")) box.checked = chosen.has(Number(box.value));
     const table = jobs.querySelector("[data-total]");
     if (table) count.textContent = table.dataset.total;
@@ -276,6 +296,10 @@ import { Clipper } from "./common.js";
     badge.dataset.progress = step.progress;
     badge.dataset.stepId = step.id;
     if (step.started_at !== undefined) badge.dataset.startedAt = step.started_at || "";
+    if (step.seconds_left !== undefined) {
+      badge.dataset.secondsLeft = step.seconds_left ?? "";
+      badge.dataset.leftAt = String(Date.now());
+    }
     badge.title = `${badge.textContent}: ${step.state}${step.error ? `. ${step.error}` : ""}${step.note ? ` (${step.note})` : ""}`;
     showRunning(row);
   }
@@ -288,8 +312,8 @@ import { Clipper } from "./common.js";
     status.textContent = step.status_text || step.video_status;
   }
 
-  /** A bar per running step, with the time left estimated from its speed so far, and a line per queued
-      step saying where it stands in line. */
+  /** A bar per running step, with the server's estimate of its time left (counted down between events),
+      and a line per queued step saying where it stands in line. */
   function showRunning(row) {
     const list = row.querySelector(".step-progress-list");
     if (!list) return;
@@ -302,7 +326,7 @@ import { Clipper } from "./common.js";
     list.replaceChildren(...waiting, ...running.map((badge) => {
       const fraction = Number(badge.dataset.progress || 0);
       const percent = Math.round(100 * fraction);
-      const left = timeLeft(badge.dataset.startedAt, fraction);
+      const left = timeLeft(badge.dataset.secondsLeft, badge.dataset.leftAt);
       return el("div", { class: "progress step-progress", role: "progressbar", "aria-label": `${badge.textContent} progress`,
         "aria-valuenow": String(percent), "aria-valuemin": "0", "aria-valuemax": "100", dataset: { step: badge.dataset.step } },
       el("div", { class: "progress-bar progress-bar-striped progress-bar-animated", style: { width: `${percent}%` } },
@@ -338,5 +362,13 @@ import { Clipper } from "./common.js";
     else if (event.type === "video" || event.type === "video_deleted") refreshTable();
   });
 
+  // The time left counts down between events: what each bar says is brought up to date every few seconds.
+  setInterval(() => {
+    for (const row of jobs.querySelectorAll("tr[data-video-id]")) {
+      if (row.querySelector('.step-badge[data-state="running"]')) showRunning(row);
+    }
+  }, 5000);
+
+  describeSubmit();
   updateSelection();
 })();

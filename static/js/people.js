@@ -1,5 +1,5 @@
-/* A person's page: rename them everywhere, remove them from the library, and pick answers to cut together
-   or download as one zip. */
+/* A person's page: rename them everywhere, remove them from the library, and pick answers to cut together,
+   download as one zip or as one editing timeline. */
 import { Clipper } from "./common.js";
 
 const { api, el, icon } = Clipper;
@@ -13,8 +13,9 @@ document.getElementById("rename-person").addEventListener("submit", async (event
   event.preventDefault();
   const response = await api("PATCH", `/api/people/${personId}`, { name: event.target.elements.name.value });
   if (!response.ok) return say(false, response.error);
+  // Every place the page names them says the new name, without a reload.
   document.title = `${response.data.person.name} · Clipper`;
-  page.querySelector("h1").lastChild.textContent = ` ${response.data.person.name}`;
+  for (const node of document.querySelectorAll(".person-name")) node.textContent = response.data.person.name;
   say(true, `Renamed to ${response.data.person.name} in every video`);
 });
 
@@ -29,18 +30,22 @@ document.getElementById("delete-person").addEventListener("click", async () => {
 const picks = () => [...document.querySelectorAll(".answer-pick")];
 const chosen = () => picks().filter((box) => box.checked).map((box) => Number(box.value));
 const download = document.getElementById("download-answers");
+const timelines = [...document.querySelectorAll("#timeline-menu [data-format]")];
+const timelineToggle = document.getElementById("timeline-menu-toggle");
 
 function syncSelection() {
   const ids = chosen();
   const all = document.getElementById("select-all-answers");
   if (all) all.checked = ids.length === picks().length;
+  const query = ids.length === picks().length ? "" : `?${ids.map((id) => `exchange=${id}`).join("&")}`;
   if (download) {
-    const query = ids.length === picks().length ? "" : `?${ids.map((id) => `exchange=${id}`).join("&")}`;
     if (ids.length) download.href = Clipper.url(`/people/${personId}/answers.zip${query}`);
     else download.removeAttribute("href"); // nothing selected: nothing to download, by any click or key
     download.classList.toggle("disabled", ids.length === 0);
     download.setAttribute("aria-disabled", String(ids.length === 0));
   }
+  for (const link of timelines) link.href = Clipper.url(`/api/people/${personId}/timeline.${link.dataset.format}${query}`);
+  if (timelineToggle) timelineToggle.disabled = ids.length === 0; // the same selection as one timeline
 }
 
 document.getElementById("answers")?.addEventListener("change", syncSelection);

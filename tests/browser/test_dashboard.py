@@ -36,7 +36,7 @@ def test_a_submitted_link_downloads_with_live_badges(page, media_site, screensho
     page.goto("/")
     live(page)
     page.evaluate(WATCH_BADGES)
-    page.fill("#urls", f"{media_site.base_url}/talk/master.m3u8")
+    page.fill("#urls", f"{media_site.base_url}/talk/master.m3u8?live=1")  # a link no fixture submits
     page.select_option("#resolution", "360")
     page.uncheck("#auto")
     page.click("#submit-button")
@@ -79,7 +79,8 @@ def test_an_uploaded_file_becomes_a_video(page, tmp_path):
     live(page)
     page.uncheck("#auto")
     page.set_input_files("#upload-file", str(media))
-    page.click("#upload-button")
+    expect(page.locator("#submit-button")).to_have_text("Upload Board meeting.mp4")  # one button, saying what it does
+    page.click("#submit-button")
     result = page.locator("#submit-result")
     expect(result).to_contain_text("Added 1 upload")
     video_id = int(result.locator("a").first.inner_text().lstrip("#"))
