@@ -45,7 +45,7 @@ from utils.core import stack as processes
 from utils.core import steps
 from utils.core.event_stream import STREAM, decode_entries, latest_id
 
-PHASE1 = steps.PHASE1_STEPS
+PHASE1 = tuple(name for name in steps.PHASE1_STEPS if not steps.STEP[name].optional)  # what auto mode runs
 PHASE2 = steps.PHASE2_STEPS
 FINISHED = ("done", "error")
 SAMPLE_INTERVAL = 0.2
@@ -344,7 +344,7 @@ def wait_until_done(api, headers, video_id: int, clips: bool, submitted: float, 
     last_shown, quiet = "", 0
     while time.time() < deadline:
         body = api.get(f"/api/videos/{video_id}", headers=headers).get_json()
-        phase1 = {step["name"]: step for step in body["steps"]}
+        phase1 = {step["name"]: step for step in body["steps"] if step["name"] in PHASE1}
         phase2: list[dict[str, Any]] = []
         if clips and phase1["exchanges"]["state"] == "done":
             listed = api.get(f"/api/videos/{video_id}/exchanges", headers=headers).get_json()["exchanges"]

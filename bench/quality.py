@@ -16,6 +16,12 @@ exchange finding. It prints per file and in total:
 
     .venv/bin/python bench/quality.py [--devset ../shared/devset] [--hint]   # --hint: give the true count
     .venv/bin/python bench/quality.py --device cuda   # the models on the GPU (DEVICE); says where each ran
+    .venv/bin/python bench/quality.py --models tiny.en base auto   # the model table: one run per Whisper model
+
+`--models` runs the dev set once per Whisper model (FASTER_WHISPER_MODEL forced to it; `auto`: the default,
+chosen by language), diarizing each file once, and ends with a table of WER, exchange F1, DER of the
+speaker-labelled transcript, speakers right and the seconds transcription took, per model. A local model
+directory works as a name (another model's files, joined by hand).
 
 Each file's line says where transcription and diarization ran ("on CUDA", or "ran on CPU: <why>" when CUDA
 was asked for and failed: the pipeline's fallback).
@@ -75,6 +81,9 @@ class Score:
     wer_direct: float | None
     exchanges: tuple[int, int, int] | None  # true positives, false positives, false negatives
     seconds: float
+    transcribe_seconds: float = 0.0
+    model: str = ""  # the Whisper model that transcribed it
+    language: str | None = None
     ran_on: dict[str, str] = field(default_factory=dict)  # step → "on CUDA", "on CPU", "ran on CPU: <why>..."
 
     def as_dict(self) -> dict:
@@ -96,6 +105,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--encodings", action="store_true", help="also count speakers on each file re-encoded as AAC, Opus and 8 kHz"
     )
+    parser.add_argument(
+        "--models", nargs="+", metavar="MODEL",
+        help="one run per Whisper model (auto: chosen by language), and a table comparing them",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -236,22 +249,35 @@ def direct_whisper_text(wav: Path, model_name: str, device: str = "auto") -> str
 
 
 def run(
-    recording: Recording, settings, workdir: Path, hint: bool, vad: str = "silero"
+    recording: Recording,
+    settings,
+    workdir: Path,
+    hint: bool,
+    vad: str = "silero",
+    turns_of: dict[str, list[Turn]] | None = None,
 ) -> tuple[Score, list[tuple[float, float]]]:
+    """One recording through the pipeline; `turns_of` keeps each file's diarization for the next model's run
+    (diarization does not depend on the Whisper model)."""
     started = time.perf_counter()
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
     wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
     used: dict[str, DeviceUse] = {}
+    transcribing = time.perf_counter()
     transcript = transcription.transcribe(
         wav, ignore, transcription_options(settings), on_device=lambda use: used.__setitem__("transcribe", use)
     )
+    transcribe_seconds = time.perf_counter() - transcribing
     hint = recording.speakers if hint else None
     options = replace(diarization_options(settings), vad=vad)
-    turns: list[Turn] = diarize(
-        wav, ignore, options, num_speakers=hint, on_device=lambda use: used.__setitem__("diarize", use)
-    )
+    turns_of = {} if turns_of is None else turns_of
+    if recording.name not in turns_of:
+        turns_of[recording.name] = diarize(
+            wav, ignore, options, num_speakers=hint, on_device=lambda use: used.__setitem__("diarize", use)
+        )
+    turns: list[Turn] = turns_of[recording.name]
     segments = assign_speakers(transcript.segments, turns)
-    found = [(e.start, e.end) for e in find_exchanges(segments, exchange_config(settings))]
+    config = replace(exchange_config(settings), language=transcript.language)
+    found = [(e.start, e.end) for e in find_exchanges(segments, config)]
     where = used["transcribe"].device
     seconds = time.perf_counter() - started
     reference = reference_spans(recording.rttm) if recording.rttm else None
@@ -263,12 +289,15 @@ def run(
         der_turns=der(reference, [(t.start, t.end, t.speaker) for t in turns]) if reference else None,
         der_transcript=der(reference, transcript_spans(segments)) if reference else None,
         wer=wer(recording.text, text) if recording.text else None,
-        wer_direct=wer(recording.text, direct_whisper_text(wav, settings.faster_whisper_model, where))
+        wer_direct=wer(recording.text, direct_whisper_text(wav, transcript.model or "", where))
         if recording.text
         else None,
         exchanges=match_exchanges(found, recording) if recording.exchanges is not None else None,
         seconds=seconds,
         ran_on={step: use.note for step, use in used.items()},
+        transcribe_seconds=transcribe_seconds,
+        model=transcript.model or "",
+        language=transcript.language,
     )
     return score, found
 
@@ -360,6 +389,8 @@ def main() -> int:
         return 2
     settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir(), "DEVICE": args.device})
     chosen = [r for r in recordings(args.devset) if not args.only or r.name in args.only]
+    if args.models:
+        return compare_models(args, chosen)
     scores = []
     with tempfile.TemporaryDirectory(prefix="quality-") as folder:
         for recording in chosen:
@@ -384,6 +415,61 @@ def main() -> int:
               "files": [s.as_dict() for s in scores], "total": total}  # fmt: skip
     print(RESULT_PREFIX + json.dumps(result))
     return 0
+
+
+def compare_models(args: argparse.Namespace, chosen: list[Recording]) -> int:
+    """The dev set once per Whisper model, each file diarized once, then the table the defaults come from."""
+    turns_of: dict[str, list[Turn]] = {}
+    table = {}
+    with tempfile.TemporaryDirectory(prefix="quality-") as folder:
+        for model in args.models:
+            forced = "" if model == "auto" else model
+            settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir(),
+                                      "DEVICE": args.device, "FASTER_WHISPER_MODEL": forced})  # fmt: skip
+            scores = []
+            for recording in chosen:
+                score, found = run(recording, settings, Path(folder), args.hint, args.vad, turns_of)
+                spans = [(round(a, 1), round(b, 1)) for a, b in found]
+                print(f"{model} · {recording.name} ({score.model}, {score.language}): exchanges {spans}", flush=True)
+                scores.append(score)
+            print(f"\n== {model}")
+            table[model] = (scores, report(scores))
+    print_model_table(table)
+    result = {"script": "quality-models", "hint": args.hint, "device": args.device,
+              "models": {model: {"files": [s.as_dict() for s in scores], "total": total}
+                         for model, (scores, total) in table.items()}}  # fmt: skip
+    print(RESULT_PREFIX + json.dumps(result))
+    return 0
+
+
+def print_model_table(table: dict[str, tuple[list[Score], dict]]) -> None:
+    """WER (mean over the files with a reference text), exchange P/R/F1, DER of the speaker-labelled transcript,
+    speakers right and transcription's seconds (model loading included) per model."""
+    print(f"\n{'model':<14} {'WER':>6} {'direct':>7} {'exch P/R/F1':>16} {'tp/fp/fn':>9} {'DER text':>9} "
+          f"{'speakers':>9} {'transcribe s':>13} {'× real time':>12}")  # fmt: skip
+    for model, (scores, total) in table.items():
+        wers = [s.wer for s in scores if s.wer is not None]
+        direct = [s.wer_direct for s in scores if s.wer_direct is not None]
+        counts = total["exchange_counts"]
+        seconds = sum(s.transcribe_seconds for s in scores)
+        audio = sum(_audio_seconds(s) for s in scores)
+        print(
+            f"{model:<14} {show(sum(wers) / len(wers) if wers else None, 3):>6} "
+            f"{show(sum(direct) / len(direct) if direct else None, 3):>7} "
+            f"{total['exchange_precision']:.2f}/{total['exchange_recall']:.2f}/{total['exchange_f1']:.2f}".rjust(16)
+            + f" {counts['tp']}/{counts['fp']}/{counts['fn']}".rjust(10)
+            + f" {show(total['mean_der_transcript'], 3):>9} {total['speaker_count_right']:>9} {seconds:>13.1f}"
+            + f" {audio / seconds if seconds else 0:>11.1f}×"
+        )
+
+
+def _audio_seconds(score: Score) -> float:
+    return AUDIO_SECONDS.get(score.name, 0.0)
+
+
+# The dev set's lengths (../shared/devset/README.md; pyannote's sample is 30 s), for the real-time factor.
+AUDIO_SECONDS = {"lca_autorepairs49.wav": 237.6, "ibm_interview1.wav": 54.7, "radio_phonein_paa.wav": 42.0,
+                 "dialog_jane_mark.mp3": 31.0, "pyannote_sample.wav": 30.0}  # fmt: skip
 
 
 if __name__ == "__main__":

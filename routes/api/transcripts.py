@@ -1,15 +1,19 @@
-"""A video's transcript (JSON and SRT/VTT/TXT files) and its speakers (list, rename)."""
+"""A video's transcript (JSON and SRT/VTT/TXT files; lines and words corrected by hand), its waveform for the
+clip editor, and its speakers (list, rename)."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from routes import get_db, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, flag, json_body, video_or_404
-from utils.core import db, library, people, presenters
-from utils.pipeline import subtitles
+from utils.core import db, layout, library, people, presenters
+from utils.pipeline import alignment, corrections, subtitles, waveform
+from utils.pipeline.types import Segment
 
 TRANSCRIPT_FORMATS = {
     "srt": "application/x-subrip",
@@ -52,22 +56,112 @@ def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, 
     }
 
 
+def _corrected(video_id: int, segment_id: int, before: Segment, text: Any, word: int | None = None):
+    """Store a correction; open pages hear of the transcript, the Q&As' questions and the clips."""
+    try:
+        after = corrections.retext(before, text) if word is None else corrections.retext_word(before, word, text)
+    except corrections.CorrectionError as error:
+        raise BadRequest(str(error)) from None
+    conn = get_db()
+    library.correct_line(conn, video_id, segment_id, before, after)
+    service = step_service()
+    for kind in ("transcript", "exchanges"):  # "exchanges" refreshes the clips too
+        service.publish({"type": kind, "video_id": video_id})
+    return jsonify(segment=_segment_json(segment_id, after, speaker_names_of(video_id)))
+
+
+def _segment_or_404(video_id: int, segment_id: int) -> Segment:
+    video_or_404(video_id)
+    segment = db.get_segment(get_db(), video_id, segment_id)
+    if segment is None:
+        raise NotFound(f"no line {segment_id} in video {video_id}: the transcript changed since, reload it")
+    return segment
+
+
+@api.patch("/videos/<int:video_id>/segments/<int:segment_id>")
+def correct_segment(video_id: int, segment_id: int):
+    """{"text": "..."}: a line as it was really said. Unchanged words keep their times, new ones take the
+    times of those they replace; subtitles, search, questions and exports follow, burned captions over it
+    are marked out of date."""
+    return _corrected(video_id, segment_id, _segment_or_404(video_id, segment_id), json_body().get("text"))
+
+
+@api.patch("/videos/<int:video_id>/segments/<int:segment_id>/words/<int:position>")
+def correct_word(video_id: int, segment_id: int, position: int):
+    """{"text": "..."}: one word of a line (0 is its first) as it was really said, on its times (several
+    words share them; empty text removes it)."""
+    before = _segment_or_404(video_id, segment_id)
+    return _corrected(video_id, segment_id, before, json_body().get("text"), word=position)
+
+
+@api.get("/videos/<int:video_id>/waveform")
+def waveform_peaks(video_id: int):
+    """How loud the audio is, `per_second` values (0..255) a second from ?start= to ?end= (seconds; the
+    whole recording without them), for the clip editor's strip; worked out once per video."""
+    video = video_or_404(video_id)
+    if not video.audio_path or not Path(video.audio_path).is_file():
+        raise Conflict("the audio is not extracted yet: run Extract audio first")
+    try:
+        found = waveform.cached_peaks(Path(video.audio_path), layout.waveform_file(Path(video.audio_path)))
+    except waveform.WaveformError as error:
+        raise Conflict(str(error)) from None
+    rate = waveform.PEAKS_PER_SECOND
+    start, end = _seconds_arg("start", 0.0), _seconds_arg("end", len(found) / rate)
+    first, last = int(start * rate), math.ceil(end * rate)
+    return jsonify(per_second=rate, start=first / rate, peaks=list(found[first:last]))
+
+
+def _seconds_arg(name: str, default: float) -> float:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be seconds (a number)") from None
+    if not 0 <= seconds < 10**7:
+        raise BadRequest(f"{name} must be seconds from 0")
+    return seconds
+
+
 @api.get("/videos/<int:video_id>/transcript.<fmt>")
 def transcript_file(video_id: int, fmt: str):
-    video_or_404(video_id)
+    """The transcript in its language: saved as `video-7-transcript.es.srt` (players read the language
+    from the name), the VTT and JSON say it inside too."""
+    video = video_or_404(video_id)
     if fmt not in TRANSCRIPT_FORMATS:
         raise NotFound(f"no transcript format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
     segments = db.get_segments(get_db(), video_id)
+    return _subtitle_file(video_id, segments, fmt, video.language, "transcript")
+
+
+@api.get("/videos/<int:video_id>/translation.<fmt>")
+def translation_file(video_id: int, fmt: str):
+    """English subtitles of a video in another language (the English subtitles step), with the speakers'
+    names: `video-7-english.en.srt`."""
+    video_or_404(video_id)
+    if fmt not in TRANSCRIPT_FORMATS:
+        raise NotFound(f"no subtitle format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
+    conn = get_db()
+    translation = db.get_translation(conn, video_id)
+    if translation is None:
+        raise NotFound("no English subtitles yet: run English subtitles in the video's pipeline panel")
+    segments = alignment.assign_speakers(translation.segments, db.get_turns(conn, video_id))
+    return _subtitle_file(video_id, segments, fmt, "en", "english")
+
+
+def _subtitle_file(video_id: int, segments: list[Segment], fmt: str, language: str | None, kind: str) -> Response:
     names = speaker_names_of(video_id)
     if fmt == "srt":
         body = subtitles.to_srt(subtitles.transcript_cues(segments, names))
     elif fmt == "vtt":
-        body = subtitles.to_vtt(subtitles.transcript_cues(segments, names))
+        body = subtitles.to_vtt(subtitles.transcript_cues(segments, names), language)
     elif fmt == "json":
-        body = subtitles.to_json(segments, names)
+        body = subtitles.to_json(segments, names, language)
     else:
         body = subtitles.to_text(segments, names)
-    headers = {"Content-Disposition": f'attachment; filename="video-{video_id}-transcript.{fmt}"'}
+    suffix = f".{language}" if language and language.isalpha() else ""
+    headers = {"Content-Disposition": f'attachment; filename="video-{video_id}-{kind}{suffix}.{fmt}"'}
     return Response(body, mimetype=TRANSCRIPT_FORMATS[fmt], headers=headers)
 
 

@@ -59,7 +59,7 @@ def test_device_cuda_without_a_gpu_goes_through_phase1_on_cpu_and_says_so(cuda_a
         return steps if steps["exchanges"]["state"] in ("done", "error") else None
 
     steps = wait_until(finished, timeout=900, interval=1.0, what="phase 1 on DEVICE=cuda")
-    assert {step["state"] for step in steps.values()} == {"done"}, steps
+    assert {step["state"] for step in steps.values() if not step["optional"]} == {"done"}, steps
     for name in ("transcribe", "diarize"):
         note = steps[name]["note"]
         assert note.startswith("ran on CPU: ") and note.endswith("; see README (GPU host)"), note

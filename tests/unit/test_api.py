@@ -16,7 +16,7 @@ def test_submission_creates_videos_and_queues_downloads(client, app, redis_clien
     assert video["resolution"] == "720" and video["auto"] is False
     states = {step["name"]: step["state"] for step in video["steps"]}
     assert states == {"download": "queued", "audio": "pending", "transcribe": "pending",
-                      "diarize": "pending", "exchanges": "pending"}  # fmt: skip
+                      "diarize": "pending", "exchanges": "pending", "translate": "pending"}  # fmt: skip
     assert video["status"] == "queued"
     assert redis_client.llen("io") == 2, "one download task per video on the io queue"
 

@@ -12,7 +12,8 @@ def test_defaults_derive_every_path_from_data_dir(tmp_path):
     assert settings.database_path == tmp_path / "clipper.db"
     assert settings.download_dir == tmp_path / "downloads"
     assert settings.processed_clips_dir == tmp_path / "clips"
-    assert settings.faster_whisper_model == "tiny.en"
+    assert settings.faster_whisper_model == ""  # chosen by language
+    assert (settings.whisper_english_model, settings.whisper_multilingual_model) == ("tiny.en", "base")
     assert settings.device == "auto"
     assert settings.embedded_redis is True
     assert settings.pyannote_metrics_enabled is False

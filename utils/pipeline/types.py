@@ -38,6 +38,7 @@ class Transcript:
     segments: tuple[Segment, ...]
     language: str | None
     duration: float
+    model: str | None = None  # the Whisper model that made it ("tiny.en", "base", a directory's name)
 
 
 @dataclass(frozen=True)
@@ -77,4 +78,6 @@ def transcript_from_dict(data: dict) -> Transcript:
         )
         for item in data.get("segments", ())
     )
-    return Transcript(segments=segments, language=data.get("language"), duration=data.get("duration", 0.0))
+    return Transcript(
+        segments=segments, language=data.get("language"), duration=data.get("duration", 0.0), model=data.get("model")
+    )
