@@ -232,7 +232,7 @@ class Settings:
     )
     step_time_limit_seconds: int = setting(_integer(10, 7 * 24 * 3600), "3600", "Soft time limit of any step.")
     step_time_limits: dict[str, int] = setting(
-        _time_limits, "transcribe=14400,diarize=14400", "Per-step limits: step=seconds,..."
+        _time_limits, "transcribe=14400,diarize=14400,translate=14400", "Per-step limits: step=seconds,..."
     )
     max_step_attempts: int = setting(_integer(1, 20), "3", "Times a step lost by a dead worker is retried.")
     events_stream_maxlen: int = setting(_integer(100, 10_000_000), "10000", "Events kept in the Redis stream.")
@@ -241,7 +241,13 @@ class Settings:
     min_free_disk_mb: int = setting(_integer(0, 10**8), "1024", "Refuse downloads when less disk is free.")
     ffmpeg_path: str = setting(_text, "", "ffmpeg binary; empty: the one on PATH, else imageio-ffmpeg's.")
     device: str = setting(_choice("auto", "cpu", "cuda"), "auto", "Where models run; auto: CUDA when available.")
-    faster_whisper_model: str = setting(_text, "tiny.en", "Whisper model name or local directory.")
+    faster_whisper_model: str = setting(
+        _text, "", "One Whisper model (name or local directory) for every video; empty: chosen by language."
+    )
+    whisper_english_model: str = setting(_text, "tiny.en", "Whisper model for English (fast, English-only).")
+    whisper_multilingual_model: str = setting(
+        _text, "base", "Whisper model that finds the language and transcribes the others (base is shipped)."
+    )
     faster_whisper_compute_type: str = setting(_text, "", "e.g. int8, float16; empty: float16 on CUDA, int8 on CPU.")
     whisper_batched: bool | None = setting(
         _auto_boolean, "auto", "faster-whisper's batched pipeline; auto: on CUDA yes, on a CPU no."
@@ -271,6 +277,9 @@ class Settings:
         "Encoder of cut clips; auto: NVIDIA's NVENC when it works here, else x264.",
     )  # fmt: skip
     clip_burn_subtitles: bool = setting(_boolean, "false", "Burn captions into clips by default.")
+    clip_loudness_lufs: float | None = setting(
+        _loudness, "-14", "Loudness of clips' sound, LUFS integrated (-14: Reels, TikTok, Shorts); empty: off."
+    )
     instance_dir: Path = INSTANCE_DIR  # not a setting: where secrets and the default data live
 
     def time_limit(self, step: str) -> int:

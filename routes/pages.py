@@ -6,7 +6,6 @@ fetching a fragment (rendered by the same templates) when rows come or go.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,6 +20,7 @@ from routes import get_db, settings
 from routes.api import BadRequest
 from routes.api.search import query_id, search_filters
 from utils.core import db, library, presenters, steps
+from utils.pipeline.alignment import word_gaps
 from utils.pipeline.download import RESOLUTIONS
 from utils.pipeline.redact import redact_url
 from utils.pipeline.timecode import format_clock, format_timecode
@@ -45,6 +45,18 @@ def clock(seconds: float | None, decimals: int = 0) -> str:
 @pages.app_template_global("clip_file_name")
 def clip_file_name(*args) -> str:
     return presenters.clip_file_name(*args)
+
+
+@pages.app_template_global("clip_title")
+def clip_title(*args) -> str:
+    return presenters.clip_title(*args)
+
+
+@pages.app_template_filter("spaced")
+def spaced(words, language: str | None = None) -> list[tuple[str, Any]]:
+    """Each word with what goes before it on the page (a space, or nothing before punctuation and in
+    languages written without spaces): Whisper's words come without their spaces."""
+    return list(zip(word_gaps(words, language), words, strict=True))
 
 
 @pages.app_template_filter("redacted")
@@ -163,57 +175,80 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
         "speakers": speakers,
         "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
-        "captions_default": "plain" if settings().clip_burn_subtitles else "none",
+        "captions_default": "clean" if settings().clip_burn_subtitles else "none",
     }
     if "transcript" in sections:
         context["segments"] = db.get_segments(conn, video_id)
+        context["segment_ids"] = db.segment_ids(conn, video_id)  # a corrected line is sent back by its id
     if "exchanges" in sections or "clips" in sections:
         rows = db.list_exchanges(conn, video_id)
         exchange_steps = db.exchange_steps(conn, [row.id for row in rows])
-        context["exchanges"] = presenters.describe_exchanges(rows, exchange_steps, video_steps)
+        described = presenters.describe_exchanges(rows, exchange_steps, video_steps)
+        context["exchanges"] = [exchange for exchange in described if not exchange["from_search"]]  # the Q&As
     if "clips" in sections:
-        groups = [
-            {"exchange": exchange, "clips": db.list_clips(conn, exchange["id"])} for exchange in context["exchanges"]
-        ]
-        context["clip_groups"] = [group for group in groups if group["clips"]]
+        groups = [{"exchange": exchange, "clips": db.list_clips(conn, exchange["id"])} for exchange in described]
+        # a sentence clipped from a search shows here from the start: it is listed nowhere else on the page
+        context["clip_groups"] = [group for group in groups if group["clips"] or group["exchange"]["from_search"]]
     return context
 
 
 CLIPS_SHOWN = 500
 
 
-def _clips_filter() -> tuple[int | None, str]:
+def _clips_filter() -> tuple[int | None, int | None, str]:
+    """`?video=<id>`, `?person=<id>` (someone in the speaker library) and `?speaker=<label>` (one of the
+    chosen video's speakers, named or not: "Speaker 1" of one video is not "Speaker 1" of another)."""
     try:
-        video_id = query_id("video")
+        video_id, person_id = query_id("video"), query_id("person")
     except BadRequest as problem:
         abort(400, str(problem))
-    return video_id, request.args.get("speaker", "").strip()[:80]
+    return video_id, person_id, request.args.get("speaker", "").strip()[:80] if video_id else ""
+
+
+def _chosen_clips(conn) -> dict[str, Any]:
+    """The clips the filters choose, with what the filters offer: the videos with clips, and the people in
+    them (every video) or the chosen video's speakers. A person chosen with a video is their speaker there."""
+    video_id, person_id, label = _clips_filter()
+    everyone = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
+    speakers = presenters.video_speakers(conn, video_id) if video_id else []
+    if video_id and person_id is not None:
+        theirs = [speaker["label"] for speaker in speakers if (speaker["person"] or {}).get("id") == person_id]
+        label, person_id = label or next(iter(theirs), ""), None  # not in this video: the video's clips
+    people = {
+        speaker["person"]["id"]: speaker["person"]["name"]
+        for item in everyone for speaker in item.speakers_by_label.values() if speaker["person"]
+    }  # fmt: skip
+    person_id = person_id if person_id in people else None
+    return {
+        "items": library.spoken_by(conn, everyone, person_id, label),
+        "videos": db.videos_with_clips(conn),
+        "people": sorted(people.items(), key=lambda pair: pair[1].lower()),
+        "speakers": speakers,
+        "chosen_video": video_id,
+        "chosen_person": person_id,
+        "chosen_speaker": label,
+    }
 
 
 @pages.get("/clips")
 def clips_page():
-    """Every cut clip in the library, newest first, to watch and download; filters by video and speaker."""
-    conn = get_db()
-    video_id, speaker = _clips_filter()
-    everyone = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
-    names = sorted({item.speaker_name for item in everyone if item.clip.kind == "speaker" and item.speaker_name})
-    items = library.spoken_by(conn, everyone, speaker) if speaker else everyone
-    return render_template(
-        "clips.html", items=items, videos=db.videos_with_clips(conn), speakers=names,
-        chosen_video=video_id, chosen_speaker=speaker, limit=CLIPS_SHOWN,
-    )  # fmt: skip
+    """Every cut clip in the library, newest first, to watch and download; filters by video and by person
+    (or, in one video, by its speaker)."""
+    return render_template("clips.html", limit=CLIPS_SHOWN, **_chosen_clips(get_db()))
 
 
 @pages.get("/clips/download.zip")
 def clips_zip():
-    """The clips shown (with the same filters) in one zip: MP4 and SRT under their descriptive names."""
-    video_id, speaker = _clips_filter()
+    """The clips shown (with the same filters) in one zip: MP4 and SRT under their descriptive names; the
+    zip is named after what it holds (`Ada_in_Board_meeting_clips.zip`)."""
     conn = get_db()
-    items = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
-    items = library.spoken_by(conn, items, speaker) if speaker else items
-    if not items:
+    chosen = _chosen_clips(conn)
+    if not chosen["items"]:
         abort(404, "No clips to download: cut some first, or change the filters.")
-    return _zip_of(items, "clipper-clips.zip")
+    video = db.get_video(conn, chosen["chosen_video"]) if chosen["chosen_video"] else None
+    names = dict(chosen["people"]) | {speaker["label"]: speaker["name"] for speaker in chosen["speakers"]}
+    who = names.get(chosen["chosen_person"]) or names.get(chosen["chosen_speaker"])
+    return _zip_of(chosen["items"], presenters.clips_zip_name(video, who))
 
 
 # ---- the speaker library -----------------------------------------------------------------------
@@ -255,15 +290,9 @@ def answers_zip(person_id: int):
 @pages.app_template_filter("highlight")
 def highlight(text: str, query: str) -> Markup:
     """The text with the searched words marked (by their first letters, as the search stems them)."""
-    words = {word.lower() for term in db.search_terms(query) for word in term.split()}
-    if not words:
+    pattern = library.term_pattern(query)
+    if pattern is None:
         return escape(text)
-    # A word of 4 letters or more is marked in any form ("answer" in "answered"); a shorter one only whole.
-    alternatives = "|".join(
-        re.escape(word[: max(3, len(word) - 2)]) + r"\w*" if len(word) >= 4 else re.escape(word) + r"\b"
-        for word in sorted(words, key=len, reverse=True)
-    )
-    pattern = re.compile(rf"\b(?:{alternatives})", re.IGNORECASE)
     marked, at = Markup(), 0
     for match in pattern.finditer(text):
         marked += escape(text[at : match.start()]) + Markup("<mark>") + escape(match.group()) + Markup("</mark>")

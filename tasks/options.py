@@ -21,7 +21,8 @@ def compute_threads(settings: Settings) -> int:
 
 def transcription_options(settings: Settings) -> TranscriptionOptions:
     return TranscriptionOptions(
-        model_name=settings.faster_whisper_model, device=settings.device,
+        model_name=settings.faster_whisper_model, english_model=settings.whisper_english_model,
+        multilingual_model=settings.whisper_multilingual_model, device=settings.device,
         compute_type=settings.faster_whisper_compute_type, batched=settings.whisper_batched,
         batch_size=settings.whisper_batch_size, language=settings.whisper_language or None,
         cpu_threads=compute_threads(settings),
@@ -57,8 +58,9 @@ def clip_limits(settings: Settings) -> ClipLimits:
 def cut_options(
     settings: Settings, ffmpeg: str, burn_subtitles: bool, shape: str = "original", crop_x: float = 0.5
 ) -> CutOptions:
-    """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says (so does a vertical crop)."""
+    """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says (so does a vertical or square
+    frame); the sound is brought to CLIP_LOUDNESS_LUFS whenever it is encoded."""
     accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
     encoder = video_encoder(ffmpeg, settings.clip_video_encoder)
     return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset, shape=shape,
-                      crop_x=crop_x, encoder=encoder)  # fmt: skip
+                      crop_x=crop_x, encoder=encoder, loudness=settings.clip_loudness_lufs)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from celery import shared_task
@@ -130,9 +131,34 @@ def _transcribe(ctx: StepContext) -> None:
     with db.transaction(ctx.conn):
         db.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
         db.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
-        db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note)
+        db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note,
+                        transcript_model=transcript.model)  # fmt: skip
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
-    log.info("video %s: %d transcript segments (%s)", ctx.video_id, len(transcript.segments), transcript.language)
+    log.info("video %s: %d transcript segments (%s, Whisper %s)", ctx.video_id, len(transcript.segments),
+             transcript.language, transcript.model)  # fmt: skip
+
+
+@shared_task(name=STEP["translate"].task, bind=True)
+def translate_speech(self, step_id: int) -> None:
+    run_step(self, step_id, _translate)
+
+
+def _translate(ctx: StepContext) -> None:
+    """English subtitles of a video in another language: Whisper's translate task, beside the transcript."""
+    from utils.pipeline import transcription
+
+    language = ctx.video.language
+    if not language:
+        raise StepError("the language of the speech is not known yet: run Transcribe first")
+    if language == "en":
+        raise StepError("the speech is in English already: its transcript is the English subtitles")
+    audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
+    options = replace(transcription_options(ctx.settings), language=language)
+    translation = transcription.transcribe(audio, ctx.progress, options, on_device=ctx.ran_on, task="translate")
+    with db.transaction(ctx.conn):
+        db.save_translation(ctx.conn, ctx.video_id, translation)
+    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    log.info("video %s: %d English subtitle lines from %s", ctx.video_id, len(translation.segments), language)
 
 
 class SegmentStream:
@@ -237,7 +263,7 @@ def find_exchanges(self, step_id: int) -> None:
 def _exchanges(ctx: StepContext) -> None:
     align_video(ctx)
     segments = db.get_segments(ctx.conn, ctx.video_id)
-    config = exchange_config(ctx.settings)
+    config = replace(exchange_config(ctx.settings), language=ctx.video.language)  # its question words
     found = exchanges.find_exchanges(segments, config)
     note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)
     new_ids = library.replace_auto_exchanges(ctx.conn, ctx.video_id, found, note, ctx.settings.processed_clips_dir)

@@ -89,4 +89,5 @@ def exchange_or_404(exchange_id: int) -> ExchangeRecord:
     return exchange
 
 
-from routes.api import exchanges, people, search, transcripts, uploads, videos  # noqa: E402, F401  (registers the routes)
+# importing the modules registers their routes
+from routes.api import exchanges, people, previews, search, transcripts, uploads, videos  # noqa: E402, F401

@@ -15,7 +15,8 @@ from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
 from utils.core import db, library, presenters, steps
 from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
-from utils.pipeline import media, timeline
+from utils.pipeline import framing, media, subtitles, timeline
+from utils.pipeline.exchanges import ExchangeConfig, marked_exchange
 from utils.pipeline.timecode import parse_timecode
 from utils.pipeline.types import Exchange
 
@@ -46,10 +47,11 @@ def _manual_bounds(body: dict[str, Any], video: VideoRecord) -> tuple[float, flo
     return start, min(end, duration) if duration else end
 
 
-def _question_text(video_id: int, start: float, end: float) -> str:
-    """The transcript's first sentence inside a manual exchange, as its title."""
-    inside = [s for s in db.get_segments(get_db(), video_id) if s.end > start and s.start < end]
-    return inside[0].text.strip() if inside else ""
+def _marked(video_id: int, start: float, end: float) -> Exchange:
+    """The words inside a stretch marked by hand (or trimmed): its question, asker and answerer."""
+    conn = get_db()
+    language = db.get_video(conn, video_id).language  # what asks something depends on it
+    return marked_exchange(db.get_segments(conn, video_id), start, end, ExchangeConfig(language=language))
 
 
 @api.post("/videos/<int:video_id>/exchanges")
@@ -58,13 +60,14 @@ def create_exchange(video_id: int):
     body = json_body()
     start, end = _manual_bounds(body, video)
     process = flag(body, "process")
+    searched = flag(body, "from_search")  # a sentence clipped from a search: with the clips, not a Q&A
     service = step_service()
     if process:  # refuse before inserting, so a 409 leaves no exchange behind
         service.check_phase2_ready(video_id)
     conn = get_db()
     with db.transaction(conn):
-        label = library.next_manual_label(conn, video_id)
-        exchange = Exchange(start, end, _question_text(video_id, start, end), asker="", answerer="")
+        label = library.next_manual_label(conn, video_id, presenters.SEARCH_PREFIX if searched else "man")
+        exchange = _marked(video_id, start, end)
         exchange_id = library.create_exchange(conn, video_id, label, "manual", exchange, chain=process)
     service.publish({"type": "exchanges", "video_id": video_id})
     if process:
@@ -73,26 +76,32 @@ def create_exchange(video_id: int):
     return jsonify(exchange=created), 201
 
 
-SHAPES = ("original", "vertical")
-CAPTIONS = ("none", "plain", "words")
+SHAPES = ("original", *media.SHAPES)
+CAPTIONS = ("none", *subtitles.CAPTION_STYLES)
+LOOK_FIELDS = ("shape", "framing", "crop_x", "captions", "caption_position", "caption_names")
 
 
 @api.patch("/exchanges/<int:exchange_id>")
 def edit_exchange(exchange_id: int):
-    """Trim a Q&A ("start", "end": seconds or mm:ss) or choose how its clips look ("shape": original or
-    vertical, "crop_x": 0..1 where a vertical crop sits, "captions": none, plain or words burned in).
-    Its clips are then out of date (stale) until cut again."""
+    """Trim a Q&A ("start", "end": seconds or mm:ss) or choose how its clips look ("shape": original,
+    vertical or square; "framing": follow (the crop follows whoever speaks), fixed or split (the two main
+    people stacked); "crop_x": 0..1 where a fixed crop sits; "captions": none, clean, highlight, pop or
+    bilingual (the words with their English under them: the video's English subtitles must be made first) burned
+    in (the old "plain" and "words" still work); "caption_position": top, middle or bottom; "caption_names":
+    true, false, or null for the shape's default). Its clips are then out of date (stale) until cut again."""
     exchange = exchange_or_404(exchange_id)
     body = json_body()
-    unknown = set(body) - {"start", "end", "shape", "crop_x", "captions"}
+    unknown = set(body) - {"start", "end", *LOOK_FIELDS}
     if unknown:
-        raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, shape, crop_x, captions can change")
-    changes = _shape_changes(body)
+        raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, {', '.join(LOOK_FIELDS)} can change")
+    changes = look_changes(body)
     if "start" in body or "end" in body:
         wanted = {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}
         changes["start_time"], changes["end_time"] = _manual_bounds(wanted, video_or_404(exchange.video_id))
-        if exchange.kind == "manual":
-            changes["question"] = _question_text(exchange.video_id, changes["start_time"], changes["end_time"])
+        marked = _marked(exchange.video_id, changes["start_time"], changes["end_time"])  # the texts follow
+        changes["question"] = marked.question
+        if marked.asker:  # who speaks in it now (a transcript without speakers keeps the old ones)
+            changes["asker"], changes["answerer"] = marked.asker, marked.answerer
     conn = get_db()
     service = step_service()
     with db.transaction(conn):
@@ -103,24 +112,52 @@ def edit_exchange(exchange_id: int):
     return get_exchange(exchange_id)
 
 
-def _shape_changes(body: dict[str, Any]) -> dict[str, Any]:
+def look_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """The exchange columns a request's look fields set, each checked (BadRequest says what is wrong)."""
     changes: dict[str, Any] = {}
     if "shape" in body:
         if body["shape"] not in SHAPES:
             raise BadRequest(f"shape must be one of {', '.join(SHAPES)}")
         changes["shape"] = body["shape"]
-    if "captions" in body:  # burned into the picture: none, plain (one line) or words (lighting up)
-        if body["captions"] not in CAPTIONS:
+    if "framing" in body:
+        if body["framing"] not in framing.FRAMINGS:
+            raise BadRequest(
+                f"framing must be one of {', '.join(framing.FRAMINGS)} (follow: the crop follows whoever speaks; "
+                "fixed: it stays at crop_x; split: the two main people stacked)"
+            )
+        changes["framing"] = body["framing"]
+    if "captions" in body:  # burned into the picture, in one of the caption styles
+        captions = subtitles.OLD_STYLE_NAMES.get(body["captions"], body["captions"])
+        if captions not in CAPTIONS:
             raise BadRequest(f"captions must be one of {', '.join(CAPTIONS)}")
-        changes["burn_subtitles"] = int(body["captions"] != "none")
-        if body["captions"] != "none":
-            changes["caption_style"] = body["captions"]
+        changes["burn_subtitles"] = int(captions != "none")
+        if captions != "none":
+            changes["caption_style"] = captions
+    if "caption_position" in body:
+        if body["caption_position"] not in subtitles.POSITIONS:
+            raise BadRequest(f"caption_position must be one of {', '.join(subtitles.POSITIONS)}")
+        changes["caption_position"] = body["caption_position"]
+    if "caption_names" in body:
+        names = body["caption_names"]
+        if names is not None and not isinstance(names, bool):
+            raise BadRequest("caption_names must be true, false or null (the shape's default)")
+        changes["caption_names"] = None if names is None else int(names)
     if "crop_x" in body:
         value = body["crop_x"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise BadRequest("crop_x must be a number from 0 (left edge) to 1 (right edge)")
         changes["crop_x"] = float(value)
     return changes
+
+
+@api.post("/exchanges/<int:exchange_id>/cut")
+def cut_exchange_again(exchange_id: int):
+    """Cut a Q&A's clips again as it is now (after a trim, a new shape or captions): from its first step
+    not done, each queueing the next; 202 with the steps queued and what was started, in words ("Cutting
+    Q&A 3 again: 3 clips"). Never silently nothing: a Q&A being cut already says so."""
+    exchange = exchange_or_404(exchange_id)
+    queued, message = library.cut_again(get_db(), step_service(), exchange)
+    return jsonify(steps=queued, message=message), 202
 
 
 @api.delete("/exchanges/<int:exchange_id>")
@@ -220,6 +257,8 @@ def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label:
         "end": row.end_time,
         "speaker": row.speaker,
         "speaker_name": names.get(row.speaker, row.speaker) if row.speaker else None,
+        # its question (at most 60 characters), with who speaks for a speaker's clip: "Why? — Ada"
+        "title": presenters.clip_title(row, names.get(row.speaker, row.speaker) if row.speaker else None, label),
         "note": row.note,
         "url": link("mp4", row.path),
         "srt_url": link("srt", row.srt_path),
@@ -227,6 +266,9 @@ def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label:
         "poster_url": link("jpg", row.poster_path),
         "burned_captions": row.burned_captions,
         "captions_out_of_date": row.captions_out_of_date,
+        "width": row.width,
+        "height": row.height,
+        "upscaled_from": row.upscaled_from,  # the source's height when the picture was enlarged from it
         # what to call the files when saving them: <title>_QA3_1m12s.mp4 (.srt, .vtt)
         "download_name": presenters.clip_file_name(title, label, row, names.get(row.speaker or "", row.speaker), "mp4"),
     }
@@ -237,17 +279,24 @@ def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label:
 
 @api.get("/videos/<int:video_id>/timeline.<fmt>")
 def video_timeline(video_id: int, fmt: str):
-    """The video's exchanges as an editing timeline: .otio (OpenTimelineIO), .fcpxml (DaVinci Resolve, Final
-    Cut Pro) or .edl (CMX 3600: Premiere, Avid), each exchange a clip with a marker for its question."""
+    """The video's exchanges as an editing timeline with sound: .otio (OpenTimelineIO), .fcpxml (DaVinci
+    Resolve, Final Cut Pro) or .edl (CMX 3600: Premiere, Avid), each exchange a clip with a marker for its
+    question, referencing the source video by the name its download is saved under."""
     video = video_or_404(video_id)
+    timeline_format(fmt)
+    conn = get_db()
+    if not library.qas_of(conn, video_id):
+        raise Conflict("this video has no Q&A yet: find them (or add one by hand) first")
+    return send_timeline(library.timeline_of(conn, video), fmt, Path(presenters.source_file_name(video)).stem)
+
+
+def timeline_format(fmt: str) -> None:
     if fmt not in timeline.FORMATS:
         raise NotFound(f"no timeline format {fmt!r}; use {', '.join(timeline.FORMATS)}")
-    conn = get_db()
-    if not db.list_exchanges(conn, video_id):
-        raise Conflict("this video has no Q&A yet: find them (or add one by hand) first")
-    rate = media.probe(video.video_path).frame_rate if video.video_path and Path(video.video_path).is_file() else None
-    body = timeline.write(library.timeline_of(conn, video, rate), fmt)
-    name = f"{Path(presenters.source_file_name(video)).stem}.{fmt}"
+
+
+def send_timeline(built: timeline.otio.schema.Timeline, fmt: str, stem: str):
+    body = timeline.write(built, fmt)
     # send_file names it for every browser: an ASCII fallback plus filename*= for titles in any script
     return send_file(io.BytesIO(body.encode()), mimetype=timeline.FORMATS[fmt][1], as_attachment=True,
-                     download_name=name)  # fmt: skip
+                     download_name=f"{stem}.{fmt}")  # fmt: skip

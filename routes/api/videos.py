@@ -209,7 +209,9 @@ def delete_video(video_id: int):
     running = [step.task_id for step in db.steps_of_video(get_db(), video_id) if step.state in ACTIVE]
     library.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
     stop_tasks(running)
-    step_service().publish({"type": "video_deleted", "video_id": video_id})
+    service = step_service()
+    service.publish({"type": "video_deleted", "video_id": video_id})
+    service.announce_errors()  # its steps in error went with it
     return "", 204
 
 

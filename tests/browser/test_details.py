@@ -266,9 +266,10 @@ def test_a_qa_is_trimmed_word_by_word(page, transcribed, api):
     exchange_id = body["exchange"]["id"]
     page.goto(f"/videos/{transcribed}")
     row = page.locator(f'#exchanges tr[data-exchange-id="{exchange_id}"]')
-    row.get_by_role("button", name="Start one word later").click()
-    expect(row.locator(".exchange-time .seek")).to_contain_text("0:00.2 – 0:03.8")
-    row.get_by_role("button", name="End one word earlier").click()
+    row.get_by_role("button", name=re.compile("^Edit Manual Q&A")).click()  # the clip editor (test_editing.py)
+    page.get_by_role("button", name="start ›").click()
+    page.get_by_role("button", name="‹ end").click()  # both nudges saved in one request, once they pause
+    expect(page.locator("#editor-status")).to_contain_text("Saved: 0:00.2 – 0:03.5")
     expect(row.locator(".exchange-time .seek")).to_contain_text("0:00.2 – 0:03.5")
     trimmed = api.get(f"/api/exchanges/{exchange_id}")
     assert (trimmed["start"], trimmed["end"]) == pytest.approx((0.24, 3.54), abs=0.005)
@@ -289,12 +290,15 @@ def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, s
     before = video.get_attribute("src")
     shape = page.locator(f'.clip-shape[data-exchange="{exchange_id}"]')
     shape.locator('select[name="shape"]').select_option("vertical")
-    expect(shape.locator(".crop-x")).to_be_visible()
-    shape.locator('select[name="captions"]').select_option("words")
+    expect(shape.locator('select[name="framing"]')).to_have_value("follow")
+    expect(shape.locator(".crop-x")).to_be_hidden()  # the crop follows the speaker: no place to choose
+    shape.locator('select[name="captions"]').select_option("highlight")
     shape.get_by_role("button", name="Cut with these options").click()
     wait_until(lambda: cut_attempts() >= 2, timeout=STEP_MS / 1000, what="the vertical cut")
     cut = api.get(f"/api/exchanges/{exchange_id}")
-    assert (cut["shape"], cut["burn_subtitles"], cut["caption_style"]) == ("vertical", True, "words")
+    assert (cut["shape"], cut["framing"], cut["burn_subtitles"], cut["caption_style"]) == (
+        "vertical", "follow", True, "highlight",
+    )  # fmt: skip
     assert all(clip["burned_captions"] for clip in cut["clips"]), "the captions are part of the picture"
     expect(video).not_to_have_attribute("src", before)  # the card follows the new cut live (a new URL version)
     page.reload()  # and after a reload it is the vertical clip that plays

@@ -12,10 +12,12 @@ import av
 import pytest
 
 from tasks import clip_steps
+from tests.integration.test_platform_clips import caption_mask, rgb_frames, text_lines
 from tests.support.media_factory import make_talk_video
 from utils.core import db, library
-from utils.pipeline import media
-from utils.pipeline.types import Exchange, Segment, Word
+from utils.pipeline import media, subtitles
+from utils.pipeline.errors import StepError
+from utils.pipeline.types import Exchange, Segment, Transcript, Word
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = ROOT.parent / "shared" / "devset" / "ibm_interview1.wav"
@@ -110,3 +112,47 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
     assert all((clip["width"], clip["height"], clip["upscaled_from"]) == (1080, 1920, 720) for clip in clips)
     page = client.get(f"/videos/{talk.video_id}").get_data(as_text=True)
     assert "upscaled from 720p" in page and "1080×1920" in page
+
+
+def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_words(app, client, app_conn, talk):
+    """Two lines at most (the words, their English smaller under them), clear of a phone feed's buttons."""
+    conn = app_conn
+    assert 'value="bilingual"' not in client.get(f"/videos/{talk.video_id}").get_data(as_text=True), "English"
+    with db.transaction(conn):
+        db.update_video(conn, talk.video_id, language="es")
+        db.replace_segments(conn, talk.video_id, [
+            spoken(1.0, 4.0, "¿Qué te trajo al puerto hoy?", A),
+            spoken(4.5, 9.0, "Vinimos por los barcos y nos quedamos por la gente", B),
+        ])  # fmt: skip
+    page = client.get(f"/videos/{talk.video_id}").get_data(as_text=True)
+    assert 'value="bilingual"' in page, "offered: the video is not in English"
+    look = {"shape": "vertical", "captions": "bilingual"}
+    assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).get_json()["caption_style"] == "bilingual"
+    with db.transaction(conn):
+        db.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
+    ctx = SimpleNamespace(
+        conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
+        video=db.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        progress=lambda fraction: None,
+    )  # fmt: skip
+    clip_steps._process_diarization(ctx)
+    clip_steps._define_clips(ctx)
+    with pytest.raises(StepError, match="run English subtitles"):
+        clip_steps._cut_clips(ctx)
+    english = (Segment(1.0, 4.0, " What brought you to the {harbour} today?"),
+               Segment(4.5, 9.0, " We came for the boats and stayed for the people"))  # fmt: skip
+    with db.transaction(conn):
+        db.save_translation(conn, talk.video_id, Transcript(english, "es", 16.0))
+    clip_steps._cut_clips(ctx)
+
+    row = next(row for row in db.list_clips(conn, talk.exchange_id) if row.kind == "exchange")
+    ass = Path(row.path).with_suffix(".ass").read_text()
+    assert "(harbour)" in ass and "{harbour}" not in ass and "\\N{\\fs39}" in ass, "English under, smaller"
+    small = round(subtitles.caption_style("bilingual").english_size * 1080)
+    lines = []
+    for picture in rgb_frames(Path(row.path)):
+        drawn = caption_mask(picture)
+        assert not drawn[round(1920 * 0.8) :].any(), "a caption in the bottom fifth"
+        assert not drawn[:, round(1080 * 0.85) :].any(), "a caption in the right 15%"
+        lines.append(text_lines(picture, small))
+    assert max(lines) == 2, "the words and their English, never more"

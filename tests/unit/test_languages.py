@@ -10,7 +10,13 @@ import pytest
 
 from utils.core import db, library, steps
 from utils.pipeline import languages, subtitles
-from utils.pipeline.exchanges import ExchangeConfig, find_exchanges, is_closing_remark, is_question
+from utils.pipeline.exchanges import (
+    ExchangeConfig,
+    find_exchanges,
+    is_closing_remark,
+    is_question,
+    marked_exchange,
+)
 from utils.pipeline.types import Segment, Transcript, Word
 
 QUESTIONS = {
@@ -104,6 +110,28 @@ def test_a_spanish_interview_gives_its_exchanges_with_spanish_rules():
     assert "Madrid" in found[0].question
     assert find_exchanges(interview, ExchangeConfig()) == [], "English rules hear no question here"
     assert find_exchanges(interview, replace(spanish, language="es")) == found
+
+
+def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_conn):
+    with db.transaction(app_conn):
+        video_id = library.create_video(app_conn, library.VideoRequest(url="https://example.org/entrevista"))
+        db.update_video(app_conn, video_id, title="Entrevista", language="es", duration=30.0)
+        db.replace_segments(app_conn, video_id, [
+            say("A", 0.0, 2.0, "¿Vendrás a México?"), say("B", 2.5, 5.0, "Sí, en verano."),
+            say("A", 10.0, 12.0, "Dónde vives tú."), say("A", 12.2, 14.0, "Yo vivo en Madrid."),
+            say("B", 14.5, 19.0, "En Sevilla, con mi familia."),
+        ])  # fmt: skip
+    made = [
+        client.post(f"/api/videos/{video_id}/exchanges", json=span).get_json()["exchange"]
+        for span in ({"start": 0.0, "end": 5.0}, {"start": 10.0, "end": 19.0})
+    ]
+    assert [(e["question"], e["asker"], e["answerer"]) for e in made] == [
+        ("¿Vendrás a México?", "A", "B"), ("Dónde vives tú.", "A", "B"),
+    ]  # fmt: skip
+    english = marked_exchange(db.get_segments(app_conn, video_id), 10.0, 19.0)
+    assert english.question == "Dónde vives tú. Yo vivo en Madrid.", "English rules hear no question in it"
+    trimmed = client.patch(f"/api/exchanges/{made[1]['id']}", json={"start": 10.0, "end": 18.0}).get_json()
+    assert trimmed["question"] == "Dónde vives tú.", "a trim is judged in Spanish too"
 
 
 # ---- search in the transcript's language ------------------------------------------------------------

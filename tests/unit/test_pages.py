@@ -150,7 +150,7 @@ def test_the_dashboard_and_the_details_page_say_clips_are_being_cut_never_done(c
     db.update_step(conn, cut.id, state="running", progress=0.5)
     for path in ("/", "/partials/videos", f"/videos/{video_id}"):
         html = client.get(path).get_data(as_text=True)
-        assert re.search(r'state-running[^"]*"[^>]*>cutting clips 0/1<', html), path
+        assert re.search(r'state-running[^"]*"[^>]*>Q&amp;A 0 of 1 cut<', html), path
         assert not re.search(r"state-done[^\"]*\" id=\"video-status\"", html), path
 
 

@@ -160,8 +160,8 @@ def test_video_status_is_derived(states, status):
 
 
 def test_dependents_are_transitive():
-    assert steps.dependents("download", None) == ["audio", "transcribe", "diarize", "exchanges"]
-    assert steps.dependents("transcribe", None) == ["exchanges"]
+    assert steps.dependents("download", None) == ["audio", "transcribe", "diarize", "exchanges", "translate"]
+    assert steps.dependents("transcribe", None) == ["exchanges", "translate"]
     assert steps.dependents("define_clips", 1) == ["cut_clips"]
 
 
@@ -288,10 +288,10 @@ def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id, chain=True)
     process = service.request(video_id, "process_diarization", exchange_id)
-    assert _where(conn, video_id) == steps.Standing("running", "cutting clips 0/1")
+    assert _where(conn, video_id) == steps.Standing("running", "Q&A 0 of 1 cut")
     service.begin(process.id, process.task_id)
     service.finish(process.id)  # the chain queues define_clips right after this: still under way
-    assert _where(conn, video_id) == steps.Standing("running", "cutting clips 0/1")
+    assert _where(conn, video_id) == steps.Standing("running", "Q&A 0 of 1 cut")
     for name in ("define_clips", "cut_clips"):
         step = service.request(video_id, name, exchange_id)
         service.begin(step.id, step.task_id)
@@ -302,18 +302,18 @@ def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
         db.replace_clips(
             conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0, "end_time": 9, "path": "/x.mp4"}]
         )
-    assert _where(conn, video_id) == steps.Standing("done", "1 clip ready")
+    assert _where(conn, video_id) == steps.Standing("done", "1 Q&A · 1 clip")
 
 
 def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says_so(service, conn):
     video_id = new_video(conn)
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id)
-    assert _where(conn, video_id) == steps.Standing("done", "done")
+    assert _where(conn, video_id) == steps.Standing("done", "1 Q&A")
     step = service.request(video_id, "process_diarization", exchange_id)
     service.begin(step.id, step.task_id)
     service.fail(step.id, "no speakers")
-    assert _where(conn, video_id) == steps.Standing("error", "clips failed for 1 of 1 Q&A")
+    assert _where(conn, video_id) == steps.Standing("error", "Q&A 0 of 1 cut · 1 failed")
 
 
 def test_a_cancelled_step_goes_back_to_pending_and_its_task_can_write_nothing(service, conn, events):

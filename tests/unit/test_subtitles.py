@@ -228,7 +228,7 @@ def test_old_style_names_still_work_and_every_style_reads_on_any_background():
     from utils.pipeline.subtitles import CAPTION_STYLES, caption_style, worst_contrast
 
     assert caption_style("plain").name == "clean" and caption_style("words").name == "highlight"
-    assert set(CAPTION_STYLES) == {"clean", "highlight", "pop"}
+    assert set(CAPTION_STYLES) == {"clean", "highlight", "pop", "bilingual"}
     for style in CAPTION_STYLES.values():
         assert worst_contrast(style) >= 4.5, style.name  # text and spoken word against outline or box
 
@@ -303,3 +303,39 @@ def test_a_preview_catches_a_caption_mid_word():
         events = caption_events(long_talk(), caption_style(name), layout)
         assert any(start < moment < end for start, end, _ in events[:2])
     assert preview_moment([], "pop", layout) == 0.0
+
+
+# ---- bilingual captions ------------------------------------------------------------------------------
+
+
+def test_each_caption_is_paired_with_the_english_it_overlaps_longest():
+    from utils.pipeline.subtitles import pair_by_overlap
+
+    captions = [Cue(0.0, 2.0, "a"), Cue(2.0, 5.0, "b"), Cue(9.0, 10.0, "c")]
+    english = [Cue(0.5, 2.5, "A"), Cue(2.4, 6.0, "B"), Cue(8.0, 8.9, "C")]
+    assert pair_by_overlap(captions, english) == [0, 1, None], "c overlaps nothing: no English under it"
+    assert pair_by_overlap(captions, []) == [None, None, None]
+
+
+def test_bilingual_captions_are_one_line_with_a_smaller_escaped_english_line_under_it():
+    from utils.pipeline.subtitles import CaptionLayout, caption_style, to_ass
+
+    spanish = transcript_cues([segment(0.0, 3.0, "¿Vendrás a México {\\an8} este verano?", A),
+                               segment(3.5, 6.0, "Sí, claro.", B), segment(8.0, 9.0, "Vale.", B)], NAMES)  # fmt: skip
+    english = transcript_cues([Segment(0.1, 3.0, " Will you come to Mexico {\\an8} this summer?"),
+                               Segment(3.4, 6.0, " Yes, of course.")], {})  # fmt: skip
+    for width, height in LAYOUTS.values():
+        layout = CaptionLayout(width, height)
+        ass = to_ass(spanish, "bilingual", layout, english)
+        texts = [line.split(",,0,0,0,,", 1)[1] for line in ass.splitlines() if line.startswith("Dialogue:")]
+        assert texts[0].startswith("¿Vendrás") and texts[-1] == "Vale.", "nothing said in English then: no line"
+        small = round(caption_style("bilingual").english_size * layout.unit)
+        for text in texts[:-1]:
+            original, under = text.split("\\N")
+            assert "\\N" not in under and under.startswith(f"{{\\fs{small}}}"), "one smaller English line"
+            assert "{" not in original and "\\" not in original
+            assert "{" not in under.removeprefix(f"{{\\fs{small}}}")
+        assert any("Will you come to Mexico (/an8) this summer?" in text for text in texts), "escaped"
+        assert texts[-2].endswith("Yes, of course.")
+    assert small < round(caption_style("bilingual").size * layout.unit)
+    assert to_ass(spanish, "bilingual", CaptionLayout()).count("\\N") == 0, "no translation: the words alone"

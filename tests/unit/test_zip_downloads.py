@@ -80,7 +80,7 @@ def test_a_zip_of_clips_is_streamed_and_reads_back_intact(client, cut_clips, tmp
     path = "/clips/download.zip" if which == "clips" else f"/people/{person_id}/answers.zip"
     status, disposition, peak = download_streamed(client, path, tmp_path / "got.zip")
     assert status == 200
-    name = "clipper-clips.zip" if which == "clips" else "Ada-answers.zip"
+    name = "all_clips.zip" if which == "clips" else "Ada-answers.zip"  # named after what it holds
     assert disposition == f"attachment; filename={name}"
     assert read_back(tmp_path / "got.zip") == expected
     assert sum(map(len, expected.values())) > 3 * MEMORY_LIMIT

@@ -35,6 +35,7 @@ from utils.core.records import (
     VideoRecord,
     VoiceRecord,
 )
+from utils.pipeline import languages
 from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word, transcript_from_dict, transcript_to_dict
 
 BUSY_TIMEOUT_MS = 30_000
@@ -61,6 +62,7 @@ VIDEO_FIELDS = [
     "video_path",
     "audio_path",
     "language",
+    "transcript_model",
     "transcript_note",
     "exchanges_note",
     "auto",
@@ -361,6 +363,9 @@ def update_video(conn: Database, video_id: int, **fields: Any) -> bool:
     fields = conn.stored_fields(fields)
     assignments = ", ".join(f"{name} = ?" for name in fields)
     cursor = conn.execute(f"UPDATE videos SET {assignments} WHERE id = ?", [*fields.values(), video_id])
+    if "language" in fields:  # the transcript is searched in its language from now on
+        search = languages.search_config(fields["language"])
+        conn.execute("UPDATE segments SET search_config = ? WHERE video_id = ?", (search, video_id))
     return cursor.rowcount > 0
 
 
@@ -439,6 +444,24 @@ def steps_in_states(conn: Database, states: Iterable[str]) -> list[StepRecord]:
     return _many(conn, StepRecord, rows)
 
 
+def finished_step_times(conn: Database, names: Iterable[str], limit: int) -> list[tuple[str, str, str, float]]:
+    """The latest finished runs of these phase-1 steps, newest first: (name, started_at, finished_at, the
+    video's duration in seconds); runs that took no time (an upload's download) are left out."""
+    wanted = list(names)
+    if not wanted:
+        return []
+    marks = ", ".join("?" for _ in wanted)
+    rows = conn.execute(
+        "SELECT steps.name, steps.started_at, steps.finished_at, videos.duration FROM steps "
+        "JOIN videos ON videos.id = steps.video_id "
+        f"WHERE steps.exchange_id IS NULL AND steps.state IN ('done', 'stale') AND steps.name IN ({marks}) "
+        "AND steps.started_at < steps.finished_at AND videos.duration > 0 "
+        "ORDER BY steps.finished_at DESC LIMIT ?",
+        [*wanted, limit],
+    )
+    return [(row[0], row[1], row[2], float(row[3])) for row in rows]
+
+
 def update_step(
     conn: Database,
     step_id: int,
@@ -471,12 +494,14 @@ def replace_segments(conn: Database, video_id: int, segments: Iterable[Segment])
 
 
 def append_segments(conn: Database, video_id: int, segments: Iterable[Segment], first_position: int) -> None:
-    """Add segments after the ones stored, as transcription produces them."""
+    """Add segments after the ones stored, as transcription produces them (searched in the video's language)."""
+    row = conn.execute("SELECT language FROM videos WHERE id = ?", (video_id,)).fetchone()
+    search = languages.search_config(row[0] if row else None)
     for position, segment in enumerate(segments, start=first_position):
         segment_id = conn.insert(
-            "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            (video_id, position, segment.start, segment.end, segment.text, segment.speaker),
+            "INSERT INTO segments (video_id, position, start_time, end_time, text, speaker, search_config) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (video_id, position, segment.start, segment.end, segment.text, segment.speaker, search),
         )
         conn.executemany(
             "INSERT INTO words (segment_id, video_id, position, start_time, end_time, text, probability, speaker) "
@@ -508,6 +533,46 @@ def segment_ids(conn: Database, video_id: int) -> list[int]:
     return [row[0] for row in conn.execute("SELECT id FROM segments WHERE video_id = ? ORDER BY position", (video_id,))]
 
 
+def segments_between(conn: Database, video_id: int, start: float, end: float) -> list[Segment]:
+    """The video's segments that overlap [start, end], with their words (a search hit's neighbours)."""
+    rows = conn.execute(
+        "SELECT * FROM segments WHERE video_id = ? AND end_time > ? AND start_time < ? ORDER BY position",
+        (video_id, start, end),
+    ).fetchall()
+    return [_segment(conn, row) for row in rows]
+
+
+def get_segment(conn: Database, video_id: int, segment_id: int) -> Segment | None:
+    row = conn.execute("SELECT * FROM segments WHERE id = ? AND video_id = ?", (segment_id, video_id)).fetchone()
+    return _segment(conn, row) if row else None
+
+
+def _segment(conn: Database, row) -> Segment:
+    words = conn.execute("SELECT * FROM words WHERE segment_id = ? ORDER BY position", (row["id"],))
+    return Segment(
+        row["start_time"], row["end_time"], row["text"],
+        tuple(Word(w["start_time"], w["end_time"], w["text"], w["probability"], w["speaker"]) for w in words),
+        row["speaker"],
+    )  # fmt: skip
+
+
+def replace_segment(conn: Database, video_id: int, segment_id: int, segment: Segment) -> None:
+    """One segment's text and words, corrected (the search index follows its text); in a transaction."""
+    conn.execute(
+        "UPDATE segments SET start_time = ?, end_time = ?, text = ? WHERE id = ?",
+        (segment.start, segment.end, segment.text, segment_id),
+    )
+    conn.execute("DELETE FROM words WHERE segment_id = ?", (segment_id,))
+    conn.executemany(
+        "INSERT INTO words (segment_id, video_id, position, start_time, end_time, text, probability, speaker) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (segment_id, video_id, index, word.start, word.end, word.text, word.probability, word.speaker)
+            for index, word in enumerate(segment.words)
+        ],
+    )
+
+
 # ---- diarization -------------------------------------------------------------------------------
 
 
@@ -532,6 +597,24 @@ def get_raw_transcript(conn: Database, video_id: int) -> Transcript | None:
     """The transcript before speaker alignment; None for videos transcribed before it was kept here."""
     row = conn.execute("SELECT data FROM raw_transcripts WHERE video_id = ?", (video_id,)).fetchone()
     return transcript_from_dict(json.loads(row["data"])) if row else None
+
+
+def save_translation(conn: Database, video_id: int, translation: Transcript) -> None:
+    """The English text of a video in another language (its `language` is the speech's), with times."""
+    conn.execute(
+        "INSERT INTO translations (video_id, language, data) VALUES (?, ?, ?) "
+        "ON CONFLICT (video_id) DO UPDATE SET language = excluded.language, data = excluded.data",
+        (video_id, translation.language or "", json.dumps(transcript_to_dict(translation))),
+    )
+
+
+def get_translation(conn: Database, video_id: int) -> Transcript | None:
+    row = conn.execute("SELECT data FROM translations WHERE video_id = ?", (video_id,)).fetchone()
+    return transcript_from_dict(json.loads(row["data"])) if row else None
+
+
+def delete_translation(conn: Database, video_id: int) -> None:
+    conn.execute("DELETE FROM translations WHERE video_id = ?", (video_id,))
 
 
 def get_turns(conn: Database, video_id: int) -> list[Turn]:
@@ -751,7 +834,12 @@ def search_segments(
     limit: int = 50,
 ) -> list[SearchHit]:
     """Transcript segments containing every word and phrase of `text` (stemmed: "answers" finds "answer"),
-    best matches first; filtered by person, video and the day the video was added (ISO dates)."""
+    best matches first; filtered by person, video and the day the video was added (ISO dates).
+
+    Each transcript is searched in its language: SQLite's one FTS5 index stems every row with Porter's
+    (English) stemmer over words with their accents removed, so "Mexico" finds "México" and "canciones"
+    "canción"; PostgreSQL stems each row with its language's configuration (`segments.search_config`), and
+    the query is stemmed in every configuration in use, any of them matching."""
     terms = search_terms(text)
     if not terms:
         return []
@@ -761,10 +849,12 @@ def search_segments(
         order, order_params = "segments_search.rank", []
     else:
         query = " ".join(f'"{term}"' for term in terms)  # "or", "-x" are words here too, as on SQLite
+        configs = sorted({languages.search_config(None), *languages.SEARCH_CONFIGS.values(), languages.SIMPLE_SEARCH})
+        asked = " || ".join(f"websearch_to_tsquery('{config}', ?)" for config in configs)  # names from our table
         source = f"FROM segments {SEARCH_JOINS}"
-        where, params = ["to_tsvector('english', segments.text) @@ websearch_to_tsquery('english', ?)"], [query]
-        order = "ts_rank(to_tsvector('english', segments.text), websearch_to_tsquery('english', ?)) DESC"
-        order_params = [query]
+        where, params = [f"to_tsvector(segments.search_config, segments.text) @@ ({asked})"], [query] * len(configs)
+        order = f"ts_rank(to_tsvector(segments.search_config, segments.text), ({asked})) DESC"
+        order_params = [query] * len(configs)
     for clause, value in (("speakers.person_id = ?", person_id), ("segments.video_id = ?", video_id),
                           ("videos.created_at >= ?", since), ("videos.created_at < ?", until)):  # fmt: skip
         if value is not None:
@@ -781,7 +871,7 @@ def exchange_at(conn: Database, video_id: int, start: float, end: float) -> Exch
     """The exchange that holds this stretch of the video, if any (the shortest, when several do)."""
     row = conn.execute(
         "SELECT * FROM exchanges WHERE video_id = ? AND start_time <= ? AND end_time >= ? "
-        "ORDER BY end_time - start_time, id LIMIT 1",
+        "AND substr(label, 1, 7) <> 'search_' ORDER BY end_time - start_time, id LIMIT 1",
         (video_id, start + 0.01, end - 0.01),
     ).fetchone()
     return _one(conn, ExchangeRecord, row)
@@ -804,7 +894,7 @@ def insert_exchange(
 
 EXCHANGE_SETTABLE = (
     "chain", "burn_subtitles", "note", "asker", "answerer", "start_time", "end_time", "question", "shape", "crop_x",
-    "caption_style",
+    "caption_style", "caption_position", "caption_names", "framing",
 )  # fmt: skip
 
 
@@ -888,7 +978,9 @@ def get_exchange_segments(conn: Database, exchange_id: int) -> list[ExchangeSegm
 
 # ---- clips -------------------------------------------------------------------------------------
 
-CLIP_FIELDS = ("position", "kind", "start_time", "end_time", "speaker", "note", "path", "srt_path", "vtt_path")
+CLIP_FIELDS = (
+    "position", "kind", "start_time", "end_time", "speaker", "note", "path", "srt_path", "vtt_path", "title",
+)  # fmt: skip
 
 
 def replace_clips(conn: Database, exchange_id: int, clips: Iterable[dict[str, Any]]) -> list[int]:
@@ -910,13 +1002,18 @@ def update_clip(conn: Database, clip_id: int, **fields: Any) -> None:
     conn.execute(f"UPDATE clips SET {assignments} WHERE id = ?", [*fields.values(), clip_id])
 
 
-def mark_burned_captions_out_of_date(conn: Database, video_id: int) -> int:
-    """Clips of the video whose picture carries captions: their names are now wrong."""
-    return conn.execute(
+def mark_burned_captions_out_of_date(conn: Database, video_id: int, between: tuple[float, float] | None = None) -> int:
+    """Clips of the video whose picture carries captions (those over `between` only, when given): their
+    names, or words, are now wrong."""
+    sql = (
         "UPDATE clips SET captions_out_of_date = 1 WHERE burned_captions = 1 AND exchange_id IN "
-        "(SELECT id FROM exchanges WHERE video_id = ?)",
-        (video_id,),
-    ).rowcount
+        "(SELECT id FROM exchanges WHERE video_id = ?)"
+    )
+    params: list[Any] = [video_id]
+    if between is not None:
+        sql += " AND start_time < ? AND end_time > ?"
+        params += [between[1], between[0]]
+    return conn.execute(sql, params).rowcount
 
 
 def list_clips(conn: Database, exchange_id: int) -> list[ClipRecord]:
@@ -989,7 +1086,8 @@ def end_all_sessions(conn: Database) -> None:
 
 # Parents before children: PostgreSQL checks every reference as a row arrives.
 TABLES = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "speakers", "voices",
-          "voice_rejections", "exchange_segments", "clips", "raw_transcripts", "auth_state")  # fmt: skip
+          "voice_rejections", "exchange_segments", "clips", "raw_transcripts", "translations",
+          "auth_state")  # fmt: skip
 WITH_IDS = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "exchange_segments", "clips")
 BATCH = 5000
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from utils.core import db, presenters, steps
 from utils.core.db import Database
 from utils.core.layout import remove_exchange_files, remove_video_files, video_dir
-from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
+from utils.core.records import ClipRecord, ExchangeRecord, PersonRecord, VideoRecord
 from utils.core.steps import StepService
-from utils.pipeline import subtitles, timeline
+from utils.pipeline import corrections, media, subtitles, timeline
+from utils.pipeline.clips import shorten
 from utils.pipeline.download import Downloaded
+from utils.pipeline.exchanges import ExchangeConfig, marked_exchange, sentence_around
 from utils.pipeline.media import MediaInfo
-from utils.pipeline.types import Exchange
+from utils.pipeline.types import Exchange, Segment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,13 +122,39 @@ def create_exchange(
     return exchange_id
 
 
-def next_manual_label(conn: Database, video_id: int) -> str:
-    """`man_N`, one past the highest manual exchange of the video."""
+def next_manual_label(conn: Database, video_id: int, prefix: str = "man") -> str:
+    """`man_N` (or `search_N` for a sentence clipped from a search), one past the highest of the video."""
     numbers = [
-        int(row.label[4:]) for row in db.list_exchanges(conn, video_id)
-        if row.kind == "manual" and row.label[4:].isdigit()
+        int(number) for kind, _, number in (row.label.partition("_") for row in db.list_exchanges(conn, video_id))
+        if kind == prefix and number.isdigit()
     ]  # fmt: skip
-    return f"man_{max(numbers, default=0) + 1}"
+    return f"{prefix}_{max(numbers, default=0) + 1}"
+
+
+def qas_of(conn: Database, video_id: int) -> list[ExchangeRecord]:
+    """The video's questions and answers: its exchanges less the sentences clipped from a search."""
+    return [row for row in db.list_exchanges(conn, video_id) if not presenters.from_search(row.label)]
+
+
+def cut_again(conn: Database, service: StepService, exchange: ExchangeRecord) -> tuple[list, str]:
+    """Cut an exchange's clips as it is now: from its first step that is not done (all three after a
+    trim, only the cut after a new shape; the cut alone when all are done), each step queueing the next.
+    Always acts, unless it is being cut already; returns the steps queued and what was started, in words."""
+    title = presenters.exchange_title(exchange.label)
+    own = {step.name: step for step in db.exchange_steps(conn, [exchange.id])}
+    busy = [own[name] for name in steps.PHASE2_STEPS if name in own and own[name].state in steps.ACTIVE]
+    if busy:
+        return [], f"{title} is being cut already: {steps.STEP[busy[0].name].title} is {busy[0].state}"
+    first = next((name for name in steps.PHASE2_STEPS if own[name].state != steps.DONE), steps.PHASE2_STEPS[-1])
+    clips_now = len(db.list_clips(conn, exchange.id))
+    with db.transaction(conn):
+        db.update_exchange(conn, exchange.id, chain=1)
+    queued = [service.request(exchange.video_id, first, exchange.id)]
+    again = " again" if own[steps.PHASE2_STEPS[-1]].attempts else ""
+    if first == steps.PHASE2_STEPS[-1]:
+        return queued, f"Cutting {title}{again}: {clips_now} clip{'' if clips_now == 1 else 's'}"
+    todo = steps.PHASE2_STEPS[steps.PHASE2_STEPS.index(first) :]
+    return queued, f"Cutting {title}{again}: {' → '.join(steps.STEP[name].title for name in todo)}"
 
 
 def add_uploaded_video(conn: Database, request: VideoRequest, upload: UploadedFile, download_dir: Path) -> int:
@@ -168,22 +201,52 @@ def subtitle_cues(conn: Database, video_id: int) -> list[subtitles.Cue]:
     return subtitles.transcript_cues(db.get_segments(conn, video_id), names)
 
 
-def rewrite_clip_subtitles(conn: Database, video_id: int) -> int:
-    """After a rename, every cut clip's SRT and VTT carry the new names at once, and clips with captions
-    burned into the picture are marked out of date (only cutting again changes a picture); returns how
-    many clips' subtitles were rewritten."""
+def english_cues(conn: Database, video_id: int) -> list[subtitles.Cue] | None:
+    """The video's English subtitles (the translate step's) as cues, for bilingual captions; None: not made."""
+    translation = db.get_translation(conn, video_id)
+    if translation is None:
+        return None
+    return subtitles.transcript_cues([replace(s, speaker=None) for s in translation.segments], {})
+
+
+def rewrite_clip_subtitles(conn: Database, video_id: int, between: tuple[float, float] | None = None) -> int:
+    """After a rename (or a corrected line, `between` its times), every cut clip's SRT and VTT (over it)
+    carry the new names or words at once, and clips with captions burned into the picture are marked out
+    of date (only cutting again changes a picture); returns how many clips' subtitles were rewritten."""
     with db.transaction(conn):
-        db.mark_burned_captions_out_of_date(conn, video_id)
+        db.mark_burned_captions_out_of_date(conn, video_id, between)
     cues = subtitle_cues(conn, video_id)
     rewritten = 0
     for exchange in db.list_exchanges(conn, video_id):
         for clip in db.list_clips(conn, exchange.id):
+            if between is not None and not (clip.start_time < between[1] and clip.end_time > between[0]):
+                continue
             if clip.srt_path and clip.vtt_path and Path(clip.srt_path).parent.is_dir():
                 subtitles.write_clip_subtitles(
                     cues, clip.start_time, clip.end_time, Path(clip.srt_path), Path(clip.vtt_path)
                 )
                 rewritten += 1
     return rewritten
+
+
+def correct_line(conn: Database, video_id: int, segment_id: int, before: Segment, after: Segment) -> None:
+    """A line of the transcript corrected by hand: stored with its words (the search index follows), made
+    in the transcript Whisper gave too (alignment reads it again when speakers change), the questions of
+    the Q&As over it said again, the clips' subtitles over it rewritten and their burned captions marked
+    out of date. Cutting again makes new subtitles from it."""
+    with db.transaction(conn):
+        db.replace_segment(conn, video_id, segment_id, after)
+        raw = db.get_raw_transcript(conn, video_id)
+        if raw is not None:
+            carried = tuple(corrections.carry_over(raw.segments, before, after))
+            db.save_raw_transcript(conn, video_id, replace(raw, segments=carried))
+        segments = db.get_segments(conn, video_id)
+        config = ExchangeConfig(language=db.get_video(conn, video_id).language)
+        for exchange in db.list_exchanges(conn, video_id):
+            if exchange.start_time < before.end and exchange.end_time > before.start:
+                question = marked_exchange(segments, exchange.start_time, exchange.end_time, config).question
+                db.update_exchange(conn, exchange.id, question=question or exchange.question)
+    rewrite_clip_subtitles(conn, video_id, (min(before.start, after.start), max(before.end, after.end)))
 
 
 @dataclass(frozen=True)
@@ -199,6 +262,11 @@ class ClipInLibrary:
     def speaker_name(self) -> str | None:
         speaker = self.speakers_by_label.get(self.clip.speaker or "")
         return speaker["name"] if speaker else self.clip.speaker
+
+    @property
+    def title(self) -> str:
+        """Its question, shortened, with who speaks for a speaker's clip (presenters.clip_title)."""
+        return presenters.clip_title(self.clip, self.speaker_name, self.exchange.label)
 
 
 def clips_in_library(conn: Database, video_id: int | None = None, limit: int = 500) -> list[ClipInLibrary]:
@@ -216,17 +284,27 @@ def clips_in_library(conn: Database, video_id: int | None = None, limit: int = 5
     return found
 
 
-def spoken_by(conn: Database, items: list[ClipInLibrary], name: str) -> list[ClipInLibrary]:
-    """The clips of a speaker of that name (as shown: "Ada", or "Speaker 2") and the whole-Q&A clips in
+def spoken_by(
+    conn: Database, items: list[ClipInLibrary], person_id: int | None = None, label: str | None = None
+) -> list[ClipInLibrary]:
+    """The clips of a person of the speaker library (in any video), or of one video's speaker by its label
+    ("Speaker 1" of one video is not "Speaker 1" of another): their own clips and the whole-Q&A clips in
     which they speak."""
-    return [item for item in items if _speaks(conn, item, name)]
+    if person_id is None and not label:
+        return items
+    return [item for item in items if _speaks(conn, item, person_id, label)]
 
 
-def _speaks(conn: Database, item: ClipInLibrary, name: str) -> bool:
+def _speaks(conn: Database, item: ClipInLibrary, person_id: int | None, label: str | None) -> bool:
+    def is_them(speaker: str | None) -> bool:
+        if label:
+            return speaker == label
+        person = item.speakers_by_label.get(speaker or "", {}).get("person")
+        return bool(person) and person["id"] == person_id
+
     if item.clip.kind == "speaker":
-        return item.speaker_name == name
-    labels = {span.speaker for span in db.get_exchange_segments(conn, item.exchange.id)}
-    return any(item.speakers_by_label.get(label, {}).get("name") == name for label in labels)
+        return is_them(item.clip.speaker)
+    return any(is_them(span.speaker) for span in db.get_exchange_segments(conn, item.exchange.id))
 
 
 # ---- the speaker library -------------------------------------------------------------------------
@@ -288,15 +366,48 @@ def process_exchanges(
 # ---- search ------------------------------------------------------------------------------------
 
 
+SENTENCE_REACH_SECONDS = 30.0  # how far around a matching segment its sentence is looked for
+
+
+def term_pattern(query: str) -> re.Pattern | None:
+    """The searched words as a pattern that finds them in any form, as the search stems them: a word of
+    4 letters or more by its first letters ("answer" in "answered"), a shorter one only whole."""
+    words = {word.lower() for term in db.search_terms(query) for word in term.split()}
+    if not words:
+        return None
+    alternatives = "|".join(
+        re.escape(word[: max(3, len(word) - 2)]) + r"\w*" if len(word) >= 4 else re.escape(word) + r"\b"
+        for word in sorted(words, key=len, reverse=True)
+    )
+    return re.compile(rf"\b(?:{alternatives})", re.IGNORECASE)
+
+
 def search(conn: Database, text: str, **filters: Any) -> list[dict[str, Any]]:
-    """Search hits as the API and the Search page show them: the sentence, who said it, in which video,
-    when, and the Q&A that holds it (to cut it), if any."""
-    found = []
+    """Search hits as the API and the Search page show them: the sentence (a matching Whisper segment
+    widened or narrowed to whole sentences, by punctuation and pauses), who said it, in which video, when,
+    and the Q&A that holds it (to cut it), if any. Two segments of one sentence make one hit."""
+    pattern = term_pattern(text)
+
+    def matches(said: str) -> bool:
+        return bool(pattern and pattern.search(said))
+
+    found, seen, configs = [], set(), {}
     for hit in db.search_segments(conn, text, **filters):
-        exchange = db.exchange_at(conn, hit.video_id, hit.start_time, hit.end_time)
+        around = db.segments_between(
+            conn, hit.video_id, hit.start_time - SENTENCE_REACH_SECONDS, hit.end_time + SENTENCE_REACH_SECONDS
+        )
+        if hit.video_id not in configs:  # its sentences are read by its language's rules
+            configs[hit.video_id] = ExchangeConfig(language=db.get_video(conn, hit.video_id).language)
+        sentence = sentence_around(around, hit.start_time, hit.end_time, matches, configs[hit.video_id])
+        start, end, said = (sentence.start, sentence.end, sentence.text) if sentence else (
+            hit.start_time, hit.end_time, hit.text)  # fmt: skip
+        if (hit.video_id, round(start, 2)) in seen:
+            continue
+        seen.add((hit.video_id, round(start, 2)))
+        exchange = db.exchange_at(conn, hit.video_id, start, end)
         found.append({
             "segment_id": hit.segment_id, "video_id": hit.video_id, "video_title": hit.video_title,
-            "video_added": hit.video_created_at, "start": hit.start_time, "end": hit.end_time, "text": hit.text,
+            "video_added": hit.video_created_at, "start": start, "end": end, "text": said,
             "speaker": hit.speaker,
             "speaker_name": hit.speaker_name or (presenters.speaker_placeholder(hit.speaker) if hit.speaker else None),
             "person_id": hit.person_id,
@@ -309,18 +420,57 @@ def search(conn: Database, text: str, **filters: Any) -> list[dict[str, Any]]:
 # ---- editing timelines ---------------------------------------------------------------------------
 
 
-def timeline_of(conn: Database, video: VideoRecord, rate: float | None) -> timeline.otio.schema.Timeline:
-    """The video's exchanges in order as an OpenTimelineIO timeline (utils/pipeline/timeline.py)."""
+def timeline_of(conn: Database, video: VideoRecord) -> timeline.otio.schema.Timeline:
+    """The video's exchanges in order as an OpenTimelineIO timeline with sound (utils/pipeline/timeline.py)."""
+    source, rate = timeline_source(video)
     names = presenters.speaker_names(db.get_speakers(conn, video.id))
-    items = [
-        timeline.TimelineItem(
-            name=presenters.exchange_title(exchange.label), start=exchange.start_time, end=exchange.end_time,
-            question=exchange.question,
-            note=f"asked by {names.get(exchange.asker or '', exchange.asker or 'someone')}, "
-                 f"answered by {names.get(exchange.answerer or '', exchange.answerer or 'someone')}",
-        )
-        for exchange in db.list_exchanges(conn, video.id)
-    ]  # fmt: skip
-    return timeline.build(
-        video.title or f"Video {video.id}", presenters.source_file_name(video), video.duration or 0.0, rate, items
-    )
+    items = [_timeline_item(exchange, names, presenters.exchange_title(exchange.label))
+             for exchange in qas_of(conn, video.id)]  # fmt: skip
+    return timeline.assemble(video.title or f"Video {video.id}", rate, [(source, item) for item in items])
+
+
+def answers_timeline(
+    conn: Database, person: PersonRecord, exchange_ids: list[int] | None = None
+) -> timeline.otio.schema.Timeline | None:
+    """The person's answers (all, or those asked for) as one timeline: a clip of its own video per answer,
+    counted at the frame rate most of their videos share; None when there is no answer to show."""
+    chosen = [e for e in db.answers_of_person(conn, person.id) if exchange_ids is None or e.id in exchange_ids]
+    if not chosen:
+        return None
+    videos = {video_id: db.get_video(conn, video_id) for video_id in dict.fromkeys(e.video_id for e in chosen)}
+    sources = {video_id: timeline_source(video) for video_id, video in videos.items()}
+    names = {video_id: presenters.speaker_names(db.get_speakers(conn, video_id)) for video_id in videos}
+    rates = Counter(rate for _source, rate in sources.values() if rate)
+    placed = []
+    for exchange in chosen:
+        title = (videos[exchange.video_id].title or f"Video {exchange.video_id}")[:60]
+        name = f"{title} - {presenters.exchange_title(exchange.label)}"
+        placed.append((sources[exchange.video_id][0], _timeline_item(exchange, names[exchange.video_id], name)))
+    rate = rates.most_common(1)[0][0] if rates else None
+    return timeline.assemble(f"{person.name}: answers", rate, placed)
+
+
+def timeline_source(video: VideoRecord) -> tuple[timeline.Source, float | None]:
+    """The video as timelines reference it: the name its source download is saved under, with its sound,
+    and its frame rate, read from the file while it is here (else the timeline counts at 25 fps)."""
+    info = None
+    if video.video_path and Path(video.video_path).is_file():
+        try:
+            info = media.probe(video.video_path)
+        except media.MediaError:
+            log.warning("video %s: cannot read %s for its timeline", video.id, video.video_path, exc_info=True)
+    source = timeline.Source(
+        presenters.source_file_name(video), video.duration or (info.duration if info else 0.0),
+        info.audio_channels if info else None, info.audio_rate if info else None,
+    )  # fmt: skip
+    return source, info.frame_rate if info else None
+
+
+def _timeline_item(exchange: ExchangeRecord, names: dict[str, str], name: str) -> timeline.TimelineItem:
+    """A clip named as the Clips page titles it: "Q&A 3: How real is AI?" (the question at most 60 characters)."""
+    return timeline.TimelineItem(
+        name=f"{name}: {shorten(exchange.question)}" if exchange.question else name,
+        start=exchange.start_time, end=exchange.end_time, question=exchange.question,
+        note=f"asked by {names.get(exchange.asker or '', exchange.asker or 'someone')}, "
+             f"answered by {names.get(exchange.answerer or '', exchange.answerer or 'someone')}",
+    )  # fmt: skip

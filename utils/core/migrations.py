@@ -223,4 +223,70 @@ MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
     """
     ALTER TABLE steps ADD COLUMN note TEXT;
     """,
+    # 11: each clip's title (its Q&A's question, shortened), for its card, its file names and the exports;
+    # clips defined before it take their Q&A's question
+    """
+    ALTER TABLE clips ADD COLUMN title TEXT;
+    UPDATE clips SET title = (SELECT question FROM exchanges WHERE exchanges.id = clips.exchange_id);
+    """,
+    # 12: clips people can publish: each exchange's caption position and whether captions name a new speaker
+    # (NULL: as its shape suggests), the caption styles' new names, and each clip's frame size and the height
+    # of the source it was enlarged from (NULL: not enlarged)
+    """
+    ALTER TABLE exchanges ADD COLUMN caption_position TEXT NOT NULL DEFAULT 'bottom';
+    ALTER TABLE exchanges ADD COLUMN caption_names INTEGER;
+    UPDATE exchanges SET caption_style = 'clean' WHERE caption_style = 'plain';
+    UPDATE exchanges SET caption_style = 'highlight' WHERE caption_style = 'words';
+    ALTER TABLE clips ADD COLUMN width INTEGER;
+    ALTER TABLE clips ADD COLUMN height INTEGER;
+    ALTER TABLE clips ADD COLUMN upscaled_from INTEGER;
+    """,
+    # 13: conversations in any language. Each video's Whisper model; each segment's search configuration
+    # (PostgreSQL's text search configuration of its video's language, 'simple' for one it does not stem:
+    # the GIN index is over the tsvector of that configuration, row by row); SQLite's FTS5 index rebuilt with
+    # diacritics removed ("Mexico" finds "México"), Porter stemming kept for every row (one FTS5 table has one
+    # tokenizer); English text of a video in another language (Whisper's translate task), for a second set
+    # of subtitles, and its step, optional, for every video.
+    {
+        "sqlite": (
+            "ALTER TABLE videos ADD COLUMN transcript_model TEXT",
+            "ALTER TABLE segments ADD COLUMN search_config TEXT NOT NULL DEFAULT 'english'",
+            "DROP TRIGGER segments_search_insert",
+            "DROP TRIGGER segments_search_delete",
+            "DROP TRIGGER segments_search_update",
+            "DROP TABLE segments_search",
+            "CREATE VIRTUAL TABLE segments_search USING fts5(text, content='segments', content_rowid='id', "
+            "tokenize='porter unicode61 remove_diacritics 2')",
+            "INSERT INTO segments_search (rowid, text) SELECT id, text FROM segments",
+            "CREATE TRIGGER segments_search_insert AFTER INSERT ON segments BEGIN "
+            "INSERT INTO segments_search (rowid, text) VALUES (new.id, new.text); END",
+            "CREATE TRIGGER segments_search_delete AFTER DELETE ON segments BEGIN "
+            "INSERT INTO segments_search (segments_search, rowid, text) VALUES ('delete', old.id, old.text); END",
+            "CREATE TRIGGER segments_search_update AFTER UPDATE OF text ON segments BEGIN "
+            "INSERT INTO segments_search (segments_search, rowid, text) VALUES ('delete', old.id, old.text); "
+            "INSERT INTO segments_search (rowid, text) VALUES (new.id, new.text); END",
+            "CREATE TABLE translations (video_id INTEGER PRIMARY KEY REFERENCES videos (id) ON DELETE CASCADE, "
+            "language TEXT NOT NULL, data TEXT NOT NULL)",
+            "INSERT INTO steps (video_id, name) SELECT id, 'translate' FROM videos",
+        ),
+        "postgresql": (
+            "ALTER TABLE videos ADD COLUMN transcript_model TEXT",
+            "ALTER TABLE segments ADD COLUMN search_config regconfig NOT NULL DEFAULT 'english'",
+            "UPDATE segments SET search_config = (CASE videos.language WHEN 'es' THEN 'spanish' "
+            "WHEN 'fr' THEN 'french' WHEN 'de' THEN 'german' WHEN 'pt' THEN 'portuguese' WHEN 'it' THEN 'italian' "
+            "WHEN 'nl' THEN 'dutch' WHEN 'ru' THEN 'russian' ELSE 'simple' END)::regconfig FROM videos "
+            "WHERE videos.id = segments.video_id AND videos.language IS NOT NULL AND videos.language <> 'en'",
+            "DROP INDEX segments_search",
+            "CREATE INDEX segments_search ON segments USING GIN (to_tsvector(search_config, text))",
+            "CREATE TABLE translations (video_id INTEGER PRIMARY KEY REFERENCES videos (id) ON DELETE CASCADE, "
+            "language TEXT NOT NULL, data TEXT NOT NULL)",
+            "INSERT INTO steps (video_id, name) SELECT id, 'translate' FROM videos",
+        ),
+    },
+    # 14: how a vertical or square clip is framed: following whoever speaks (the default), fixed at crop_x, or
+    # the two main people stacked (utils/pipeline/framing.py's FRAMINGS); a crop already placed by hand stays
+    """
+    ALTER TABLE exchanges ADD COLUMN framing TEXT NOT NULL DEFAULT 'follow';
+    UPDATE exchanges SET framing = 'fixed' WHERE crop_x <> 0.5;
+    """,
 )

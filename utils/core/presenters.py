@@ -10,22 +10,30 @@ from typing import Any
 from utils.core import db, steps
 from utils.core.db import Database
 from utils.core.records import ClipRecord, ExchangeRecord, PersonRecord, SpeakerRecord, StepRecord, VideoRecord
+from utils.pipeline import languages
+from utils.pipeline.clips import TITLE_CHARACTERS, shorten
+from utils.pipeline.options import caption_names
 from utils.pipeline.redact import redact_url
 
 
 def describe(video: VideoRecord, video_steps: list[StepRecord], where: steps.Standing | None = None) -> dict[str, Any]:
-    """The JSON shape of a video: its row, its steps in graph order and its derived status; with its
-    standing (`steps.standings`) the status covers the clips too ("cutting clips 2/4")."""
+    """The JSON shape of a video: its row, its steps in graph order (a running one with its time left) and
+    its status in words; with its standing (`steps.standings`) the status covers the clips too ("Q&A 2 of 5
+    cut") and running steps have their time left."""
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
     ordered = sorted(video_steps, key=lambda step: order.get(step.name, len(order)))
     described = asdict(video)
     described["url"] = redact_url(video.url)  # the stored URL keeps credentials for the download only
     states = {step.name: step.state for step in ordered}
-    described["steps"] = [_describe_step(step, states, states) for step in ordered]
-    where = where or steps.Standing(steps.video_status(ordered), steps.video_status(ordered))
+    where = where or steps.phase1_words(ordered)
+    described["steps"] = [
+        {**_describe_step(step, states, states), "seconds_left": where.left.get(step.id)} for step in ordered
+    ]
     described["status"], described["status_text"] = where.state, where.text
     described["progress"] = steps.weighted_progress(ordered)
     described["exchanges_waiting"] = steps.phase2_waiting(states)
+    described["language_name"] = languages.name_of(video.language)  # "Spanish"; the code stays in `language`
+    described["translated"] = states.get("translate") in (steps.DONE, steps.STALE)  # English subtitles exist
     return described
 
 
@@ -34,6 +42,7 @@ def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[
     re-derives the step rules)."""
     described = steps.step_fields(step)
     described["title"] = steps.STEP[step.name].title
+    described["optional"] = steps.STEP[step.name].optional  # run only when asked (English subtitles)
     described["action"] = steps.step_action(step.name, step.state, states, video_states)
     return described
 
@@ -81,10 +90,19 @@ def speaker_placeholder(label: str) -> str:
     return f"Speaker {int(number) + 1}" if prefix == "SPEAKER" and number.isdigit() else label
 
 
+SEARCH_PREFIX = "search"  # the label of a sentence clipped from a search: search_N, not a Q&A
+
+
 def exchange_title(label: str) -> str:
-    """spkchg_3 → "Q&A 3" (found), man_2 → "Manual Q&A 2" (added by hand)."""
+    """spkchg_3 → "Q&A 3" (found), man_2 → "Manual Q&A 2" (added by hand), search_1 → "Clip from search 1"."""
     kind, _, number = label.partition("_")
-    return f"Q&A {number}" if kind == "spkchg" else f"Manual Q&A {number}" if kind == "man" else label
+    titles = {"spkchg": "Q&A", "man": "Manual Q&A", SEARCH_PREFIX: "Clip from search"}
+    return f"{titles[kind]} {number}" if kind in titles else label
+
+
+def from_search(label: str) -> bool:
+    """A sentence clipped from a search: listed with the clips, never as a Q&A nor in the Q&A exports."""
+    return label.partition("_")[0] == SEARCH_PREFIX
 
 
 def speaker_names(rows: list[SpeakerRecord]) -> dict[str, str]:
@@ -111,6 +129,7 @@ def describe_exchanges(
                 "label": exchange.label,
                 "title": exchange_title(exchange.label),
                 "kind": exchange.kind,
+                "from_search": from_search(exchange.label),
                 "start": exchange.start_time,
                 "end": exchange.end_time,
                 "question": exchange.question,
@@ -119,8 +138,11 @@ def describe_exchanges(
                 "note": exchange.note,
                 "shape": exchange.shape,
                 "crop_x": exchange.crop_x,
+                "framing": exchange.framing,  # follow, fixed or split (framing.FRAMINGS)
                 "burn_subtitles": exchange.burn_subtitles,  # None: CLIP_BURN_SUBTITLES decides
                 "caption_style": exchange.caption_style,
+                "caption_position": exchange.caption_position,
+                "caption_names": caption_names(exchange.caption_names, exchange.shape),  # as the clips will show
                 "steps": own,
                 "status": steps.video_status(rows),
                 "progress": steps.weighted_progress(rows),
@@ -130,17 +152,36 @@ def describe_exchanges(
 
 
 def exchange_tag(label: str) -> str:
-    """spkchg_3 → QA3 (found), man_2 → QA-manual2 (added by hand): short, and safe in a file name."""
+    """spkchg_3 → QA3 (found), man_2 → QA-manual2 (added by hand), search_1 → search1: short, and safe in
+    a file name."""
     kind, _, number = label.partition("_")
-    return f"QA{number}" if kind == "spkchg" else f"QA-manual{number}" if kind == "man" else _safe(label)
+    tags = {"spkchg": "QA", "man": "QA-manual", SEARCH_PREFIX: "search"}
+    return f"{tags[kind]}{number}" if kind in tags else _safe(label)
+
+
+SPEAKER_IN_TITLE = 24  # characters of a speaker's name a clip title keeps
+
+
+def clip_title(clip: ClipRecord, speaker: str | None = None, exchange_label: str = "") -> str:
+    """A clip's title on its card, in the API and in exports, at most TITLE_CHARACTERS long: its Q&A's
+    question (the Q&A's name when it has none), and for a speaker's clip who speaks: "Why? — Ada"."""
+    question = clip.title or (exchange_title(exchange_label) if exchange_label else "")
+    if clip.kind != "speaker" or not speaker:
+        return shorten(question)
+    name = shorten(speaker, SPEAKER_IN_TITLE)
+    if not question:
+        return name
+    return f"{shorten(question, TITLE_CHARACTERS - len(name) - 3)} — {name}"
 
 
 def clip_file_name(
     video_title: str | None, exchange_label: str, clip: ClipRecord, speaker: str | None, ext: str
 ) -> str:
-    """What a downloaded clip is called: `<title>_QA3_1m12s.mp4`, with the speaker for a speaker's clip."""
+    """What a downloaded clip is called: `<title>_QA3_1m12s.mp4`, with the speaker for a speaker's clip;
+    the title is the clip's (its question, shortened), else the video's."""
     seconds = max(0, round(clip.end_time - clip.start_time))
-    parts = [_safe(video_title or "video")[:60], exchange_tag(exchange_label)]
+    title = _safe(shorten(clip.title or "")) or _safe(video_title or "video")[:60]
+    parts = [title, exchange_tag(exchange_label)]
     if clip.kind == "speaker" and speaker:
         parts.append(_safe(speaker)[:30])
     parts.append(f"{seconds // 60}m{seconds % 60:02d}s")
@@ -151,6 +192,19 @@ def source_file_name(video: VideoRecord) -> str:
     """What the downloaded source video is called (`<title>.mp4`); editing timelines relink to this name."""
     suffix = Path(video.video_path).suffix if video.video_path else ".mp4"
     return f"{_safe(video.title or '')[:60] or f'video-{video.id}'}{suffix}"
+
+
+def answers_file_stem(person: PersonRecord) -> str:
+    """What a person's answers are called when saved as one timeline: `Ada_Lovelace_answers`."""
+    return f"{_safe(person.name)[:60] or f'person-{person.id}'}_answers"
+
+
+def clips_zip_name(video: VideoRecord | None, who: str | None) -> str:
+    """What a zip of the Clips page's clips is called, after what it holds: `Ada_in_Board_meeting_clips.zip`,
+    `Board_meeting_clips.zip`, `Ada_clips.zip`, or `all_clips.zip`."""
+    title = (_safe(video.title or "")[:60] or f"video-{video.id}") if video else ""
+    stem = "_in_".join(part for part in (_safe(who or "")[:40], title) if part)
+    return f"{stem or 'all'}_clips.zip"
 
 
 def _safe(text: str) -> str:

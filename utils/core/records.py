@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Self
 
+from utils.pipeline.subtitles import OLD_STYLE_NAMES
+
 
 class Record:
     @classmethod
@@ -40,6 +42,7 @@ class VideoRecord(Record):
     transcript_note: str | None
     exchanges_note: str | None
     created_at: str
+    transcript_model: str | None = None  # the Whisper model that transcribed it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "auto", bool(self.auto))
@@ -111,9 +114,10 @@ class ExchangeRecord(Record):
     created_at: str
     shape: str  # original, vertical (1080×1920) or square (1080×1080)
     crop_x: float  # where a vertical or square crop sits across the picture, 0..1
-    caption_style: str  # clean, highlight or pop (subtitles.CAPTION_STYLES), when burned in
+    caption_style: str  # clean, highlight, pop or bilingual (subtitles.CAPTION_STYLES), when burned in
     caption_position: str  # top, middle or bottom
     caption_names: bool | None  # a new speaker's captions start with their name; None: as the shape suggests
+    framing: str  # a vertical or square clip's camera: follow (the speaker), fixed (at crop_x) or split
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", bool(self.chain))
@@ -151,6 +155,10 @@ class ClipRecord(Record):
     poster_path: str | None  # a JPEG still from the clip
     burned_captions: bool  # captions are part of the picture
     captions_out_of_date: bool  # ... and a speaker was renamed since: cut it again
+    title: str | None  # its Q&A's question, shortened (presenters.clip_title adds who speaks)
+    width: int | None  # of its picture, once cut
+    height: int | None
+    upscaled_from: int | None  # the source's height when the picture was enlarged from it (720p to 1080×1920)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "burned_captions", bool(self.burned_captions))

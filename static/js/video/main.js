@@ -3,6 +3,7 @@
    changed is fetched again from the server, so the browser never re-derives what the server decides
    (which steps may run, what a speaker is called, which clips exist). */
 import { Clipper } from "../common.js";
+import { Editor } from "./editor.js";
 import { Exchanges } from "./exchanges.js";
 import { Panel } from "./panel.js";
 import { keepPlayerInSight } from "./player.js";
@@ -23,6 +24,16 @@ function showPageError(message) {
   box.classList.toggle("d-none", !message);
 }
 
+let noteTimer = null;
+
+/** Say what an action started ("Cutting Q&A 3 again: 3 clips"), at the top of the window for a while. */
+function note(message) {
+  const box = document.getElementById("page-note");
+  box.textContent = message;
+  clearTimeout(noteTimer);
+  noteTimer = setTimeout(() => { box.textContent = ""; }, 8000);
+}
+
 function markDeleted() {
   deleted = true;
   document.getElementById("deleted-alert").classList.remove("d-none");
@@ -34,8 +45,13 @@ sections.after("panel", () => deleted && markDeleted());
 sections.after("exchanges", () => deleted && markDeleted());
 const panel = new Panel(videoId, sections, showPageError);
 keepPlayerInSight(player);
-const transcript = new Transcript(videoId, sections, player, () => sections.refresh("exchanges", "clips"));
-const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError);
+const transcript = new Transcript(videoId, sections, player, () => sections.refresh("exchanges", "clips"), note);
+const editor = new Editor(player, {
+  onChanged: () => sections.refresh("exchanges", "clips"),
+  cutAgain: (exchangeId) => exchanges.cutAgain(exchangeId),
+});
+const exchanges = new Exchanges(videoId, sections, transcript.seek, showPageError, { note, edit: (button) => editor.open(button) });
+sections.after("transcript", () => editor.wordsChanged());
 wireSpeakers(videoId, sections);
 
 // A link from a search hit or an answer elsewhere (/videos/<id>#t=<seconds>) starts playing from there.
@@ -50,8 +66,15 @@ document.getElementById("delete-video").addEventListener("click", async () => {
   else showPageError(response.error);
 });
 
+// Clips out of date (their Q&A changed since, or failed to cut): cut it again, saying what started.
 // A clip whose burned-in captions are out of date: cut its Q&A again, captions burned in as before.
 sections.container("clips").addEventListener("click", async (event) => {
+  const again = event.target.closest(".cut-again");
+  if (again) {
+    again.disabled = true;
+    await exchanges.cutAgain(again.dataset.exchange);
+    return;
+  }
   const button = event.target.closest(".recut");
   if (!button) return;
   button.disabled = true;
@@ -80,6 +103,7 @@ async function refreshVideo() {
     player.classList.remove("d-none");
     document.getElementById("player-empty").classList.add("d-none");
   }
+  if (video.video_path) document.getElementById("download-source").classList.remove("d-none");
   showStatus(video.status, video.status_text);
 }
 
@@ -98,7 +122,8 @@ const FOLLOW = {
 function onStep(event) {
   if (event.video_status) showStatus(event.video_status, event.status_text);
   if (event.exchange_id !== null && event.exchange_id !== undefined) {
-    if (exchanges.apply(event)) sections.refresh("exchanges");
+    editor.stepChanged(event);
+    if (exchanges.apply(event)) sections.refresh("exchanges", "clips"); // the clips say "being cut", "out of date"
     if (event.name === "cut_clips" && event.state === "done") sections.refresh("clips");
     return;
   }
@@ -116,7 +141,10 @@ function changedSinceRendered(snapshot) {
   const video = (snapshot.videos || []).find((item) => item.id === videoId);
   const busy = (step) => step.state === "queued" || step.state === "running";
   if ((video ? video.steps : []).some(busy) || (snapshot.exchange_steps || []).some(busy)) return true;
-  const phase1 = (video ? video.steps : []).some((step) => panel.row(step.name)?.dataset.state !== step.state);
+  const phase1 = (video ? video.steps : []).some((step) => { // a pending optional step has no row (translate)
+    const row = panel.row(step.name);
+    return row ? row.dataset.state !== step.state : step.state !== "pending";
+  });
   const phase2 = (snapshot.exchange_steps || []).some((step) => {
     const button = document.querySelector(`.phase2-step[data-exchange="${step.exchange_id}"][data-step="${step.name}"]`);
     return !button || button.dataset.state !== step.state;

@@ -11,6 +11,9 @@ export class Panel {
     this.box = sections.container("panel");
     this.box.addEventListener("click", (event) => this.run(event));
     this.ahead = {};
+    sections.after("panel", (box) => { // a fresh panel's estimates are as of now
+      for (const row of box.querySelectorAll(".step-row[data-seconds-left]")) row.dataset.leftAt = String(Date.now());
+    });
     setInterval(() => this.tick(), 1000);
     this.tick();
     this.showError = showError;
@@ -30,6 +33,10 @@ export class Panel {
     if (event.id !== undefined) row.dataset.stepId = event.id;
     if (event.started_at !== undefined) row.dataset.startedAt = event.started_at || "";
     if (event.finished_at !== undefined) row.dataset.finishedAt = event.finished_at || "";
+    if (event.seconds_left !== undefined) { // the server's estimate, counted down here until the next one
+      row.dataset.secondsLeft = event.seconds_left ?? "";
+      row.dataset.leftAt = String(Date.now());
+    }
     if (event.state === "queued" && !row.dataset.queuedAt) row.dataset.queuedAt = new Date().toISOString();
     const badge = row.querySelector(".step-state");
     setState(badge, event.state);
@@ -71,7 +78,7 @@ export class Panel {
       const { state, queuedAt, startedAt, finishedAt } = row.dataset;
       let text = "";
       if (state === "running") {
-        const left = timeLeft(startedAt, Number(row.dataset.progress || 0));
+        const left = timeLeft(row.dataset.secondsLeft, row.dataset.leftAt);
         text = `running for ${span(startedAt)}${left ? ` · ${left}` : ""}`;
       }
       else if (state === "queued") {
