@@ -263,8 +263,8 @@ def test_on_a_phone_the_editor_is_driven_by_touch_with_large_targets(phone, talk
     assert api.get(f"/api/exchanges/{exchange_id}")["start"] == pytest.approx(5.0, abs=0.01)
     row = phone.locator(f'#exchanges tr[data-exchange-id="{exchange_id}"]')
     expect(row.locator(".exchange-question")).to_have_text(QUESTION)  # the sections above have settled
+    phone.wait_for_load_state("networkidle")  # the refresh that followed the save has landed
     phone.locator("[data-nudge=end][data-way='-1']").tap()
-    # a nudge is saved once the taps pause, then the sections refresh: slow on a loaded 2-core machine
     expect(phone.locator("#editor-status")).to_contain_text("Saved: 0:05.0 – 0:10.", timeout=15_000)
     phone.screenshot(path=str(artifacts_dir / "browser-editing-editor-touch-phone.png"), full_page=True)
 
