@@ -6,7 +6,6 @@ face analysis has its share of the step's progress, and the preview's still is c
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 from tasks import clip_steps
+from tests.support.framing_labels import shared_face_video
 from tests.support.speech_samples import read_rttm
 from utils.core import db, library
 from utils.pipeline import framing, media
@@ -35,12 +35,7 @@ SCALE = 2  # frames are compared at half the source's size
 
 @pytest.fixture(scope="module")
 def video() -> Path:
-    path = FACES / "msdwild_00001.mp4"
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the face video is missing at {path} (CI runs with ../shared beside the checkout)")
-        pytest.skip(f"no face video at {path}")
-    return path
+    return shared_face_video()
 
 
 def spoken(start: float, end: float, text: str, speaker: str) -> Segment:

@@ -6,7 +6,6 @@ crop never jitters, and the cut clip shows, frame for frame, the crop the path a
 from __future__ import annotations
 
 import csv
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 from config import ROOT
-from tests.support.framing_labels import read_labels, score
+from tests.support.framing_labels import read_labels, score, shared_face_video
 from tests.support.speech_samples import read_rttm
 from utils.pipeline import faces, framing, media, reframe
 from utils.pipeline.framing import ONE, CameraPath, View
@@ -29,12 +28,7 @@ LABELS = ROOT / "bench" / "labels" / "msdwild_00001.txt"
 
 @pytest.fixture(scope="module")
 def video() -> Path:
-    path = FACES / "msdwild_00001.mp4"
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"the face video is missing at {path} (CI runs with ../shared beside the checkout)")
-        pytest.skip(f"no face video at {path}")
-    return path
+    return shared_face_video()
 
 
 @pytest.fixture(scope="module")
