@@ -20,10 +20,11 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import ROOT, ConfigError, Settings, load_settings, secret_file
-from utils.core import db, web_server
-from utils.core.auth import Credentials, SharedAttemptLimiter, load_credentials
-from utils.core.uploads import CHUNK_BYTES
-from utils.pipeline.redact import redact_logs
+from operations.auth import Credentials, SharedAttemptLimiter, load_credentials
+from operations.uploads import CHUNK_BYTES
+from pipeline.redact import redact_logs
+from runtime import web_server
+from store import db
 
 log = logging.getLogger("clipper")
 
@@ -144,7 +145,7 @@ def create_web_server(app: Flask, **options: Any):
 
 
 def _start_stack(settings: Settings):
-    from utils.core.stack import Stack, free_port, redis_command, wait_for_redis, worker_command
+    from runtime.stack import Stack, free_port, redis_command, wait_for_redis, worker_command
 
     env = dict(os.environ)
     stack = Stack(cwd=ROOT, env=env)

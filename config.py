@@ -99,7 +99,7 @@ def _slots(raw: str) -> int:
 def compute_slots(device: str) -> int:
     """WORKER_CONCURRENCY=auto: one slot on a GPU host, so each model sits on the GPU once, loaded once
     (a slot is a process); two on CPUs, so transcribe and diarize of a video run side by side."""
-    from utils.pipeline.gpu import gpu_host
+    from pipeline.gpu import gpu_host
 
     return 1 if device == "cuda" or (device == "auto" and gpu_host()) else 2
 
@@ -137,7 +137,7 @@ def _queues(raw: str) -> tuple[str, ...]:
 
 
 def _networks(raw: str) -> tuple:
-    from utils.pipeline.netguard import parse_networks
+    from pipeline.netguard import parse_networks
 
     return parse_networks(raw)
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from config import ConfigError, load_settings
-from utils.core import db
+from store import db
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import os
 import sys
 
 from config import ConfigError, load_settings
-from utils.core.stack import worker_command
+from runtime.stack import worker_command
 
 QUEUES = ("io", "compute")
 

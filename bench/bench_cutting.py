@@ -33,10 +33,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import OUTPUT, Report
+from pipeline import smartcut
+from pipeline.media import copy_out, cut_clip, ffmpeg_binary, keyframes, probe
+from pipeline.options import CutOptions
 from tests.support.media_factory import make_video, run_ffmpeg
-from utils.pipeline import smartcut
-from utils.pipeline.media import copy_out, cut_clip, ffmpeg_binary, keyframes, probe
-from utils.pipeline.options import CutOptions
 
 PRESETS = ("veryfast", "superfast", "ultrafast")
 SSIM_FLOOR = 0.97

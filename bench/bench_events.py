@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.report import Report  # noqa: E402
+from events.stream import EventPublisher  # noqa: E402
+from operations import library  # noqa: E402
+from runtime.stack import free_port, redis_command, wait_for_redis  # noqa: E402
+from store import db  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
-from utils.core import db, library  # noqa: E402
-from utils.core.event_stream import EventPublisher  # noqa: E402
-from utils.core.stack import free_port, redis_command, wait_for_redis  # noqa: E402
 
 TOKEN = "bench-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # every request is logged in, as a script would be
@@ -146,7 +147,7 @@ def main() -> int:
         with LiveServer(app, **options) as server:
             run(server, redis_url, settings, args)
     finally:
-        logging.getLogger("utils.core.event_hub").setLevel(logging.ERROR)  # Redis going away now is expected
+        logging.getLogger("events.hub").setLevel(logging.ERROR)  # Redis going away now is expected
         redis_process.terminate()
         redis_process.wait(10)
     return 0

@@ -62,8 +62,8 @@ def download_floor(url: str, folder: Path) -> float:
 
 def cut_floor(video: Path, clips: list[tuple[float, float]], folder: Path, ffmpeg: str, preset: str, crf: int) -> float:
     """ffmpeg alone on every clip in turn, with the cut_clips step's own command line (accurate mode)."""
-    from utils.pipeline.media import _cut_command
-    from utils.pipeline.options import CutOptions
+    from pipeline.media import _cut_command
+    from pipeline.options import CutOptions
 
     began = time.perf_counter()
     for n, (start, end) in enumerate(clips):
@@ -150,7 +150,7 @@ def measure(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Every floor on these files, one after another on an otherwise idle stack; seconds."""
-    from utils.pipeline.media import ffmpeg_binary
+    from pipeline.media import ffmpeg_binary
 
     ffmpeg = ffmpeg_binary()
     floors: dict[str, Any] = {}

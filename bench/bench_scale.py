@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_pipeline import Stack
 from bench.conversation import build
 from bench.report import ROOT, Report
+from runtime import stack as processes
 from tests.support.common import wait_until
 from tests.support.media_factory import MediaServer
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
-from utils.core import stack as processes
 
 DATABASE_ERRORS = re.compile(r"psycopg|OperationalError|IntegrityError|deadlock|could not serialize|database is locked")
 STARTED = re.compile(r"video (\d+): (\w+) started \(attempt (\d+)\)")

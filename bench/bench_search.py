@@ -23,9 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import Report
+from operations import library
+from pipeline.types import Segment
+from store import db
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
-from utils.core import db, library
-from utils.pipeline.types import Segment
 
 TARGET_MS = 100.0
 PHRASE = "purple harbour lanterns"

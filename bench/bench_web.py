@@ -78,7 +78,8 @@ def serve() -> None:
 
 def seed(database_path: Path, count: int) -> dict[str, int]:
     """`count` videos with metadata, most done, some failed, running or waiting, like a busy instance."""
-    from utils.core import db, library, steps
+    from operations import library, steps
+    from store import db
 
     rng = random.Random(1)
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -102,7 +103,7 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
 
 
 def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str, ...]) -> None:
-    from utils.core import db
+    from store import db
 
     rows = {step.name: step for step in db.steps_of(conn, [video_id])}
     stop_at = {"done": len(names), "error": 2, "running": 2, "queued": 0}[kind]
@@ -179,7 +180,7 @@ def main() -> None:
     if args.serve:
         serve()
         return
-    from utils.core.stack import free_port, redis_command, wait_for_redis
+    from runtime.stack import free_port, redis_command, wait_for_redis
 
     report = Report("bench_web")
     connection_counts = [int(c) for c in args.connections.split(",") if c.strip()]

@@ -25,14 +25,14 @@ mkdir -p "$WORK"
 
 section() { echo; echo "=== $1 ($(date +%T))"; }
 wanted() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-cublas_dir() { "$PY" -c 'from utils.pipeline import gpu; print(gpu.cublas_folder() or "")'; }
+cublas_dir() { "$PY" -c 'from pipeline import gpu; print(gpu.cublas_folder() or "")'; }
 
 make_audio() {  # 600 s of real speech: the dev set's recordings one after another, repeated, as 16 kHz mono
   [ -s "$AUDIO" ] && return
   "$PY" - "$SHARED/devset" "$AUDIO" <<'EOF'
 import subprocess, sys
 from pathlib import Path
-from utils.pipeline.media import ffmpeg_binary
+from pipeline.media import ffmpeg_binary
 devset, out = Path(sys.argv[1]), sys.argv[2]
 files = sorted(p for p in devset.iterdir() if p.suffix in (".wav", ".mp3"))
 inputs = [arg for p in files * 3 for arg in ("-i", str(p))]
@@ -61,7 +61,7 @@ fi
 if wanted checks; then
   section "checks: ../shared/gpu"
   make_audio
-  MODEL=$("$PY" -c 'from utils.pipeline.transcription import resolve_model; print(resolve_model("tiny.en"))')
+  MODEL=$("$PY" -c 'from pipeline.transcription import resolve_model; print(resolve_model("tiny.en"))')
   echo "--- asr_check.py as is (CTranslate2 finds libcublas.so.12 on the system, or fails)"
   "$PY" "$SHARED/gpu/asr_check.py" "$MODEL" "$AUDIO" 2>&1
   LIBS=$(cublas_dir || true)
@@ -81,8 +81,8 @@ if wanted app; then
   "$PY" - "$AUDIO" <<'EOF'
 import logging, sys, time
 from dataclasses import replace
-from utils.pipeline import diarization, media, transcription
-from utils.pipeline.options import DiarizationOptions, TranscriptionOptions
+from pipeline import diarization, media, transcription
+from pipeline.options import DiarizationOptions, TranscriptionOptions
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 audio, quiet = sys.argv[1], (lambda fraction: None)
 for label, options in [("auto (batched on CUDA)", TranscriptionOptions(device="cuda")),

@@ -3,7 +3,7 @@
 For each recording below (two or more people talking, from public repositories' test assets; none has a
 reference transcript) it runs the pipeline as the app does, with the default settings: audio extraction,
 transcription (the language found on the first speech by Whisper base, then the model for it), diarization
-(senko), speaker alignment and exchange finding with the language's rules (utils/pipeline/questions.toml).
+(senko), speaker alignment and exchange finding with the language's rules (pipeline/questions.toml).
 It prints per file and in total:
 
 - the language found against the truth, and the model that transcribed it;
@@ -40,10 +40,10 @@ from bench.quality import Recording as Truth
 from bench.quality import match_exchanges, prf, show
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
+from pipeline import exchanges, media, transcription
+from pipeline.alignment import assign_speakers
+from pipeline.diarization import diarize
 from tasks.options import diarization_options, exchange_config, transcription_options
-from utils.pipeline import exchanges, media, transcription
-from utils.pipeline.alignment import assign_speakers
-from utils.pipeline.diarization import diarize
 
 LABELS = ROOT / "bench" / "labels" / "languages.json"
 WATSON = "watson-developer-cloud/speech-to-text-nodejs @ f4518f1, public/audio/"

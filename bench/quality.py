@@ -47,13 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
+from pipeline import media, transcription
+from pipeline.alignment import assign_speakers
+from pipeline.diarization import diarize
+from pipeline.exchanges import find_exchanges
+from pipeline.gpu import DeviceUse
+from pipeline.types import Segment, Turn
 from tasks.options import diarization_options, exchange_config, transcription_options
-from utils.pipeline import media, transcription
-from utils.pipeline.alignment import assign_speakers
-from utils.pipeline.diarization import diarize
-from utils.pipeline.exchanges import find_exchanges
-from utils.pipeline.gpu import DeviceUse
-from utils.pipeline.types import Segment, Turn
 
 IOU_MATCH = 0.5
 COLLAR = 0.5

@@ -149,7 +149,7 @@ def _gpu() -> str:
 
 
 def _ffmpeg_version() -> str:
-    from utils.pipeline.media import ffmpeg_binary
+    from pipeline.media import ffmpeg_binary
 
     binary = ffmpeg_binary(os.environ.get("FFMPEG_PATH", ""))
     first = subprocess.run([binary, "-version"], capture_output=True, text=True, check=False).stdout.splitlines()

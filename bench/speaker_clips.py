@@ -18,8 +18,8 @@ by hand in truth.json (as a Q&A marked by hand in the app), and of every found e
     .venv/bin/python bench/speaker_clips.py [--cache analysis.json] [--planner other_clips.py] [--show]
 
 `--cache` keeps the analysis in a JSON file (made on the first run, read on later ones), so two planners
-are compared on the same transcript; `--planner` plans with another version of `utils/pipeline/clips.py`,
-for example the one before a change: `git show HEAD:utils/pipeline/clips.py > /tmp/clips_before.py`.
+are compared on the same transcript; `--planner` plans with another version of `pipeline/clips.py`,
+for example the one before a change: `git show HEAD:pipeline/clips.py > /tmp/clips_before.py`.
 `--show` prints every speaker clip with its first and last words. Not part of `make test`.
 """
 
@@ -40,13 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.quality import Recording, ignore, recordings
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
+from pipeline import clips as current_planner
+from pipeline import media, transcription
+from pipeline.alignment import assign_speakers
+from pipeline.diarization import diarize
+from pipeline.exchanges import find_exchanges
+from pipeline.types import Segment, Word, transcript_from_dict
 from tasks.options import clip_limits, diarization_options, exchange_config, transcription_options
-from utils.pipeline import clips as current_planner
-from utils.pipeline import media, transcription
-from utils.pipeline.alignment import assign_speakers
-from utils.pipeline.diarization import diarize
-from utils.pipeline.exchanges import find_exchanges
-from utils.pipeline.types import Segment, Word, transcript_from_dict
 
 SAME = 0.1  # clips whose both ends are this close are the same clip
 BACKCHANNEL_SECONDS, BACKCHANNEL_WORDS = 1.0, 2  # another speaker saying no more than this does not split a turn
@@ -256,7 +256,7 @@ def main() -> int:
                 if args.show:
                     print(f"{name} {group} exchange {start:.2f}–{end:.2f} {question[:60]!r}")
                 count(plan_exchange(planner, analysis, start, end, limits), words, tally, args.show)
-    planner_name = str(args.planner or "utils/pipeline/clips.py")
+    planner_name = str(args.planner or "pipeline/clips.py")
     titles = {
         "found": "the exchanges found",
         "by hand": "the exchanges labelled by hand in truth.json",

@@ -1,7 +1,7 @@
 """Calibrate voice matching on real speech: which similarity means "this is the same person".
 
 A speaker library suggests a known person for a new video's speaker when their voiceprints
-(utils/pipeline/voiceprints.py) are at least MATCH_SIMILARITY alike. This script measures, on real
+(pipeline/voiceprints.py) are at least MATCH_SIMILARITY alike. This script measures, on real
 recordings, how often such a suggestion names the right person (precision) and how many returning people
 get one (recall), for a range of thresholds, the way the app decides: each query voice is compared with
 every enrolled person, and the most similar one is suggested when it reaches the threshold.
@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import ROOT, Report
+from pipeline import media, voiceprints
+from pipeline.types import Turn
 from tests.support.speech_samples import read_rttm, sample_dir
-from utils.pipeline import media, voiceprints
-from utils.pipeline.types import Turn
 
 THRESHOLDS = [round(x, 2) for x in np.arange(0.30, 0.91, 0.05)]
 PRECISION_TARGET = 0.95

@@ -10,10 +10,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from config import Settings
+from operations.steps import StepService
+from store import db
+from store.db import Database
 from tasks import build_step_service
-from utils.core import db
-from utils.core.db import Database
-from utils.core.steps import StepService
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from operations.auth import AttemptLimiter, Credentials, client_key
 from routes import get_db, wants_json
-from utils.core import db
-from utils.core.auth import AttemptLimiter, Credentials, client_key
+from store import db
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()

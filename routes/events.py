@@ -17,10 +17,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from events.hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
+from operations import presenters
+from operations.steps import ACTIVE, QUEUED, queue_positions, standings, step_event
 from routes import settings
-from utils.core import db, presenters
-from utils.core.event_hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
-from utils.core.steps import ACTIVE, QUEUED, queue_positions, standings, step_event
+from store import db
 
 events = Blueprint("events", __name__)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, request, send_file
 
+from operations import presenters
+from pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
 from routes import get_db, settings
-from utils.core import db, presenters
-from utils.pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
+from store import db
 
 media = Blueprint("media", __name__, url_prefix="/media")
 

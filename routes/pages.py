@@ -16,14 +16,15 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
+from operations import library, presenters, steps
+from pipeline.alignment import word_gaps
+from pipeline.download import RESOLUTIONS
+from pipeline.redact import redact_url
+from pipeline.timecode import format_clock, format_timecode
 from routes import get_db, settings
 from routes.api import BadRequest
 from routes.api.search import query_id, search_filters
-from utils.core import db, library, presenters, steps
-from utils.pipeline.alignment import word_gaps
-from utils.pipeline.download import RESOLUTIONS
-from utils.pipeline.redact import redact_url
-from utils.pipeline.timecode import format_clock, format_timecode
+from store import db
 
 pages = Blueprint("pages", __name__)
 

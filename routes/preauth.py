@@ -15,7 +15,7 @@ from flask import Flask
 from itsdangerous import BadSignature
 from werkzeug.http import parse_cookie
 
-from utils.core.auth import Credentials
+from operations.auth import Credentials
 
 
 def carries_credentials(app: Flask) -> Callable[[Mapping[str, str]], bool]:

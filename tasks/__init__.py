@@ -13,11 +13,11 @@ from celery import Celery, Task
 from flask import Flask
 
 from config import Settings
-from utils.core import steps
-from utils.core.db import Database
-from utils.core.event_stream import publisher
-from utils.core.records import StepRecord
-from utils.core.steps import StepService
+from events.stream import publisher
+from operations import steps
+from operations.steps import StepService
+from store.db import Database
+from store.records import StepRecord
 
 TASK_MODULES = ["tasks.video_steps", "tasks.clip_steps"]
 BROKER_SOCKET_TIMEOUT = 2  # seconds; with Redis hung, a submission answers "queue unavailable" in about this

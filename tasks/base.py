@@ -1,6 +1,6 @@
 """What every step task shares: claim the step, report progress, record the outcome, continue.
 
-A task body is a function `work(ctx)` that calls one pipeline function from `utils/pipeline/`. `run_step`
+A task body is a function `work(ctx)` that calls one pipeline function from `pipeline/`. `run_step`
 turns every way it can end (success, a StepError, a time limit, a bug, the step deleted meanwhile)
 into a recorded state, so no step is left `running` by a task that returned.
 """
@@ -18,13 +18,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
 from config import Settings
+from operations.steps import StepService
+from pipeline.errors import StepError
+from pipeline.gpu import DeviceUse
+from store import db, layout
+from store.db import Database
+from store.records import StepRecord, VideoRecord
 from tasks import build_step_service
-from utils.core import db, layout
-from utils.core.db import Database
-from utils.core.records import StepRecord, VideoRecord
-from utils.core.steps import StepService
-from utils.pipeline.errors import StepError
-from utils.pipeline.gpu import DeviceUse
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,17 @@ from pathlib import Path
 
 from celery import shared_task
 
+from operations import library, presenters
+from operations.steps import STEP
+from pipeline import clips, framing, limits, media, reframe, smartcut, subtitles
+from pipeline.clips import SpeakerSpan
+from pipeline.errors import StepError
+from pipeline.options import CutOptions, caption_names
+from pipeline.types import Turn
+from store import db, layout
+from store.records import ClipRecord, ExchangeRecord
 from tasks.base import StepContext, run_step
 from tasks.options import clip_limits, cut_options
-from utils.core import db, layout, library, presenters
-from utils.core.records import ClipRecord, ExchangeRecord
-from utils.core.steps import STEP
-from utils.pipeline import clips, framing, limits, media, reframe, smartcut, subtitles
-from utils.pipeline.clips import SpeakerSpan
-from utils.pipeline.errors import StepError
-from utils.pipeline.options import CutOptions, caption_names
-from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 
 from config import Settings
-from utils.pipeline.exchanges import ExchangeConfig
-from utils.pipeline.media import video_encoder
-from utils.pipeline.options import ClipLimits, CutOptions, DiarizationOptions, TranscriptionOptions
+from pipeline.exchanges import ExchangeConfig
+from pipeline.media import video_encoder
+from pipeline.options import ClipLimits, CutOptions, DiarizationOptions, TranscriptionOptions
 
 
 def compute_threads(settings: Settings) -> int:

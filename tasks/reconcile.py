@@ -22,8 +22,9 @@ from celery import Celery
 from redis.exceptions import LockError
 
 from config import Settings
+from operations import steps
+from store import db
 from tasks import build_step_service
-from utils.core import db, steps
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,15 @@ from pathlib import Path
 
 from celery import shared_task
 
+from operations import library, people, steps
+from operations.steps import STEP
+from pipeline import alignment, download, exchanges, limits, media
+from pipeline.errors import StepError
+from pipeline.redact import redact_url
+from pipeline.types import Transcript
+from store import db, layout
 from tasks.base import StepContext, run_step
 from tasks.options import diarization_options, exchange_config, transcription_options
-from utils.core import db, layout, library, people, steps
-from utils.core.steps import STEP
-from utils.pipeline import alignment, download, exchanges, limits, media
-from utils.pipeline.errors import StepError
-from utils.pipeline.redact import redact_url
-from utils.pipeline.types import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def transcribe_audio(self, step_id: int) -> None:
 
 
 def _transcribe(ctx: StepContext) -> None:
-    from utils.pipeline import transcription  # imported where used: the I/O worker never loads the models
+    from pipeline import transcription  # imported where used: the I/O worker never loads the models
 
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings = ctx.settings
@@ -145,7 +146,7 @@ def translate_speech(self, step_id: int) -> None:
 
 def _translate(ctx: StepContext) -> None:
     """English subtitles of a video in another language: Whisper's translate task, beside the transcript."""
-    from utils.pipeline import transcription
+    from pipeline import transcription
 
     language = ctx.video.language
     if not language:
@@ -195,7 +196,7 @@ def diarize_audio(self, step_id: int) -> None:
 
 
 def _diarize(ctx: StepContext) -> None:
-    from utils.pipeline import diarization, voiceprints
+    from pipeline import diarization, voiceprints
 
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     settings, video = ctx.settings, ctx.video

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from store import db
 from tests.support.common import AUTH_ENV
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 from tests.support.processes import RedisProcess
 from tests.support.speech_samples import SpeechSample, make_sample
-from utils.core import db
 
 
 class ScriptClient(FlaskClient):

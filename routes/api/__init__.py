@@ -12,12 +12,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from operations.people import UnknownSpeaker
+from operations.steps import QueueUnavailable, StepBlocked, StepNotFound
+from pipeline.limits import DiskFull, LimitExceeded
 from routes import get_db
-from utils.core import db
-from utils.core.people import UnknownSpeaker
-from utils.core.records import ExchangeRecord, VideoRecord
-from utils.core.steps import QueueUnavailable, StepBlocked, StepNotFound
-from utils.pipeline.limits import DiskFull, LimitExceeded
+from store import db
+from store.records import ExchangeRecord, VideoRecord
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -9,16 +9,17 @@ from typing import Any
 
 from flask import jsonify, request, send_file, url_for
 
+from operations import library, presenters, steps
+from pipeline import framing, media, subtitles, timeline
+from pipeline.exchanges import ExchangeConfig, marked_exchange
+from pipeline.timecode import parse_timecode
+from pipeline.types import Exchange
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
-from utils.core import db, library, presenters, steps
-from utils.core.records import ClipRecord, ExchangeRecord, VideoRecord
-from utils.pipeline import framing, media, subtitles, timeline
-from utils.pipeline.exchanges import ExchangeConfig, marked_exchange
-from utils.pipeline.timecode import parse_timecode
-from utils.pipeline.types import Exchange
+from store import db
+from store.records import ClipRecord, ExchangeRecord, VideoRecord
 
 
 def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from operations import library, people, presenters
 from routes import get_db, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, json_body
 from routes.api.exchanges import send_timeline, timeline_format
-from utils.core import db, library, people, presenters
-from utils.core.records import PersonRecord
+from store import db
+from store.records import PersonRecord
 
 
 def person_or_404(person_id: int) -> PersonRecord:

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import request, send_file
 
+from operations import previews
 from routes import get_db, settings
 from routes.api import BadRequest, Conflict, api, exchange_or_404, video_or_404
 from routes.api.exchanges import LOOK_FIELDS, look_changes
-from utils.core import previews
 
 FLAGS = {"true": True, "1": True, "false": False, "0": False, "": None}
 

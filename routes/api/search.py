@@ -8,9 +8,9 @@ from datetime import date
 
 from flask import jsonify, request
 
+from operations import library
 from routes import SQLITE_MAX_INT, get_db
 from routes.api import BadRequest, api
-from utils.core import library
 
 MAX_RESULTS = 200
 MAX_ID = SQLITE_MAX_INT  # the largest id either database can hold or compare (SQLite's 64-bit integers)

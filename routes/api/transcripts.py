@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from operations import library, people, presenters
+from pipeline import alignment, corrections, subtitles, waveform
+from pipeline.types import Segment
 from routes import get_db, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, flag, json_body, video_or_404
-from utils.core import db, layout, library, people, presenters
-from utils.pipeline import alignment, corrections, subtitles, waveform
-from utils.pipeline.types import Segment
+from store import db, layout
 
 TRANSCRIPT_FORMATS = {
     "srt": "application/x-subrip",

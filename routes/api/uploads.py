@@ -22,14 +22,15 @@ from typing import Any
 
 from flask import jsonify, request
 
+from operations import library, uploads
+from pipeline.filetypes import is_media_container, stored_extension
+from pipeline.limits import LimitExceeded, check_free_space, check_media_duration
+from pipeline.media import MediaError, MediaInfo, probe
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, json_body
 from routes.api.videos import submission_options
-from utils.core import db, library, uploads
-from utils.core.records import VideoRecord
-from utils.pipeline.filetypes import is_media_container, stored_extension
-from utils.pipeline.limits import LimitExceeded, check_free_space, check_media_duration
-from utils.pipeline.media import MediaError, MediaInfo, probe
+from store import db
+from store.records import VideoRecord
 
 OFFSET_HEADER = "Upload-Offset"
 

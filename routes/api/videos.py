@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
+from operations import library, presenters, steps, uploads
+from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
+from pipeline.download import RESOLUTIONS, InvalidURL, validate_url
+from pipeline.redact import redact_url
 from routes import get_db, settings, step_service
 from routes.api import MAX_SPEAKERS, BadRequest, Conflict, api, flag, json_body, page_args, video_or_404
-from utils.core import db, library, presenters, steps, uploads
-from utils.core.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
-from utils.pipeline.download import RESOLUTIONS, InvalidURL, validate_url
-from utils.pipeline.redact import redact_url
+from store import db
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from app import create_app
+from pipeline.types import Segment, Word
+from store import db
 from tests.support.common import wait_until
 from tests.support.live_server import LiveServer
 from tests.support.media_factory import MediaServer, make_hls
 from tests.support.processes import RedisProcess, Worker
-from utils.core import db
-from utils.pipeline.types import Segment, Word
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 STEP_TIMEOUT = 120.0

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from operations import steps
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, cut_a_qa
 from tests.support.common import wait_until
-from utils.core import steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from pipeline.types import Segment, Word
+from store import db
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, log_in_if_asked
 from tests.support.common import wait_until
 from tests.support.media_factory import MediaServer, make_hls
-from utils.core import db
-from utils.pipeline.types import Segment, Word
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -11,9 +11,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from store import db
 from tests.browser.conftest import DESKTOP, PHONE, SEGMENTS, accessibility_problems, cut_a_qa
 from tests.support.media_factory import make_video
-from utils.core import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

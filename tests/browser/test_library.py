@@ -9,11 +9,12 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
+from operations import library, people
+from pipeline.types import Exchange, Turn
+from store import db
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, segment
 from tests.support.common import wait_until
 from tests.support.voices import voice
-from utils.core import db, library, people
-from utils.pipeline.types import Exchange, Turn
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

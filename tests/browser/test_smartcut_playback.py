@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline import smartcut
+from pipeline.media import ffmpeg_binary
+from pipeline.options import CutOptions
 from tests.support.media_factory import MediaServer, make_video
-from utils.pipeline import smartcut
-from utils.pipeline.media import ffmpeg_binary
-from utils.pipeline.options import CutOptions
 
 PAGE = """<!doctype html><html lang="en"><title>clip</title>
 <video id="clip" src="clip.mp4" muted playsinline preload="auto"></video></html>"""

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from pipeline.alignment import assign_speakers
+from pipeline.diarization import diarize
+from pipeline.exchanges import explain_no_exchanges, find_exchanges
+from pipeline.options import DiarizationOptions, TranscriptionOptions
+from pipeline.transcription import transcribe
+from pipeline.types import Exchange, Segment, Transcript, Turn
 from tests.support.speech_factory import Conversation, SpokenLine, espeak_binary, make_conversation
-from utils.pipeline.alignment import assign_speakers
-from utils.pipeline.diarization import diarize
-from utils.pipeline.exchanges import explain_no_exchanges, find_exchanges
-from utils.pipeline.options import DiarizationOptions, TranscriptionOptions
-from utils.pipeline.transcription import transcribe
-from utils.pipeline.types import Exchange, Segment, Transcript, Turn
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,14 @@ from types import SimpleNamespace
 import av
 import pytest
 
+from operations import library
+from pipeline import media, subtitles
+from pipeline.errors import StepError
+from pipeline.types import Exchange, Segment, Transcript, Word
+from store import db
 from tasks import clip_steps
 from tests.integration.test_platform_clips import caption_mask, rgb_frames, text_lines
 from tests.support.media_factory import make_talk_video
-from utils.core import db, library
-from utils.pipeline import media, subtitles
-from utils.pipeline.errors import StepError
-from utils.pipeline.types import Exchange, Segment, Transcript, Word
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = ROOT.parent / "shared" / "devset" / "ibm_interview1.wav"

@@ -9,11 +9,11 @@ import av
 import numpy as np
 import pytest
 
+from pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
+from pipeline.options import CutOptions
+from pipeline.subtitles import CaptionLayout, Cue, to_ass, to_srt
 from tests.support.media_checks import FPS, first_frame_time, frames, ssim, top_level_atoms, video_frames
 from tests.support.media_factory import make_video
-from utils.pipeline.media import MediaError, cut_clip, ffmpeg_binary, probe
-from utils.pipeline.options import CutOptions
-from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass, to_srt
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_an_unreadable_source_is_reported(ffmpeg, tmp_path):
 
 
 def test_a_vertical_clip_is_1080_by_1920_placed_where_asked_and_plays(source, ffmpeg, tmp_path):
-    from utils.pipeline.media import _cut_command
+    from pipeline.media import _cut_command
 
     clip = cut_clip(
         source, tmp_path / "vertical.mp4", 1.0, 4.0, CutOptions(ffmpeg=ffmpeg, shape="vertical", crop_x=0.0)
@@ -222,7 +222,7 @@ def test_a_vertical_clip_is_1080_by_1920_placed_where_asked_and_plays(source, ff
 
 
 def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame(source, ffmpeg, tmp_path):
-    from utils.pipeline.media import copy_out, keyframes
+    from pipeline.media import copy_out, keyframes
 
     first, last = 1.0, 11.0
     inside = [(2.37, 5.81), (5.81, 9.1), (6.4, 10.96)]  # speaker clips: none on a frame edge, two overlapping
@@ -246,7 +246,7 @@ def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame
 
 
 def test_a_clip_with_no_keyframe_where_it_starts_is_not_copied(source, ffmpeg, tmp_path):
-    from utils.pipeline.media import copy_out, keyframes
+    from pipeline.media import copy_out, keyframes
 
     master = cut_clip(source, tmp_path / "whole.mp4", 1.0, 11.0, CutOptions(ffmpeg=ffmpeg), keyframes_at=[3.0])
     assert copy_out(master, keyframes(master), tmp_path / "clip.mp4", 5.5, 8.0, ffmpeg) is None
@@ -257,7 +257,7 @@ def test_a_clip_with_no_keyframe_where_it_starts_is_not_copied(source, ffmpeg, t
 
 
 def test_a_poster_is_the_frame_at_one_second_320_wide(source, tmp_path):
-    from utils.pipeline.media import grab_frame
+    from pipeline.media import grab_frame
 
     poster = grab_frame(source, tmp_path / "poster.jpg", at_seconds=1.0)
     assert poster is not None and poster.read_bytes()[:2] == b"\xff\xd8"
@@ -272,7 +272,7 @@ def test_a_poster_is_the_frame_at_one_second_320_wide(source, tmp_path):
 
 
 def test_a_short_video_gets_its_middle_frame_and_no_picture_gets_no_poster(ffmpeg, tmp_path):
-    from utils.pipeline.media import grab_frame
+    from pipeline.media import grab_frame
 
     short = make_video(tmp_path / "short.mp4", duration=1.2)
     assert grab_frame(short, tmp_path / "short.jpg", at_seconds=3.0) is not None
@@ -291,7 +291,7 @@ def test_a_short_video_gets_its_middle_frame_and_no_picture_gets_no_poster(ffmpe
 def test_nvenc_is_chosen_only_where_it_encodes(tmp_path, caplog, ffmpeg_exits, wanted, expected):
     """ffmpeg builds list NVENC with or without a GPU: the choice rests on a trial encode (here a stand-in
     ffmpeg that succeeds or fails), and x264 on the CPU is the fallback."""
-    from utils.pipeline.media import video_encoder
+    from pipeline.media import video_encoder
 
     fake = tmp_path / "ffmpeg"
     fake.write_text(f"#!/bin/sh\nexit {ffmpeg_exits}\n")
@@ -301,7 +301,7 @@ def test_nvenc_is_chosen_only_where_it_encodes(tmp_path, caplog, ffmpeg_exits, w
 
 
 def test_the_encoders_command_lines(source, tmp_path):
-    from utils.pipeline.media import _cut_command
+    from pipeline.media import _cut_command
 
     x264 = _cut_command(source, tmp_path / "a.mp4", 1.0, 2.0, CutOptions(preset="superfast", crf=21), None)
     assert x264[x264.index("-c:v") : x264.index("-c:v") + 6] == [

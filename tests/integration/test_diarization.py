@@ -9,13 +9,13 @@ import pytest
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
+from pipeline import diarization
+from pipeline.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
+from pipeline.media import MediaError
+from pipeline.options import DiarizationOptions
+from pipeline.types import Turn
 from tests.support.pyannote_pipeline import build_pipeline_dir
 from tests.support.speech_samples import SpeechSample, make_excerpt, make_silence
-from utils.pipeline import diarization
-from utils.pipeline.diarization import DiarizationError, choose_backend, diarize, normalise_speakers
-from utils.pipeline.media import MediaError
-from utils.pipeline.options import DiarizationOptions
-from utils.pipeline.types import Turn
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def test_a_small_cluster_that_sounds_like_another_is_merged_but_a_distinct_minor
     """Codec artefacts split off a few percent of one voice; a real speaker who talks little stays."""
     import numpy as np
 
-    from utils.pipeline.diarization import _merge_minor_echoes
+    from pipeline.diarization import _merge_minor_echoes
 
     rng = np.random.default_rng(0)
     caller, agent, other = (rng.normal(size=192) for _ in range(3))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from pipeline.media import probe
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_factory import MediaServer, make_hls, make_rss, make_video
 from tests.support.processes import Worker, step_events, stream_position
-from utils.pipeline.media import probe
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 import pytest
 
 from app import create_app
+from events.hub import get_hub
+from events.stream import EventPublisher
 from tests.support.common import AUTH_ENV, TEST_API_TOKEN, wait_until
 from tests.support.live_server import LiveServer
 from tests.support.processes import RedisProcess
-from utils.core.event_hub import get_hub
-from utils.core.event_stream import EventPublisher
 
 READ_TIMEOUT = 20.0  # heartbeats arrive every second, so every read returns well before this
 

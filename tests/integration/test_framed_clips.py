@@ -14,12 +14,13 @@ import av
 import numpy as np
 import pytest
 
+from operations import library
+from pipeline import framing, media
+from pipeline.types import Exchange, Segment, Word
+from store import db
 from tasks import clip_steps
 from tests.support.framing_labels import shared_face_video
 from tests.support.speech_samples import read_rttm
-from utils.core import db, library
-from utils.pipeline import framing, media
-from utils.pipeline.types import Exchange, Segment, Word
 
 pytestmark = pytest.mark.integration
 
@@ -134,9 +135,9 @@ def test_a_vertical_qa_follows_the_host_then_the_boy(app, app_conn, video):
 def test_a_fixed_crop_stays_where_it_was_put_and_looks_for_no_faces(app, app_conn, video, caplog):
     segments = [spoken(1.0, 4.6, "Sometimes we'll use half Korean and half English and mix it", BOY)]
     video_id, exchange_id = make_qa(app_conn, video, 1.0, 4.6, segments, shape="vertical", framing="fixed", crop_x=1.0)
-    with caplog.at_level("INFO", logger="utils.pipeline.faces"):
+    with caplog.at_level("INFO", logger="pipeline.faces"):
         cut(app, app_conn, video_id, exchange_id)
-    assert not [record for record in caplog.records if record.name == "utils.pipeline.faces"]
+    assert not [record for record in caplog.records if record.name == "pipeline.faces"]
     (row, *_) = db.list_clips(app_conn, exchange_id)
     right_edge = 1280 - framing.crop_size(1280, 720)[0]
     assert abs(crop_left_edge(clip_frame(Path(row.path), 2.0), video, row.start_time + 2.0) - right_edge) <= SCALE

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from config import ROOT
+from pipeline import faces, framing, media, reframe
+from pipeline.framing import ONE, CameraPath, View
+from pipeline.options import CutOptions
 from tests.support.framing_labels import read_labels, score, shared_face_video
 from tests.support.speech_samples import read_rttm
-from utils.pipeline import faces, framing, media, reframe
-from utils.pipeline.framing import ONE, CameraPath, View
-from utils.pipeline.options import CutOptions
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import transcription
+from pipeline.options import TranscriptionOptions
+from pipeline.transcription import SplitModel, TranscriptionError, joined_model_path, resolve_model, transcribe
 from tests.support.media_factory import run_ffmpeg
-from utils.pipeline import transcription
-from utils.pipeline.options import TranscriptionOptions
-from utils.pipeline.transcription import SplitModel, TranscriptionError, joined_model_path, resolve_model, transcribe
 
 pytestmark = pytest.mark.usefixtures("offline")
 

@@ -12,13 +12,13 @@ import srt
 import webvtt
 
 from app import create_app
+from pipeline.media import ffmpeg_binary, probe
+from pipeline.smartcut import AvcConfig
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_checks import decode_errors
 from tests.support.media_factory import MediaServer, make_video, run_ffmpeg
 from tests.support.processes import Worker
 from tests.support.speech_factory import make_conversation, make_conversation_video
-from utils.pipeline.media import ffmpeg_binary, probe
-from utils.pipeline.smartcut import AvcConfig
 
 pytestmark = pytest.mark.integration
 
@@ -225,7 +225,7 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
 def _clip_path(api, clip_id: int) -> Path:
     with api.application.app_context():
         from routes import get_db
-        from utils.core import db
+        from store import db
 
         return Path(db.get_clip(get_db(), clip_id).path)
 

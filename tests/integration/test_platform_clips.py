@@ -14,12 +14,12 @@ import av
 import numpy as np
 import pytest
 
+from pipeline import media, smartcut, subtitles
+from pipeline.media import cut_clip, ffmpeg_binary, probe
+from pipeline.options import CutOptions
+from pipeline.types import Word
 from tests.support.media_checks import top_level_atoms
 from tests.support.media_factory import make_talk_video
-from utils.pipeline import media, smartcut, subtitles
-from utils.pipeline.media import cut_clip, ffmpeg_binary, probe
-from utils.pipeline.options import CutOptions
-from utils.pipeline.types import Word
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET = ROOT.parent / "shared" / "devset"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from store import db
 from tasks.reconcile import Reconciler
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_factory import MediaServer, run_ffmpeg
 from tests.support.processes import RedisProcess, Worker
-from utils.core import db
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from operations import library
+from pipeline.media import ffmpeg_binary, probe
+from store import db
 from tasks.reconcile import Reconciler
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_factory import MediaServer, run_ffmpeg
 from tests.support.processes import Worker
-from utils.core import db, library
-from utils.pipeline.media import ffmpeg_binary, probe
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ import av
 import numpy as np
 import pytest
 
+from pipeline import smartcut
+from pipeline.media import ffmpeg_binary, probe
+from pipeline.options import CutOptions
 from tests.support.media_checks import FPS, decode_errors, first_frame_time, frames, ssim, top_level_atoms, video_frames
 from tests.support.media_factory import make_video, run_ffmpeg
-from utils.pipeline import smartcut
-from utils.pipeline.media import ffmpeg_binary, probe
-from utils.pipeline.options import CutOptions
 
 KEYFRAME_SECONDS = 1.0
 

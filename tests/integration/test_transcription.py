@@ -10,12 +10,12 @@ from pathlib import Path
 import jiwer
 import pytest
 
+from pipeline import transcription
+from pipeline.media import MediaError
+from pipeline.options import TranscriptionOptions
+from pipeline.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
+from pipeline.types import Segment, Transcript
 from tests.support.speech_samples import make_excerpt, make_silence
-from utils.pipeline import transcription
-from utils.pipeline.media import MediaError
-from utils.pipeline.options import TranscriptionOptions
-from utils.pipeline.transcription import TranscriptionError, load_model, load_model_timed, resolve_model, transcribe
-from utils.pipeline.types import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def test_segments_are_handed_over_as_they_are_decoded(sample_run):
 
 
 def test_speech_left_without_text_is_found_for_a_second_pass():
-    from utils.pipeline.transcription import _untranscribed
+    from pipeline.transcription import _untranscribed
 
     segments = [Segment(0.5, 10.0, " a", ()), Segment(11.0, 20.0, " b", ())]
     chunks = [(0.2, 20.5), (27.8, 42.0), (50.0, 51.5)]
@@ -166,8 +166,8 @@ def test_speech_left_without_text_is_found_for_a_second_pass():
 def test_a_second_run_gives_the_same_segments_and_leaves_no_speech_without_text(sample, sample_run):
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    from utils.pipeline.media import MODEL_SAMPLE_RATE, read_samples
-    from utils.pipeline.transcription import _untranscribed
+    from pipeline.media import MODEL_SAMPLE_RATE, read_samples
+    from pipeline.transcription import _untranscribed
 
     first = sample_run[0]
     again = transcribe(sample.wav, lambda _fraction: None)
@@ -223,7 +223,7 @@ def test_the_audio_steps_wav_is_held_as_16_bit_samples_and_read_exactly(sample, 
     gives. Any other file is decoded as before."""
     import numpy as np
 
-    from utils.pipeline.media import as_float, read_pcm16, read_samples
+    from pipeline.media import as_float, read_pcm16, read_samples
 
     held = read_pcm16(sample.wav)
     assert held.dtype == np.int16

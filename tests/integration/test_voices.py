@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from config import ROOT
+from operations import library, people
+from pipeline import media, voiceprints
+from pipeline.types import Turn
+from store import db
 from tests.support.speech_samples import read_rttm, sample_dir
-from utils.core import db, library, people
-from utils.pipeline import media, voiceprints
-from utils.pipeline.types import Turn
 
 pytestmark = pytest.mark.integration
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from operations import library
+from pipeline.download import DownloadError, fetch
+from pipeline.netguard import parse_networks
+from store import db, layout
 from tests.support.media_factory import make_video
-from utils.core import db, layout, library
-from utils.pipeline.download import DownloadError, fetch
-from utils.pipeline.netguard import parse_networks
 
 
 @pytest.fixture
@@ -75,6 +76,10 @@ def test_yt_dlp_does_not_follow_a_redirect_to_a_local_file(tmp_path):
 
 def test_no_subprocess_runs_through_a_shell():
     root = Path(__file__).resolve().parents[2]
-    sources = [path for folder in ("utils", "tasks", "routes") for path in (root / folder).rglob("*.py")]
+    sources = [
+        path
+        for folder in ("pipeline", "store", "operations", "events", "runtime", "tasks", "routes")
+        for path in (root / folder).rglob("*.py")
+    ]
     offenders = [str(path) for path in [*sources, root / "app.py"] if "shell=True" in path.read_text()]
     assert offenders == [], "subprocesses take argument lists, never a shell command line"

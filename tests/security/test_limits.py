@@ -13,10 +13,10 @@ import pytest
 
 from app import create_app
 from config import load_settings
+from pipeline.limits import DiskFull, LimitExceeded
+from pipeline.media import ffmpeg_binary, probe
 from tests.support.media_factory import run_ffmpeg
 from tests.support.upload_client import start_upload, upload
-from utils.pipeline.limits import DiskFull, LimitExceeded
-from utils.pipeline.media import ffmpeg_binary, probe
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +66,11 @@ def test_the_audio_step_refuses_to_fill_the_disk(tmp_path, long_audio):
 
 
 def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
+    from operations import library
+    from pipeline.types import Exchange
+    from store import db, layout
     from tasks.clip_steps import _cut_clips
     from tests.support.media_factory import make_video
-    from utils.core import db, layout, library
-    from utils.pipeline.types import Exchange
 
     settings = load_settings(
         {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", "MIN_FREE_DISK_MB": str(10**8)}, tmp_path
@@ -181,7 +182,8 @@ def test_a_short_upload_whose_header_gives_no_length_is_kept_with_its_measured_l
 
 def _stored_audio_context(tmp_path: Path, source: Path, duration: float | None) -> SimpleNamespace:
     """The audio step's context for a video stored with `duration`, as its upload or download recorded it."""
-    from utils.core import db, library
+    from operations import library
+    from store import db
 
     settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", **LIMIT}, tmp_path)
     conn = db.open_database(settings.database, settings.data_dir)
@@ -208,8 +210,8 @@ def test_the_audio_step_stops_decoding_past_the_limit_and_keeps_no_wav(tmp_path,
 
 
 def test_the_audio_step_records_what_it_decoded_when_the_header_claimed_less(tmp_path):
+    from store import db
     from tasks.video_steps import _audio
-    from utils.core import db
 
     run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=6", "-c:a", "libopus", str(tmp_path / "6s.webm"))
     source = tmp_path / "talk.webm"
@@ -223,8 +225,8 @@ def test_the_audio_step_records_what_it_decoded_when_the_header_claimed_less(tmp
 
 
 def test_a_link_whose_header_gives_no_length_is_measured_and_not_kept(tmp_path, lying):
+    from pipeline import download
     from tests.support.media_factory import MediaServer
-    from utils.pipeline import download
 
     site = tmp_path / "site"
     site.mkdir()

@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 import pytest
 
 from app import create_app
+from operations.auth import Credentials
 from tests.support.common import TEST_ADMIN, csrf_from
 from tests.support.live_server import LiveServer
-from utils.core.auth import Credentials
 
 GUESSES = 60
 LIMIT = 5  # LOGIN_MAX_ATTEMPTS's default

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from operations import library
+from pipeline.download import Downloaded, fetch
+from pipeline.netguard import parse_networks
+from store import db, layout
 from tests.security.conftest import RecordingServer, send, send_file
 from tests.support.media_factory import make_video, run_ffmpeg
 from tests.support.upload_client import upload
-from utils.core import db, layout, library
-from utils.pipeline.download import Downloaded, fetch
-from utils.pipeline.netguard import parse_networks
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(document.cookie)</script></svg>'
 HTML = b"<html><body><script>fetch('/api/videos').then(r => r.text()).then(alert)</script></body></html>\n"
@@ -86,7 +87,7 @@ def test_a_stored_svg_or_html_thumbnail_is_not_served(app, client):
 
 
 def test_a_real_thumbnail_is_served_as_jpeg_in_a_sandbox(app, client, mp4):
-    from utils.pipeline.media import grab_frame
+    from pipeline.media import grab_frame
 
     folder = layout.video_dir(app.config["SETTINGS"].download_dir, 1)
     folder.mkdir(parents=True)

@@ -76,8 +76,8 @@ def test_an_anonymous_chunked_body_is_cut_at_the_limit(live):
 
 
 def test_a_logged_in_upload_of_several_mb_goes_through_the_real_server(live, tmp_path):
+    from operations.uploads import CHUNK_BYTES
     from tests.support.media_factory import make_video
-    from utils.core.uploads import CHUNK_BYTES
 
     data = make_video(tmp_path / "talk.mp4", 1280, 720, duration=6).read_bytes()
     assert len(data) > 2 * CHUNK_BYTES
@@ -261,7 +261,7 @@ def _spilled_files() -> list[str]:
 
 
 def test_a_logged_in_browser_uploads_while_anonymous_bodies_fill_the_budget(settings_env, redis_client):
-    from utils.core.uploads import CHUNK_BYTES
+    from operations.uploads import CHUNK_BYTES
 
     app = create_app({**settings_env, "WEB_MAX_BUFFERED_BODY_MB": "2"})
     head = f"POST /api/videos HTTP/1.1\r\nHost: x\r\nContent-Length: {CHUNK_BYTES}\r\n\r\n".encode()

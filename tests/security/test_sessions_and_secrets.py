@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from app import create_app
+from pipeline.download import DownloadError, fetch
+from runtime.stack import free_port, redis_command, wait_for_redis
 from tests.support.common import TEST_ADMIN, csrf_from, log_in
-from utils.core.stack import free_port, redis_command, wait_for_redis
-from utils.pipeline.download import DownloadError, fetch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_runtime_files_and_folders_are_private(tmp_path):
     script = (
         "import json, sys; from app import harden_process, create_app; harden_process(); "
         "app = create_app(json.loads(sys.argv[1])); "
-        "from utils.core import uploads; uploads.start(app.config['SETTINGS'].download_dir, 'a.mp4', 10, {})"
+        "from operations import uploads; uploads.start(app.config['SETTINGS'].download_dir, 'a.mp4', 10, {})"
     )
     env = {"DATA_DIR": str(data), "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "ADMIN_PASSWORD": "x"}
     subprocess.run([sys.executable, "-c", script, json.dumps(env)], cwd=ROOT, check=True, timeout=120)

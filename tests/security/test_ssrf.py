@@ -9,10 +9,10 @@ import socket
 
 import pytest
 
+from pipeline import netguard
+from pipeline.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
 from tests.security.conftest import RecordingServer, redirect, send, send_file
 from tests.support.media_factory import make_video
-from utils.pipeline import netguard
-from utils.pipeline.download import Downloaded, DownloadError, checked_entries, fetch, validate_url
 
 ONLY_127_0_0_1 = netguard.parse_networks("127.0.0.1/32")
 NO_PROGRESS = lambda fraction: None  # noqa: E731
@@ -152,7 +152,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
 
 
 def test_ffmpeg_is_never_handed_a_network_url():
-    from utils.pipeline.download import _base_options
+    from pipeline.download import _base_options
 
     options = _base_options("ffmpeg")
     assert options["external_downloader"] == {"default": "native"}

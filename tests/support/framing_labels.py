@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from utils.pipeline.framing import CameraPath, face_inside
+from pipeline.framing import CameraPath, face_inside
 
 Box = tuple[float, float, float, float]
 

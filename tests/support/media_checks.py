@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from utils.pipeline.media import probe
+from pipeline.media import probe
 
 FPS = 25  # make_video's frame rate
 

@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-from utils.pipeline.media import ffmpeg_binary
+from pipeline.media import ffmpeg_binary
 
 RENDITIONS = {360: (640, 360, 800_000), 720: (1280, 720, 2_500_000)}
 

@@ -19,7 +19,7 @@ import time
 from itertools import count
 from pathlib import Path
 
-from utils.core.stack import free_port
+from runtime.stack import free_port
 
 INSTALL_HINT = "PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)"
 

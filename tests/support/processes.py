@@ -11,8 +11,8 @@ from pathlib import Path
 
 import redis
 
-from utils.core.event_stream import STREAM, decode_entries, latest_id
-from utils.core.stack import free_port, redis_command, wait_for_redis
+from events.stream import STREAM, decode_entries, latest_id
+from runtime.stack import free_port, redis_command, wait_for_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 

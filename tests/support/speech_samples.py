@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pipeline.types import Turn
 from tests.support.media_factory import run_ffmpeg
-from utils.pipeline.types import Turn
 
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 

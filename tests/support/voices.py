@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils.pipeline.voiceprints import Voiceprint
+from pipeline.voiceprints import Voiceprint
 
 DIM = 192
 

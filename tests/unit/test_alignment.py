@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.pipeline.alignment import assign_speakers, join_words
-from utils.pipeline.types import Segment, Turn, Word
+from pipeline.alignment import assign_speakers, join_words
+from pipeline.types import Segment, Turn, Word
 
 
 def words_between(start: float, end: float, text: str) -> tuple[Word, ...]:

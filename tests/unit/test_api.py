@@ -1,5 +1,5 @@
+from store import db
 from tests.support.common import AUTH_ENV
-from utils.core import db
 
 
 def submit(client, urls, **options):
@@ -150,8 +150,8 @@ def test_a_link_already_in_the_library_is_not_added_again_unless_asked(client):
 
 
 def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
-    from utils.core import library
-    from utils.pipeline.types import Exchange
+    from operations import library
+    from pipeline.types import Exchange
 
     video_id = submit(client, ["https://example.org/cancel-me"]).get_json()["videos"][0]["id"]
     assert client.post(f"/api/videos/{video_id}/steps/download/cancel").get_json()["step"]["state"] == "pending"

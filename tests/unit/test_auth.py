@@ -7,8 +7,8 @@ import stat
 import pytest
 
 from app import create_app
+from operations.auth import AttemptLimiter, SharedAttemptLimiter, client_key, load_credentials
 from tests.support.common import TEST_ADMIN, TEST_API_TOKEN, csrf_from, log_in
-from utils.core.auth import AttemptLimiter, SharedAttemptLimiter, client_key, load_credentials
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from operations import library, presenters
+from pipeline.types import Exchange, Segment, Word
+from store import db, migrations
 from tasks import clip_steps
-from utils.core import db, library, migrations, presenters
-from utils.pipeline.types import Exchange, Segment, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 QUESTION = "How real is artificial intelligence today, and how far along is IBM Watson in it?"

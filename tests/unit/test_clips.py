@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from utils.pipeline.clips import ClipError, SpeakerSpan, define_clips, shorten, speaker_segments
-from utils.pipeline.errors import StepError
-from utils.pipeline.options import ClipLimits
-from utils.pipeline.types import Segment, Turn, Word
+from pipeline.clips import ClipError, SpeakerSpan, define_clips, shorten, speaker_segments
+from pipeline.errors import StepError
+from pipeline.options import ClipLimits
+from pipeline.types import Segment, Turn, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 
@@ -347,8 +347,8 @@ def test_words_outside_the_exchange_are_ignored():
 
 
 def test_padding_never_reaches_into_a_neighbouring_word():
-    from utils.pipeline.clips import SpeakerSpan, define_clips
-    from utils.pipeline.types import Word
+    from pipeline.clips import SpeakerSpan, define_clips
+    from pipeline.types import Word
 
     words = [Word(9.0, 10.45, "up"), Word(10.5, 11.0, "Hello"), Word(11.0, 14.9, "there."), Word(14.95, 16.0, "Next")]
     limits = ClipLimits(min_duration=1, max_duration=60, padding=0.15)
@@ -384,7 +384,7 @@ def test_a_speaker_clip_stays_inside_the_whole_qa_clip():
 
 
 def test_a_qa_marked_by_hand_learns_its_asker_and_answerer_from_who_speaks():
-    from utils.pipeline.clips import asker_and_answerer
+    from pipeline.clips import asker_and_answerer
 
     spans = [SpeakerSpan(0, 2, A), SpeakerSpan(2, 3, "SPEAKER_02"), SpeakerSpan(3, 9, B), SpeakerSpan(9, 10, A)]
     assert asker_and_answerer(spans) == (A, B)

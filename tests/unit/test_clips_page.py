@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from utils.core import db, library, presenters
-from utils.pipeline.types import Exchange, Turn
+from operations import library, presenters
+from pipeline.types import Exchange, Turn
+from store import db
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 

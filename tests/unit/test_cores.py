@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from utils.pipeline import cores
-from utils.pipeline.cores import CoreShare
+from pipeline import cores
+from pipeline.cores import CoreShare
 
 
 class Machine:

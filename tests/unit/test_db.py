@@ -1,6 +1,6 @@
 import threading
 
-from utils.core import db, migrations
+from store import db, migrations
 
 
 def test_fresh_database_reaches_latest_schema(tmp_path):
@@ -69,7 +69,7 @@ def test_failed_transaction_rolls_back(database_location):
 
 
 def test_the_unaligned_transcript_is_kept_in_the_database_and_goes_with_its_video(database_location):
-    from utils.pipeline.types import Segment, Transcript, Word
+    from pipeline.types import Segment, Transcript, Word
 
     conn = db.open_database(database_location)
     with db.transaction(conn):
@@ -90,7 +90,7 @@ def test_every_column_has_a_field_in_its_record(tmp_path):
     """The records are the only view of the rows outside the store: none may miss a column."""
     from dataclasses import fields
 
-    from utils.core import records
+    from store import records
 
     conn = db.open_database(tmp_path / "columns.db")
     tables = {
@@ -105,7 +105,7 @@ def test_every_column_has_a_field_in_its_record(tmp_path):
 def test_every_column_has_a_field_on_postgresql_too(postgres):
     from dataclasses import fields
 
-    from utils.core import records
+    from store import records
 
     conn = db.open_database(postgres.new_database())
     for table, record in {"videos": records.VideoRecord, "clips": records.ClipRecord}.items():

@@ -1,7 +1,7 @@
 import pytest
 import yt_dlp
 
-from utils.pipeline.download import InvalidURL, format_options, one_line_error, validate_url
+from pipeline.download import InvalidURL, format_options, one_line_error, validate_url
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_an_unknown_failure_keeps_the_tool_text_short():
 
 
 def test_duration_over_the_limit_is_refused_with_the_setting_named():
-    from utils.pipeline.limits import duration_refusal
+    from pipeline.limits import duration_refusal
 
     assert duration_refusal(3 * 3600, 14400) is None
     assert duration_refusal(None, 14400) is None
@@ -127,9 +127,9 @@ def test_duration_over_the_limit_is_refused_with_the_setting_named():
 
 
 def test_match_filter_refuses_before_download(tmp_path, monkeypatch):
-    from utils.pipeline import download
-    from utils.pipeline.download import Limits, fetch
-    from utils.pipeline.limits import LimitExceeded
+    from pipeline import download
+    from pipeline.download import Limits, fetch
+    from pipeline.limits import LimitExceeded
 
     info = {"id": "x", "title": "x", "duration": 7200, "url": "http://127.0.0.1:9/never.mp4", "ext": "mp4"}
     real = download._GuardedYoutubeDL
@@ -150,7 +150,7 @@ def _offline_ydl(real, options, info):
 
 
 def test_free_disk_check_names_the_setting(tmp_path):
-    from utils.pipeline.limits import DiskFull, check_free_space
+    from pipeline.limits import DiskFull, check_free_space
 
     check_free_space(tmp_path / "new" / "folder", 1)
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):

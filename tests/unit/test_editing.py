@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from utils.core import db, library
-from utils.pipeline import corrections, waveform
-from utils.pipeline.alignment import word_gaps
-from utils.pipeline.exchanges import marked_exchange, sentence_around
-from utils.pipeline.types import Segment, Transcript, Word
+from operations import library
+from pipeline import corrections, waveform
+from pipeline.alignment import word_gaps
+from pipeline.exchanges import marked_exchange, sentence_around
+from pipeline.types import Segment, Transcript, Word
+from store import db
 
 
 def say(speaker: str | None, start: float, end: float, text: str, lead: str = "") -> Segment:

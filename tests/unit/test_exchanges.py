@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from utils.pipeline.exchanges import (
+from pipeline.exchanges import (
     ExchangeConfig,
     explain_no_exchanges,
     explain_short_exchanges,
@@ -12,7 +12,7 @@ from utils.pipeline.exchanges import (
     is_closing_remark,
     is_question,
 )
-from utils.pipeline.types import Exchange, Segment, Word
+from pipeline.types import Exchange, Segment, Word
 
 
 def say(speaker: str | None, start: float, end: float, text: str) -> Segment:

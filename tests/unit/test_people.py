@@ -2,9 +2,10 @@
 
 import pytest
 
+from operations import library, people
+from pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
+from store import db
 from tests.support.voices import voice
-from utils.core import db, library, people
-from utils.pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
 
 
 def video_with(conn, prints: dict[str, Voiceprint]) -> int:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from utils.core import db, library
-from utils.pipeline.types import Segment
+from operations import library
+from pipeline.types import Segment
+from store import db
 
 
 def add_video(conn, title: str, lines: list[tuple[str, str]], created_at: str | None = None) -> int:

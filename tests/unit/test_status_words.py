@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from utils.core import db, library, steps
-from utils.core.steps import StepService
-from utils.pipeline.types import Exchange
+from operations import library, steps
+from operations.steps import StepService
+from pipeline.types import Exchange
+from store import db
 
 
 @pytest.fixture

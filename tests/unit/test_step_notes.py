@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
-from utils.core import db, library, presenters
-from utils.core.steps import StepService
-from utils.pipeline.gpu import DeviceUse
+from operations import library, presenters
+from operations.steps import StepService
+from pipeline.gpu import DeviceUse
+from store import db
 
 FALLBACK = DeviceUse("cpu", "Library libcublas.so.12 is not found or cannot be loaded")
 

@@ -3,8 +3,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from utils.core import db, library, presenters, steps
-from utils.core.steps import StepBlocked, StepService
+from operations import library, presenters, steps
+from operations.steps import StepBlocked, StepService
+from store import db
 
 
 @pytest.fixture
@@ -199,7 +200,7 @@ def test_recover_gives_up_after_max_attempts(service, conn):
 def test_phase2_needs_transcript_and_speakers(service, conn):
     video_id = new_video(conn)
     with db.transaction(conn):
-        from utils.pipeline.types import Exchange
+        from pipeline.types import Exchange
 
         exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
         db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
@@ -275,8 +276,8 @@ def _phase1_done(service, conn, video_id):
 
 
 def _exchange(conn, video_id, chain=False):
-    from utils.core import library
-    from utils.pipeline.types import Exchange
+    from operations import library
+    from pipeline.types import Exchange
 
     with db.transaction(conn):
         return library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "A", "B"), chain=chain)

@@ -2,8 +2,9 @@
 
 import pytest
 
-from utils.core import db, library
-from utils.pipeline.types import Exchange, Segment, Transcript, Turn, Word
+from operations import library
+from pipeline.types import Exchange, Segment, Transcript, Turn, Word
+from store import db
 
 
 def fill(conn: db.Database, data_dir) -> int:

@@ -9,8 +9,8 @@ import json
 import srt
 import webvtt
 
-from utils.pipeline.subtitles import Cue, clip_cues, to_json, to_srt, to_text, to_vtt, transcript_cues
-from utils.pipeline.types import Segment, Word
+from pipeline.subtitles import Cue, clip_cues, to_json, to_srt, to_text, to_vtt, transcript_cues
+from pipeline.types import Segment, Word
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 NAMES = {A: "Alice", B: "Bob"}
@@ -180,7 +180,7 @@ def dialogues(ass: str) -> list[tuple[str, str, str]]:
 
 
 def test_highlight_colours_the_spoken_word_one_event_a_word_and_cannot_inject_styles():
-    from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass
+    from pipeline.subtitles import CaptionLayout, Cue, to_ass
 
     words = (Word(0.7, 1.0, " Hi"), Word(1.1, 1.9, " {\\b1}there"))
     cue = Cue(0.5, 2.0, "Ada: Hi {\\b1}there", "Ada", words)
@@ -196,7 +196,7 @@ def test_highlight_colours_the_spoken_word_one_event_a_word_and_cannot_inject_st
 
 
 def test_clean_burned_captions_and_srt_carry_markup_as_text():
-    from utils.pipeline.subtitles import CaptionLayout, to_ass
+    from pipeline.subtitles import CaptionLayout, to_ass
 
     cue = Cue(0.5, 2.0, '<font color="#ff0000">{\\an8}Eve</font>: hi')
     [(start, end, text)] = dialogues(to_ass([cue], "clean", CaptionLayout(1280, 720)))
@@ -225,7 +225,7 @@ def long_talk() -> list[Cue]:
 
 
 def test_old_style_names_still_work_and_every_style_reads_on_any_background():
-    from utils.pipeline.subtitles import CAPTION_STYLES, caption_style, worst_contrast
+    from pipeline.subtitles import CAPTION_STYLES, caption_style, worst_contrast
 
     assert caption_style("plain").name == "clean" and caption_style("words").name == "highlight"
     assert set(CAPTION_STYLES) == {"clean", "highlight", "pop", "bilingual"}
@@ -234,8 +234,8 @@ def test_old_style_names_still_work_and_every_style_reads_on_any_background():
 
 
 def test_captions_are_at_most_two_lines_that_fit_the_frame_a_few_words_at_a_time():
-    from utils.pipeline import fonts
-    from utils.pipeline.subtitles import CAPTION_STYLES, CaptionLayout, caption_chunks
+    from pipeline import fonts
+    from pipeline.subtitles import CAPTION_STYLES, CaptionLayout, caption_chunks
 
     for style in CAPTION_STYLES.values():
         for width, height in LAYOUTS.values():
@@ -257,7 +257,7 @@ def test_captions_are_at_most_two_lines_that_fit_the_frame_a_few_words_at_a_time
 
 
 def test_a_speaker_is_named_once_when_names_are_on_and_never_when_off():
-    from utils.pipeline.subtitles import CaptionLayout, caption_chunks, caption_style
+    from pipeline.subtitles import CaptionLayout, caption_chunks, caption_style
 
     named = caption_chunks(long_talk(), caption_style("pop"), CaptionLayout(1080, 1920, names=True))
     texts = [chunk.text.replace("\n", " ") for chunk in named]
@@ -268,7 +268,7 @@ def test_a_speaker_is_named_once_when_names_are_on_and_never_when_off():
 
 
 def test_phone_captions_keep_out_of_the_platform_buttons_and_go_where_asked():
-    from utils.pipeline.subtitles import CaptionLayout, caption_style, to_ass
+    from pipeline.subtitles import CaptionLayout, caption_style, to_ass
 
     for name in ("clean", "highlight", "pop"):
         style = caption_style(name)
@@ -285,7 +285,7 @@ def test_phone_captions_keep_out_of_the_platform_buttons_and_go_where_asked():
 
 
 def test_pop_shows_the_words_said_so_far_and_hides_the_rest_in_place():
-    from utils.pipeline.subtitles import CaptionLayout, Cue, to_ass
+    from pipeline.subtitles import CaptionLayout, Cue, to_ass
 
     words = tuple(Word(0.5 * i, 0.5 * i + 0.4, f" w{i}") for i in range(3))
     events = dialogues(to_ass([Cue(0.0, 1.5, "w0 w1 w2", None, words)], "pop", CaptionLayout(1080, 1920)))
@@ -295,7 +295,7 @@ def test_pop_shows_the_words_said_so_far_and_hides_the_rest_in_place():
 
 
 def test_a_preview_catches_a_caption_mid_word():
-    from utils.pipeline.subtitles import CaptionLayout, caption_events, caption_style, preview_moment
+    from pipeline.subtitles import CaptionLayout, caption_events, caption_style, preview_moment
 
     layout = CaptionLayout(1080, 1920)
     for name in ("clean", "highlight", "pop"):
@@ -309,7 +309,7 @@ def test_a_preview_catches_a_caption_mid_word():
 
 
 def test_each_caption_is_paired_with_the_english_it_overlaps_longest():
-    from utils.pipeline.subtitles import pair_by_overlap
+    from pipeline.subtitles import pair_by_overlap
 
     captions = [Cue(0.0, 2.0, "a"), Cue(2.0, 5.0, "b"), Cue(9.0, 10.0, "c")]
     english = [Cue(0.5, 2.5, "A"), Cue(2.4, 6.0, "B"), Cue(8.0, 8.9, "C")]
@@ -318,7 +318,7 @@ def test_each_caption_is_paired_with_the_english_it_overlaps_longest():
 
 
 def test_bilingual_captions_are_one_line_with_a_smaller_escaped_english_line_under_it():
-    from utils.pipeline.subtitles import CaptionLayout, caption_style, to_ass
+    from pipeline.subtitles import CaptionLayout, caption_style, to_ass
 
     spanish = transcript_cues([segment(0.0, 3.0, "¿Vendrás a México {\\an8} este verano?", A),
                                segment(3.5, 6.0, "Sí, claro.", B), segment(8.0, 9.0, "Vale.", B)], NAMES)  # fmt: skip

@@ -7,7 +7,7 @@ import opentimelineio as otio
 import pytest
 from lxml import etree
 
-from utils.pipeline import timeline
+from pipeline import timeline
 
 ITEMS = [timeline.TimelineItem("Q&A 1", 3.2, 12.8, "Why boats?", "asked by Ann, answered by Bob"),
          timeline.TimelineItem("Q&A 2", 20.0, 31.04, "And then?", "asked by Ann, answered by Bob")]  # fmt: skip

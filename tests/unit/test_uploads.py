@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from operations import uploads
+from pipeline.filetypes import is_media_container
+from pipeline.media import probe
 from tests.support.media_factory import make_video
 from tests.support.upload_client import send_chunks, start_upload, upload
-from utils.core import uploads
-from utils.pipeline.filetypes import is_media_container
-from utils.pipeline.media import probe
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Where a voiceprint's speech is taken from: only the speaker, alone, at most MAX_SECONDS of it."""
 
-from utils.pipeline.types import Turn
-from utils.pipeline.voiceprints import MAX_SECONDS, SHIFT_SECONDS, WINDOW_SECONDS, clean_stretches, windows
+from pipeline.types import Turn
+from pipeline.voiceprints import MAX_SECONDS, SHIFT_SECONDS, WINDOW_SECONDS, clean_stretches, windows
 
 
 def test_only_time_with_nobody_else_talking_counts_longest_first():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app import client_limits, create_app
+from runtime.web_server import ClientLimits, Guard, client_key
 from tests.support.common import TEST_API_TOKEN, log_in
-from utils.core.web_server import ClientLimits, Guard, client_key
 
 
 @pytest.mark.parametrize(

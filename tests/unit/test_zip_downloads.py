@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from utils.core import db, library, people, presenters
-from utils.pipeline.types import Exchange
+from operations import library, people, presenters
+from pipeline.types import Exchange
+from store import db
 
 CLIP_BYTES = 3 * 2**20  # three clips: 9 MB of MP4 in each zip
 MEMORY_LIMIT = 3 * 2**20
