@@ -19,12 +19,12 @@ import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import store.schema
 from config import ROOT, ConfigError, Settings, load_settings, secret_file
 from operations.auth import Credentials, SharedAttemptLimiter, load_credentials
 from operations.uploads import CHUNK_BYTES
 from pipeline.redact import redact_logs
 from runtime import web_server
-from store import db
 
 log = logging.getLogger("clipper")
 
@@ -83,8 +83,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config) if test_config is not None else load_settings()
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "true" if settings.pyannote_metrics_enabled else "false")
     app.config.update(SETTINGS=settings, SECRET_KEY=settings.flask_secret_key, JSON_SORT_KEYS=False)
-    conn = db.open_database(settings.database, settings.data_dir)  # tables exist whichever process starts first
-    db.relativize_paths(conn)
+    conn = store.schema.open_database(
+        settings.database, settings.data_dir
+    )  # tables exist whichever process starts first
+    store.schema.relativize_paths(conn)
     conn.close()
     broker = broker_url(settings)
     limiter = SharedAttemptLimiter(

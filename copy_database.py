@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+import store.copy
+import store.engine
 from config import ConfigError, load_settings
-from store import db
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.target == settings.database:
         print("the target is the database in use: name another one", file=sys.stderr)
         return 2
-    source, target = db.connect_to(settings), db.connect(args.target, settings.data_dir)
+    source, target = store.engine.connect_to(settings), store.engine.connect(args.target, settings.data_dir)
     try:
-        db.copy_store(source, target)
+        store.copy.copy_store(source, target)
     except ValueError as error:
         print(f"not copied: {error}", file=sys.stderr)
         return 1

@@ -32,12 +32,14 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import store.engine  # noqa: E402
+import store.schema  # noqa: E402
+import store.videos  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.report import Report  # noqa: E402
 from events.stream import EventPublisher  # noqa: E402
 from operations import library  # noqa: E402
 from runtime.stack import free_port, redis_command, wait_for_redis  # noqa: E402
-from store import db  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 
 TOKEN = "bench-token"
@@ -112,11 +114,13 @@ def time_pages(host: str, port: int, stop: threading.Event, samples: dict[str, l
 
 
 def seed(database_path: Path, count: int) -> None:
-    conn = db.open_database(database_path)
-    with db.transaction(conn):
+    conn = store.schema.open_database(database_path)
+    with store.engine.transaction(conn):
         for n in range(count):
             video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/watch?v={n}"))
-            db.update_video(conn, video_id, title=f"Conversation number {n}", duration=3600 + n, width=1280, height=720)
+            store.videos.update_video(
+                conn, video_id, title=f"Conversation number {n}", duration=3600 + n, width=1280, height=720
+            )
     conn.close()
 
 

@@ -22,10 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import store.engine
+import store.schema
+import store.speakers
+import store.transcripts
+import store.videos
 from bench.report import Report
 from operations import library
 from pipeline.types import Segment
-from store import db
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 
 TARGET_MS = 100.0
@@ -54,7 +58,7 @@ def sentences(rng: random.Random, words: list[str], count: int) -> list[str]:
     return [" ".join(drawn[n * 12 : n * 12 + rng.randint(6, 12)]).capitalize() + "." for n in range(count)]
 
 
-def fill(conn: db.Database, args: argparse.Namespace) -> tuple[float, set[int], list[str]]:
+def fill(conn: store.engine.Database, args: argparse.Namespace) -> tuple[float, set[int], list[str]]:
     rng = random.Random(7)
     words = vocabulary(rng)
     chosen = set(rng.sample(range(args.videos), 3))
@@ -68,17 +72,17 @@ def fill(conn: db.Database, args: argparse.Namespace) -> tuple[float, set[int], 
         segments = [
             Segment(5.0 * i, 5.0 * i + 4.5, f" {text}", (), f"SPEAKER_0{i % 2}") for i, text in enumerate(lines)
         ]
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/watch?v={n}"))
-            db.update_video(conn, video_id, title=f"Episode {n}")
-            db.append_segments(conn, video_id, segments, first_position=0)
-            db.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
+            store.videos.update_video(conn, video_id, title=f"Episode {n}")
+            store.transcripts.append_segments(conn, video_id, segments, first_position=0)
+            store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
         if n in chosen:
             with_phrase.add(video_id)
     return time.perf_counter() - started, with_phrase, words
 
 
-def timed(conn: db.Database, query: str, repeat: int) -> tuple[list[float], list[dict]]:
+def timed(conn: store.engine.Database, query: str, repeat: int) -> tuple[list[float], list[dict]]:
     times, hits = [], []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -87,7 +91,7 @@ def timed(conn: db.Database, query: str, repeat: int) -> tuple[list[float], list
     return times, hits
 
 
-def measure(report: Report, name: str, conn: db.Database, args: argparse.Namespace) -> None:
+def measure(report: Report, name: str, conn: store.engine.Database, args: argparse.Namespace) -> None:
     seconds, with_phrase, words = fill(conn, args)
     report.add(name, f"indexing {args.videos} transcripts × {args.segments} sentences", seconds, "s")
     rare_word = words[len(words) * 3 // 4]  # far down the Zipf tail: a few dozen sentences in the library
@@ -112,7 +116,7 @@ def main() -> int:
     args = parse_args()
     report = Report("bench_search")
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
-    sqlite = db.open_database(workdir / "clipper.db")
+    sqlite = store.schema.open_database(workdir / "clipper.db")
     measure(report, "SQLite (FTS5)", sqlite, args)
     sqlite.close()
     if args.postgresql:
@@ -122,7 +126,7 @@ def main() -> int:
         else:
             server = PostgresServer(binaries).start()
             try:
-                conn = db.open_database(server.new_database())
+                conn = store.schema.open_database(server.new_database())
                 measure(report, "PostgreSQL (GIN tsvector)", conn, args)
                 conn.close()
             finally:

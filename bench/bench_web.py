@@ -78,22 +78,33 @@ def serve() -> None:
 
 def seed(database_path: Path, count: int) -> dict[str, int]:
     """`count` videos with metadata, most done, some failed, running or waiting, like a busy instance."""
+    import store.engine
+    import store.schema
+    import store.steps
+    import store.videos
     from operations import library, steps
-    from store import db
 
     rng = random.Random(1)
     base = datetime(2026, 1, 1, tzinfo=UTC)
     kinds = {"done": 0, "error": 0, "running": 0, "queued": 0}
-    conn = db.open_database(database_path)
+    conn = store.schema.open_database(database_path)
     try:
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             for n in range(count):
                 request = library.VideoRequest(url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720",
                                               auto=True, clips=n % 2 == 0)  # fmt: skip
                 video_id = library.create_video(conn, request)
-                db.update_video(conn, video_id, title=f"Conversation number {n} about boats, gardens and languages",
-                                uploader=f"Channel {n % 37}", duration=rng.uniform(300, 7200), width=1280, height=720,
-                                video_path=f"/nonexistent/{video_id}/video.mp4", language="en")  # fmt: skip
+                store.videos.update_video(
+                    conn,
+                    video_id,
+                    title=f"Conversation number {n} about boats, gardens and languages",
+                    uploader=f"Channel {n % 37}",
+                    duration=rng.uniform(300, 7200),
+                    width=1280,
+                    height=720,
+                    video_path=f"/nonexistent/{video_id}/video.mp4",
+                    language="en",
+                )
                 kind = rng.choices(list(kinds), weights=(85, 5, 5, 5))[0]
                 kinds[kind] += 1
                 _set_states(conn, video_id, kind, base + timedelta(minutes=n), steps.PHASE1_STEPS)
@@ -103,9 +114,12 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
 
 
 def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str, ...]) -> None:
-    from store import db
+    import store.engine
+    import store.schema
+    import store.steps
+    import store.videos
 
-    rows = {step.name: step for step in db.steps_of(conn, [video_id])}
+    rows = {step.name: step for step in store.steps.steps_of(conn, [video_id])}
     stop_at = {"done": len(names), "error": 2, "running": 2, "queued": 0}[kind]
     for index, name in enumerate(names):
         stamp = (when + timedelta(seconds=30 * index)).isoformat(timespec="milliseconds")
@@ -130,7 +144,7 @@ def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str
             }
         else:
             continue
-        db.update_step(conn, rows[name].id, **fields)
+        store.steps.update_step(conn, rows[name].id, **fields)
 
 
 # ---- load ------------------------------------------------------------------------------------

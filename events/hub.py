@@ -14,12 +14,13 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from events.stream import STREAM, decode_entries, latest_id, read_since
+from events.stream import STREAM, Entry, as_text, decode_entries, latest_id, read_since
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +149,11 @@ class EventHub:
         if after_key is None:
             return None
         try:
-            oldest = self.client.xrange(STREAM, count=1)
-            newest = self.client.xrevrange(STREAM, count=1)
-            if not oldest or parse_id(_text(oldest[0][0])) > after_key or parse_id(_text(newest[0][0])) < after_key:
+            first = _only_id(self.client.xrange(STREAM, count=1))
+            last = _only_id(self.client.xrevrange(STREAM, count=1))
+            if first is None or last is None or first > after_key or last < after_key:
                 return None  # the client's last event is gone, or it came from another stream
-            entries = self.client.xrange(STREAM, min=f"({after}", count=limit + 1)
+            entries = self.client.xrange(STREAM, min=f"({after}", count=limit + 1) or []
         except redis.RedisError:
             return None
         if len(entries) > limit:
@@ -207,8 +208,10 @@ class EventHub:
                 subscription.offer(item)
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _only_id(entries: Sequence[Entry] | None) -> tuple[int, int] | None:
+    """The id of the first of `entries` (a COUNT 1 range), or None for an empty stream."""
+    entry_id = entries[0][0] if entries else None
+    return None if entry_id is None else parse_id(as_text(entry_id))
 
 
 _hubs: dict[str, EventHub] = {}

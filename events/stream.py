@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -48,16 +49,27 @@ class EventPublisher:
             self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_SECONDS
             log.warning("event not published (%s): %s", error.__class__.__name__, event.get("type"))
             return None
-        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return as_text(entry_id)
 
 
-def decode_entries(entries: list[tuple[bytes | str, dict]]) -> list[tuple[str, dict[str, Any]]]:
+# An entry as redis-py returns it (its `redis.typing.StreamEntry`): (None, None) stands for a deleted
+# entry, which only the claiming commands report, never XRANGE, XREVRANGE or XREAD.
+Entry = tuple[bytes | str | None, Mapping[bytes | str, bytes | str] | None]
+
+
+def as_text(value: bytes | str) -> str:
+    """An id or a field of a reply as text: the clients here leave replies as bytes."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def decode_entries(entries: Iterable[Entry]) -> list[tuple[str, dict[str, Any]]]:
     """Turn XRANGE/XREAD entries into (id, event) pairs."""
     decoded = []
     for entry_id, fields in entries:
-        raw = fields.get(b"data", fields.get("data"))
-        entry = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-        decoded.append((entry, json.loads(raw)))
+        if entry_id is None or fields is None:
+            continue  # a deleted entry (see `Entry`)
+        raw = fields[b"data"] if b"data" in fields else fields["data"]
+        decoded.append((as_text(entry_id), json.loads(raw)))
     return decoded
 
 
@@ -68,6 +80,7 @@ def read_since(
     result = client.xread({STREAM: last_id}, count=count, block=block_ms)
     if not result:
         return []
+    assert isinstance(result, list)  # RESP2, the protocol these clients speak: [[stream, entries]]
     _stream, entries = result[0]
     return decode_entries(entries)
 
@@ -75,10 +88,8 @@ def read_since(
 def latest_id(client: redis.Redis) -> str:
     """The id of the newest event, to start listening from now."""
     entries = client.xrevrange(STREAM, count=1)
-    if not entries:
-        return "0"
-    entry_id = entries[0][0]
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    entry_id = entries[0][0] if entries else None
+    return "0" if entry_id is None else as_text(entry_id)
 
 
 @cache

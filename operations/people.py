@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import store.speakers
 from pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
-from store import db
-from store.db import Database
+from store.engine import Database
 from store.records import PersonRecord, VoiceRecord
 
 PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
@@ -33,15 +33,17 @@ def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -
 
     Diarizing again may number the voices differently: a label whose voice is no longer alike what it was
     loses its person (and name) and its refusals, which were about the other voice."""
-    before = {voice.label: _vector(voice) for voice in db.get_voices(conn, [video_id])}
+    before = {voice.label: _vector(voice) for voice in store.speakers.get_voices(conn, [video_id])}
     moved = [label for label, voice in prints.items()
              if label in before and float(before[label] @ np.asarray(voice.vector)) < MATCH_SIMILARITY]  # fmt: skip
-    linked = {speaker.label for speaker in db.get_speakers(conn, video_id) if speaker.person_id is not None}
+    linked = {speaker.label for speaker in store.speakers.get_speakers(conn, video_id) if speaker.person_id is not None}
     for label in moved:
         if label in linked:
-            db.link_speaker(conn, video_id, label, None, None)
-    db.forget_rejections(conn, video_id, moved)
-    db.replace_voices(conn, video_id, {label: (voice.vector, voice.seconds) for label, voice in prints.items()})
+            store.speakers.link_speaker(conn, video_id, label, None, None)
+    store.speakers.forget_rejections(conn, video_id, moved)
+    store.speakers.replace_voices(
+        conn, video_id, {label: (voice.vector, voice.seconds) for label, voice in prints.items()}
+    )
     refresh_suggestions(conn, [video_id])
 
 
@@ -58,8 +60,12 @@ def name_speaker(conn: Database, video_id: int, label: str, name: str | None, re
     (an existing person of that name, whatever its case, or a new one)."""
     person = None
     if name and remember and not PLACEHOLDER.fullmatch(name):  # "Speaker 2" is nobody in particular
-        person = db.find_person(conn, name) or db.get_person(conn, db.insert_person(conn, name))
-    if not db.link_speaker(conn, video_id, label, person.id if person else None, person.name if person else name):
+        person = store.speakers.find_person(conn, name) or store.speakers.get_person(
+            conn, store.speakers.insert_person(conn, name)
+        )
+    if not store.speakers.link_speaker(
+        conn, video_id, label, person.id if person else None, person.name if person else name
+    ):
         raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")
     # A voice joined or left the library: others may now sound like someone, or no longer.
     return Named(person, refresh_suggestions(conn) - {video_id})
@@ -70,8 +76,8 @@ def accept_suggestion(conn: Database, video_id: int, label: str) -> Named | None
     speaker = _speaker(conn, video_id, label)
     if speaker.suggested_person_id is None:
         return None
-    person = db.get_person(conn, speaker.suggested_person_id)
-    db.link_speaker(conn, video_id, label, person.id, person.name)
+    person = store.speakers.get_person(conn, speaker.suggested_person_id)
+    store.speakers.link_speaker(conn, video_id, label, person.id, person.name)
     return Named(person, refresh_suggestions(conn) - {video_id})
 
 
@@ -79,12 +85,12 @@ def reject_suggestion(conn: Database, video_id: int, label: str) -> None:
     """Not this person: remembered, and the next most alike person (if any) is suggested instead."""
     speaker = _speaker(conn, video_id, label)
     if speaker.suggested_person_id is not None:
-        db.reject_suggestion(conn, video_id, label, speaker.suggested_person_id)
+        store.speakers.reject_suggestion(conn, video_id, label, speaker.suggested_person_id)
     refresh_suggestions(conn, [video_id])
 
 
 def _speaker(conn: Database, video_id: int, label: str):
-    found = next((speaker for speaker in db.get_speakers(conn, video_id) if speaker.label == label), None)
+    found = next((speaker for speaker in store.speakers.get_speakers(conn, video_id) if speaker.label == label), None)
     if found is None:
         raise UnknownSpeaker(f"video {video_id} has no speaker {label!r}")
     return found
@@ -93,25 +99,27 @@ def _speaker(conn: Database, video_id: int, label: str):
 def refresh_suggestions(conn: Database, video_ids: list[int] | None = None) -> set[int]:
     """Work out the suggestions of the given videos' unnamed speakers (all videos when None), writing only
     those that changed; returns the videos whose suggestions changed."""
-    targets = db.unlinked_speakers(conn, video_ids)
+    targets = store.speakers.unlinked_speakers(conn, video_ids)
     if not targets:
         return set()
-    voices = db.get_voices(conn)
+    voices = store.speakers.get_voices(conn)
     vectors = {(voice.video_id, voice.label): _vector(voice) for voice in voices}
     known = [voice for voice in voices if voice.person_id is not None]
     matrix = np.stack([vectors[(voice.video_id, voice.label)] for voice in known]) if known else None
-    refused = db.rejections(conn)
+    refused = store.speakers.rejections(conn)
     current = {(video_id, label): (person, similarity) for video_id, label, person, similarity in targets}
     by_video: dict[int, list[str]] = defaultdict(list)
     for video_id, label, _person, _similarity in targets:
         by_video[video_id].append(label)
     changed = set()
     for video_id, labels in by_video.items():
-        chosen = _assign(video_id, labels, known, matrix, vectors, refused, db.linked_people(conn, video_id))
+        chosen = _assign(
+            video_id, labels, known, matrix, vectors, refused, store.speakers.linked_people(conn, video_id)
+        )
         for label in labels:
             new = chosen.get(label, (None, None))
             if new != current[(video_id, label)]:
-                db.set_suggestion(conn, video_id, label, *new)
+                store.speakers.set_suggestion(conn, video_id, label, *new)
                 changed.add(video_id)
     return changed
 

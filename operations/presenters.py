@@ -7,13 +7,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import store.speakers
+import store.steps
 from operations import steps
 from pipeline import languages
 from pipeline.clips import TITLE_CHARACTERS, shorten
 from pipeline.options import caption_names
 from pipeline.redact import redact_url
-from store import db
-from store.db import Database
+from store.engine import Database
 from store.records import ClipRecord, ExchangeRecord, PersonRecord, SpeakerRecord, StepRecord, VideoRecord
 
 
@@ -50,7 +51,7 @@ def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[
 
 def describe_many(conn: Database, videos: list[VideoRecord]) -> list[dict[str, Any]]:
     """Describe a page of videos with one query for all their steps."""
-    by_video = steps.group_by_video(db.steps_of(conn, [video.id for video in videos]))
+    by_video = steps.group_by_video(store.steps.steps_of(conn, [video.id for video in videos]))
     where = steps.standings(conn, videos, by_video)
     return [describe(video, by_video.get(video.id, []), where[video.id]) for video in videos]
 
@@ -77,7 +78,11 @@ def describe_speakers(
 
 def video_speakers(conn: Database, video_id: int) -> list[dict[str, Any]]:
     """A video's speakers as the details page and the API show them, library links included."""
-    return describe_speakers(db.get_speakers(conn, video_id), db.people_names(conn), db.voiced_labels(conn, video_id))
+    return describe_speakers(
+        store.speakers.get_speakers(conn, video_id),
+        store.speakers.people_names(conn),
+        store.speakers.voiced_labels(conn, video_id),
+    )
 
 
 def describe_person(person: PersonRecord) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pipeline import media, subtitles
 from pipeline.errors import StepError
 from pipeline.options import CutOptions, caption_names
 from pipeline.types import Word
-from store.db import Database
+from store.engine import Database
 from store.records import ExchangeRecord, VideoRecord
 
 SAMPLE = "Your captions will look like this"  # shown when the Q&A has no transcript yet

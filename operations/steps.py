@@ -17,9 +17,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.steps
+import store.videos
 from pipeline.gpu import is_fallback_note
-from store import db
-from store.db import Database
+from store.engine import Database
 from store.records import ExchangeRecord, StepRecord, VideoRecord
 
 log = logging.getLogger(__name__)
@@ -223,13 +227,13 @@ def standings(
     Each running step's time left comes with it (`speeds`: this install's, learned when not given)."""
     videos = list(videos)
     ids = [video.id for video in videos]
-    phase1 = phase1 if phase1 is not None else group_by_video(db.steps_of(conn, ids))
-    exchanges = group_by_video(db.exchanges_of(conn, ids))
-    phase2 = group_by_video(db.phase2_steps_of(conn, ids))
-    ready = db.ready_clip_counts(conn, ids)
+    phase1 = phase1 if phase1 is not None else group_by_video(store.steps.steps_of(conn, ids))
+    exchanges = group_by_video(store.exchanges.exchanges_of(conn, ids))
+    phase2 = group_by_video(store.steps.phase2_steps_of(conn, ids))
+    ready = store.clips.ready_clip_counts(conn, ids)
     running = any(step.state == RUNNING for own in phase1.values() for step in own)
     speeds = speeds if speeds is not None or not running else learned_speeds(conn)
-    moment = datetime.fromisoformat(db.now())
+    moment = datetime.fromisoformat(store.engine.now())
     found = {}
     for video in videos:
         own = (phase1.get(video.id, []), exchanges.get(video.id, []), phase2.get(video.id, []))
@@ -261,7 +265,7 @@ def learned_speeds(conn: Database) -> dict[str, float]:
     """This install's seconds of work per second of audio for each phase-1 step: the median of its latest
     finished runs, DEFAULT_SPEEDS for a step it has not finished yet."""
     measured: dict[str, list[float]] = {}
-    for name, started, finished, audio in db.finished_step_times(conn, PHASE1_STEPS, SPEED_RUNS * 10):
+    for name, started, finished, audio in store.steps.finished_step_times(conn, PHASE1_STEPS, SPEED_RUNS * 10):
         seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
         runs = measured.setdefault(name, [])
         if len(runs) < SPEED_RUNS and seconds > 0 and audio:
@@ -281,7 +285,7 @@ def step_seconds_left(
     on this install for audio this long; None while nothing says."""
     if step.state != RUNNING or not step.started_at:
         return None
-    now = now or datetime.fromisoformat(db.now())
+    now = now or datetime.fromisoformat(store.engine.now())
     elapsed = max((now - datetime.fromisoformat(step.started_at)).total_seconds(), 0.0)
     usual = speeds[step.name] * audio_seconds if audio_seconds and step.name in speeds else None
     left = seconds_left(elapsed, step.progress, usual, paced_from)
@@ -373,12 +377,12 @@ def queue_positions(queued: Iterable[StepRecord]) -> dict[int, int]:
 
 def queue_event(conn: Database) -> Event:
     """Where every waiting step stands in line, for the pages (keys are step ids)."""
-    return {"type": "queue", "ahead": queue_positions(db.steps_in_states(conn, [QUEUED]))}
+    return {"type": "queue", "ahead": queue_positions(store.steps.steps_in_states(conn, [QUEUED]))}
 
 
 def errors_event(conn: Database) -> Event:
     """How many steps are in error, for the navbar of every page."""
-    return {"type": "errors", "count": db.count_errors(conn)}
+    return {"type": "errors", "count": store.steps.count_errors(conn)}
 
 
 STEP_FIELDS = (
@@ -417,8 +421,8 @@ class StepService:
     def request(self, video_id: int, name: str, exchange_id: int | None = None) -> StepRecord:
         """Queue a step, or return the run already queued or running (a duplicate collapses)."""
         prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
-        with db.transaction(self.conn):
-            step = db.find_step(self.conn, video_id, name, exchange_id)
+        with store.engine.transaction(self.conn):
+            step = store.steps.find_step(self.conn, video_id, name, exchange_id)
             if step is None:
                 raise StepNotFound(f"no step {name!r} for video {video_id}")
             if step.state in ACTIVE:
@@ -426,22 +430,22 @@ class StepService:
             self._check_prerequisites(video_id, name, exchange_id)
             retried = step.state == ERROR
             task_id = str(uuid.uuid4())
-            db.update_step(
+            store.steps.update_step(
                 self.conn, step.id, state=QUEUED, progress=0.0, error=None, task_id=task_id,
-                queued_at=db.now(), started_at=None, finished_at=None, note=None,
+                queued_at=store.engine.now(), started_at=None, finished_at=None, note=None,
             )  # fmt: skip
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
-        self._send(db.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
+        self._send(store.steps.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
         self.announce_queue()
         if retried:
             self.announce_errors()
         for changed in [step.id, *staled]:
             self._publish(changed)
-        return db.get_step(self.conn, step.id)
+        return store.steps.get_step(self.conn, step.id)
 
     def check_ready(self, video_id: int, name: str, exchange_id: int | None = None) -> None:
         """Raise StepBlocked when `name` could not be queued now (its inputs are not done)."""
-        step = db.find_step(self.conn, video_id, name, exchange_id)
+        step = store.steps.find_step(self.conn, video_id, name, exchange_id)
         if step is None:
             raise StepNotFound(f"no step {name!r} for video {video_id}")
         if step.state not in ACTIVE:
@@ -457,7 +461,7 @@ class StepService:
         self._require(video_id, name, required)
 
     def _state(self, video_id: int, name: str, exchange_id: int | None) -> str:
-        step = db.find_step(self.conn, video_id, name, exchange_id)
+        step = store.steps.find_step(self.conn, video_id, name, exchange_id)
         return step.state if step else PENDING
 
     def _require(self, video_id: int, name: str, required: list[tuple[str, int | None]]) -> None:
@@ -472,9 +476,9 @@ class StepService:
     def _mark_dependents_stale(self, video_id: int, name: str, exchange_id: int | None) -> list[int]:
         staled = []
         for dependent in dependents(name, exchange_id):
-            other = db.find_step(self.conn, video_id, dependent, exchange_id)
+            other = store.steps.find_step(self.conn, video_id, dependent, exchange_id)
             if other and other.state == DONE:
-                db.update_step(self.conn, other.id, state=STALE)
+                store.steps.update_step(self.conn, other.id, state=STALE)
                 staled.append(other.id)
         return staled
 
@@ -493,13 +497,13 @@ class StepService:
         """Stop a queued or running step: it goes back to pending (its task may write nothing more, since
         the task id no longer matches) and the caller revokes the task, returned with the step."""
         prerequisites(name, exchange_id)  # an unknown name, or one of the other phase, is refused
-        with db.transaction(self.conn):
-            step = db.find_step(self.conn, video_id, name, exchange_id)
+        with store.engine.transaction(self.conn):
+            step = store.steps.find_step(self.conn, video_id, name, exchange_id)
             if step is None:
                 raise StepNotFound(f"no step {name!r} for video {video_id}")
             if step.state not in ACTIVE:
                 raise StepBlocked(f"{STEP[name].title} is {step.state}, not queued or running: nothing to cancel")
-            db.update_step(
+            store.steps.update_step(
                 self.conn, step.id, state=PENDING, progress=0.0, attempts=0, task_id=None, error=None,
                 queued_at=None, started_at=None, finished_at=None, note=None,
             )  # fmt: skip
@@ -511,13 +515,17 @@ class StepService:
         """An exchange's bounds (or, with `only_cut`, its clips' shape) changed: its finished phase-2 steps
         (or only cut_clips) no longer match it (stale). Refused while one of them is under way. Call
         inside a transaction; announce the returned ids after."""
-        own = [step for step in db.exchange_steps(self.conn, [exchange_id]) if not only_cut or step.name == "cut_clips"]
+        own = [
+            step
+            for step in store.steps.exchange_steps(self.conn, [exchange_id])
+            if not only_cut or step.name == "cut_clips"
+        ]
         busy = [STEP[step.name].title for step in own if step.state in ACTIVE]
         if busy:
             raise StepBlocked(f"{', '.join(busy)} is under way for this Q&A: wait for it, or cancel it first")
         staled = [step.id for step in own if step.state == DONE]
         for step_id in staled:
-            db.update_step(self.conn, step_id, state=STALE)
+            store.steps.update_step(self.conn, step_id, state=STALE)
         return staled
 
     def announce_ids(self, step_ids: list[int]) -> None:
@@ -527,8 +535,8 @@ class StepService:
     def record_done(self, step_id: int) -> None:
         """A step whose work happened outside any task (an upload is its own download); written in the
         caller's transaction, announced by the caller once it commits."""
-        now = db.now()
-        db.update_step(
+        now = store.engine.now()
+        store.steps.update_step(
             self.conn, step_id, state=DONE, progress=1.0, attempts=1, error=None, task_id=None,
             queued_at=now, started_at=now, finished_at=now,
         )  # fmt: skip
@@ -537,13 +545,13 @@ class StepService:
 
     def begin(self, step_id: int, task_id: str) -> StepRecord | None:
         """Mark a step running for this task; None when the step was deleted, re-queued or cancelled."""
-        with db.transaction(self.conn):
-            step = db.get_step(self.conn, step_id)
+        with store.engine.transaction(self.conn):
+            step = store.steps.get_step(self.conn, step_id)
             if step is None or step.task_id != task_id or step.state not in ACTIVE:
                 return None
-            db.update_step(
+            store.steps.update_step(
                 self.conn, step_id, state=RUNNING, attempts=step.attempts + 1, progress=0.0,
-                started_at=db.now(), finished_at=None, error=None, note=None,
+                started_at=store.engine.now(), finished_at=None, error=None, note=None,
             )  # fmt: skip
         self._paced_from.pop(step_id, None)
         self.announce_queue()  # everything behind it moved up
@@ -555,7 +563,9 @@ class StepService:
     def progress(self, step_id: int, fraction: float, task_id: str | None = None) -> bool:
         """Record progress; False when the step is no longer this task's running step."""
         fraction = min(max(float(fraction), 0.0), 1.0)
-        if not db.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, progress=fraction):
+        if not store.steps.update_step(
+            self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, progress=fraction
+        ):
             return False
         self._publish(step_id)
         return True
@@ -563,21 +573,21 @@ class StepService:
     def note(self, step_id: int, note: str, task_id: str | None = None) -> bool:
         """Record the running step's note (where its model runs); False when the step is no longer this
         task's running step."""
-        if not db.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, note=note):
+        if not store.steps.update_step(self.conn, step_id, where_states=[RUNNING], task_id_is=task_id, note=note):
             return False
         self._publish(step_id)
         return True
 
     def finish(self, step_id: int, task_id: str | None = None) -> StepRecord | None:
-        done = db.update_step(
+        done = store.steps.update_step(
             self.conn, step_id, where_states=[RUNNING], task_id_is=task_id,
-            state=DONE, progress=1.0, error=None, finished_at=db.now(),
+            state=DONE, progress=1.0, error=None, finished_at=store.engine.now(),
         )  # fmt: skip
         return self._publish(step_id) if done else None
 
     def fail(self, step_id: int, message: str, task_id: str | None = None) -> StepRecord | None:
-        failed = db.update_step(
-            self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=db.now()
+        failed = store.steps.update_step(
+            self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=store.engine.now()
         )  # fmt: skip
         if not failed:
             return None
@@ -590,7 +600,7 @@ class StepService:
         A step must look orphaned on two passes in a row (`suspects` carries the first sighting) so a
         task caught between queue and worker is not mistaken for a lost one. Returns the new suspects.
         """
-        orphans = [step for step in db.steps_in_states(self.conn, ACTIVE) if step.task_id not in live_task_ids]
+        orphans = [step for step in store.steps.steps_in_states(self.conn, ACTIVE) if step.task_id not in live_task_ids]
         still = {step.id: step.task_id for step in orphans}
         for step in orphans:
             if suspects.get(step.id) != step.task_id:
@@ -606,13 +616,13 @@ class StepService:
 
     def _requeue(self, step: StepRecord) -> None:
         task_id = str(uuid.uuid4())
-        if not db.update_step(self.conn, step.id, where_states=ACTIVE, task_id_is=step.task_id,
-                              state=QUEUED, task_id=task_id, queued_at=db.now()):  # fmt: skip
+        if not store.steps.update_step(self.conn, step.id, where_states=ACTIVE, task_id_is=step.task_id,
+                              state=QUEUED, task_id=task_id, queued_at=store.engine.now()):  # fmt: skip
             return
         self.announce_queue()
         self._publish(step.id)
         with contextlib.suppress(QueueUnavailable):  # _send records it on the step
-            self._send(db.get_step(self.conn, step.id))
+            self._send(store.steps.get_step(self.conn, step.id))
 
     def ready_dependents(self, step: StepRecord) -> list[str]:
         """Dependents of a finished step whose prerequisites are now all done and that need a run."""
@@ -621,7 +631,7 @@ class StepService:
         for dependent in dependents(step.name, exchange_id):
             if step.name not in prerequisites(dependent, exchange_id):
                 continue
-            other = db.find_step(self.conn, video_id, dependent, exchange_id)
+            other = store.steps.find_step(self.conn, video_id, dependent, exchange_id)
             needs_done = all(
                 self._state(video_id, need, exchange_id) == DONE for need in prerequisites(dependent, exchange_id)
             )
@@ -644,7 +654,7 @@ class StepService:
 
     def announce(self, step: StepRecord) -> None:
         """Tell the pages about a step as it is now, and where its video stands."""
-        video = db.get_video(self.conn, step.video_id)
+        video = store.videos.get_video(self.conn, step.video_id)
         if video is None:
             self.publish(step_event(step))
             return
@@ -658,7 +668,7 @@ class StepService:
         """Remember when a running step's progress first reached PACE_FROM: its pace is measured from there."""
         if step.id in self._paced_from or step.progress < PACE_FROM or not step.started_at:
             return
-        elapsed = (datetime.fromisoformat(db.now()) - datetime.fromisoformat(step.started_at)).total_seconds()
+        elapsed = (datetime.fromisoformat(store.engine.now()) - datetime.fromisoformat(step.started_at)).total_seconds()
         self._paced_from[step.id] = (max(elapsed, 0.0), step.progress)
 
     def announce_queue(self) -> None:
@@ -670,7 +680,7 @@ class StepService:
         self.publish(errors_event(self.conn))
 
     def _publish(self, step_id: int) -> StepRecord | None:
-        step = db.get_step(self.conn, step_id)
+        step = store.steps.get_step(self.conn, step_id)
         if step is not None:
             self.announce(step)
         return step

@@ -124,6 +124,7 @@ def _inserted(
     if previous is not None:
         shared = _spread([previous.text.strip(), *tokens], previous.start, previous.end, previous.speaker)
         return [*words[:-1], replace(previous, end=shared[0].end), *shared[1:]], 0
+    following = neighbour  # with no previous word, the neighbour (not None here) is the word that follows
     shared = _spread([*tokens, following.text.strip()], following.start, following.end, following.speaker)
     return [*shared[:-1], replace(following, start=shared[-1].start)], at + 1
 

@@ -252,14 +252,14 @@ def _run_senko(
         # senko has no progress hook and no speaker-count option: wrap its stage methods (progress) and its
         # two clusterers (hints) on the instance for this call. A stage senko renamed is simply not reported.
         clusterers = [_CountHints(diarizer.spectral_cluster, hints), _CountHints(diarizer.umap_hdbscan_cluster, hints)]
-        patches = {"spectral_cluster": clusterers[0], "umap_hdbscan_cluster": clusterers[1]}
+        patches: dict[str, Any] = {"spectral_cluster": clusterers[0], "umap_hdbscan_cluster": clusterers[1]}
         if threads and hasattr(diarizer, "logical_cores"):  # senko resets torch's threads to this between stages
             patches["logical_cores"] = threads
-        stages = {name: getattr(diarizer, name, None) for name, _ in _SENKO_STAGES}
-        if all(map(callable, stages.values())) and callable(getattr(diarizer, "embeddings_model", None)):
+        stages = {name: stage for name, _ in _SENKO_STAGES if callable(stage := getattr(diarizer, name, None))}
+        if len(stages) == len(_SENKO_STAGES) and callable(getattr(diarizer, "embeddings_model", None)):
             stages.update(_in_chunks(diarizer, stages, progress, _core_share(threads)))
         for name, fraction in _SENKO_STAGES:
-            if callable(stages[name]):
+            if name in stages:
                 patches[name] = _reporting(stages[name], progress, fraction)
         if callable(getattr(diarizer, "get_speech_timestamps_silero", None)):
             patches["get_speech_timestamps_silero"] = _vad_reporting(diarizer.get_speech_timestamps_silero, progress)

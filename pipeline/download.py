@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,14 +40,14 @@ class _GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
     def _write_thumbnails(self, *args, **kwargs):
         try:
-            return super()._write_thumbnails(*args, **kwargs)
+            return super()._write_thumbnails(*args, **kwargs)  # type: ignore[misc]  # private: not in types-yt-dlp
         except yt_dlp.utils.YoutubeDLError as error:  # a page's bad thumbnail URL costs the thumbnail only
             log.warning("thumbnail skipped: %s", error)
             return []
 
 
 def _install_guard() -> None:
-    from yt_dlp.networking import _urllib
+    from yt_dlp.networking import _urllib  # type: ignore[attr-defined]  # private module: not in types-yt-dlp
 
     _urllib.create_connection = netguard.guarded_connection
 
@@ -179,7 +179,7 @@ def one_line_error(error: BaseException, url: str) -> str:
     return f"the download failed: {text} ({url}): check the link, then retry"
 
 
-def _entry_urls(info: dict[str, Any]) -> list[str]:
+def _entry_urls(info: Mapping[str, Any]) -> list[str]:
     urls = []
     for entry in info.get("entries") or []:
         entry_url = (entry.get("webpage_url") or entry.get("url")) if entry else None
@@ -258,7 +258,7 @@ def fetch(
         "match_filter": _refuse_when(limits, dest_dir, refusals),
     }
     try:
-        with netguard.allowing(allowed), _GuardedYoutubeDL(options) as ydl:
+        with netguard.allowing(allowed), _GuardedYoutubeDL(options) as ydl:  # type: ignore[arg-type]  # yt-dlp's keys, as a plain dict
             info = ydl.extract_info(url, download=False, process=False)
             if info and info.get("_type") in ("playlist", "multi_video"):
                 return Playlist(title=info.get("title"), entry_urls=_entry_urls(info))
@@ -303,7 +303,7 @@ def _expected_bytes(info: dict[str, Any]) -> int:
     return int(sum(item.get("filesize") or item.get("filesize_approx") or 0 for item in formats))
 
 
-def _final_path(path: Path, info: dict[str, Any]) -> Path:
+def _final_path(path: Path, info: Mapping[str, Any]) -> Path:
     """Merging can change the extension after prepare_filename; find the file actually written."""
     candidates = [Path(item["filepath"]) for item in info.get("requested_downloads") or [] if item.get("filepath")]
     candidates += [path, path.with_suffix(".mp4")]

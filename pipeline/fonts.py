@@ -29,7 +29,7 @@ def fonts_dir() -> Path | None:
 
 
 @cache
-def _metrics(bold: bool) -> tuple[dict[str, int], dict[str, int], float] | None:
+def _metrics(bold: bool) -> tuple[dict[str, int], dict[int, str], float] | None:
     """(advance per glyph, glyph per character, font units per unit of ASS font size)."""
     folder = fonts_dir()
     if folder is None:
@@ -52,6 +52,6 @@ def text_width(text: str, size: float, bold: bool) -> float:
     if metrics is None:
         return len(text) * size * AVERAGE_ADVANCE
     advances, glyphs, per_size = metrics
-    fallback = advances.get(glyphs.get(ord("M"), ""), per_size * AVERAGE_ADVANCE)
+    fallback: float = advances.get(glyphs.get(ord("M"), ""), per_size * AVERAGE_ADVANCE)
     units = sum(advances.get(glyphs.get(ord(char), ""), fallback) for char in text)
     return units * size / per_size

@@ -11,8 +11,11 @@ shot changes), and everything here decides from it and the diarized turns.
 3. `plan`: one view per output frame. The crop holds still while one person talks, eases (0.4 s) to the
    next speaker, cuts with the shot, ignores interjections shorter than `min_hold`, stays put when the
    new speaker is already well inside, and follows a speaker who walks off only slowly
-   (`max_drift_px` a frame). Two people trading short turns get a split layout, stacked halves, instead
-   of whip-pans; no face at all gives the whole picture over a blurred copy of itself (or a centred crop).
+   (`max_drift_px` a frame). It goes to the next speaker in the pause before their first word
+   (`lead_in`). Two people trading short turns get a split layout, stacked halves, instead of
+   whip-pans, and so do stretches where the picture contradicts the labels (another face's mouth moves
+   clearly more than the one shown: a late turn edge, a swapped label); no face at all gives the whole
+   picture over a blurred copy of itself (or a centred crop).
 """
 
 from __future__ import annotations
@@ -474,7 +477,11 @@ class FramingOptions:
     drift_zone: float = 0.22  # ...and only once the face is off centre by this much of the crop's width
     split_turn: float = 2.5  # turns at most this long, alternating between two people, make a split...
     split_min_switches: int = 3  # ...once they change hands this often in a row
+    doubt_margin: float = 1.0  # another face's mouth moving this much more (robust z) than the one shown...
+    doubt_window: float = 1.0  # ...on average over this many seconds...
+    doubt_seconds: float = 0.5  # ...for at least this long: the labels may be wrong, the split shows both
     no_face: str = FULL  # FULL: the whole picture over a blurred copy; ONE: a centred crop
+    lead_in: float = 0.5  # in a pause, the camera goes to the next speaker up to this long before they talk
 
 
 @dataclass(frozen=True)
@@ -513,8 +520,8 @@ def plan(
     if framing == "split":
         views, changes = _split_everywhere(footage, tracks, person, speakers, times, crop, region)
     else:
-        stretches = _stretches(footage, tracks, person, speakers, turns)
-        views, changes = _follow(footage, stretches, tracks, times, crop, region, options)
+        stretches = _stretches(footage, tracks, person, speakers, turns, options.lead_in)
+        views, changes = _follow(footage, stretches, tracks, person, times, crop, region, options)
     return CameraPath(footage.fps, footage.width, footage.height, crop, region, tuple(views), tuple(changes), speakers)
 
 
@@ -535,9 +542,15 @@ def region_size(width: int, height: int, aspect: tuple[int, int] = (9, 16)) -> t
 
 
 def _stretches(
-    footage: Footage, tracks: Sequence[Track], person: dict[int, int], speakers: dict[str, int], turns: Sequence[Turn]
+    footage: Footage,
+    tracks: Sequence[Track],
+    person: dict[int, int],
+    speakers: dict[str, int],
+    turns: Sequence[Turn],
+    lead_in: float = 0.0,
 ) -> list[_Stretch]:
-    """The clip cut wherever the shot or the face to look at changes; silences keep the last speaker."""
+    """The clip cut wherever the shot or the face to look at changes; a silence keeps the last speaker,
+    but its last `lead_in` seconds go to whoever talks next (an editor cuts in the pause, not on the word)."""
     step = 1.0 / max(footage.fps, 1.0) * max(1, round(footage.fps / 10))  # decide ten times a second...
     grid = [i * step for i in range(int(footage.duration / step) + 1)]
     edges = [t for turn in turns for t in (turn.start, turn.end)] + list(footage.cuts)  # ...and on every edge
@@ -546,7 +559,7 @@ def _stretches(
     speaker = None
     for t in points:
         shot = footage.shot(t)
-        speaker = speaking_at(turns, t) or speaker
+        speaker = speaking_at(turns, t) or _next_speaker(turns, t, lead_in) or speaker
         track = _target(tracks, person, speakers, speaker, shot, t)
         last = stretches[-1] if stretches else None
         if last and last.shot == shot and last.track == track and last.speaker == speaker:
@@ -557,6 +570,12 @@ def _stretches(
     if stretches:
         stretches[-1] = replace(stretches[-1], end=footage.duration)
     return stretches
+
+
+def _next_speaker(turns: Sequence[Turn], t: float, lead_in: float) -> str | None:
+    """The speaker whose turn starts within `lead_in` seconds after `t` (in a silence), if any."""
+    coming = [turn for turn in turns if t < turn.start <= t + lead_in]
+    return min(coming, key=lambda turn: turn.start).speaker if coming else None
 
 
 def _target(
@@ -575,13 +594,15 @@ def _follow(
     footage: Footage,
     stretches: list[_Stretch],
     tracks: Sequence[Track],
+    person: dict[int, int],
     times: list[float],
     crop: tuple[int, int],
     region: tuple[int, int],
     options: FramingOptions,
 ) -> tuple[list[View], list[float]]:
-    splits = _split_spans(_runs(stretches), crop, footage.width, options)
     held = _held(stretches, options.min_hold)
+    splits = _split_spans(_runs(stretches), crop, footage.width, options)
+    splits += _doubt_spans(held, tracks, person, footage, crop, options)
     views: list[View] = []
     changes: list[float] = []
     x: int | None = None  # the crop's left edge in the frame before (None: no crop was shown)
@@ -595,9 +616,10 @@ def _follow(
         stretch = held[index]
         split = next((span for span in splits if span[0] <= t < span[1]), None)
         if split:
-            if not views or views[-1].layout != TWO:
+            view = _split_view(split[2], split[3], footage, region)
+            if not views or views[-1] != view:
                 changes.append(t)
-            views.append(_split_view(split[2], split[3], footage, region))
+            views.append(view)
             x, current = None, None
             continue
         if stretch is not current:
@@ -748,6 +770,114 @@ def _alternates(runs: list[_Stretch], first: int, k: int, longest: float) -> boo
         return False
     pair = {runs[first].track.id, runs[first + 1].track.id} if k > first + 1 else {runs[first].track.id, run.track.id}
     return run.track.id in pair and run.track.id != before.track.id
+
+
+def _doubt_spans(
+    held: list[_Stretch],
+    tracks: Sequence[Track],
+    person: dict[int, int],
+    footage: Footage,
+    crop: tuple[int, int],
+    options: FramingOptions,
+) -> list[tuple[float, float, Track, Track]]:
+    """Where the picture contradicts the speaker labels: while the camera holds one face, another face of
+    the shot that the crop cannot also hold moves its mouth clearly more (`doubt_margin` over
+    `doubt_window`) for `doubt_seconds` or more. Diarization's turn edges are often a second off and its
+    labels sometimes swapped, mouths move when people laugh: neither is trusted, the split shows both."""
+    mouths = _smoothed_mouths(tracks, person, footage, options.doubt_window)
+    fps = footage.fps
+    spans: list[tuple[float, float, Track, Track]] = []
+    for stretch in held:
+        mine = person[stretch.track.id] if stretch.track is not None else None
+        if mine not in mouths:
+            continue
+        others = [
+            track
+            for track in tracks
+            if track.shot == stretch.shot
+            and person[track.id] != mine
+            and person[track.id] in mouths
+            and track.start <= stretch.end
+            and stretch.start <= track.end
+            and not _fit_together(stretch.track, track, crop, footage.width)
+        ]
+        doubted: list[tuple[int, Track]] = []
+        for i in range(math.ceil(stretch.start * fps), min(math.ceil(stretch.end * fps), len(mouths[mine]))):
+            t = i / fps
+            if stretch.track.box_at(t) is None:
+                continue
+            gaps = [
+                (mouths[person[track.id]][i] - mouths[mine][i], track)
+                for track in others
+                if track.box_at(t) is not None
+            ]
+            gaps = [(gap, track) for gap, track in gaps if gap >= options.doubt_margin]
+            if gaps:
+                doubted.append((i, max(gaps, key=lambda item: item[0])[1]))
+        spans += _doubt_runs(doubted, stretch, fps, options)
+    return _merge_spans(spans, options.min_hold)
+
+
+def _smoothed_mouths(
+    tracks: Sequence[Track], person: dict[int, int], footage: Footage, window: float
+) -> dict[int, np.ndarray]:
+    """Per person, frame by frame, the mouth's motion (robust z, as `_mouth_series`) averaged over `window`
+    seconds around the frame; NaN where the face was seen for less than half of that."""
+    count = max(1, round(footage.duration * footage.fps))
+    size = max(1, round(window * footage.fps))
+    kernel = np.ones(size)
+    out = {}
+    for who, (times, motion, _) in _mouth_series(tracks, person, footage.frames, footage.fps).items():
+        index = np.round(times * footage.fps).astype(int)
+        keep = (index >= 0) & (index < count)
+        total, seen = np.zeros(count), np.zeros(count)
+        np.add.at(total, index[keep], motion[keep])
+        np.add.at(seen, index[keep], 1.0)
+        total, seen = np.convolve(total, kernel, mode="same"), np.convolve(seen, kernel, mode="same")
+        out[who] = np.where(seen >= size / 2, total / np.maximum(seen, 1.0), np.nan)
+    return out
+
+
+def _doubt_runs(
+    doubted: list[tuple[int, Track]], stretch: _Stretch, fps: float, options: FramingOptions
+) -> list[tuple[float, float, Track, Track]]:
+    """Doubted frames of one stretch as split spans: runs of `doubt_seconds` or more, each widened to
+    `min_hold` within the stretch, and to the stretch's edge when less than `min_hold` would be left
+    (a view that flashes by is worse than none)."""
+    runs: list[list] = []
+    for i, other in doubted:
+        if runs and i - runs[-1][1] <= 1:
+            runs[-1][1] = i
+            runs[-1][2].append(other)
+        else:
+            runs.append([i, i, [other]])
+    spans = []
+    for first, last, others in runs:
+        if (last - first + 1) / fps < options.doubt_seconds:
+            continue
+        other = max(set(others), key=others.count)
+        start, end = first / fps, (last + 1) / fps
+        if end - start < options.min_hold:
+            end = min(stretch.end, start + options.min_hold)
+            start = max(stretch.start, end - options.min_hold)
+        start = stretch.start if start - stretch.start < options.min_hold else start
+        end = stretch.end if stretch.end - end < options.min_hold else end
+        left, right = sorted((stretch.track, other), key=lambda track: median(box.cx for box in track.boxes))
+        spans.append((start, end, left, right))
+    return spans
+
+
+def _merge_spans(
+    spans: list[tuple[float, float, Track, Track]], min_gap: float
+) -> list[tuple[float, float, Track, Track]]:
+    """Split spans of the same two faces less than `min_gap` apart as one (no flicker between layouts)."""
+    out: list[tuple[float, float, Track, Track]] = []
+    for span in sorted(spans, key=lambda span: span[0]):
+        if out and span[0] - out[-1][1] < min_gap and {span[2].id, span[3].id} == {out[-1][2].id, out[-1][3].id}:
+            out[-1] = (out[-1][0], max(out[-1][1], span[1]), out[-1][2], out[-1][3])
+        else:
+            out.append(span)
+    return out
 
 
 def _fit_together(a: Track, b: Track, crop: tuple[int, int], width: int) -> bool:

@@ -58,7 +58,7 @@ class DeviceUse:
 
 
 def is_fallback_note(note: str | None) -> bool:
-    return bool(note) and note.startswith(FALLBACK_PREFIX)
+    return note is not None and note.startswith(FALLBACK_PREFIX)
 
 
 def is_cuda_failure(error: BaseException, loading: bool = False) -> bool:

@@ -23,6 +23,7 @@ import av
 from pipeline import fonts, loudness
 from pipeline.errors import StepError
 from pipeline.options import CutOptions
+from pipeline.types import Progress
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def extract_audio(
     video_path: Path | str,
     wav_path: Path | str,
     ffmpeg: str,
-    progress=None,
+    progress: Progress | None = None,
     duration: float = 0.0,
     stop_after: float | None = None,
 ) -> Path:
@@ -191,7 +192,7 @@ def packet_seconds(path: Path | str, ffmpeg: str, stop_after: float | None = Non
     return max(int(times[-1]) / 1e6, 0.0) if times else 0.0
 
 
-def run_with_progress(command: list[str], progress, duration: float) -> None:
+def run_with_progress(command: list[str], progress: Progress | None, duration: float) -> None:
     """Run ffmpeg with `-progress pipe:1`, turning its out_time into progress(fraction)."""
     # stderr goes to a file, not a pipe: a chatty ffmpeg must never block on a full pipe we do not read.
     with tempfile.TemporaryFile(mode="w+") as errors:
@@ -222,7 +223,7 @@ def cut_clip(
     options: CutOptions,
     *,
     subtitles_path: Path | str | None = None,
-    progress=None,
+    progress: Progress | None = None,
     keyframes_at: Sequence[float] = (),
     crop: str | None = None,
 ) -> Path:
@@ -275,9 +276,11 @@ def keyframes(path: Path | str) -> Keyframes:
     """Read from the packets: nothing is decoded."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        time_base = stream.time_base
+        assert time_base is not None  # a stream read from a file has one
         offset = (container.start_time or 0) / av.time_base
         times = tuple(
-            float(packet.pts * stream.time_base) - offset
+            float(packet.pts * time_base) - offset
             for packet in container.demux(stream)
             if packet.is_keyframe and packet.pts is not None
         )
@@ -321,7 +324,7 @@ def copy_out(
     return dest
 
 
-def _run_atomically(command: list[str], partial: Path, dest: Path, progress, duration: float) -> None:
+def _run_atomically(command: list[str], partial: Path, dest: Path, progress: Progress | None, duration: float) -> None:
     try:
         run_with_progress(command, progress, duration)
         partial.replace(dest)

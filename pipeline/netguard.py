@@ -37,6 +37,9 @@ IPV4_CARRIERS = tuple(
 # site-local (deprecated by RFC 3879) is still routed inside some sites. `is_global` says public for both.
 LOCAL_IPV6 = tuple(ipaddress.ip_network(prefix) for prefix in ("64:ff9b:1::/48", "fec0::/10"))
 
+# The "no timeout given" sentinel of `socket.create_connection`, which yt-dlp passes through to us.
+_DEFAULT_TIMEOUT: object = socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]  # private, absent from typeshed
+
 _allowed: contextvars.ContextVar[tuple[Network, ...]] = contextvars.ContextVar("allowed_networks", default=())
 
 
@@ -115,7 +118,7 @@ def _plain_connect(addrinfo: tuple, timeout: Any, source_address: Any) -> socket
     family, socktype, proto, _name, sockaddr = addrinfo
     sock = socket.socket(family, socktype, proto)
     try:
-        if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+        if timeout is not _DEFAULT_TIMEOUT:
             sock.settimeout(timeout)
         if source_address:
             sock.bind(source_address)
@@ -128,7 +131,7 @@ def _plain_connect(addrinfo: tuple, timeout: Any, source_address: Any) -> socket
 
 def guarded_connection(
     address: tuple[str, int],
-    timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,
+    timeout: Any = _DEFAULT_TIMEOUT,
     source_address: Any = None,
     *,
     _create_socket_func: Callable[..., socket.socket] = _plain_connect,
@@ -137,9 +140,12 @@ def guarded_connection(
     host, port = address
     allowed = _allowed.get()
     infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    permitted = [info for info in infos if refusal(host, info[4][0], allowed) is None]
+    # sockaddr[0] is the address text for AF_INET and AF_INET6, the only families SOCK_STREAM lookups give
+    permitted = [info for info in infos if refusal(host, str(info[4][0]), allowed) is None]
     if not permitted:
-        raise AddressRefused(refusal(host, infos[0][4][0], allowed) if infos else f"refused: {host} does not resolve")
+        raise AddressRefused(
+            refusal(host, str(infos[0][4][0]), allowed) if infos else f"refused: {host} does not resolve"
+        )
     if source_address is not None:
         family = socket.AF_INET6 if ":" in source_address[0] else socket.AF_INET
         permitted = [info for info in permitted if info[0] == family] or permitted

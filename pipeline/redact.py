@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import overload
 
 # scheme://userinfo@ — userinfo runs to the last "@" before the path, so a password holding "@" is covered.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
 HIDDEN = "***"
 
 
+@overload
+def redact_url(text: str) -> str: ...
+@overload
+def redact_url(text: None) -> None: ...
 def redact_url(text: str | None) -> str | None:
     """`text` with the user name and password of every URL in it replaced by ***."""
     if not text:

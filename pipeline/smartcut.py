@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline import media
 from pipeline.options import CutOptions
+from pipeline.types import Progress
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ MIN_COPIED_SECONDS = 1.0  # below this the copy saves less than the extra steps 
 SMART_CLIP_COST = 1.0  # seconds of picture encoded that a smart cut clip's own steps cost as much as
 COPY_CLIP_COST = 0.5  # the same for a clip copied out of a single encode
 MIN_PSNR = 25.0  # dB of an encoded piece against its source; a misread slice is noise, far below
-
-
-Progress = Callable[[float], None] | None
 
 
 class SmartCutUnsupported(Exception):
@@ -202,8 +200,7 @@ def source_config(container) -> AvcConfig:
     context = container.streams.video[0].codec_context
     if context.name != "h264":
         raise SmartCutUnsupported(f"the picture is {context.name}, not H.264")
-    if context.profile not in PROFILES or context.pix_fmt != "yuv420p":
-        raise SmartCutUnsupported(f"H.264 {context.profile} {context.pix_fmt} is not one x264 re-creates")
+    _x264_profile(context)
     config = AvcConfig.parse(bytes(context.extradata or b""))
     try:
         free = config.free_ids()
@@ -212,6 +209,14 @@ def source_config(container) -> AvcConfig:
     if len(free) < 2:  # the head and the tail each need an id of their own
         raise SmartCutUnsupported("the source leaves fewer than two of the parameter set ids 1-31 free")
     return config
+
+
+def _x264_profile(context) -> str:
+    """The x264 profile that re-creates the picture's H.264 profile, or SmartCutUnsupported when none does."""
+    profile = PROFILES.get(context.profile)
+    if profile is None or context.pix_fmt != "yuv420p":
+        raise SmartCutUnsupported(f"H.264 {context.profile} {context.pix_fmt} is not one x264 re-creates")
+    return profile
 
 
 def plan(source: Path | str, start: float, end: float) -> Plan | None:
@@ -283,7 +288,7 @@ def _is_idr(sample: bytes, length_size: int) -> bool:
 
 
 def cut(
-    source: Path | str, dest: Path | str, plan: Plan, options: CutOptions, progress: Progress = None
+    source: Path | str, dest: Path | str, plan: Plan, options: CutOptions, progress: Progress | None = None
 ) -> Path | None:
     """Write the planned clip to `dest` (MP4, H.264 + AAC); None, with nothing written, when the joins do
     not check out (the caller then encodes the clip in full)."""
@@ -294,7 +299,7 @@ def cut(
         with av.open(str(source)) as container, av.open(str(video_only), "w", format="mp4") as output:
             config, stream = source_config(container), container.streams.video[0]
             stream.thread_type = "AUTO"  # frames decoded in parallel: the head and tail are decoded first
-            profile = PROFILES[stream.codec_context.profile]
+            profile = _x264_profile(stream.codec_context)
             free = config.free_ids()
             head = _encode(container, plan.first, plan.copy_from, plan, options, profile, free[0])
             _progress(progress, 0.3)
@@ -324,14 +329,14 @@ def cut(
 
 def cut_or_encode(
     source: Path | str, dest: Path | str, start: float, end: float, plan: Plan | None, options: CutOptions,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> Path:  # fmt: skip
     """The clip smart cut by its plan, or encoded in full when it has none or its joins do not check out."""
     made = cut(source, dest, plan, options, progress) if plan else None
     return made or media.cut_clip(source, dest, start, end, options, progress=progress)
 
 
-def _progress(progress, fraction: float) -> None:
+def _progress(progress: Progress | None, fraction: float) -> None:
     if progress:
         progress(fraction)
 

@@ -347,7 +347,7 @@ def _group(tokens: list[Token], name: Token | None, style: CaptionStyle, layout:
 def _limit_reached(said: list[Token], token: Token, style: CaptionStyle) -> bool:
     if style.max_words and len(said) >= style.max_words:
         return True
-    if token.start is None or said[-1].end is None or said[0].start is None:
+    if token.start is None or token.end is None or said[-1].end is None or said[0].start is None:
         return False
     return token.start - said[-1].end > style.max_pause or token.end - said[0].start > style.max_seconds
 
@@ -383,9 +383,10 @@ def _font_size(style: CaptionStyle, layout: CaptionLayout) -> int:
 
 
 def _timed(group: list[Token], cue_end: float, style: CaptionStyle, layout: CaptionLayout) -> CaptionChunk:
-    said = [token for token in group if token.start is not None]
+    said = [(token.start, token.end) for token in group if token.start is not None and token.end is not None]
     lines = _lines(group, style, layout) or (tuple(group),)
-    return CaptionChunk(said[0].start, max(said[-1].end, min(said[-1].end + CAPTION_HOLD, cue_end)), lines)
+    (start, _), (_, last_end) = said[0], said[-1]
+    return CaptionChunk(start, max(last_end, min(last_end + CAPTION_HOLD, cue_end)), lines)
 
 
 def _share_time(groups: list[list[Token]], cue: Cue, style: CaptionStyle, layout: CaptionLayout) -> list[CaptionChunk]:
@@ -429,8 +430,8 @@ def caption_events(
             events.append((chunk.start, chunk.end, _ass_text(chunk, style, layout, None) + translated))
             continue
         starts = [chunk.start]
-        for token in spoken[1:]:
-            starts.append(max(token.start, starts[-1]))
+        for said_at in (token.start for token in spoken[1:] if token.start is not None):
+            starts.append(max(said_at, starts[-1]))
         ends = [*starts[1:], chunk.end]
         for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
             if end - start >= 0.01:

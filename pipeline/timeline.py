@@ -66,7 +66,7 @@ def assemble(title: str, rate: float | None, placed: list[tuple[Source, Timeline
     sound = otio.schema.Track(name="Q&A sound", kind=otio.schema.TrackKind.Audio)
     timeline.tracks.append(picture)
     timeline.tracks.append(sound)
-    longest = {}  # a source of unknown length lasts at least to its last cut
+    longest: dict[Source, float] = {}  # a source of unknown length lasts at least to its last cut
     for source, item in placed:
         longest[source] = max(longest.get(source, source.duration), source.duration, item.end)
     for source, item in placed:
@@ -218,8 +218,10 @@ def _fcpxml_with_sound(text: str, timeline: otio.schema.Timeline) -> str:
     root = ElementTree.fromstring(text.encode())
     sounds = {clip.media_reference.target_url: _sound_of(clip) for clip in _video_clips(timeline)}
     for asset in root.iter("asset"):
-        sound = sounds.get(asset.get("src"), {})
-        asset.set("name", asset.get("src"))
+        src = asset.get("src")
+        sound = sounds.get(src, {})
+        if src is not None:  # the adapter gives every asset one; a missing src is not written as "None"
+            asset.set("name", src)
         if asset.get("hasAudio") == "1" and sound.get("audio_channels"):
             asset.set("audioSources", "1")
             asset.set("audioChannels", str(sound["audio_channels"]))

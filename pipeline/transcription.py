@@ -293,7 +293,7 @@ def transcribe(
     # next (repetition loops, temperature fallbacks): on a 4-minute real phone call three runs gave
     # 95/95/96 segments with three different texts before, 81/81/81 with one text after, the same
     # words covered (717 vs 711) and 25% faster; WER on the dev set's reference text fell 0.038 → 0.013.
-    decoding = {
+    decoding: dict[str, Any] = {  # faster-whisper's keyword arguments
         "language": known, "word_timestamps": True, "vad_filter": True, "condition_on_previous_text": False,
         "task": task,
     }  # fmt: skip

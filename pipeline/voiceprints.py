@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -112,11 +113,11 @@ def voiceprints(source: Path | np.ndarray, turns: list[Turn], device: str = "aut
 def _window_audio(source: Path | np.ndarray, chosen: list[tuple[float, float]]) -> tuple[np.ndarray, list]:
     """The windows' samples one after another, and the windows' places in that audio."""
     with contextlib.ExitStack() as stack:
-        wav = None if isinstance(source, np.ndarray) else stack.enter_context(sf.SoundFile(str(source)))
+        wav: Any = None if isinstance(source, np.ndarray) else stack.enter_context(sf.SoundFile(str(source)))
         pieces, rebased, at = [], [], 0
         for start, end in chosen:
             first, last = int(start * MODEL_SAMPLE_RATE), int(end * MODEL_SAMPLE_RATE)
-            if wav is None:
+            if isinstance(source, np.ndarray):
                 piece = source[first:last]
             else:
                 wav.seek(first)

@@ -9,10 +9,10 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
+import store.engine
 from config import Settings
 from operations.steps import StepService
-from store import db
-from store.db import Database
+from store.engine import Database
 from tasks import build_step_service
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def settings() -> Settings:
 def get_db() -> Database:
     """One connection per app context (so per request and per thread), closed on teardown."""
     if "db" not in g:
-        g.db = db.connect_to(settings())
+        g.db = store.engine.connect_to(settings())
     return g.db
 
 

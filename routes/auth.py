@@ -28,9 +28,10 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+import store.engine
+import store.sessions
 from operations.auth import AttemptLimiter, Credentials, client_key
 from routes import get_db, wants_json
-from store import db
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -47,7 +48,7 @@ class Admin(UserMixin):
 
 
 def _current_mark() -> str:
-    return _credentials().session_mark(current_app.secret_key, db.session_generation(get_db()))
+    return _credentials().session_mark(current_app.secret_key, store.sessions.session_generation(get_db()))
 
 
 @login_manager.user_loader
@@ -145,8 +146,8 @@ def login():
 def logout():
     """Ends this session and every other one (other browsers, stolen cookies)."""
     conn = get_db()
-    with db.transaction(conn):
-        db.end_all_sessions(conn)
+    with store.engine.transaction(conn):
+        store.sessions.end_all_sessions(conn)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -17,11 +17,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+import store.engine
+import store.exchanges
+import store.steps
+import store.videos
 from events.hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
 from operations import presenters
 from operations.steps import ACTIVE, QUEUED, queue_positions, standings, step_event
 from routes import settings
-from store import db
 
 events = Blueprint("events", __name__)
 
@@ -50,31 +53,31 @@ HEARTBEAT = ": heartbeat\n\n"
 def snapshot(conn, scope: Scope) -> dict[str, Any]:
     """The current truth for a page: the scoped videos with every step, or a summary of all videos."""
     if scope is None:
-        active = db.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
-        videos = [db.get_video(conn, video_id) for video_id in {step.video_id for step in active}]
+        active = store.steps.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
+        videos = [store.videos.get_video(conn, video_id) for video_id in {step.video_id for step in active}]
         where = standings(conn, [video for video in videos if video is not None])
         events = [step_event(step, where.get(step.video_id)) for step in active]
         ahead = queue_positions(step for step in active if step.state == QUEUED)
-        return {"type": "snapshot", "total": db.count_videos(conn), "active": events, "ahead": ahead,
-                "error_count": db.count_errors(conn)}  # fmt: skip
-    found = [video for video in (db.get_video(conn, video_id) for video_id in sorted(scope)) if video]
+        return {"type": "snapshot", "total": store.videos.count_videos(conn), "active": events, "ahead": ahead,
+                "error_count": store.steps.count_errors(conn)}  # fmt: skip
+    found = [video for video in (store.videos.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = presenters.describe_many(conn, found)
-    exchange_ids = [row.id for video in found for row in db.list_exchanges(conn, video.id)]
+    exchange_ids = [row.id for video in found for row in store.exchanges.list_exchanges(conn, video.id)]
     return {
         "type": "snapshot",
         "videos": described,
         "missing": sorted(scope - {video.id for video in found}),
-        "exchange_steps": [step_event(step) for step in db.exchange_steps(conn, exchange_ids)],
-        "ahead": queue_positions(db.steps_in_states(conn, [QUEUED])),
-        "error_count": db.count_errors(conn),
+        "exchange_steps": [step_event(step) for step in store.steps.exchange_steps(conn, exchange_ids)],
+        "ahead": queue_positions(store.steps.steps_in_states(conn, [QUEUED])),
+        "error_count": store.steps.count_errors(conn),
     }
 
 
-def snapshot_reader(store: db.StoreSettings, scope: Scope) -> Snapshot:
+def snapshot_reader(settings: store.engine.StoreSettings, scope: Scope) -> Snapshot:
     """Takes a snapshot on a short-lived connection, so an open stream holds no database connection."""
 
     def read() -> dict[str, Any]:
-        conn = db.connect_to(store)
+        conn = store.engine.connect_to(settings)
         try:
             return snapshot(conn, scope)
         finally:

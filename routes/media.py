@@ -7,10 +7,13 @@ from pathlib import Path
 
 from flask import Blueprint, abort, request, send_file
 
+import store.clips
+import store.exchanges
+import store.speakers
+import store.videos
 from operations import presenters
 from pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
 from routes import get_db, settings
-from store import db
 
 media = Blueprint("media", __name__, url_prefix="/media")
 
@@ -43,7 +46,7 @@ def send_checked(
 @media.get("/videos/<int:video_id>")
 def video_file(video_id: int):
     """The source video, played in place, or saved (`?download=1`) under the name editing timelines reference."""
-    video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
+    video = store.videos.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.video_path)
     return send_checked(
         path, media_type(path), download_name=presenters.source_file_name(video), save="download" in request.args
@@ -52,7 +55,7 @@ def video_file(video_id: int):
 
 @media.get("/thumbnails/<int:video_id>")
 def thumbnail(video_id: int):
-    video = db.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
+    video = store.videos.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.thumbnail_path)
     if not is_image(path):  # only pictures we drew ourselves are shown inline
         abort(404, "This video has no thumbnail.")
@@ -64,7 +67,7 @@ def clip_file(clip_id: int, kind: str):
     if kind not in CLIP_COLUMNS:
         abort(404, "Clips come as mp4, srt, vtt or jpg.")
     conn = get_db()
-    clip = db.get_clip(conn, clip_id) or abort(404, f"There is no clip {clip_id}.")
+    clip = store.clips.get_clip(conn, clip_id) or abort(404, f"There is no clip {clip_id}.")
     path = managed_file(getattr(clip, CLIP_COLUMNS[kind]))
     if kind == "jpg" and not is_image(path):
         abort(404, "This clip has no still.")
@@ -74,8 +77,8 @@ def clip_file(clip_id: int, kind: str):
 
 def _clip_download_name(conn, clip, kind: str) -> str:
     """`<title>_QA3_1m12s.mp4`: the name a saved clip gets (the page's links ask for the same one)."""
-    exchange = db.get_exchange(conn, clip.exchange_id)
-    video = db.get_video(conn, exchange.video_id)
-    names = presenters.speaker_names(db.get_speakers(conn, video.id))
+    exchange = store.exchanges.get_exchange(conn, clip.exchange_id)
+    video = store.videos.get_video(conn, exchange.video_id)
+    names = presenters.speaker_names(store.speakers.get_speakers(conn, video.id))
     speaker = names.get(clip.speaker or "", clip.speaker)
     return presenters.clip_file_name(video.title, exchange.label, clip, speaker, kind)

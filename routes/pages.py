@@ -16,6 +16,12 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
+import store.clips
+import store.exchanges
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library, presenters, steps
 from pipeline.alignment import word_gaps
 from pipeline.download import RESOLUTIONS
@@ -24,7 +30,6 @@ from pipeline.timecode import format_clock, format_timecode
 from routes import get_db, settings
 from routes.api import BadRequest
 from routes.api.search import query_id, search_filters
-from store import db
 
 pages = Blueprint("pages", __name__)
 
@@ -108,7 +113,7 @@ def error_count() -> dict[str, Any]:
     """Steps in error, for the badge on the navbar's "Error log" (pages of a logged-in person only)."""
     if request.endpoint in (None, "static", "auth.login") or request.path.startswith(("/partials/", "/api/")):
         return {}
-    return {"error_count": db.count_errors(get_db())}
+    return {"error_count": store.steps.count_errors(get_db())}
 
 
 def _page_number(total: int) -> tuple[int, int]:
@@ -118,9 +123,9 @@ def _page_number(total: int) -> tuple[int, int]:
 
 def _jobs_context() -> dict[str, Any]:
     conn = get_db()
-    total = db.count_videos(conn)
+    total = store.videos.count_videos(conn)
     page, pages_count = _page_number(total)
-    rows = db.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    rows = store.videos.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return {"videos": presenters.describe_many(conn, rows), "total": total, "page": page, "pages": pages_count}
 
 
@@ -166,10 +171,10 @@ def _standing(conn, video, video_steps) -> steps.Standing:
 def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     """What the given sections of a video's page show; every section needs the video and its speakers."""
     conn = get_db()
-    video = db.get_video(conn, video_id)
+    video = store.videos.get_video(conn, video_id)
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
-    video_steps = db.steps_of(conn, [video_id])
+    video_steps = store.steps.steps_of(conn, [video_id])
     speakers = presenters.video_speakers(conn, video_id)
     context: dict[str, Any] = {
         "video": presenters.describe(video, video_steps, _standing(conn, video, video_steps)),
@@ -179,15 +184,19 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
         "captions_default": "clean" if settings().clip_burn_subtitles else "none",
     }
     if "transcript" in sections:
-        context["segments"] = db.get_segments(conn, video_id)
-        context["segment_ids"] = db.segment_ids(conn, video_id)  # a corrected line is sent back by its id
+        context["segments"] = store.transcripts.get_segments(conn, video_id)
+        context["segment_ids"] = store.transcripts.segment_ids(
+            conn, video_id
+        )  # a corrected line is sent back by its id
     if "exchanges" in sections or "clips" in sections:
-        rows = db.list_exchanges(conn, video_id)
-        exchange_steps = db.exchange_steps(conn, [row.id for row in rows])
+        rows = store.exchanges.list_exchanges(conn, video_id)
+        exchange_steps = store.steps.exchange_steps(conn, [row.id for row in rows])
         described = presenters.describe_exchanges(rows, exchange_steps, video_steps)
         context["exchanges"] = [exchange for exchange in described if not exchange["from_search"]]  # the Q&As
     if "clips" in sections:
-        groups = [{"exchange": exchange, "clips": db.list_clips(conn, exchange["id"])} for exchange in described]
+        groups = [
+            {"exchange": exchange, "clips": store.clips.list_clips(conn, exchange["id"])} for exchange in described
+        ]
         # a sentence clipped from a search shows here from the start: it is listed nowhere else on the page
         context["clip_groups"] = [group for group in groups if group["clips"] or group["exchange"]["from_search"]]
     return context
@@ -222,7 +231,7 @@ def _chosen_clips(conn) -> dict[str, Any]:
     person_id = person_id if person_id in people else None
     return {
         "items": library.spoken_by(conn, everyone, person_id, label),
-        "videos": db.videos_with_clips(conn),
+        "videos": store.clips.videos_with_clips(conn),
         "people": sorted(people.items(), key=lambda pair: pair[1].lower()),
         "speakers": speakers,
         "chosen_video": video_id,
@@ -246,7 +255,7 @@ def clips_zip():
     chosen = _chosen_clips(conn)
     if not chosen["items"]:
         abort(404, "No clips to download: cut some first, or change the filters.")
-    video = db.get_video(conn, chosen["chosen_video"]) if chosen["chosen_video"] else None
+    video = store.videos.get_video(conn, chosen["chosen_video"]) if chosen["chosen_video"] else None
     names = dict(chosen["people"]) | {speaker["label"]: speaker["name"] for speaker in chosen["speakers"]}
     who = names.get(chosen["chosen_person"]) or names.get(chosen["chosen_speaker"])
     return _zip_of(chosen["items"], presenters.clips_zip_name(video, who))
@@ -258,17 +267,17 @@ def clips_zip():
 @pages.get("/people")
 def people_page():
     """Everyone in the speaker library, with their videos, talking time and answers."""
-    return render_template("people.html", people=db.list_people(get_db()))
+    return render_template("people.html", people=store.speakers.list_people(get_db()))
 
 
 @pages.get("/people/<int:person_id>")
 def person_page(person_id: int):
     """One person: the videos they speak in and every answer they give, to cut and download together."""
     conn = get_db()
-    person = db.get_person(conn, person_id)
+    person = store.speakers.get_person(conn, person_id)
     if person is None:
         abort(404, f"There is no person {person_id} in the speaker library. They may have been removed.")
-    videos = [db.get_video(conn, video_id) for video_id in db.videos_of_person(conn, person_id)]
+    videos = [store.videos.get_video(conn, video_id) for video_id in store.speakers.videos_of_person(conn, person_id)]
     return render_template(
         "person.html", person=person, videos=videos, answers=library.describe_answers(conn, person_id)
     )
@@ -281,7 +290,7 @@ def answers_zip(person_id: int):
     items = library.answer_clips(get_db(), person_id, chosen)
     if not items:
         abort(404, "None of these answers is cut yet: select them and choose Cut first.")
-    name = secure_filename(db.get_person(get_db(), person_id).name) or "person"
+    name = secure_filename(store.speakers.get_person(get_db(), person_id).name) or "person"
     return _zip_of(items, f"{name}-answers.zip")
 
 
@@ -313,8 +322,8 @@ def search_page():
     except BadRequest as problem:
         error = str(problem)
     return render_template(
-        "search.html", query=query, hits=hits, error=error, filters=filters, people=db.list_people(conn),
-        videos=db.list_videos(conn, limit=500),
+        "search.html", query=query, hits=hits, error=error, filters=filters, people=store.speakers.list_people(conn),
+        videos=store.videos.list_videos(conn, limit=500),
     )  # fmt: skip
 
 
@@ -376,7 +385,10 @@ def _zip_stream(members: list[tuple[str, str]]) -> Iterator[bytes]:
 
 
 def _errors_context() -> dict[str, Any]:
-    rows = [replace(row, video_url=redact_url(row.video_url)) for row in db.error_steps(get_db(), limit=ERRORS_SHOWN)]
+    rows = [
+        replace(row, video_url=redact_url(row.video_url))
+        for row in store.steps.error_steps(get_db(), limit=ERRORS_SHOWN)
+    ]
     return {"errors": rows, "limit": ERRORS_SHOWN}
 
 

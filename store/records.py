@@ -1,6 +1,6 @@
 """The rows the store returns, as typed records: go-to-definition from `video.title` lands here.
 
-Only `store/db.py` reads database rows; everything above it reads these fields. They mirror the
+Only the store's SQL modules read database rows; everything above them reads these fields. They mirror the
 tables in `migrations.py` (a test checks that every column has a field).
 """
 

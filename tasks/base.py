@@ -17,12 +17,15 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
+import store.engine
+import store.exchanges
+import store.videos
 from config import Settings
 from operations.steps import StepService
 from pipeline.errors import StepError
 from pipeline.gpu import DeviceUse
-from store import db, layout
-from store.db import Database
+from store import layout
+from store.engine import Database
 from store.records import StepRecord, VideoRecord
 from tasks import build_step_service
 
@@ -88,14 +91,14 @@ def run_step(
 ) -> None:
     """Run `work` for the step; `after_done` runs once the step is recorded done (e.g. alignment)."""
     settings = current_settings()
-    conn = db.connect_to(settings)
+    conn = store.engine.connect_to(settings)
     try:
         service = build_step_service(conn, task.app, settings)
         step = service.begin(step_id, task.request.id)
         if step is None:
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
             return
-        video = db.get_video(conn, step.video_id)
+        video = store.videos.get_video(conn, step.video_id)
         ctx = StepContext(settings, conn, service, step, video)
         log.info("video %s: %s started (attempt %d)", ctx.video_id, step.name, step.attempts)
         if _run_work(ctx, work):
@@ -107,7 +110,7 @@ def run_step(
 
 def _remove_files_if_deleted(ctx: StepContext) -> None:
     """A video deleted while its task ran: remove whatever the task wrote after the deletion."""
-    if db.get_video(ctx.conn, ctx.video_id) is None:
+    if store.videos.get_video(ctx.conn, ctx.video_id) is None:
         log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step.name)
         layout.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
 
@@ -134,12 +137,12 @@ def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
 
 def _continues(conn: Database, done: StepRecord) -> bool:
     """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
-    video = db.get_video(conn, done.video_id)
+    video = store.videos.get_video(conn, done.video_id)
     if video is None or (not video.auto and done.exchange_id is None):
         return False
     if done.exchange_id is None:
         return True
-    exchange = db.get_exchange(conn, done.exchange_id)
+    exchange = store.exchanges.get_exchange(conn, done.exchange_id)
     return bool(exchange and (exchange.chain or video.clips))
 
 

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from celery import shared_task
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.transcripts
 from operations import library, presenters
 from operations.steps import STEP
 from pipeline import clips, framing, limits, media, reframe, smartcut, subtitles
@@ -17,7 +21,7 @@ from pipeline.clips import SpeakerSpan
 from pipeline.errors import StepError
 from pipeline.options import CutOptions, caption_names
 from pipeline.types import Turn
-from store import db, layout
+from store import layout
 from store.records import ClipRecord, ExchangeRecord
 from tasks.base import StepContext, run_step
 from tasks.options import clip_limits, cut_options
@@ -30,7 +34,7 @@ FACES_SHARE = 0.3
 
 
 def _exchange(ctx: StepContext) -> dict:
-    exchange = db.get_exchange(ctx.conn, ctx.step.exchange_id)
+    exchange = store.exchanges.get_exchange(ctx.conn, ctx.step.exchange_id)
     if exchange is None:
         raise StepError("this exchange was deleted: nothing to do")
     return exchange
@@ -50,16 +54,20 @@ def process_diarization(self, step_id: int) -> None:
 
 def _process_diarization(ctx: StepContext) -> None:
     exchange = _exchange(ctx)
-    segments = db.get_segments(ctx.conn, ctx.video_id)
-    source = segments if any(segment.speaker for segment in segments) else db.get_turns(ctx.conn, ctx.video_id)
+    segments = store.transcripts.get_segments(ctx.conn, ctx.video_id)
+    source = (
+        segments
+        if any(segment.speaker for segment in segments)
+        else store.transcripts.get_turns(ctx.conn, ctx.video_id)
+    )
     spans = clips.speaker_segments(source, exchange.start_time, exchange.end_time)
     if not spans:
         raise StepError("no speech inside this exchange: widen it or check the transcript")
-    with db.transaction(ctx.conn):
-        db.replace_exchange_segments(ctx.conn, exchange.id, spans)
+    with store.engine.transaction(ctx.conn):
+        store.exchanges.replace_exchange_segments(ctx.conn, exchange.id, spans)
         if exchange.kind == "manual":  # found exchanges know their speakers; one marked by hand learns them here
             asker, answerer = clips.asker_and_answerer(spans)
-            db.update_exchange(ctx.conn, exchange.id, asker=asker, answerer=answerer)
+            store.exchanges.update_exchange(ctx.conn, exchange.id, asker=asker, answerer=answerer)
     ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
     _publish_clips(ctx, exchange.id)
     log.info("video %s: exchange %s has %d speaker segments", ctx.video_id, exchange.label, len(spans))
@@ -77,9 +85,9 @@ def _define_clips(ctx: StepContext) -> None:
     exchange, settings = _exchange(ctx), ctx.settings
     spans = [
         SpeakerSpan(row.start_time, row.end_time, row.speaker)
-        for row in db.get_exchange_segments(ctx.conn, exchange.id)
+        for row in store.exchanges.get_exchange_segments(ctx.conn, exchange.id)
     ]
-    words = [word for segment in db.get_segments(ctx.conn, ctx.video_id) for word in segment.words]
+    words = [word for segment in store.transcripts.get_segments(ctx.conn, ctx.video_id) for word in segment.words]
     if presenters.from_search(exchange.label):
         plan = _sentence_plan(exchange, spans)
     else:
@@ -99,9 +107,9 @@ def _define_clips(ctx: StepContext) -> None:
     ]  # fmt: skip
     # The old clips' files belong to rows that are about to go: remove them so nothing is orphaned.
     layout.remove_exchange_files(settings.processed_clips_dir, ctx.video_id, [exchange.id])
-    with db.transaction(ctx.conn):
-        db.replace_clips(ctx.conn, exchange.id, rows)
-        db.update_exchange(ctx.conn, exchange.id, note="; ".join(plan.dropped) or None)
+    with store.engine.transaction(ctx.conn):
+        store.clips.replace_clips(ctx.conn, exchange.id, rows)
+        store.exchanges.update_exchange(ctx.conn, exchange.id, note="; ".join(plan.dropped) or None)
     _publish_clips(ctx, exchange.id)
     log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange.label, len(rows),
              len(plan.dropped))  # fmt: skip
@@ -131,7 +139,7 @@ def _cut_clips(ctx: StepContext) -> None:
     source = ctx.video.video_path
     if not source or not Path(source).is_file():
         raise StepError("the source video is missing from disk: re-run download, then cut again")
-    rows = db.list_clips(ctx.conn, exchange.id)
+    rows = store.clips.list_clips(ctx.conn, exchange.id)
     if not rows:
         raise StepError("no clips are defined for this exchange: run define_clips first")
     burn = bool(settings.clip_burn_subtitles if exchange.burn_subtitles is None else exchange.burn_subtitles)
@@ -147,7 +155,9 @@ def _cut_clips(ctx: StepContext) -> None:
     captions = subtitles.CaptionLayout(picture.width, picture.height, exchange.caption_position,
                                        caption_names(exchange.caption_names, options.shape))  # fmt: skip
     style = exchange.caption_style if burn else None
-    turns = db.get_turns(ctx.conn, ctx.video_id)  # who speaks when: a crop that follows the speaker needs them
+    turns = store.transcripts.get_turns(
+        ctx.conn, ctx.video_id
+    )  # who speaks when: a crop that follows the speaker needs them
     cutter = _Cutter(ctx, Path(source), folder, cues, options, style, captions, picture, exchange.framing, turns,
                      english)  # fmt: skip
     if options.reencode:
@@ -304,9 +314,10 @@ class _Cutter:
         burned = {"burned_captions": int(captions.burned is not None), "captions_out_of_date": 0}
         picture = {"width": self.picture.width, "height": self.picture.height,
                    "upscaled_from": self.picture.upscaled_from}  # fmt: skip
-        with db.transaction(self.ctx.conn):
-            db.update_clip(self.ctx.conn, row.id, **paths, poster_path=str(poster) if poster else None, **burned,
-                           **picture)  # fmt: skip
+        with store.engine.transaction(self.ctx.conn):
+            store.clips.update_clip(
+                self.ctx.conn, row.id, **paths, poster_path=str(poster) if poster else None, **burned, **picture
+            )
         _publish_clips(self.ctx, row.exchange_id)
 
 

@@ -21,9 +21,9 @@ import redis
 from celery import Celery
 from redis.exceptions import LockError
 
+import store.engine
 from config import Settings
 from operations import steps
-from store import db
 from tasks import build_step_service
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class Reconciler:
         try:
             if not self.leads():
                 return False
-            conn = db.connect_to(self.settings)
+            conn = store.engine.connect_to(self.settings)
             live = live_task_ids(self.celery_app, self._client)
             service = build_step_service(conn, self.celery_app, self.settings)
             self.suspects = service.recover(live, self.suspects, self.settings.max_step_attempts)

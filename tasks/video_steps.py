@@ -9,13 +9,18 @@ from pathlib import Path
 
 from celery import shared_task
 
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library, people, steps
 from operations.steps import STEP
 from pipeline import alignment, download, exchanges, limits, media
 from pipeline.errors import StepError
 from pipeline.redact import redact_url
 from pipeline.types import Transcript
-from store import db, layout
+from store import layout
 from tasks.base import StepContext, run_step
 from tasks.options import diarization_options, exchange_config, transcription_options
 
@@ -48,7 +53,7 @@ def _download(ctx: StepContext) -> None:
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
     info = download.verified(result, settings.max_video_duration_seconds, ffmpeg)
     thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg")
-    with db.transaction(ctx.conn):
+    with store.engine.transaction(ctx.conn):
         library.record_download(ctx.conn, ctx.video_id, result, info, thumbnail)
     ctx.publish_video()
     log.info("video %s: downloaded %s at %sx%s", ctx.video_id, result.path.name, info.width, info.height)
@@ -59,9 +64,9 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     entries = download.checked_entries(playlist.entry_urls, ctx.settings.allowed_networks)
     if not entries:
         raise download.DownloadError(f"playlist {redact_url(ctx.video.url)} has no videos: check the link")
-    with db.transaction(ctx.conn):
+    with store.engine.transaction(ctx.conn):
         new_ids = library.expand_playlist(ctx.conn, ctx.video, entries, playlist.title)
-    ctx.video = db.get_video(ctx.conn, ctx.video_id)
+    ctx.video = store.videos.get_video(ctx.conn, ctx.video_id)
     for video_id in new_ids:
         ctx.service.request(video_id, "download")
     log.info("video %s: playlist with %d entries expanded", ctx.video_id, len(playlist.entry_urls))
@@ -90,8 +95,8 @@ def _audio(ctx: StepContext) -> None:
     if not ctx.video.thumbnail_path:  # uploads arrive without one
         frame = media.grab_frame(source, source.with_name("frame.jpg"))
         fields["thumbnail_path"] = str(frame) if frame else None
-    with db.transaction(ctx.conn):
-        db.update_video(ctx.conn, ctx.video_id, **fields)
+    with store.engine.transaction(ctx.conn):
+        store.videos.update_video(ctx.conn, ctx.video_id, **fields)
     ctx.publish_video()
 
 
@@ -129,10 +134,10 @@ def _transcribe(ctx: StepContext) -> None:
     options = transcription_options(settings)
     transcript = transcription.transcribe(audio, ctx.progress, options, on_segment=stream.add, on_device=ctx.ran_on)
     note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
-    with db.transaction(ctx.conn):
-        db.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
-        db.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
-        db.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note,
+    with store.engine.transaction(ctx.conn):
+        store.transcripts.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
+        store.transcripts.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
+        store.videos.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note,
                         transcript_model=transcript.model)  # fmt: skip
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
     log.info("video %s: %d transcript segments (%s, Whisper %s)", ctx.video_id, len(transcript.segments),
@@ -156,8 +161,8 @@ def _translate(ctx: StepContext) -> None:
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     options = replace(transcription_options(ctx.settings), language=language)
     translation = transcription.transcribe(audio, ctx.progress, options, on_device=ctx.ran_on, task="translate")
-    with db.transaction(ctx.conn):
-        db.save_translation(ctx.conn, ctx.video_id, translation)
+    with store.engine.transaction(ctx.conn):
+        store.transcripts.save_translation(ctx.conn, ctx.video_id, translation)
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
     log.info("video %s: %d English subtitle lines from %s", ctx.video_id, len(translation.segments), language)
 
@@ -180,10 +185,10 @@ class SegmentStream:
 
     def flush(self) -> None:
         conn, video_id = self.ctx.conn, self.ctx.video_id
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             if self.stored == 0:
-                db.replace_segments(conn, video_id, [])  # a re-run starts from an empty transcript
-            db.append_segments(conn, video_id, self.pending, first_position=self.stored)
+                store.transcripts.replace_segments(conn, video_id, [])  # a re-run starts from an empty transcript
+            store.transcripts.append_segments(conn, video_id, self.pending, first_position=self.stored)
         self.stored += len(self.pending)
         self.pending = []
         self.last_flush = time.monotonic()
@@ -221,9 +226,9 @@ def _diarize(ctx: StepContext) -> None:
         log.exception("video %s: voiceprints failed; the speakers are kept without them", ctx.video_id)
         prints = {}
     ctx.progress(1.0)
-    with db.transaction(ctx.conn):
-        db.replace_turns(ctx.conn, ctx.video_id, turns)
-        db.ensure_speakers(ctx.conn, ctx.video_id, sorted({turn.speaker for turn in turns}))
+    with store.engine.transaction(ctx.conn):
+        store.transcripts.replace_turns(ctx.conn, ctx.video_id, turns)
+        store.speakers.ensure_speakers(ctx.conn, ctx.video_id, sorted({turn.speaker for turn in turns}))
         people.store_voices(ctx.conn, ctx.video_id, prints)
     ctx.publish({"type": "speakers", "video_id": ctx.video_id})
     log.info("video %s: %d turns, %d speakers, %d voiceprints", ctx.video_id, len(turns),
@@ -232,23 +237,25 @@ def _diarize(ctx: StepContext) -> None:
 
 def _align_when_ready(ctx: StepContext) -> None:
     """Give every word a speaker as soon as both the transcript and the turns exist."""
-    states = {step.name: step.state for step in db.steps_of(ctx.conn, [ctx.video_id])}
+    states = {step.name: step.state for step in store.steps.steps_of(ctx.conn, [ctx.video_id])}
     if states.get("transcribe") == steps.DONE and states.get("diarize") == steps.DONE:
         align_video(ctx)
 
 
 def _raw_transcript(ctx: StepContext) -> Transcript:
-    raw = db.get_raw_transcript(ctx.conn, ctx.video_id)
+    raw = store.transcripts.get_raw_transcript(ctx.conn, ctx.video_id)
     if raw is not None:
         return raw
-    return Transcript(tuple(db.get_segments(ctx.conn, ctx.video_id)), ctx.video.language, ctx.video.duration or 0)
+    return Transcript(
+        tuple(store.transcripts.get_segments(ctx.conn, ctx.video_id)), ctx.video.language, ctx.video.duration or 0
+    )
 
 
 def align_video(ctx: StepContext) -> None:
     transcript = _raw_transcript(ctx)
-    aligned = alignment.assign_speakers(transcript.segments, db.get_turns(ctx.conn, ctx.video_id))
-    with db.transaction(ctx.conn):
-        db.replace_segments(ctx.conn, ctx.video_id, aligned)
+    aligned = alignment.assign_speakers(transcript.segments, store.transcripts.get_turns(ctx.conn, ctx.video_id))
+    with store.engine.transaction(ctx.conn):
+        store.transcripts.replace_segments(ctx.conn, ctx.video_id, aligned)
     ctx.publish({"type": "transcript", "video_id": ctx.video_id})
     log.info("video %s: transcript aligned to speakers (%d segments)", ctx.video_id, len(aligned))
 
@@ -263,7 +270,7 @@ def find_exchanges(self, step_id: int) -> None:
 
 def _exchanges(ctx: StepContext) -> None:
     align_video(ctx)
-    segments = db.get_segments(ctx.conn, ctx.video_id)
+    segments = store.transcripts.get_segments(ctx.conn, ctx.video_id)
     config = replace(exchange_config(ctx.settings), language=ctx.video.language)  # its question words
     found = exchanges.find_exchanges(segments, config)
     note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)

@@ -11,8 +11,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+import store.engine
+import store.schema
 from app import create_app
-from store import db
 from tests.support.common import AUTH_ENV
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 from tests.support.processes import RedisProcess
@@ -90,7 +91,7 @@ def database_location(request, tmp_path, database_kind) -> str:
 @pytest.fixture
 def conn(database_location):
     """A new migrated database of this run's kind (modules that test the app's own override it)."""
-    connection = db.open_database(database_location)
+    connection = store.schema.open_database(database_location)
     yield connection
     connection.close()
 
@@ -98,7 +99,7 @@ def conn(database_location):
 @pytest.fixture
 def app_conn(app):
     """A connection to the app's database, to set up what a test needs."""
-    connection = db.connect_to(app.config["SETTINGS"])
+    connection = store.engine.connect_to(app.config["SETTINGS"])
     yield connection
     connection.close()
 

@@ -9,6 +9,12 @@ from typing import Any
 
 from flask import jsonify, request, send_file, url_for
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library, presenters, steps
 from pipeline import framing, media, subtitles, timeline
 from pipeline.exchanges import ExchangeConfig, marked_exchange
@@ -18,15 +24,14 @@ from routes import get_db, settings, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, exchange_or_404, flag, json_body, video_or_404
 from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
-from store import db
 from store.records import ClipRecord, ExchangeRecord, VideoRecord
 
 
 def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
     conn = get_db()
-    rows = db.list_exchanges(conn, video_id)
-    exchange_steps = db.exchange_steps(conn, [row.id for row in rows])
-    return presenters.describe_exchanges(rows, exchange_steps, db.steps_of(conn, [video_id]))
+    rows = store.exchanges.list_exchanges(conn, video_id)
+    exchange_steps = store.steps.exchange_steps(conn, [row.id for row in rows])
+    return presenters.describe_exchanges(rows, exchange_steps, store.steps.steps_of(conn, [video_id]))
 
 
 @api.get("/videos/<int:video_id>/exchanges")
@@ -51,8 +56,10 @@ def _manual_bounds(body: dict[str, Any], video: VideoRecord) -> tuple[float, flo
 def _marked(video_id: int, start: float, end: float) -> Exchange:
     """The words inside a stretch marked by hand (or trimmed): its question, asker and answerer."""
     conn = get_db()
-    language = db.get_video(conn, video_id).language  # what asks something depends on it
-    return marked_exchange(db.get_segments(conn, video_id), start, end, ExchangeConfig(language=language))
+    language = store.videos.get_video(conn, video_id).language  # what asks something depends on it
+    return marked_exchange(
+        store.transcripts.get_segments(conn, video_id), start, end, ExchangeConfig(language=language)
+    )
 
 
 @api.post("/videos/<int:video_id>/exchanges")
@@ -66,7 +73,7 @@ def create_exchange(video_id: int):
     if process:  # refuse before inserting, so a 409 leaves no exchange behind
         service.check_phase2_ready(video_id)
     conn = get_db()
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         label = library.next_manual_label(conn, video_id, presenters.SEARCH_PREFIX if searched else "man")
         exchange = _marked(video_id, start, end)
         exchange_id = library.create_exchange(conn, video_id, label, "manual", exchange, chain=process)
@@ -105,9 +112,9 @@ def edit_exchange(exchange_id: int):
             changes["asker"], changes["answerer"] = marked.asker, marked.answerer
     conn = get_db()
     service = step_service()
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         staled = service.mark_exchange_changed(exchange.video_id, exchange_id, only_cut="start_time" not in changes)
-        db.update_exchange(conn, exchange_id, **changes)
+        store.exchanges.update_exchange(conn, exchange_id, **changes)
     service.announce_ids(staled)
     service.publish({"type": "exchanges", "video_id": exchange.video_id})
     return get_exchange(exchange_id)
@@ -180,8 +187,8 @@ def trigger_exchange_step(exchange_id: int, step: str):
         burn = flag(body, "burn_subtitles")
         service.check_ready(exchange.video_id, step, exchange_id)  # a refused request changes nothing
         conn = get_db()
-        with db.transaction(conn):
-            db.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
+        with store.engine.transaction(conn):
+            store.exchanges.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
     return jsonify(step=service.request(exchange.video_id, step, exchange_id)), 202
 
 
@@ -196,7 +203,7 @@ def process_all(video_id: int):
     """Run every exchange through phase 2 (process, define, cut), skipping ones already under way."""
     video_or_404(video_id)
     conn = get_db()
-    rows = db.list_exchanges(conn, video_id)
+    rows = store.exchanges.list_exchanges(conn, video_id)
     if not rows:
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
     queued, _kept = library.process_exchanges(conn, step_service(), rows)
@@ -223,7 +230,7 @@ def get_exchange(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
     conn = get_db()
     described = presenters.describe_exchanges(
-        [exchange], db.exchange_steps(conn, [exchange_id]), db.steps_of(conn, [exchange.video_id])
+        [exchange], store.steps.exchange_steps(conn, [exchange_id]), store.steps.steps_of(conn, [exchange.video_id])
     )[0]
     return jsonify({**described, "video_id": exchange.video_id, **_clips_of(exchange)})
 
@@ -236,14 +243,14 @@ def clips(exchange_id: int):
 def _clips_of(exchange: ExchangeRecord) -> dict[str, Any]:
     names = speaker_names_of(exchange.video_id)
     conn = get_db()
-    title = db.get_video(conn, exchange.video_id).title
+    title = store.videos.get_video(conn, exchange.video_id).title
     return {
         "exchange_segments": [
             {"start": row.start_time, "end": row.end_time, "speaker": row.speaker,
              "speaker_name": names.get(row.speaker, row.speaker)}
-            for row in db.get_exchange_segments(conn, exchange.id)
+            for row in store.exchanges.get_exchange_segments(conn, exchange.id)
         ],
-        "clips": [_clip_json(row, names, title, exchange.label) for row in db.list_clips(conn, exchange.id)],
+        "clips": [_clip_json(row, names, title, exchange.label) for row in store.clips.list_clips(conn, exchange.id)],
     }  # fmt: skip
 
 

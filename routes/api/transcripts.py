@@ -9,12 +9,15 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+import store.engine
+import store.speakers
+import store.transcripts
 from operations import library, people, presenters
 from pipeline import alignment, corrections, subtitles, waveform
 from pipeline.types import Segment
 from routes import get_db, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, flag, json_body, video_or_404
-from store import db, layout
+from store import layout
 
 TRANSCRIPT_FORMATS = {
     "srt": "application/x-subrip",
@@ -25,7 +28,7 @@ TRANSCRIPT_FORMATS = {
 
 
 def speaker_names_of(video_id: int) -> dict[str, str]:
-    return presenters.speaker_names(db.get_speakers(get_db(), video_id))
+    return presenters.speaker_names(store.speakers.get_speakers(get_db(), video_id))
 
 
 # ---- transcript and speakers -------------------------------------------------------------------
@@ -36,8 +39,8 @@ def transcript(video_id: int):
     video = video_or_404(video_id)
     conn = get_db()
     names = speaker_names_of(video_id)
-    segments = db.get_segments(conn, video_id)
-    ids = db.segment_ids(conn, video_id)
+    segments = store.transcripts.get_segments(conn, video_id)
+    ids = store.transcripts.segment_ids(conn, video_id)
     return jsonify(
         language=video.language,
         note=video.transcript_note,
@@ -73,7 +76,7 @@ def _corrected(video_id: int, segment_id: int, before: Segment, text: Any, word:
 
 def _segment_or_404(video_id: int, segment_id: int) -> Segment:
     video_or_404(video_id)
-    segment = db.get_segment(get_db(), video_id, segment_id)
+    segment = store.transcripts.get_segment(get_db(), video_id, segment_id)
     if segment is None:
         raise NotFound(f"no line {segment_id} in video {video_id}: the transcript changed since, reload it")
     return segment
@@ -132,7 +135,7 @@ def transcript_file(video_id: int, fmt: str):
     video = video_or_404(video_id)
     if fmt not in TRANSCRIPT_FORMATS:
         raise NotFound(f"no transcript format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
-    segments = db.get_segments(get_db(), video_id)
+    segments = store.transcripts.get_segments(get_db(), video_id)
     return _subtitle_file(video_id, segments, fmt, video.language, "transcript")
 
 
@@ -144,10 +147,10 @@ def translation_file(video_id: int, fmt: str):
     if fmt not in TRANSCRIPT_FORMATS:
         raise NotFound(f"no subtitle format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
     conn = get_db()
-    translation = db.get_translation(conn, video_id)
+    translation = store.transcripts.get_translation(conn, video_id)
     if translation is None:
         raise NotFound("no English subtitles yet: run English subtitles in the video's pipeline panel")
-    segments = alignment.assign_speakers(translation.segments, db.get_turns(conn, video_id))
+    segments = alignment.assign_speakers(translation.segments, store.transcripts.get_turns(conn, video_id))
     return _subtitle_file(video_id, segments, fmt, "en", "english")
 
 
@@ -182,7 +185,7 @@ def rename_speaker(video_id: int, label: str):
     if name is not None and (not isinstance(name, str) or len(name.strip()) > 80):
         raise BadRequest("name must be text of at most 80 characters (empty resets it)")
     conn = get_db()
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         named = people.name_speaker(conn, video_id, label, (name or "").strip() or None, remember)
     return _speakers_changed(video_id, label, named.elsewhere)
 
@@ -195,7 +198,7 @@ def answer_suggestion(video_id: int, label: str, choice: str):
         raise NotFound(f"no speaker action {choice!r}; use accept or reject")
     video_or_404(video_id)
     conn = get_db()
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         if choice == "accept":
             named = people.accept_suggestion(conn, video_id, label)
         else:

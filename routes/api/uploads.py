@@ -22,6 +22,8 @@ from typing import Any
 
 from flask import jsonify, request
 
+import store.engine
+import store.steps
 from operations import library, uploads
 from pipeline.filetypes import is_media_container, stored_extension
 from pipeline.limits import LimitExceeded, check_free_space, check_media_duration
@@ -29,7 +31,6 @@ from pipeline.media import MediaError, MediaInfo, probe
 from routes import get_db, settings, step_service
 from routes.api import BadRequest, Conflict, NotFound, api, json_body
 from routes.api.videos import submission_options
-from store import db
 from store.records import VideoRecord
 
 OFFSET_HEADER = "Upload-Offset"
@@ -165,7 +166,7 @@ def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
         title=PurePosixPath(pending.filename).stem or pending.filename,
         duration=info.duration, width=info.width, height=info.height,
     )  # fmt: skip
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         request_ = library.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
         return library.add_uploaded_video(conn, request_, upload, Path(settings().download_dir))
 
@@ -173,7 +174,7 @@ def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
 def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
     """Tell pages about the new video and, in auto mode, queue what the download unblocked."""
     service = step_service()
-    done = db.find_step(conn, video_id, "download")
+    done = store.steps.find_step(conn, video_id, "download")
     service.announce(done)
     service.publish({"type": "video", "video_id": video_id})
     if not auto:
@@ -195,7 +196,7 @@ def process_upload_again(video: VideoRecord, options: dict[str, Any]):
         duration=video.duration, width=video.width, height=video.height,
     )  # fmt: skip
     try:
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             request_ = library.VideoRequest(url=video.url, **options)
             video_id = library.add_uploaded_video(conn, request_, upload, Path(config.download_dir))
     finally:

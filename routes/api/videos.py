@@ -7,13 +7,15 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
+import store.engine
+import store.steps
+import store.videos
 from operations import library, presenters, steps, uploads
 from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
 from pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from pipeline.redact import redact_url
 from routes import get_db, settings, step_service
 from routes.api import MAX_SPEAKERS, BadRequest, Conflict, api, flag, json_body, page_args, video_or_404
-from store import db
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +86,12 @@ def submit_videos():
         return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400
     conn = get_db()
     # A link already in the library is not processed again unless asked ("again": true).
-    known = {} if flag(body, "again") else db.videos_with_urls(conn, accepted)
+    known = {} if flag(body, "again") else store.videos.videos_with_urls(conn, accepted)
     existing = [{"url": redact_url(url), "video_id": known[url]} for url in accepted if url in known]
     accepted = [url for url in accepted if url not in known]
     if not accepted:
         return jsonify(videos=[], rejected=rejected, existing=existing), 200
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ids = [library.create_video(conn, library.VideoRequest(url=url, **options)) for url in accepted]
     service = step_service()
     try:
@@ -114,7 +116,7 @@ def process_again(video_id: int):
 
         return process_upload_again(video, options)
     conn = get_db()
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         new_id = library.create_video(conn, library.VideoRequest(url=video.url, **options))
     try:
         step_service().request(new_id, "download")
@@ -128,9 +130,9 @@ def process_again(video_id: int):
 def list_videos():
     page, per_page = page_args()
     conn = get_db()
-    rows = db.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
+    rows = store.videos.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
     return jsonify(
-        videos=presenters.describe_many(conn, rows), total=db.count_videos(conn), page=page, per_page=per_page
+        videos=presenters.describe_many(conn, rows), total=store.videos.count_videos(conn), page=page, per_page=per_page
     )
 
 
@@ -149,7 +151,7 @@ def stop_tasks(task_ids: list[str]) -> None:
 def get_video(video_id: int):
     video = video_or_404(video_id)
     conn = get_db()
-    video_steps = db.steps_of(conn, [video_id])
+    video_steps = store.steps.steps_of(conn, [video_id])
     return jsonify(
         presenters.describe(video, video_steps, steps.standings(conn, [video], {video_id: video_steps})[video_id])
     )
@@ -194,11 +196,11 @@ def edit_video(video_id: int):
     except InvalidURL as error:
         raise BadRequest(f"url: {error}") from None
     conn = get_db()
-    with db.transaction(conn):
-        download = db.find_step(conn, video_id, "download")
+    with store.engine.transaction(conn):
+        download = store.steps.find_step(conn, video_id, "download")
         if download is not None and download.state in ACTIVE:
             raise StepBlocked("the download is under way: cancel it before changing the link")
-        db.update_video(conn, video_id, url=url)
+        store.videos.update_video(conn, video_id, url=url)
     step_service().publish({"type": "video", "video_id": video_id})
     return jsonify(id=video_id, url=redact_url(url))
 
@@ -207,7 +209,7 @@ def edit_video(video_id: int):
 def delete_video(video_id: int):
     video_or_404(video_id)
     config = settings()
-    running = [step.task_id for step in db.steps_of_video(get_db(), video_id) if step.state in ACTIVE]
+    running = [step.task_id for step in store.steps.steps_of_video(get_db(), video_id) if step.state in ACTIVE]
     library.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
     stop_tasks(running)
     service = step_service()
@@ -218,7 +220,7 @@ def delete_video(video_id: int):
 
 @api.get("/errors")
 def list_errors():
-    rows = db.error_steps(get_db())
+    rows = store.steps.error_steps(get_db())
     return jsonify(
         errors=[
             {"step": {key: getattr(row, key) for key in ("id", "name", "state", "error", "attempts", "finished_at",

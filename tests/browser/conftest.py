@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
 from app import create_app
 from pipeline.types import Segment, Word
-from store import db
 from tests.support.common import wait_until
 from tests.support.live_server import LiveServer
 from tests.support.media_factory import MediaServer, make_hls
@@ -219,13 +222,15 @@ SEGMENTS = (
 def transcribed(downloaded, flask_app) -> int:
     """A downloaded video given a transcript and speakers directly in the database (the set-up only;
     the page reads and changes them through the API)."""
-    conn = db.connect_to(flask_app.config["SETTINGS"])
+    conn = store.engine.connect_to(flask_app.config["SETTINGS"])
     try:
-        with db.transaction(conn):
-            db.replace_segments(conn, downloaded, SEGMENTS)
-            db.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
+        with store.engine.transaction(conn):
+            store.transcripts.replace_segments(conn, downloaded, SEGMENTS)
+            store.speakers.ensure_speakers(conn, downloaded, ["SPEAKER_00", "SPEAKER_01"])
             for name in ("audio", "transcribe", "diarize"):  # as if they had run: phase 2 needs them done
-                db.update_step(conn, db.find_step(conn, downloaded, name).id, state="done", progress=1.0)
+                store.steps.update_step(
+                    conn, store.steps.find_step(conn, downloaded, name).id, state="done", progress=1.0
+                )
     finally:
         conn.close()
     return downloaded

@@ -14,8 +14,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from pipeline.types import Segment, Word
-from store import db
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, log_in_if_asked
 from tests.support.common import wait_until
 from tests.support.media_factory import MediaServer, make_hls
@@ -54,14 +58,16 @@ def long_site(tmp_path_factory) -> Iterator[MediaServer]:
 
 
 def give_transcript(flask_app, video_id: int, segments=TALK) -> None:
-    conn = db.connect_to(flask_app.config["SETTINGS"])
+    conn = store.engine.connect_to(flask_app.config["SETTINGS"])
     try:
-        with db.transaction(conn):
-            db.replace_segments(conn, video_id, segments)
-            db.update_video(conn, video_id, language="en")
-            db.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
+        with store.engine.transaction(conn):
+            store.transcripts.replace_segments(conn, video_id, segments)
+            store.videos.update_video(conn, video_id, language="en")
+            store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
             for name in ("transcribe", "diarize"):  # as if they had run: phase 2 needs them done
-                db.update_step(conn, db.find_step(conn, video_id, name).id, state="done", progress=1.0)
+                store.steps.update_step(
+                    conn, store.steps.find_step(conn, video_id, name).id, state="done", progress=1.0
+                )
     finally:
         conn.close()
 

@@ -11,7 +11,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from store import db
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from tests.browser.conftest import DESKTOP, PHONE, SEGMENTS, accessibility_problems, cut_a_qa
 from tests.support.media_factory import make_video
 
@@ -65,9 +69,9 @@ def test_one_button_adds_links_and_uploads_a_chosen_file_and_says_which(page, tm
 
 
 def set_up(flask_app, action):
-    conn = db.connect_to(flask_app.config["SETTINGS"])
+    conn = store.engine.connect_to(flask_app.config["SETTINGS"])
     try:
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             return action(conn)
     finally:
         conn.close()
@@ -79,13 +83,15 @@ def test_status_words_count_one_thing_and_time_left_shows_from_the_start(page, d
     twenty_seconds_ago = (datetime.now(UTC) - timedelta(seconds=20)).isoformat()
 
     def running(conn):
-        db.update_video(conn, downloaded, duration=1800.0)  # half an hour: diarize usually takes 90 s
+        store.videos.update_video(conn, downloaded, duration=1800.0)  # half an hour: diarize usually takes 90 s
         for name, progress in (("audio", None), ("transcribe", 0.3), ("diarize", 0.0)):
-            step = db.find_step(conn, downloaded, name)
+            step = store.steps.find_step(conn, downloaded, name)
             if progress is None:
-                db.update_step(conn, step.id, state="done", progress=1.0)
+                store.steps.update_step(conn, step.id, state="done", progress=1.0)
             else:
-                db.update_step(conn, step.id, state="running", progress=progress, started_at=twenty_seconds_ago)
+                store.steps.update_step(
+                    conn, step.id, state="running", progress=progress, started_at=twenty_seconds_ago
+                )
 
     set_up(flask_app, running)
     try:
@@ -105,7 +111,9 @@ def test_status_words_count_one_thing_and_time_left_shows_from_the_start(page, d
 
         def finished(conn):
             for name in ("transcribe", "diarize"):
-                db.update_step(conn, db.find_step(conn, downloaded, name).id, state="done", progress=1.0)
+                store.steps.update_step(
+                    conn, store.steps.find_step(conn, downloaded, name).id, state="done", progress=1.0
+                )
 
         set_up(flask_app, finished)
 
@@ -139,8 +147,8 @@ def test_no_table_is_wider_than_its_card_with_an_error_row(page, api, media_site
     long_error = "yt-dlp: HTTP Error 404 for " + "https://example.org/" + "a-very-long-path/" * 12 + ": check the link"
 
     def fail_loudly(conn):
-        db.update_step(conn, db.find_step(conn, failing, "download").id, error=long_error)
-        db.update_video(conn, failing, title="A rather long title " * 6)
+        store.steps.update_step(conn, store.steps.find_step(conn, failing, "download").id, error=long_error)
+        store.videos.update_video(conn, failing, title="A rather long title " * 6)
 
     set_up(flask_app, fail_loudly)
     try:
@@ -171,10 +179,10 @@ def test_no_table_is_wider_than_its_card_with_an_error_row(page, api, media_site
 
 def transcribe_directly(flask_app, video_id: int) -> int:
     def given(conn):
-        db.replace_segments(conn, video_id, SEGMENTS)
-        db.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
+        store.transcripts.replace_segments(conn, video_id, SEGMENTS)
+        store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
         for name in ("audio", "transcribe", "diarize"):
-            db.update_step(conn, db.find_step(conn, video_id, name).id, state="done", progress=1.0)
+            store.steps.update_step(conn, store.steps.find_step(conn, video_id, name).id, state="done", progress=1.0)
 
     set_up(flask_app, given)
     return video_id
@@ -324,7 +332,10 @@ def test_every_control_is_a_44_px_touch_target_on_a_phone(page, two_cut_videos, 
 
 
 def test_a_videos_title_wraps_on_a_line_of_its_own_on_a_phone(page, downloaded, flask_app, artifacts_dir):
-    set_up(flask_app, lambda conn: db.update_video(conn, downloaded, title="Quarterly community update and questions"))
+    set_up(
+        flask_app,
+        lambda conn: store.videos.update_video(conn, downloaded, title="Quarterly community update and questions"),
+    )
     for size in SIZES:
         where = at(page, size)
         page.goto(f"/videos/{downloaded}")

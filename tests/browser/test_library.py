@@ -9,9 +9,12 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
 from operations import library, people
 from pipeline.types import Exchange, Turn
-from store import db
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, segment
 from tests.support.common import wait_until
 from tests.support.voices import voice
@@ -22,18 +25,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 def interview(flask_app, video_id: int, prints: dict, question: str, answer: str) -> int:
     """Set-up only (the pages change it through the API): a transcript, speakers with these voiceprints,
     phase 1 done and one Q&A in which SPEAKER_01 answers."""
-    conn = db.connect_to(flask_app.config["SETTINGS"])
+    conn = store.engine.connect_to(flask_app.config["SETTINGS"])
     try:
-        with db.transaction(conn):
-            db.replace_segments(conn, video_id, [segment(0.0, 1.5, question, "SPEAKER_00"),
+        with store.engine.transaction(conn):
+            store.transcripts.replace_segments(conn, video_id, [segment(0.0, 1.5, question, "SPEAKER_00"),
                                                  segment(1.5, 3.8, answer, "SPEAKER_01")])  # fmt: skip
-            db.replace_turns(conn, video_id, [Turn(0.0, 1.5, "SPEAKER_00"), Turn(1.5, 3.8, "SPEAKER_01")])
-            db.ensure_speakers(conn, video_id, sorted(prints))
+            store.transcripts.replace_turns(
+                conn, video_id, [Turn(0.0, 1.5, "SPEAKER_00"), Turn(1.5, 3.8, "SPEAKER_01")]
+            )
+            store.speakers.ensure_speakers(conn, video_id, sorted(prints))
             people.store_voices(conn, video_id, prints)
             library.create_exchange(conn, video_id, "spkchg_1", "auto",
                                     Exchange(0.0, 3.8, question, "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
-            for step in db.steps_of(conn, [video_id]):
-                db.update_step(conn, step.id, state="done", progress=1.0)
+            for step in store.steps.steps_of(conn, [video_id]):
+                store.steps.update_step(conn, step.id, state="done", progress=1.0)
     finally:
         conn.close()
     return video_id

@@ -11,11 +11,16 @@ from types import SimpleNamespace
 import av
 import pytest
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.speakers
+import store.transcripts
+import store.videos
 from operations import library
 from pipeline import media, subtitles
 from pipeline.errors import StepError
 from pipeline.types import Exchange, Segment, Transcript, Word
-from store import db
 from tasks import clip_steps
 from tests.integration.test_platform_clips import caption_mask, rgb_frames, text_lines
 from tests.support.media_factory import make_talk_video
@@ -44,14 +49,14 @@ def talk(app, app_conn, tmp_path):
         pytest.skip(f"the dev set is not at {SPEECH.parent}")
     source = make_talk_video(tmp_path / "talk.mp4", SPEECH, duration=16.0)
     conn = app_conn
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
-        db.update_video(conn, video_id, title="Harbour talk", duration=16.0, video_path=str(source))
-        db.replace_segments(conn, video_id, [
+        store.videos.update_video(conn, video_id, title="Harbour talk", duration=16.0, video_path=str(source))
+        store.transcripts.replace_segments(conn, video_id, [
             spoken(1.0, 4.0, "So what brought you to the harbour today?", A),
             spoken(4.5, 13.5, "We came for the boats and stayed for the people who build them by hand", B),
         ])  # fmt: skip
-        db.ensure_speakers(conn, video_id, [A, B])
+        store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(1.0, 13.5, "", A, B))
     return SimpleNamespace(video_id=video_id, exchange_id=exchange_id, source=source)
 
@@ -92,14 +97,14 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
     conn = app_conn
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=db.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
         progress=lambda fraction: None,
     )  # fmt: skip
     clip_steps._process_diarization(ctx)
     clip_steps._define_clips(ctx)
     clip_steps._cut_clips(ctx)
 
-    rows = db.list_clips(conn, talk.exchange_id)
+    rows = store.clips.list_clips(conn, talk.exchange_id)
     assert rows and all((row.width, row.height, row.upscaled_from) == (1080, 1920, 720) for row in rows)
     assert all(row.burned_captions for row in rows)
     for row in rows:
@@ -119,9 +124,9 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     """Two lines at most (the words, their English smaller under them), clear of a phone feed's buttons."""
     conn = app_conn
     assert 'value="bilingual"' not in client.get(f"/videos/{talk.video_id}").get_data(as_text=True), "English"
-    with db.transaction(conn):
-        db.update_video(conn, talk.video_id, language="es")
-        db.replace_segments(conn, talk.video_id, [
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, talk.video_id, language="es")
+        store.transcripts.replace_segments(conn, talk.video_id, [
             spoken(1.0, 4.0, "¿Qué te trajo al puerto hoy?", A),
             spoken(4.5, 9.0, "Vinimos por los barcos y nos quedamos por la gente", B),
         ])  # fmt: skip
@@ -129,11 +134,11 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     assert 'value="bilingual"' in page, "offered: the video is not in English"
     look = {"shape": "vertical", "captions": "bilingual"}
     assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).get_json()["caption_style"] == "bilingual"
-    with db.transaction(conn):
-        db.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
+    with store.engine.transaction(conn):
+        store.exchanges.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=db.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
         progress=lambda fraction: None,
     )  # fmt: skip
     clip_steps._process_diarization(ctx)
@@ -142,11 +147,11 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
         clip_steps._cut_clips(ctx)
     english = (Segment(1.0, 4.0, " What brought you to the {harbour} today?"),
                Segment(4.5, 9.0, " We came for the boats and stayed for the people"))  # fmt: skip
-    with db.transaction(conn):
-        db.save_translation(conn, talk.video_id, Transcript(english, "es", 16.0))
+    with store.engine.transaction(conn):
+        store.transcripts.save_translation(conn, talk.video_id, Transcript(english, "es", 16.0))
     clip_steps._cut_clips(ctx)
 
-    row = next(row for row in db.list_clips(conn, talk.exchange_id) if row.kind == "exchange")
+    row = next(row for row in store.clips.list_clips(conn, talk.exchange_id) if row.kind == "exchange")
     ass = Path(row.path).with_suffix(".ass").read_text()
     assert "(harbour)" in ass and "{harbour}" not in ass and "\\N{\\fs39}" in ass, "English under, smaller"
     small = round(subtitles.caption_style("bilingual").english_size * 1080)

@@ -14,10 +14,15 @@ import av
 import numpy as np
 import pytest
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.speakers
+import store.transcripts
+import store.videos
 from operations import library
 from pipeline import framing, media
 from pipeline.types import Exchange, Segment, Word
-from store import db
 from tasks import clip_steps
 from tests.support.framing_labels import shared_face_video
 from tests.support.speech_samples import read_rttm
@@ -52,7 +57,7 @@ def spoken(start: float, end: float, text: str, speaker: str) -> Segment:
 def step_context(app, conn, video_id: int, exchange_id: int, progress: list[float]) -> SimpleNamespace:
     return SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=exchange_id),
-        video=db.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
+        video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
         progress=progress.append,
     )  # fmt: skip
 
@@ -83,16 +88,16 @@ def clip_frame(path: Path, at: float) -> np.ndarray:
 
 def make_qa(conn, video: Path, start: float, end: float, segments: list[Segment], **look) -> tuple[int, int]:
     """A video (MSDWild's clip with its human turns) and one Q&A over [start, end] with this look."""
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/msdwild"))
-        db.update_video(conn, video_id, title="Korea", duration=24.29, video_path=str(video))
-        db.replace_turns(conn, video_id, read_rttm(FACES / "msdwild_00001.rttm"))
-        db.replace_segments(conn, video_id, segments)
-        db.ensure_speakers(conn, video_id, sorted({segment.speaker for segment in segments}))
+        store.videos.update_video(conn, video_id, title="Korea", duration=24.29, video_path=str(video))
+        store.transcripts.replace_turns(conn, video_id, read_rttm(FACES / "msdwild_00001.rttm"))
+        store.transcripts.replace_segments(conn, video_id, segments)
+        store.speakers.ensure_speakers(conn, video_id, sorted({segment.speaker for segment in segments}))
         asker, answerer = segments[0].speaker, segments[-1].speaker
         exchange = Exchange(start, end, segments[0].text, asker, answerer)
         exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", exchange)
-        db.update_exchange(conn, exchange_id, burn_subtitles=0, **look)
+        store.exchanges.update_exchange(conn, exchange_id, burn_subtitles=0, **look)
     return video_id, exchange_id
 
 
@@ -113,7 +118,7 @@ def test_a_vertical_qa_follows_the_host_then_the_boy(app, app_conn, video):
                                     crop_x=0.0)  # fmt: skip
     progress = cut(app, app_conn, video_id, exchange_id)
 
-    rows = db.list_clips(app_conn, exchange_id)
+    rows = store.clips.list_clips(app_conn, exchange_id)
     assert len(rows) > 1 and all((row.width, row.height) == (1080, 1920) for row in rows)
     for row in rows:
         info = media.probe(row.path)
@@ -138,7 +143,7 @@ def test_a_fixed_crop_stays_where_it_was_put_and_looks_for_no_faces(app, app_con
     with caplog.at_level("INFO", logger="pipeline.faces"):
         cut(app, app_conn, video_id, exchange_id)
     assert not [record for record in caplog.records if record.name == "pipeline.faces"]
-    (row, *_) = db.list_clips(app_conn, exchange_id)
+    (row, *_) = store.clips.list_clips(app_conn, exchange_id)
     right_edge = 1280 - framing.crop_size(1280, 720)[0]
     assert abs(crop_left_edge(clip_frame(Path(row.path), 2.0), video, row.start_time + 2.0) - right_edge) <= SCALE
 

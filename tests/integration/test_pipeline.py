@@ -224,10 +224,10 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
 
 def _clip_path(api, clip_id: int) -> Path:
     with api.application.app_context():
+        import store.clips
         from routes import get_db
-        from store import db
 
-        return Path(db.get_clip(get_db(), clip_id).path)
+        return Path(store.clips.get_clip(get_db(), clip_id).path)
 
 
 def test_recutting_replaces_files_and_leaves_no_orphans(api, sample_video):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import store.engine
 from app import create_app
-from store import db
 from tasks.reconcile import Reconciler
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_factory import MediaServer, run_ffmpeg
@@ -125,7 +125,7 @@ def test_deleting_a_video_while_it_is_transcribed_stops_it_and_keeps_it_gone(api
         time.sleep(8)  # long enough for the task to notice, or to finish and try to write
         assert api.get(f"/api/videos/{video_id}").status_code == 404
         assert not folder.exists()
-        conn = db.connect_to(settings)
+        conn = store.engine.connect_to(settings)
         assert conn.execute("SELECT COUNT(*) FROM segments WHERE video_id = ?", (video_id,)).fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM steps WHERE video_id = ?", (video_id,)).fetchone()[0] == 0
         conn.close()

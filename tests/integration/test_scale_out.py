@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import store.engine
+import store.steps
 from app import create_app
 from operations import library
 from pipeline.media import ffmpeg_binary, probe
-from store import db
 from tasks.reconcile import Reconciler
 from tests.support.common import AUTH_ENV, wait_until
 from tests.support.media_factory import MediaServer, run_ffmpeg
@@ -26,11 +27,11 @@ def web_app(settings_env, own_database_env, redis_client):
 
 def lost_step(app) -> int:
     """A transcription marked running by a task no worker has: what a host that died leaves behind."""
-    conn = db.connect_to(app.config["SETTINGS"])
-    with db.transaction(conn):
+    conn = store.engine.connect_to(app.config["SETTINGS"])
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
-        step = db.find_step(conn, video_id, "transcribe")
-        db.update_step(conn, step.id, state="running", task_id="lost-with-its-host", attempts=1)
+        step = store.steps.find_step(conn, video_id, "transcribe")
+        store.steps.update_step(conn, step.id, state="running", task_id="lost-with-its-host", attempts=1)
     conn.close()
     return step.id
 
@@ -42,8 +43,8 @@ def test_one_reconciler_leads_and_a_lost_step_is_queued_again_once(web_app, redi
     try:
         passes = [(first.run_once(), second.run_once()) for _ in range(2)]
         assert passes == [(True, False)] * 2  # the second stands by while the first holds the lease
-        conn = db.connect_to(settings)
-        step = db.get_step(conn, step_id)
+        conn = store.engine.connect_to(settings)
+        step = store.steps.get_step(conn, step_id)
         assert step.state == "queued" and step.task_id != "lost-with-its-host"
         assert redis_client.llen("compute") == 1  # one message for it, not one per web process
 
@@ -118,7 +119,7 @@ def test_two_hosts_share_only_redis_postgresql_and_a_folder(tmp_path, redis_url,
         assert f"video {video_id}: {name} started" in host_b_log
         assert f"video {video_id}: {name} done" in host_b_log
     # ...the database names files relative to the shared folder, which each host mounts where it likes...
-    conn = db.connect(shared["DATABASE_URL"])
+    conn = store.engine.connect(shared["DATABASE_URL"])
     stored = [*conn.execute("SELECT video_path, audio_path, thumbnail_path FROM videos").fetchone(),
               *(value for row in conn.execute("SELECT path, srt_path, vtt_path, poster_path FROM clips")
                 for value in row)]  # fmt: skip

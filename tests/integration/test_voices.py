@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import store.engine
+import store.schema
+import store.speakers
 from config import ROOT
 from operations import library, people
 from pipeline import media, voiceprints
 from pipeline.types import Turn
-from store import db
 from tests.support.speech_samples import read_rttm, sample_dir
 
 pytestmark = pytest.mark.integration
@@ -43,20 +45,20 @@ def part(samples: np.ndarray, turns: list[Turn], start: float, end: float) -> tu
 def episode(conn, name: str, samples: np.ndarray, turns: list[Turn]) -> int:
     """A video whose speakers are the recording's reference speakers, with their voiceprints."""
     prints = voiceprints.voiceprints(samples, turns, device="cpu")
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{name}"))
-        db.ensure_speakers(conn, video_id, sorted({turn.speaker for turn in turns}))
+        store.speakers.ensure_speakers(conn, video_id, sorted({turn.speaker for turn in turns}))
         people.store_voices(conn, video_id, prints)
     return video_id
 
 
 def suggestions(conn, video_id: int) -> dict[str, int | None]:
-    return {row.label: row.suggested_person_id for row in db.get_speakers(conn, video_id)}
+    return {row.label: row.suggested_person_id for row in store.speakers.get_speakers(conn, video_id)}
 
 
 @pytest.fixture(scope="module")
 def library_of_voices(tmp_path_factory, devset):
-    conn = db.open_database(tmp_path_factory.mktemp("voices") / "clipper.db")
+    conn = store.schema.open_database(tmp_path_factory.mktemp("voices") / "clipper.db")
     call = media.read_samples(devset / f"{CALL}.wav")
     turns = list(read_rttm(devset / f"{CALL}.rttm"))
     middle = len(call) / media.MODEL_SAMPLE_RATE / 2
@@ -66,7 +68,7 @@ def library_of_voices(tmp_path_factory, devset):
     others = [episode(conn, "radio", radio, list(read_rttm(devset / "radio_phonein_paa.rttm")))]
     sample = media.read_samples(sample_dir() / "sample.wav")
     others.append(episode(conn, "sample", sample, list(read_rttm(sample_dir() / "sample.rttm"))))
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         agent = people.name_speaker(conn, first, "agent", "Pat the agent", remember=True).person
         caller = people.name_speaker(conn, first, "caller", "Sam the caller", remember=True).person
     return conn, second, others, agent, caller
@@ -77,7 +79,7 @@ def test_the_agent_is_recognised_in_the_second_half_of_the_call(library_of_voice
     # The caller says about a second in the second half with nobody else talking: too little for a
     # voiceprint, so nobody is suggested for them rather than a guess.
     assert suggestions(conn, second) == {"agent": agent.id, "caller": None}
-    assert db.voiced_labels(conn, second) == {"agent"}
+    assert store.speakers.voiced_labels(conn, second) == {"agent"}
 
 
 def test_nobody_of_the_call_is_suggested_for_other_voices(library_of_voices):

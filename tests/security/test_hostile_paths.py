@@ -8,26 +8,28 @@ from pathlib import Path
 
 import pytest
 
+import store.engine
+import store.videos
 from operations import library
 from pipeline.download import DownloadError, fetch
 from pipeline.netguard import parse_networks
-from store import db, layout
+from store import layout
 from tests.support.media_factory import make_video
 
 
 @pytest.fixture
 def video_id(app) -> int:
-    conn = db.connect_to(app.config["SETTINGS"])
-    with db.transaction(conn):
+    conn = store.engine.connect_to(app.config["SETTINGS"])
+    with store.engine.transaction(conn):
         new_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
     conn.close()
     return new_id
 
 
 def point_video_at(app, video_id: int, path: str) -> None:
-    conn = db.connect_to(app.config["SETTINGS"])
-    with db.transaction(conn):
-        db.update_video(conn, video_id, video_path=path)
+    conn = store.engine.connect_to(app.config["SETTINGS"])
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, video_path=path)
     conn.close()
 
 

@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store import db
+import store.engine
+import store.exchanges
+import store.videos
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -130,16 +132,16 @@ def test_process_must_be_a_boolean(client, video_id):
 
 
 def test_a_refused_cut_does_not_store_burn_subtitles(app, client, video_id):
-    conn = db.connect_to(app.config["SETTINGS"])
-    with db.transaction(conn):
-        db.update_video(conn, video_id, duration=60.0)
+    conn = store.engine.connect_to(app.config["SETTINGS"])
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, duration=60.0)
     created = client.post(f"/api/videos/{video_id}/exchanges", json={"start": 0, "end": 5})
     exchange_id = created.get_json()["exchange"]["id"]
     wrong_type = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json={"burn_subtitles": "false"})
     assert wrong_type.status_code == 400 and "burn_subtitles" in wrong_type.get_json()["error"]
     blocked = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json={"burn_subtitles": True})
     assert blocked.status_code == 409, "define_clips has not run"
-    assert db.get_exchange(conn, exchange_id).burn_subtitles is None, "a refused request changes nothing"
+    assert store.exchanges.get_exchange(conn, exchange_id).burn_subtitles is None, "a refused request changes nothing"
     conn.close()
 
 

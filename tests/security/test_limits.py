@@ -66,9 +66,14 @@ def test_the_audio_step_refuses_to_fill_the_disk(tmp_path, long_audio):
 
 
 def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
+    import store.clips
+    import store.engine
+    import store.exchanges
+    import store.schema
+    import store.videos
     from operations import library
     from pipeline.types import Exchange
-    from store import db, layout
+    from store import layout
     from tasks.clip_steps import _cut_clips
     from tests.support.media_factory import make_video
 
@@ -76,16 +81,20 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
         {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", "MIN_FREE_DISK_MB": str(10**8)}, tmp_path
     )
     source = make_video(tmp_path / "talk.mp4", 320, 240, duration=3)
-    conn = db.open_database(settings.database, settings.data_dir)
-    with db.transaction(conn):
+    conn = store.schema.open_database(settings.database, settings.data_dir)
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
-        db.update_video(conn, video_id, video_path=str(source), duration=3.0)
-        exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 3.0, "Q?", "", ""))
-        db.replace_clips(conn, exchange_id, [{"position": 1, "kind": "exchange", "start_time": 0.0, "end_time": 3.0}])
+        store.videos.update_video(conn, video_id, video_path=str(source), duration=3.0)
+        exchange_id = store.exchanges.insert_exchange(
+            conn, video_id, "man_1", "manual", Exchange(0.0, 3.0, "Q?", "", "")
+        )
+        store.clips.replace_clips(
+            conn, exchange_id, [{"position": 1, "kind": "exchange", "start_time": 0.0, "end_time": 3.0}]
+        )
     earlier = layout.exchange_dir(settings.processed_clips_dir, video_id, exchange_id) / "clip_01_exchange.mp4"
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"an earlier cut")
-    video, step = db.get_video(conn, video_id), SimpleNamespace(exchange_id=exchange_id)
+    video, step = store.videos.get_video(conn, video_id), SimpleNamespace(exchange_id=exchange_id)
     ctx = SimpleNamespace(settings=settings, conn=conn, video=video, video_id=video_id, step=step, progress=print)
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         _cut_clips(ctx)
@@ -182,16 +191,26 @@ def test_a_short_upload_whose_header_gives_no_length_is_kept_with_its_measured_l
 
 def _stored_audio_context(tmp_path: Path, source: Path, duration: float | None) -> SimpleNamespace:
     """The audio step's context for a video stored with `duration`, as its upload or download recorded it."""
+    import store.clips
+    import store.engine
+    import store.exchanges
+    import store.schema
+    import store.videos
     from operations import library
-    from store import db
 
     settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", **LIMIT}, tmp_path)
-    conn = db.open_database(settings.database, settings.data_dir)
-    with db.transaction(conn):
+    conn = store.schema.open_database(settings.database, settings.data_dir)
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"upload:{source.name}"))
-        db.update_video(conn, video_id, video_path=str(source), duration=duration, thumbnail_path="x.jpg")
-    return SimpleNamespace(settings=settings, conn=conn, video=db.get_video(conn, video_id), video_id=video_id,
-                           progress=lambda fraction: None, publish_video=lambda: None)  # fmt: skip
+        store.videos.update_video(conn, video_id, video_path=str(source), duration=duration, thumbnail_path="x.jpg")
+    return SimpleNamespace(
+        settings=settings,
+        conn=conn,
+        video=store.videos.get_video(conn, video_id),
+        video_id=video_id,
+        progress=lambda fraction: None,
+        publish_video=lambda: None,
+    )
 
 
 @pytest.mark.parametrize("name", ["piped", "tick", "claims5s", "zero_ts"])
@@ -210,7 +229,11 @@ def test_the_audio_step_stops_decoding_past_the_limit_and_keeps_no_wav(tmp_path,
 
 
 def test_the_audio_step_records_what_it_decoded_when_the_header_claimed_less(tmp_path):
-    from store import db
+    import store.clips
+    import store.engine
+    import store.exchanges
+    import store.schema
+    import store.videos
     from tasks.video_steps import _audio
 
     run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=6", "-c:a", "libopus", str(tmp_path / "6s.webm"))
@@ -218,7 +241,7 @@ def test_the_audio_step_records_what_it_decoded_when_the_header_claimed_less(tmp
     source.write_bytes(_claiming((tmp_path / "6s.webm").read_bytes(), 2))
     ctx = _stored_audio_context(tmp_path, source, probe(source).duration)
     _audio(ctx)
-    video = db.get_video(ctx.conn, ctx.video_id)
+    video = store.videos.get_video(ctx.conn, ctx.video_id)
     ctx.conn.close()
     assert probe(video.audio_path).duration == pytest.approx(6, abs=0.1)
     assert video.duration == pytest.approx(6, abs=0.1), "the decoded length, not the header's 2 s"

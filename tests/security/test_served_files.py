@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+import store.engine
+import store.videos
 from operations import library
 from pipeline.download import Downloaded, fetch
 from pipeline.netguard import parse_networks
-from store import db, layout
+from store import layout
 from tests.security.conftest import RecordingServer, send, send_file
 from tests.support.media_factory import make_video, run_ffmpeg
 from tests.support.upload_client import upload
@@ -54,10 +56,10 @@ def test_an_svg_thumbnail_is_never_kept_as_svg(tmp_path, mp4):
 
 
 def _video_with(app, **paths: str) -> int:
-    conn = db.connect_to(app.config["SETTINGS"])
-    with db.transaction(conn):
+    conn = store.engine.connect_to(app.config["SETTINGS"])
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
-        db.update_video(conn, video_id, **paths)
+        store.videos.update_video(conn, video_id, **paths)
     conn.close()
     return video_id
 

@@ -1,4 +1,6 @@
-from store import db
+import store.engine
+import store.steps
+import store.videos
 from tests.support.common import AUTH_ENV
 
 
@@ -32,7 +34,7 @@ def test_bad_urls_are_rejected_and_make_no_rows(client, app):
     with app.app_context():
         from routes import get_db
 
-        assert db.count_videos(get_db()) == 1
+        assert store.videos.count_videos(get_db()) == 1
 
 
 def test_all_bad_is_a_400_with_reasons(client):
@@ -156,11 +158,11 @@ def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
     video_id = submit(client, ["https://example.org/cancel-me"]).get_json()["videos"][0]["id"]
     assert client.post(f"/api/videos/{video_id}/steps/download/cancel").get_json()["step"]["state"] == "pending"
     assert client.post(f"/api/videos/{video_id}/steps/download/cancel").status_code == 409
-    conn = db.connect_to(app.config["SETTINGS"])
+    conn = store.engine.connect_to(app.config["SETTINGS"])
     try:
-        for step in db.steps_of(conn, [video_id]):
-            db.update_step(conn, step.id, state="done", progress=1.0)
-        with db.transaction(conn):
+        for step in store.steps.steps_of(conn, [video_id]):
+            store.steps.update_step(conn, step.id, state="done", progress=1.0)
+        with store.engine.transaction(conn):
             exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     finally:
         conn.close()

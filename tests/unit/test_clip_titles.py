@@ -7,9 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
+import store.clips
+import store.engine
+import store.schema
+import store.speakers
+import store.transcripts
+import store.videos
 from operations import library, presenters
 from pipeline.types import Exchange, Segment, Word
-from store import db, migrations
+from store import migrations
 from tasks import clip_steps
 
 A, B = "SPEAKER_00", "SPEAKER_01"
@@ -70,20 +76,20 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
         spoken(5.5, 11.0, "It is real in some fields.", B),
         spoken(12.5, 18.0, "And it gets better every year.", B),  # a pause: still the same turn
     ]
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
-        db.update_video(conn, video_id, title="Harbour talk", duration=60.0)
-        db.replace_segments(conn, video_id, segments)
-        db.ensure_speakers(conn, video_id, [A, B])
+        store.videos.update_video(conn, video_id, title="Harbour talk", duration=60.0)
+        store.transcripts.replace_segments(conn, video_id, segments)
+        store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0.0, 18.0, QUESTION, A, B))
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=exchange_id),
-        video=db.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
+        video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
     )  # fmt: skip
     clip_steps._process_diarization(ctx)
     clip_steps._define_clips(ctx)
 
-    rows = db.list_clips(conn, exchange_id)
+    rows = store.clips.list_clips(conn, exchange_id)
     assert [(row.kind, row.speaker) for row in rows] == [("exchange", None), ("speaker", A), ("speaker", B)]
     assert {row.title for row in rows} == {SHORT}
     body = client.get(f"/api/exchanges/{exchange_id}/clips").get_json()
@@ -92,30 +98,30 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
                       "How real is artificial intelligence today, and… — Speaker 2"]  # fmt: skip
     assert all(item["download_name"].startswith("How_real_is_artificial_intelligence") for item in body["clips"])
 
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         for row in rows:
             mp4 = tmp_path / f"{row.id}.mp4"
             mp4.write_bytes(b"mp4")
-            db.update_clip(conn, row.id, path=str(mp4))
+            store.clips.update_clip(conn, row.id, path=str(mp4))
     html = client.get(f"/clips?video={video_id}").get_data(as_text=True)
     assert html.count(f'clip-title">{SHORT}<') == 1 and html.count("clip-title") == 3
     assert (library.clips_in_library(conn, video_id)[0].title or "").startswith("How real")
 
 
 def test_clips_planned_before_titles_take_their_question(database_location, monkeypatch):
-    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS[:10])
-    conn = db.open_database(database_location)
-    with db.transaction(conn):
-        video_id = db.insert_video(conn, url="https://example.org/v", resolution="720")
+    monkeypatch.setattr(store.schema, "MIGRATIONS", migrations.MIGRATIONS[:10])
+    conn = store.schema.open_database(database_location)
+    with store.engine.transaction(conn):
+        video_id = store.videos.insert_video(conn, url="https://example.org/v", resolution="720")
         exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
         conn.execute(
             "INSERT INTO clips (exchange_id, position, kind, start_time, end_time, created_at) "
             "VALUES (?, 0, 'exchange', 0, 9, ?)",
-            (exchange_id, db.now()),
+            (exchange_id, store.engine.now()),
         )
     conn.close()
-    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS)
-    conn = db.open_database(database_location)
-    (row,) = db.list_clips(conn, exchange_id)
+    monkeypatch.setattr(store.schema, "MIGRATIONS", migrations.MIGRATIONS)
+    conn = store.schema.open_database(database_location)
+    (row,) = store.clips.list_clips(conn, exchange_id)
     assert row.title == "Why?" and presenters.clip_title(row, None, "spkchg_1") == "Why?"
     conn.close()

@@ -7,9 +7,13 @@ import re
 
 import pytest
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.speakers
+import store.videos
 from operations import library, presenters
 from pipeline.types import Exchange, Turn
-from store import db
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 
@@ -21,11 +25,11 @@ def conn(app_conn):
 
 def interview(conn, tmp_path, title: str) -> int:
     """A video whose one Q&A is cut: a whole-Q&A clip and a clip of each speaker (A asks, B answers)."""
-    with db.transaction(conn):
-        video_id = db.insert_video(conn, url=f"https://example.org/{title}", resolution="720", title=title)
-        db.ensure_speakers(conn, video_id, [A, B])
+    with store.engine.transaction(conn):
+        video_id = store.videos.insert_video(conn, url=f"https://example.org/{title}", resolution="720", title=title)
+        store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
-        db.replace_exchange_segments(conn, exchange_id, [Turn(0, 3, A), Turn(3, 9, B)])
+        store.exchanges.replace_exchange_segments(conn, exchange_id, [Turn(0, 3, A), Turn(3, 9, B)])
         clips = [("exchange", None, 0, 9), ("speaker", A, 0, 3), ("speaker", B, 3, 9)]
         rows = [
             {"position": n, "kind": kind, "speaker": who, "start_time": start, "end_time": end,
@@ -34,7 +38,7 @@ def interview(conn, tmp_path, title: str) -> int:
         ]  # fmt: skip
         for row in rows:
             (tmp_path / row["path"]).write_bytes(b"mp4")
-        db.replace_clips(conn, exchange_id, rows)
+        store.clips.replace_clips(conn, exchange_id, rows)
     return video_id
 
 
@@ -42,9 +46,9 @@ def interview(conn, tmp_path, title: str) -> int:
 def two_videos(conn, tmp_path) -> tuple[int, int, int]:
     """Two interviews; in the first, the answerer is Ada of the speaker library."""
     first, second = interview(conn, tmp_path, "Harbour talk"), interview(conn, tmp_path, "Board meeting")
-    with db.transaction(conn):
-        person_id = db.insert_person(conn, "Ada Lovelace")
-        db.link_speaker(conn, first, B, person_id, "Ada Lovelace")
+    with store.engine.transaction(conn):
+        person_id = store.speakers.insert_person(conn, "Ada Lovelace")
+        store.speakers.link_speaker(conn, first, B, person_id, "Ada Lovelace")
     return first, second, person_id
 
 

@@ -11,12 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import store.clips
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library
 from pipeline import corrections, waveform
 from pipeline.alignment import word_gaps
 from pipeline.exchanges import marked_exchange, sentence_around
 from pipeline.types import Segment, Transcript, Word
-from store import db
 
 
 def say(speaker: str | None, start: float, end: float, text: str, lead: str = "") -> Segment:
@@ -149,14 +154,16 @@ def clip_row(start: float, end: float, position: int = 0, kind: str = "exchange"
 
 def transcribed(conn, lines=LINES) -> int:
     """A video whose phase 1 is done, with this transcript (the one Whisper gave kept too) and speakers."""
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
-        db.update_video(conn, video_id, title="Talk", duration=20.0)
-        db.replace_segments(conn, video_id, lines)
-        db.save_raw_transcript(conn, video_id, Transcript(tuple(unlabelled(s) for s in lines), "en", 20.0))
-        db.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
-        for step in db.steps_of(conn, [video_id]):
-            db.update_step(conn, step.id, state="done", progress=1.0)
+        store.videos.update_video(conn, video_id, title="Talk", duration=20.0)
+        store.transcripts.replace_segments(conn, video_id, lines)
+        store.transcripts.save_raw_transcript(
+            conn, video_id, Transcript(tuple(unlabelled(s) for s in lines), "en", 20.0)
+        )
+        store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
+        for step in store.steps.steps_of(conn, [video_id]):
+            store.steps.update_step(conn, step.id, state="done", progress=1.0)
     return video_id
 
 
@@ -166,9 +173,9 @@ def test_a_hand_made_qa_and_a_trim_take_their_question_from_the_words_in_them(cl
     created = client.post(f"/api/videos/{video_id}/exchanges", json={"start": teri, "end": 9.0}).get_json()["exchange"]
     assert created["question"] == "Teri, how can I help you?"  # not "and that was the end of it."
     assert (created["asker"], created["answerer"]) == ("SPEAKER_00", "SPEAKER_01")
-    with db.transaction(conn):  # as if it had been cut
-        for step in db.exchange_steps(conn, [created["id"]]):
-            db.update_step(conn, step.id, state="done", progress=1.0, attempts=1)
+    with store.engine.transaction(conn):  # as if it had been cut
+        for step in store.steps.exchange_steps(conn, [created["id"]]):
+            store.steps.update_step(conn, step.id, state="done", progress=1.0, attempts=1)
     trimmed = client.patch(f"/api/exchanges/{created['id']}", json={"start": 9.0, "end": 15.0}).get_json()
     assert trimmed["question"] == "Why the radio clock?"  # the question follows the range
     assert {step["state"] for step in trimmed["steps"]} == {"stale"}
@@ -185,10 +192,12 @@ def test_cut_again_always_starts_something_and_says_what(client, conn):
     assert first.get_json()["steps"][0]["name"] == "process_diarization"
     busy = client.post(f"/api/exchanges/{made['id']}/cut").get_json()
     assert busy["steps"] == [] and "being cut already" in busy["message"]
-    with db.transaction(conn):  # cut, with two clips; then only the look changed
-        for step in db.exchange_steps(conn, [made["id"]]):
-            db.update_step(conn, step.id, state="done" if step.name != "cut_clips" else "stale", attempts=1)
-        db.replace_clips(conn, made["id"], [clip_row(3.0 + n, 4.0 + n, n, "speaker", "SPEAKER_00") for n in range(2)])
+    with store.engine.transaction(conn):  # cut, with two clips; then only the look changed
+        for step in store.steps.exchange_steps(conn, [made["id"]]):
+            store.steps.update_step(conn, step.id, state="done" if step.name != "cut_clips" else "stale", attempts=1)
+        store.clips.replace_clips(
+            conn, made["id"], [clip_row(3.0 + n, 4.0 + n, n, "speaker", "SPEAKER_00") for n in range(2)]
+        )
     again = client.post(f"/api/exchanges/{made['id']}/cut").get_json()
     assert again["message"] == "Cutting Manual Q&A 1 again: 2 clips" and again["steps"][0]["name"] == "cut_clips"
     assert client.post("/api/exchanges/987654/cut").status_code == 404
@@ -197,10 +206,10 @@ def test_cut_again_always_starts_something_and_says_what(client, conn):
 def test_clips_cut_before_a_trim_are_marked_out_of_date_with_cut_again(client, conn):
     video_id = transcribed(conn)
     made = client.post(f"/api/videos/{video_id}/exchanges", json={"start": 3.0, "end": 9.0}).get_json()["exchange"]
-    with db.transaction(conn):
-        for step in db.exchange_steps(conn, [made["id"]]):
-            db.update_step(conn, step.id, state="done", progress=1.0, attempts=1)
-        db.replace_clips(conn, made["id"], [clip_row(3.0, 9.0)])
+    with store.engine.transaction(conn):
+        for step in store.steps.exchange_steps(conn, [made["id"]]):
+            store.steps.update_step(conn, step.id, state="done", progress=1.0, attempts=1)
+        store.clips.replace_clips(conn, made["id"], [clip_row(3.0, 9.0)])
     assert "clips-out-of-date" not in client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
     assert client.patch(f"/api/exchanges/{made['id']}", json={"start": 4.0}).status_code == 200
     clips = client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
@@ -210,11 +219,13 @@ def test_clips_cut_before_a_trim_are_marked_out_of_date_with_cut_again(client, c
 def test_a_corrected_line_reaches_search_subtitles_questions_and_the_transcript_whisper_gave(client, conn):
     video_id = transcribed(conn)
     made = client.post(f"/api/videos/{video_id}/exchanges", json={"start": 3.0, "end": 9.0}).get_json()["exchange"]
-    (segment_id,) = [sid for sid, s in zip(db.segment_ids(conn, video_id), LINES, strict=True) if s is LINES[1]]
-    with db.transaction(conn):
-        db.replace_clips(conn, made["id"], [clip_row(3.0, 9.0)])
-        (clip,) = db.list_clips(conn, made["id"])
-        db.update_clip(conn, clip.id, burned_captions=1)
+    (segment_id,) = [
+        sid for sid, s in zip(store.transcripts.segment_ids(conn, video_id), LINES, strict=True) if s is LINES[1]
+    ]
+    with store.engine.transaction(conn):
+        store.clips.replace_clips(conn, made["id"], [clip_row(3.0, 9.0)])
+        (clip,) = store.clips.list_clips(conn, made["id"])
+        store.clips.update_clip(conn, clip.id, burned_captions=1)
     url = f"/api/videos/{video_id}/segments/{segment_id}"
     fixed = client.patch(url, json={"text": "So Terry, how can I help you?"})
     assert fixed.status_code == 200 and fixed.get_json()["segment"]["text"] == "So Terry, how can I help you?"
@@ -222,8 +233,8 @@ def test_a_corrected_line_reaches_search_subtitles_questions_and_the_transcript_
     assert client.get("/api/search?q=Terry").get_json()["hits"][0]["text"] == "So Terry, how can I help you?"
     assert client.get("/api/search?q=Teri").get_json()["hits"] == []
     assert client.get(f"/api/exchanges/{made['id']}").get_json()["question"] == "So Terry, how can I help you?"
-    assert db.list_clips(conn, made["id"])[0].captions_out_of_date
-    assert "Terry" in " ".join(s.text for s in db.get_raw_transcript(conn, video_id).segments)
+    assert store.clips.list_clips(conn, made["id"])[0].captions_out_of_date
+    assert "Terry" in " ".join(s.text for s in store.transcripts.get_raw_transcript(conn, video_id).segments)
     assert "Terry" in client.get(f"/api/videos/{video_id}/transcript.srt").get_data(as_text=True)
     word = client.patch(f"{url}/words/1", json={"text": "Terri,"})
     assert word.status_code == 200 and word.get_json()["segment"]["text"] == "So Terri, how can I help you?"
@@ -263,8 +274,8 @@ def test_the_waveform_endpoint_serves_a_stretch_and_says_when_there_is_no_audio(
     video_id = transcribed(conn)
     assert client.get(f"/api/videos/{video_id}/waveform").status_code == 409
     wav = wav_file(tmp_path / "audio.wav", 3.0)
-    with db.transaction(conn):
-        db.update_video(conn, video_id, audio_path=str(wav))
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, audio_path=str(wav))
     body = client.get(f"/api/videos/{video_id}/waveform?start=0.5&end=1.5").get_json()
     assert (body["per_second"], body["start"], len(body["peaks"])) == (50, 0.5, 50)
     assert body["peaks"][0] == 0 and body["peaks"][-1] > 100

@@ -183,6 +183,31 @@ def test_quick_back_and_forth_gets_the_split_layout_with_the_left_face_on_top():
     assert framing.face_inside(split, path, (0.82 * W, 0.25 * H, 0.88 * W, 0.35 * H))
 
 
+def test_the_camera_goes_to_the_next_speaker_in_the_pause_before_their_first_word():
+    turns = [Turn(0, 4, "A"), Turn(4.3, 8, "B"), Turn(10, 14, "A")]  # a short pause, then a long one
+    path = framing.plan(two_people(turns, 14.0, left=0.25, right=0.75), turns)
+    lead_in = framing.FramingOptions.lead_in
+    assert abs(centre_x(path, 3.9) - 0.25 * W) < 5 and abs(centre_x(path, 4.1) - 0.75 * W) < 5
+    assert abs(centre_x(path, 10 - lead_in - 0.2) - 0.75 * W) < 5  # a long pause holds the last speaker...
+    assert abs(centre_x(path, 10 - lead_in + 0.1) - 0.25 * W) < 5  # ...until just before the next one talks
+    assert framing.steadiness(path) == 0
+
+
+def test_a_face_talking_under_another_label_gets_the_split_layout_until_the_labels_agree():
+    heard = [Turn(0, 4, "A"), Turn(4, 7, "B"), Turn(7, 12, "A")]  # who really talks (their mouths move)
+    labelled = [Turn(0, 4, "A"), Turn(4, 5, "B"), Turn(5, 9, "A"), Turn(9, 12, "B")]  # B's edges wrong
+    path = framing.plan(two_people(heard, 12.0, left=0.2, right=0.8), labelled)
+    layouts = [view.layout for view in path.views]
+    assert layouts[int(2 * FPS)] == ONE and abs(centre_x(path, 2) - 0.2 * W) < 5
+    assert layouts[int(6 * FPS)] == TWO  # labels say A, B's mouth moves: both are shown
+    assert layouts[int(11 * FPS)] == ONE
+    split = path.views[int(6 * FPS)]
+    assert framing.face_inside(split, path, (0.17 * W, 0.25 * H, 0.23 * W, 0.35 * H))
+    assert framing.face_inside(split, path, (0.77 * W, 0.25 * H, 0.83 * W, 0.35 * H))
+    switches = sum(a.layout != b.layout for a, b in zip(path.views, path.views[1:], strict=False))
+    assert switches <= 4 and framing.steadiness(path) == 0
+
+
 def test_no_face_shows_the_whole_picture_or_a_centred_crop():
     frames = tuple(Frame(i / 5, ()) for i in range(25))
     footage = Footage(W, H, FPS, 5.0, frames)

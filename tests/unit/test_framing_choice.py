@@ -3,16 +3,20 @@ JSON and on the page, refused with a clear 400 when unknown; crops placed by han
 
 from __future__ import annotations
 
+import store.engine
+import store.exchanges
+import store.schema
+import store.videos
 from operations import library
 from pipeline.types import Exchange
-from store import db, migrations
+from store import migrations
 
 
 def make_exchange(app, client) -> tuple[int, int]:
     video_id = client.post("/api/videos", json={"urls": ["https://example.org/framing"]}).get_json()["videos"][0]["id"]
-    conn = db.connect_to(app.config["SETTINGS"])
+    conn = store.engine.connect_to(app.config["SETTINGS"])
     try:
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     finally:
         conn.close()
@@ -44,16 +48,16 @@ def test_framing_is_stored_shown_and_checked(app, client):
 
 def test_crops_placed_by_hand_before_framing_stay_fixed(database_location, monkeypatch):
     before = next(index for index, step in enumerate(migrations.MIGRATIONS) if "framing" in str(step))
-    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS[:before])
-    conn = db.open_database(database_location)
-    with db.transaction(conn):
-        video_id = db.insert_video(conn, url="https://example.org/v", resolution="720")
+    monkeypatch.setattr(store.schema, "MIGRATIONS", migrations.MIGRATIONS[:before])
+    conn = store.schema.open_database(database_location)
+    with store.engine.transaction(conn):
+        video_id = store.videos.insert_video(conn, url="https://example.org/v", resolution="720")
         placed = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", "A", "B"))
         centred = library.create_exchange(conn, video_id, "spkchg_2", "auto", Exchange(10, 19, "How?", "A", "B"))
         conn.execute("UPDATE exchanges SET shape = 'vertical', crop_x = 0.2 WHERE id = ?", (placed,))
     conn.close()
-    monkeypatch.setattr(db, "MIGRATIONS", migrations.MIGRATIONS)
-    conn = db.open_database(database_location)
-    assert db.get_exchange(conn, placed).framing == "fixed"
-    assert db.get_exchange(conn, centred).framing == "follow"
+    monkeypatch.setattr(store.schema, "MIGRATIONS", migrations.MIGRATIONS)
+    conn = store.schema.open_database(database_location)
+    assert store.exchanges.get_exchange(conn, placed).framing == "fixed"
+    assert store.exchanges.get_exchange(conn, centred).framing == "follow"
     conn.close()

@@ -8,6 +8,11 @@ from dataclasses import replace
 
 import pytest
 
+import store.engine
+import store.search
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library, steps
 from pipeline import languages, subtitles
 from pipeline.exchanges import (
@@ -18,7 +23,6 @@ from pipeline.exchanges import (
     marked_exchange,
 )
 from pipeline.types import Segment, Transcript, Word
-from store import db
 
 QUESTIONS = {
     "es": ["¿Qué tal estáis?", "Qué opinas de eso", "Y bueno, ¿cómo llegaste aquí", "Por qué lo hiciste",
@@ -114,10 +118,10 @@ def test_a_spanish_interview_gives_its_exchanges_with_spanish_rules():
 
 
 def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_conn):
-    with db.transaction(app_conn):
+    with store.engine.transaction(app_conn):
         video_id = library.create_video(app_conn, library.VideoRequest(url="https://example.org/entrevista"))
-        db.update_video(app_conn, video_id, title="Entrevista", language="es", duration=30.0)
-        db.replace_segments(app_conn, video_id, [
+        store.videos.update_video(app_conn, video_id, title="Entrevista", language="es", duration=30.0)
+        store.transcripts.replace_segments(app_conn, video_id, [
             say("A", 0.0, 2.0, "¿Vendrás a México?"), say("B", 2.5, 5.0, "Sí, en verano."),
             say("A", 10.0, 12.0, "Dónde vives tú."), say("A", 12.2, 14.0, "Yo vivo en Madrid."),
             say("B", 14.5, 19.0, "En Sevilla, con mi familia."),
@@ -129,7 +133,7 @@ def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_
     assert [(e["question"], e["asker"], e["answerer"]) for e in made] == [
         ("¿Vendrás a México?", "A", "B"), ("Dónde vives tú.", "A", "B"),
     ]  # fmt: skip
-    english = marked_exchange(db.get_segments(app_conn, video_id), 10.0, 19.0)
+    english = marked_exchange(store.transcripts.get_segments(app_conn, video_id), 10.0, 19.0)
     assert english.question == "Dónde vives tú. Yo vivo en Madrid.", "English rules hear no question in it"
     trimmed = client.patch(f"/api/exchanges/{made[1]['id']}", json={"start": 10.0, "end": 18.0}).get_json()
     assert trimmed["question"] == "Dónde vives tú.", "a trim is judged in Spanish too"
@@ -139,17 +143,19 @@ def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_
 
 
 def _video(conn, title: str, language: str | None, lines: list[str]) -> int:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
-        db.update_video(conn, video_id, title=title, language=language)
-        db.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text) for n, text in enumerate(lines)])
+        store.videos.update_video(conn, video_id, title=title, language=language)
+        store.transcripts.replace_segments(
+            conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text) for n, text in enumerate(lines)]
+        )
     return video_id
 
 
 def test_search_finds_words_without_their_accents_and_in_other_forms(conn):
     spanish = _video(conn, "Viaje", "es", ["Vamos a México en diciembre.", "Las canciones de mi abuela."])
     english = _video(conn, "Trip", "en", ["We answered every question about the cafe."])
-    found = lambda text: sorted({hit.video_id for hit in db.search_segments(conn, text)})  # noqa: E731
+    found = lambda text: sorted({hit.video_id for hit in store.search.search_segments(conn, text)})  # noqa: E731
     assert found("mexico") == [spanish], "accents are left out"
     assert found("México diciembre") == [spanish]
     assert found("canción") == [spanish], "a plural and its singular"
@@ -160,13 +166,13 @@ def test_search_finds_words_without_their_accents_and_in_other_forms(conn):
 
 def test_a_transcript_is_searched_in_the_language_it_was_found_in(conn):
     video_id = _video(conn, "Later", None, ["Les chansons de ma grand-mère."])
-    with db.transaction(conn):
-        db.update_video(conn, video_id, language="fr")
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, language="fr")
     if conn.dialect == "postgresql":
         configs = {row[0] for row in conn.execute("SELECT search_config::text FROM segments WHERE video_id = ?",
                                                   (video_id,))}  # fmt: skip
         assert configs == {"french"}
-    assert [hit.video_id for hit in db.search_segments(conn, "chanson")] == [video_id]
+    assert [hit.video_id for hit in store.search.search_segments(conn, "chanson")] == [video_id]
 
 
 def test_search_configurations_follow_the_language():
@@ -186,19 +192,19 @@ def test_vtt_says_its_language():
 
 def test_english_subtitles_are_optional_and_asked_for(conn):
     video_id = _video(conn, "Entrevista", "es", ["¿Qué tal?"])
-    own = {step.name: step for step in db.steps_of(conn, [video_id])}
+    own = {step.name: step for step in store.steps.steps_of(conn, [video_id])}
     assert own["translate"].state == steps.PENDING and steps.STEP["translate"].optional
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         for name in ("download", "audio", "transcribe", "diarize", "exchanges"):
-            db.update_step(conn, own[name].id, state=steps.DONE)
-    phase1 = db.steps_of(conn, [video_id])
+            store.steps.update_step(conn, own[name].id, state=steps.DONE)
+    phase1 = store.steps.steps_of(conn, [video_id])
     assert steps.video_status(phase1) == steps.DONE, "an optional step never asked for does not hold a video back"
     assert steps.weighted_progress(phase1) == 1.0
     service = steps.StepService(conn)
-    transcribed = db.find_step(conn, video_id, "transcribe")
+    transcribed = store.steps.find_step(conn, video_id, "transcribe")
     assert "translate" not in service.ready_dependents(transcribed), "auto mode never asks for it"
-    with db.transaction(conn):
-        db.update_step(conn, own["translate"].id, state=steps.STALE)
+    with store.engine.transaction(conn):
+        store.steps.update_step(conn, own["translate"].id, state=steps.STALE)
     assert "translate" in service.ready_dependents(transcribed), "once asked, it is kept up to date"
 
 
@@ -206,9 +212,9 @@ def test_english_subtitles_are_served_with_the_speakers(client, app_conn):
     video_id = _video(app_conn, "Charla", "es", ["¿Qué tal estáis?", "Muy bien."])
     assert client.get(f"/api/videos/{video_id}/translation.srt").status_code == 404
     english = Transcript((Segment(0.0, 2.0, "How are you all?"), Segment(10.0, 11.0, "Very well.")), "es", 20.0)
-    with db.transaction(app_conn):
-        db.save_translation(app_conn, video_id, english)
-        db.replace_turns(app_conn, video_id, [])
+    with store.engine.transaction(app_conn):
+        store.transcripts.save_translation(app_conn, video_id, english)
+        store.transcripts.replace_turns(app_conn, video_id, [])
     srt = client.get(f"/api/videos/{video_id}/translation.srt")
     assert srt.status_code == 200 and "How are you all?" in srt.get_data(as_text=True)
     assert (
@@ -226,9 +232,9 @@ def test_english_subtitles_are_served_with_the_speakers(client, app_conn):
 def test_the_video_page_shows_the_language_and_model_and_offers_english_subtitles(client, app_conn):
     spanish = _video(app_conn, "Charla", "es", ["¿Qué tal estáis?"])
     english = _video(app_conn, "Talk", "en", ["How are you?"])
-    with db.transaction(app_conn):
-        db.update_video(app_conn, spanish, transcript_model="base")
-        db.update_video(app_conn, english, transcript_model="tiny.en")
+    with store.engine.transaction(app_conn):
+        store.videos.update_video(app_conn, spanish, transcript_model="base")
+        store.videos.update_video(app_conn, english, transcript_model="tiny.en")
     page = client.get(f"/videos/{spanish}").get_data(as_text=True)
     assert ">Spanish</span>" in page and "Whisper base" in page and 'lang="es"' in page
     assert 'data-step="translate"' in page and "English subtitles" in page
@@ -236,7 +242,7 @@ def test_the_video_page_shows_the_language_and_model_and_offers_english_subtitle
     other = client.get(f"/videos/{english}").get_data(as_text=True)
     assert ">English</span>" in other and "Whisper tiny.en" in other
     assert 'data-step="translate"' not in other, "nothing to translate in English"
-    with db.transaction(app_conn):
-        step = db.find_step(app_conn, spanish, "translate")
-        db.update_step(app_conn, step.id, state=steps.DONE)
+    with store.engine.transaction(app_conn):
+        step = store.steps.find_step(app_conn, spanish, "translate")
+        store.steps.update_step(app_conn, step.id, state=steps.DONE)
     assert "translation-downloads" in client.get(f"/videos/{spanish}").get_data(as_text=True)

@@ -7,9 +7,13 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library, people
 from pipeline.types import Exchange, Segment
-from store import db
 from tests.support.common import EVIL
 from tests.support.media_factory import make_video
 from tests.support.voices import voice
@@ -22,17 +26,17 @@ def conn(app_conn):
 
 def interview(conn, title: str, prints: dict, lines: list[tuple[str, str]] = ()) -> int:
     """A diarized, transcribed video whose speakers have these voiceprints, and one Q&A (00 asks, 01 answers)."""
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
-        db.update_video(conn, video_id, title=title, duration=120.0)
-        db.ensure_speakers(conn, video_id, sorted(prints))
-        db.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label)
+        store.videos.update_video(conn, video_id, title=title, duration=120.0)
+        store.speakers.ensure_speakers(conn, video_id, sorted(prints))
+        store.transcripts.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label)
                                              for n, (label, text) in enumerate(lines)])  # fmt: skip
         library.create_exchange(conn, video_id, "spkchg_1", "auto",
                                 Exchange(2.0, 30.5, "Why did you leave?", "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
         people.store_voices(conn, video_id, prints)
-        for step in db.steps_of(conn, [video_id]):  # phase 1 has run
-            db.update_step(conn, step.id, state="done", progress=1.0)
+        for step in store.steps.steps_of(conn, [video_id]):  # phase 1 has run
+            store.steps.update_step(conn, step.id, state="done", progress=1.0)
     return video_id
 
 
@@ -84,7 +88,7 @@ def test_people_are_renamed_everywhere_removed_and_their_answers_cut(client, con
     names = {s["label"]: s["name"] for s in client.get(f"/api/videos/{first}/speakers").get_json()["speakers"]}
     assert names == {"SPEAKER_00": "Bob", "SPEAKER_01": "Ada Lovelace"}
 
-    (exchange,) = db.answers_of_person(conn, ada["id"])
+    (exchange,) = store.speakers.answers_of_person(conn, ada["id"])
     assert (
         client.post(f"/api/people/{ada['id']}/answers/cut", json={"exchange_ids": [exchange.id + 99]}).status_code
         == 400
@@ -140,8 +144,8 @@ def sound_and_picture(response) -> list[tuple[str, list]]:
 def test_a_video_exports_as_an_editing_timeline_with_sound_that_reads_back(client, conn, app):
     video_id = interview(conn, "One", {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
     source = make_video(Path(app.config["SETTINGS"].download_dir) / str(video_id) / "v.mp4", duration=1.0)
-    with db.transaction(conn):
-        db.update_video(conn, video_id, video_path=str(source))
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, video_path=str(source))
     client.put(f"/api/videos/{video_id}/speakers/SPEAKER_01", json={"name": "Ada"})
     for fmt, _adapter, _options in READERS:
         response = client.get(f"/api/videos/{video_id}/timeline.{fmt}")
@@ -165,8 +169,8 @@ def test_a_video_exports_as_an_editing_timeline_with_sound_that_reads_back(clien
     assert saved.status_code == 200 and saved.headers["Content-Disposition"] == "attachment; filename=One.mp4"
     assert client.get(f"/media/videos/{video_id}").headers["Content-Disposition"] == "inline; filename=One.mp4"
     assert client.get(f"/api/videos/{video_id}/timeline.mov").status_code == 404
-    with db.transaction(conn):
-        db.update_video(conn, video_id, title="Wywiad z Łukaszem")  # a title beyond Latin-1 still downloads
+    with store.engine.transaction(conn):
+        store.videos.update_video(conn, video_id, title="Wywiad z Łukaszem")  # a title beyond Latin-1 still downloads
     header = client.get(f"/api/videos/{video_id}/timeline.edl").headers["Content-Disposition"]
     assert "filename*=UTF-8''Wywiad_z_%C5%81ukaszem.edl" in header and header.isascii()
     empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))

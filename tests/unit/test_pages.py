@@ -6,10 +6,15 @@ import re
 
 import pytest
 
+import store.clips
+import store.engine
+import store.speakers
+import store.steps
+import store.transcripts
+import store.videos
 from operations import library
 from operations.steps import StepService
 from pipeline.types import Exchange, Segment, Word
-from store import db
 from tests.support.common import EVIL
 
 
@@ -19,10 +24,10 @@ def conn(app_conn):
 
 
 def add_videos(conn, count: int, **fields) -> list[int]:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ids = [library.create_video(conn, library.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
         for video_id in ids:
-            db.update_video(conn, video_id, **fields)
+            store.videos.update_video(conn, video_id, **fields)
     return ids
 
 
@@ -71,7 +76,7 @@ def test_pagination_shows_fifty_newest_first(client, conn):
 
 def test_titles_are_escaped_everywhere(client, conn, app):
     (video_id,) = add_videos(conn, 1, title=EVIL, uploader=EVIL)
-    StepService(conn).fail(db.find_step(conn, video_id, "download").id, f"yt-dlp said {EVIL}")
+    StepService(conn).fail(store.steps.find_step(conn, video_id, "download").id, f"yt-dlp said {EVIL}")
     for path in ("/", f"/videos/{video_id}", "/errors", "/partials/videos", "/partials/errors"):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html, path
@@ -82,10 +87,10 @@ def test_every_section_of_the_details_page_escapes_what_people_typed(client, con
     """Names, questions and transcript text come from people and from Whisper: never markup."""
     (video_id,) = add_videos(conn, 1, title=EVIL)
     segment = Segment(0.0, 2.0, EVIL, (Word(0.0, 2.0, EVIL, 0.9, "SPEAKER_00"),), "SPEAKER_00")
-    with db.transaction(conn):
-        db.replace_segments(conn, video_id, [segment])
-        db.ensure_speakers(conn, video_id, ["SPEAKER_00"])
-        db.rename_speaker(conn, video_id, "SPEAKER_00", EVIL)
+    with store.engine.transaction(conn):
+        store.transcripts.replace_segments(conn, video_id, [segment])
+        store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00"])
+        store.speakers.rename_speaker(conn, video_id, "SPEAKER_00", EVIL)
         library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 2.0, EVIL, "SPEAKER_00", ""))
     for section in ("panel", "speakers", "transcript", "exchanges", "clips"):
         response = client.get(f"/partials/videos/{video_id}/{section}")
@@ -105,8 +110,8 @@ def test_details_page_shows_steps_with_their_buttons(client, conn):
     audio = re.search(r'data-step="audio"\s+disabled title="waiting for Download">Run<', html)
     assert audio, "audio cannot run before the download is done"
 
-    step = db.find_step(conn, video_id, "download")
-    db.update_step(conn, step.id, state="done", progress=1.0)
+    step = store.steps.find_step(conn, video_id, "download")
+    store.steps.update_step(conn, step.id, state="done", progress=1.0)
     html = client.get(f"/videos/{video_id}").get_data(as_text=True)
     assert re.search(r'data-step="download"\s+title="">Re-run<', html)
     assert re.search(r'data-step="audio"\s+title="">Run<', html)
@@ -123,12 +128,12 @@ def test_unknown_video_is_a_404_page(client):
 
 def test_error_log_lists_errors_newest_first_with_retry(client, conn):
     older, newer = add_videos(conn, 2)
-    db.update_video(conn, older, title="Older talk")
-    db.update_video(conn, newer, title="Newer talk")
+    store.videos.update_video(conn, older, title="Older talk")
+    store.videos.update_video(conn, newer, title="Newer talk")
     service = StepService(conn)
     message = "yt-dlp: HTTP 404 for https://example.org/v0: check the link"
-    service.fail(db.find_step(conn, older, "download").id, message)
-    service.fail(db.find_step(conn, newer, "download").id, "ffmpeg failed: no space left on device")
+    service.fail(store.steps.find_step(conn, older, "download").id, message)
+    service.fail(store.steps.find_step(conn, newer, "download").id, "ffmpeg failed: no space left on device")
     html = client.get("/errors").get_data(as_text=True)
     assert html.index("Newer talk") < html.index("Older talk")
     assert "HTTP 404 for https://example.org/v0: check the link" in html
@@ -143,12 +148,12 @@ def test_error_log_without_errors(client):
 
 def test_the_dashboard_and_the_details_page_say_clips_are_being_cut_never_done(client, conn):
     (video_id,) = add_videos(conn, 1, title="Panel")
-    for step in db.steps_of(conn, [video_id]):
-        db.update_step(conn, step.id, state="done", progress=1.0)
-    with db.transaction(conn):
+    for step in store.steps.steps_of(conn, [video_id]):
+        store.steps.update_step(conn, step.id, state="done", progress=1.0)
+    with store.engine.transaction(conn):
         exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
-    cut = db.find_step(conn, video_id, "cut_clips", exchange_id)
-    db.update_step(conn, cut.id, state="running", progress=0.5)
+    cut = store.steps.find_step(conn, video_id, "cut_clips", exchange_id)
+    store.steps.update_step(conn, cut.id, state="running", progress=0.5)
     for path in ("/", "/partials/videos", f"/videos/{video_id}"):
         html = client.get(path).get_data(as_text=True)
         assert re.search(r'state-running[^"]*"[^>]*>Q&amp;A 0 of 1 cut<', html), path
@@ -169,16 +174,16 @@ def test_the_navbar_counts_the_steps_in_error(client, conn):
     assert 'id="error-count"' not in client.get("/").get_data(as_text=True)
     ids = add_videos(conn, 2)
     for video_id in ids:
-        StepService(conn).fail(db.find_step(conn, video_id, "download").id, "yt-dlp: HTTP Error 404")
+        StepService(conn).fail(store.steps.find_step(conn, video_id, "download").id, "yt-dlp: HTTP Error 404")
     html = client.get("/errors").get_data(as_text=True)
     assert re.search(r'id="error-count"[^>]*>2<', html)
 
 
 def test_a_queued_or_running_step_offers_cancel_in_the_panel(client, conn):
     (video_id,) = add_videos(conn, 1)
-    step = db.find_step(conn, video_id, "download")
+    step = store.steps.find_step(conn, video_id, "download")
     assert "step-cancel" not in client.get(f"/partials/videos/{video_id}/panel").get_data(as_text=True)
-    db.update_step(conn, step.id, state="running", progress=0.3, task_id="t-1")
+    store.steps.update_step(conn, step.id, state="running", progress=0.3, task_id="t-1")
     html = client.get(f"/partials/videos/{video_id}/panel").get_data(as_text=True)
     assert re.search(r'class="btn btn-sm btn-outline-danger step-cancel" data-step="download">Cancel<', html)
 
@@ -187,18 +192,21 @@ def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, 
     (video_id,) = add_videos(conn, 1, title="Panel")
     segment = Segment(0.0, 2.0, " Why?", (Word(0.0, 2.0, " Why?", 0.9, "SPEAKER_00"),), "SPEAKER_00")
     srt, vtt = tmp_path / "c.srt", tmp_path / "c.vtt"
-    with db.transaction(conn):
-        db.replace_segments(conn, video_id, [segment])
-        db.ensure_speakers(conn, video_id, ["SPEAKER_00"])
+    with store.engine.transaction(conn):
+        store.transcripts.replace_segments(conn, video_id, [segment])
+        store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00"])
         exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 2, "Why?", "", ""))
         files = {"start_time": 0, "end_time": 2, "srt_path": str(srt), "vtt_path": str(vtt)}
         clips = [{"position": 0, "kind": "exchange", **files}, {"position": 1, "kind": "speaker", **files}]
-        burned, plain = db.replace_clips(conn, exchange_id, clips)
-        db.update_clip(conn, burned, burned_captions=1)
+        burned, plain = store.clips.replace_clips(conn, exchange_id, clips)
+        store.clips.update_clip(conn, burned, burned_captions=1)
     response = client.put(f"/api/videos/{video_id}/speakers/SPEAKER_00", json={"name": "Ada"})
     assert response.status_code == 200
     assert "Ada: Why?" in srt.read_text() and "Ada" in vtt.read_text()
-    assert db.get_clip(conn, burned).captions_out_of_date and not db.get_clip(conn, plain).captions_out_of_date
+    assert (
+        store.clips.get_clip(conn, burned).captions_out_of_date
+        and not store.clips.get_clip(conn, plain).captions_out_of_date
+    )
     html = client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
     assert html.count("captions-out-of-date") == 1 and ">Cut again<" in html
 
@@ -206,10 +214,14 @@ def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, 
 def test_the_dashboard_shows_a_bar_for_each_step_running_at_once(client, conn):
     (video_id,) = add_videos(conn, 1, title="Panel")
     for name, progress in (("download", 1.0), ("audio", 1.0)):
-        db.update_step(conn, db.find_step(conn, video_id, name).id, state="done", progress=progress)
+        store.steps.update_step(conn, store.steps.find_step(conn, video_id, name).id, state="done", progress=progress)
     for name, progress in (("transcribe", 0.4), ("diarize", 0.7)):
-        db.update_step(
-            conn, db.find_step(conn, video_id, name).id, state="running", progress=progress, started_at=db.now()
+        store.steps.update_step(
+            conn,
+            store.steps.find_step(conn, video_id, name).id,
+            state="running",
+            progress=progress,
+            started_at=store.engine.now(),
         )
     html = client.get("/partials/videos").get_data(as_text=True)
     assert re.findall(r'class="progress step-progress"[^>]*data-step="(\w+)"', html) == ["transcribe", "diarize"]

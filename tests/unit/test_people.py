@@ -2,27 +2,28 @@
 
 import pytest
 
+import store.engine
+import store.speakers
 from operations import library, people
 from pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
-from store import db
 from tests.support.voices import voice
 
 
 def video_with(conn, prints: dict[str, Voiceprint]) -> int:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{len(prints)}"))
-        db.ensure_speakers(conn, video_id, sorted(prints))
+        store.speakers.ensure_speakers(conn, video_id, sorted(prints))
         people.store_voices(conn, video_id, prints)
     return video_id
 
 
 def speaker(conn, video_id: int, label: str):
-    return next(row for row in db.get_speakers(conn, video_id) if row.label == label)
+    return next(row for row in store.speakers.get_speakers(conn, video_id) if row.label == label)
 
 
 def test_a_named_voice_is_suggested_in_a_later_video_and_nowhere_else(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(conn, {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4, near=1, similarity=0.8)})
     assert speaker(conn, later, "SPEAKER_01").suggested_person_id == ada.id
@@ -33,7 +34,7 @@ def test_a_named_voice_is_suggested_in_a_later_video_and_nowhere_else(conn):
 
 def test_a_voice_below_the_threshold_gets_no_suggestion(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
     later = video_with(conn, {"SPEAKER_00": voice(5, near=1, similarity=MATCH_SIMILARITY - 0.05)})
     assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
@@ -42,7 +43,7 @@ def test_a_voice_below_the_threshold_gets_no_suggestion(conn):
 def test_naming_later_suggests_in_videos_already_there(conn):
     earlier = video_with(conn, {"SPEAKER_00": voice(6, near=1, similarity=0.85)})
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         named = people.name_speaker(conn, first, "SPEAKER_00", "ada", remember=True)
     assert speaker(conn, earlier, "SPEAKER_00").suggested_person_id == named.person.id
     assert named.elsewhere == {earlier}  # its page is told
@@ -50,7 +51,7 @@ def test_naming_later_suggests_in_videos_already_there(conn):
 
 def test_one_person_per_video_the_most_alike_speaker_wins(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(
         conn, {"SPEAKER_00": voice(7, near=1, similarity=0.7), "SPEAKER_01": voice(8, near=1, similarity=0.9)}
@@ -61,25 +62,25 @@ def test_one_person_per_video_the_most_alike_speaker_wins(conn):
 
 def test_accepting_names_the_speaker_and_the_voice_joins_the_person(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
     later = video_with(conn, {"SPEAKER_00": voice(4, near=1, similarity=0.8)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         assert people.accept_suggestion(conn, later, "SPEAKER_00").person.id == ada.id
     accepted = speaker(conn, later, "SPEAKER_00")
     assert (accepted.person_id, accepted.name, accepted.suggested_person_id) == (ada.id, "Ada", None)
-    assert db.get_person(conn, ada.id).videos == 2
+    assert store.speakers.get_person(conn, ada.id).videos == 2
 
 
 def test_a_turned_down_suggestion_is_remembered(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
     later = video_with(conn, {"SPEAKER_00": voice(4, near=1, similarity=0.8)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         people.reject_suggestion(conn, later, "SPEAKER_00")
     assert speaker(conn, later, "SPEAKER_00").suggested_person_id is None
-    with db.transaction(conn):  # the library changes; the refusal still holds
+    with store.engine.transaction(conn):  # the library changes; the refusal still holds
         people.name_speaker(
             conn, video_with(conn, {"SPEAKER_00": voice(9, near=1, similarity=0.95)}), "SPEAKER_00", "Ada", True
         )
@@ -89,40 +90,40 @@ def test_a_turned_down_suggestion_is_remembered(conn):
 
 def test_a_name_without_remember_stays_out_of_the_library(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         assert people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=False).person is None
-    assert db.list_people(conn) == []
+    assert store.speakers.list_people(conn) == []
     assert speaker(conn, first, "SPEAKER_00").name == "Ada"
 
 
 def test_renaming_a_person_renames_their_speakers_and_removing_keeps_names(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         ada = people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True).person
-        db.rename_person(conn, ada.id, "Ada Lovelace")
+        store.speakers.rename_person(conn, ada.id, "Ada Lovelace")
     assert speaker(conn, first, "SPEAKER_00").name == "Ada Lovelace"
-    with db.transaction(conn):
-        db.delete_person(conn, ada.id)
+    with store.engine.transaction(conn):
+        store.speakers.delete_person(conn, ada.id)
     kept = speaker(conn, first, "SPEAKER_00")
     assert (kept.name, kept.person_id) == ("Ada Lovelace", None)
 
 
 def test_an_unknown_speaker_is_refused(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with pytest.raises(people.UnknownSpeaker), db.transaction(conn):
+    with pytest.raises(people.UnknownSpeaker), store.engine.transaction(conn):
         people.name_speaker(conn, first, "SPEAKER_09", "Ada", remember=True)
 
 
 def test_a_placeholder_name_never_becomes_a_person(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         assert people.name_speaker(conn, first, "SPEAKER_00", "Speaker 1", remember=True).person is None
-    assert db.list_people(conn) == []
+    assert store.speakers.list_people(conn) == []
 
 
 def test_diarizing_again_keeps_a_person_whose_voice_stayed_and_unlinks_one_whose_label_moved(conn):
     first = video_with(conn, {"SPEAKER_00": voice(1), "SPEAKER_01": voice(2)})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         people.name_speaker(conn, first, "SPEAKER_00", "Ada", remember=True)
         people.name_speaker(conn, first, "SPEAKER_01", "Bob", remember=True)
         # The new run numbered them the other way round for one of them (a third voice under SPEAKER_01).

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import store.clips
+import store.engine
+import store.steps
+import store.videos
 from operations import library, steps
 from operations.steps import StepService
 from pipeline.types import Exchange
-from store import db
 
 
 @pytest.fixture
@@ -24,20 +27,22 @@ def service(conn, events):
 
 
 def new_video(conn, duration: float | None = 600.0, clips: bool = False) -> int:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v", clips=clips))
-        db.update_video(conn, video_id, duration=duration)
+        store.videos.update_video(conn, video_id, duration=duration)
     return video_id
 
 
 def where(conn, video_id) -> steps.Standing:
-    return steps.standings(conn, [db.get_video(conn, video_id)])[video_id]
+    return steps.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
 
 
 def set_states(conn, video_id, exchange_id=None, **states) -> None:
     for name, state in states.items():
-        step = db.find_step(conn, video_id, name, exchange_id)
-        db.update_step(conn, step.id, state=state, started_at=db.now(), progress=1.0 if state == "done" else 0.2)
+        step = store.steps.find_step(conn, video_id, name, exchange_id)
+        store.steps.update_step(
+            conn, step.id, state=state, started_at=store.engine.now(), progress=1.0 if state == "done" else 0.2
+        )
 
 
 # ---- words ----------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
     video_id = new_video(conn, clips=True)
     set_states(conn, video_id, **{name: "done" for name in steps.PHASE1_STEPS})
     assert where(conn, video_id) == steps.Standing("done", "no Q&A found")
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         exchanges = [
             library.create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n * 10, n * 10 + 9, "Why?", "", ""))
             for n in range(1, 6)
@@ -75,9 +80,9 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
     assert where(conn, video_id) == steps.Standing("running", "Q&A 0 of 5 cut")
     for number, exchange_id in enumerate(exchanges[:2]):
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})
-        with db.transaction(conn):
+        with store.engine.transaction(conn):
             kinds = ["exchange", "speaker", "speaker"] if number else ["exchange", "speaker"]
-            db.replace_clips(conn, exchange_id, [
+            store.clips.replace_clips(conn, exchange_id, [
                 {"position": i, "kind": kind, "start_time": 0, "end_time": 5, "path": f"/x{i}.mp4"}
                 for i, kind in enumerate(kinds)
             ])  # fmt: skip
@@ -93,13 +98,13 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
 def test_qa_cut_by_choice_say_how_many_of_all(conn):
     video_id = new_video(conn)
     set_states(conn, video_id, **{name: "done" for name in steps.PHASE1_STEPS})
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         first, _second = (library.create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n, n + 1, "", "", ""))
                           for n in (1, 2))  # fmt: skip
     assert where(conn, video_id).text == "2 Q&A"
     set_states(conn, video_id, first, **{name: "done" for name in steps.PHASE2_STEPS})
-    with db.transaction(conn):
-        db.replace_clips(
+    with store.engine.transaction(conn):
+        store.clips.replace_clips(
             conn, first, [{"position": 0, "kind": "exchange", "start_time": 1, "end_time": 2, "path": "/a"}]
         )
     assert where(conn, video_id) == steps.Standing("done", "1 of 2 Q&A cut · 1 clip")
@@ -161,8 +166,8 @@ def test_a_step_slower_than_usual_soon_goes_by_its_own_pace():
 
 def finish_run(conn, video_id, name, seconds: float) -> None:
     started = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    step = db.find_step(conn, video_id, name)
-    db.update_step(conn, step.id, state="done", progress=1.0, started_at=started.isoformat(),
+    step = store.steps.find_step(conn, video_id, name)
+    store.steps.update_step(conn, step.id, state="done", progress=1.0, started_at=started.isoformat(),
                    finished_at=(started + timedelta(seconds=seconds)).isoformat())  # fmt: skip
 
 
@@ -189,7 +194,7 @@ def test_a_running_step_carries_its_time_left_on_the_page_and_in_its_events(conn
     shown = where(conn, video_id).left[step.id]
     assert 55 <= shown <= 60
     half_a_minute_ago = (datetime.now(UTC) - timedelta(seconds=30)).isoformat()
-    db.update_step(conn, step.id, started_at=half_a_minute_ago)
+    store.steps.update_step(conn, step.id, started_at=half_a_minute_ago)
     service.progress(step.id, 0.5, step.task_id)
     assert 25 <= events[-1]["seconds_left"] <= 31, "half done after 30 s of a step that usually takes 60 s"
     service.finish(step.id, step.task_id)

@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import re
 
+import store.engine
+import store.steps
+import store.videos
 from operations import library, presenters
 from operations.steps import StepService
 from pipeline.gpu import DeviceUse
-from store import db
 
 FALLBACK = DeviceUse("cpu", "Library libcublas.so.12 is not found or cannot be loaded")
 
 
 def new_video(conn) -> int:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         return library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
 
 
 def start(service: StepService, conn, video_id: int, name: str, task_id: str):
-    step = db.find_step(conn, video_id, name)
-    db.update_step(conn, step.id, state="queued", task_id=task_id)
+    step = store.steps.find_step(conn, video_id, name)
+    store.steps.update_step(conn, step.id, state="queued", task_id=task_id)
     return service.begin(step.id, task_id)
 
 
@@ -38,14 +40,19 @@ def test_a_running_step_keeps_its_note_until_it_runs_again(conn):
     assert not service.note(step.id, "on CUDA", "t-other"), "only the step's own task writes its note"
 
     service.finish(step.id, "t-1")
-    (described,) = [s for s in presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))["steps"]
-                    if s["name"] == "transcribe"]  # fmt: skip
+    (described,) = [
+        s
+        for s in presenters.describe(store.videos.get_video(conn, video_id), store.steps.steps_of(conn, [video_id]))[
+            "steps"
+        ]
+        if s["name"] == "transcribe"
+    ]
     assert described["state"] == "done" and described["note"] == FALLBACK.note and described["fallback"] is True
 
     again = start(service, conn, video_id, "transcribe", "t-2")
     assert again.note is None, "a new run says again where it runs"
     service.note(again.id, DeviceUse("cuda").note, "t-2")
-    assert db.get_step(conn, again.id).note == "on CUDA"
+    assert store.steps.get_step(conn, again.id).note == "on CUDA"
     assert [e for e in events if e["type"] == "step"][-1]["fallback"] is False
 
 

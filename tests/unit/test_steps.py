@@ -3,9 +3,13 @@ from types import SimpleNamespace
 
 import pytest
 
+import store.clips
+import store.engine
+import store.exchanges
+import store.steps
+import store.videos
 from operations import library, presenters, steps
 from operations.steps import StepBlocked, StepService
-from store import db
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def service(conn, sent, events):
 
 
 def new_video(conn, auto=False) -> int:
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         return library.create_video(conn, library.VideoRequest(url="https://example.org/v", auto=auto))
 
 
@@ -36,7 +40,7 @@ def run_to_done(service, video_id, name):
 
 def test_new_video_has_every_phase1_step_pending(conn):
     video_id = new_video(conn)
-    rows = db.steps_of(conn, [video_id])
+    rows = store.steps.steps_of(conn, [video_id])
     assert sorted(row.name for row in rows) == sorted(steps.PHASE1_STEPS)
     assert {row.state for row in rows} == {"pending"}
     assert steps.video_status(rows) == "pending"
@@ -64,7 +68,7 @@ def test_missing_prerequisite_is_refused_with_reason(service, conn, sent):
     with pytest.raises(StepBlocked, match="transcribe cannot run yet: audio is pending"):
         service.request(video_id, "transcribe")
     assert sent == []
-    assert db.find_step(conn, video_id, "transcribe").state == "pending"
+    assert store.steps.find_step(conn, video_id, "transcribe").state == "pending"
 
 
 def test_lifecycle_records_attempts_progress_and_times(service, conn, events):
@@ -73,7 +77,7 @@ def test_lifecycle_records_attempts_progress_and_times(service, conn, events):
     running = service.begin(step.id, step.task_id)
     assert running.state == "running" and running.attempts == 1 and running.started_at
     assert service.progress(step.id, 0.4)
-    assert db.get_step(conn, step.id).progress == pytest.approx(0.4)
+    assert store.steps.get_step(conn, step.id).progress == pytest.approx(0.4)
     done = service.finish(step.id)
     assert done.state == "done" and done.progress == 1.0 and done.finished_at >= done.started_at
     assert [event["state"] for event in events if event["type"] == "step"] == ["queued", "running", "running", "done"]
@@ -83,15 +87,15 @@ def test_begin_refuses_a_stale_message(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
     assert service.begin(step.id, "some-other-task-id") is None
-    assert db.get_step(conn, step.id).state == "queued"
+    assert store.steps.get_step(conn, step.id).state == "queued"
 
 
 def test_progress_on_a_deleted_video_reports_gone(service, conn):
     video_id = new_video(conn)
     step = service.request(video_id, "download")
     service.begin(step.id, step.task_id)
-    with db.transaction(conn):
-        db.delete_video(conn, video_id)
+    with store.engine.transaction(conn):
+        store.videos.delete_video(conn, video_id)
     assert service.progress(step.id, 0.5) is False
     assert service.finish(step.id) is None
 
@@ -101,7 +105,7 @@ def test_error_keeps_message_and_retry_clears_it(service, conn):
     step = service.request(video_id, "download")
     service.begin(step.id, step.task_id)
     service.fail(step.id, "yt-dlp: HTTP Error 404")
-    rows = db.steps_of(conn, [video_id])
+    rows = store.steps.steps_of(conn, [video_id])
     assert steps.video_status(rows) == "error"
     retried = service.request(video_id, "download")
     assert retried.state == "queued" and retried.error is None
@@ -112,7 +116,7 @@ def test_rerun_marks_finished_dependents_stale(service, conn):
     for name in ("download", "audio", "transcribe"):
         run_to_done(service, video_id, name)
     service.request(video_id, "download")
-    states = {row.name: row.state for row in db.steps_of(conn, [video_id])}
+    states = {row.name: row.state for row in store.steps.steps_of(conn, [video_id])}
     assert states["download"] == "queued"
     assert states["audio"] == "stale" and states["transcribe"] == "stale"
     assert states["diarize"] == "pending"
@@ -124,7 +128,7 @@ def test_ready_dependents_waits_for_every_prerequisite(service, conn):
     video_id = new_video(conn)
     for name in ("download", "audio"):
         run_to_done(service, video_id, name)
-    audio = db.find_step(conn, video_id, "audio")
+    audio = store.steps.find_step(conn, video_id, "audio")
     assert service.ready_dependents(audio) == ["transcribe", "diarize"]
     transcribed = run_to_done(service, video_id, "transcribe")
     assert service.ready_dependents(transcribed) == []
@@ -140,7 +144,7 @@ def test_queue_failure_marks_error_instead_of_waiting_forever(conn):
     video_id = new_video(conn)
     with pytest.raises(steps.QueueUnavailable, match="queue unavailable"):
         service.request(video_id, "download")
-    step = db.find_step(conn, video_id, "download")
+    step = store.steps.find_step(conn, video_id, "download")
     assert step.state == "error" and "queue unavailable" in step.error
 
 
@@ -172,9 +176,9 @@ def test_recover_requeues_a_lost_step_after_two_sightings(service, conn, sent):
     service.begin(step.id, step.task_id)
     suspects = service.recover(set(), {}, max_attempts=3)
     assert suspects == {step.id: step.task_id}
-    assert db.get_step(conn, step.id).state == "running", "one sighting is not enough"
+    assert store.steps.get_step(conn, step.id).state == "running", "one sighting is not enough"
     suspects = service.recover(set(), suspects, max_attempts=3)
-    again = db.get_step(conn, step.id)
+    again = store.steps.get_step(conn, step.id)
     assert again.state == "queued" and again.task_id != step.task_id
     assert sent[-1].task_id == again.task_id
     assert service.progress(step.id, 0.5, step.task_id) is False, "the lost task may not write any more"
@@ -185,7 +189,7 @@ def test_recover_leaves_live_tasks_alone(service, conn):
     step = service.request(video_id, "download")
     suspects = service.recover({step.task_id}, {step.id: step.task_id}, max_attempts=3)
     assert suspects == {}
-    assert db.get_step(conn, step.id).task_id == step.task_id
+    assert store.steps.get_step(conn, step.id).task_id == step.task_id
 
 
 def test_recover_gives_up_after_max_attempts(service, conn):
@@ -193,17 +197,17 @@ def test_recover_gives_up_after_max_attempts(service, conn):
     step = service.request(video_id, "download")
     service.begin(step.id, step.task_id)
     service.recover(set(), {step.id: step.task_id}, max_attempts=1)
-    failed = db.get_step(conn, step.id)
+    failed = store.steps.get_step(conn, step.id)
     assert failed.state == "error" and failed.error.startswith("worker lost")
 
 
 def test_phase2_needs_transcript_and_speakers(service, conn):
     video_id = new_video(conn)
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         from pipeline.types import Exchange
 
-        exchange_id = db.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
-        db.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
+        exchange_id = store.exchanges.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
+        store.steps.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
     with pytest.raises(StepBlocked, match="transcribe is pending; diarize is pending"):
         service.request(video_id, "process_diarization", exchange_id)
     with pytest.raises(StepBlocked, match="process_diarization is pending"):
@@ -228,14 +232,14 @@ def test_every_step_has_a_task_and_every_task_a_step():
 
 def test_the_api_says_what_may_be_done_with_each_step(service, conn):
     video_id = new_video(conn)
-    described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    described = presenters.describe(store.videos.get_video(conn, video_id), store.steps.steps_of(conn, [video_id]))
     actions = {step["name"]: step["action"] for step in described["steps"]}
     assert actions["download"] == {"label": "Run", "enabled": True, "reason": "", "cancel": False}
     waiting = {"label": "Run", "enabled": False, "reason": "waiting for Transcribe, Find speakers", "cancel": False}
     assert actions["exchanges"] == waiting
     assert described["exchanges_waiting"] == "waiting for Transcribe and Find speakers"
     service.request(video_id, "download")
-    described = presenters.describe(db.get_video(conn, video_id), db.steps_of(conn, [video_id]))
+    described = presenters.describe(store.videos.get_video(conn, video_id), store.steps.steps_of(conn, [video_id]))
     assert described["steps"][0]["action"] == {"label": "Run", "enabled": False, "reason": "under way", "cancel": True}
     assert described["steps"][0]["title"] == "Download"
 
@@ -266,20 +270,20 @@ def test_a_phase1_step_event_carries_the_videos_status(service, conn, events):
 
 
 def _where(conn, video_id) -> steps.Standing:
-    return steps.standings(conn, [db.get_video(conn, video_id)])[video_id]
+    return steps.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
 
 
 def _phase1_done(service, conn, video_id):
     for name in steps.PHASE1_STEPS:
-        step = db.find_step(conn, video_id, name)
-        db.update_step(conn, step.id, state="done", progress=1.0)
+        step = store.steps.find_step(conn, video_id, name)
+        store.steps.update_step(conn, step.id, state="done", progress=1.0)
 
 
 def _exchange(conn, video_id, chain=False):
     from operations import library
     from pipeline.types import Exchange
 
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         return library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "A", "B"), chain=chain)
 
 
@@ -299,8 +303,8 @@ def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
         if name == "cut_clips":
             assert _where(conn, video_id).state == "running"
         service.finish(step.id)
-    with db.transaction(conn):
-        db.replace_clips(
+    with store.engine.transaction(conn):
+        store.clips.replace_clips(
             conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0, "end_time": 9, "path": "/x.mp4"}]
         )
     assert _where(conn, video_id) == steps.Standing("done", "1 Q&A · 1 clip")
@@ -335,12 +339,12 @@ def test_moving_a_qas_bounds_makes_its_finished_steps_stale_and_waits_for_runnin
     exchange_id = _exchange(conn, video_id)
     first = service.request(video_id, "process_diarization", exchange_id)
     service.begin(first.id, first.task_id)
-    with pytest.raises(StepBlocked, match="under way"), db.transaction(conn):
+    with pytest.raises(StepBlocked, match="under way"), store.engine.transaction(conn):
         service.mark_exchange_changed(video_id, exchange_id)
     service.finish(first.id)
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         staled = service.mark_exchange_changed(video_id, exchange_id)
-    assert staled == [first.id] and db.get_step(conn, first.id).state == "stale"
+    assert staled == [first.id] and store.steps.get_step(conn, first.id).state == "stale"
 
 
 def test_queued_steps_know_how_many_wait_ahead_of_them_in_their_queue(service, conn, events):
@@ -371,7 +375,7 @@ def at_once(count: int, location: str, action) -> list:
     barrier = threading.Barrier(count)
 
     def run():
-        conn = db.connect(location)
+        conn = store.engine.connect(location)
         try:
             service = StepService(conn, publish=lambda _event: None, enqueue=sent.append)
             barrier.wait()
@@ -405,4 +409,4 @@ def test_a_lost_step_seen_by_many_reconcilers_at_once_is_queued_again_once(conn,
         6, database_location, lambda other: other.recover(set(), {step.id: step.task_id}, max_attempts=3)
     )
     assert len(sent) == 1
-    assert db.get_step(conn, step.id).task_id == sent[0].task_id
+    assert store.steps.get_step(conn, step.id).task_id == sent[0].task_id

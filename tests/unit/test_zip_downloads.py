@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import store.clips
+import store.engine
+import store.speakers
+import store.videos
 from operations import library, people, presenters
 from pipeline.types import Exchange
-from store import db
 
 CLIP_BYTES = 3 * 2**20  # three clips: 9 MB of MP4 in each zip
 MEMORY_LIMIT = 3 * 2**20
@@ -28,10 +31,10 @@ def conn(app_conn):
 def cut_clips(conn, tmp_path) -> tuple[int, dict[str, bytes]]:
     """A video whose three Q&As are cut (one whole-exchange clip each, with subtitles), answered by Ada;
     returns her person id and the zip's expected members."""
-    with db.transaction(conn):
+    with store.engine.transaction(conn):
         video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
-        db.update_video(conn, video_id, title="Harbour talk", duration=300.0)
-        db.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
+        store.videos.update_video(conn, video_id, title="Harbour talk", duration=300.0)
+        store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
         exchange_ids = [
             library.create_exchange(conn, video_id, f"spkchg_{n}", "auto",
                                     Exchange(60.0 * n, 60.0 * n + 42, "Why?", "SPEAKER_00", "SPEAKER_01"))
@@ -41,9 +44,20 @@ def cut_clips(conn, tmp_path) -> tuple[int, dict[str, bytes]]:
             mp4, srt = tmp_path / f"clip{n}.mp4", tmp_path / f"clip{n}.srt"
             mp4.write_bytes(os.urandom(CLIP_BYTES))
             srt.write_text(f"1\n00:00:00,000 --> 00:00:02,000\nAnswer {n}\n")
-            db.replace_clips(conn, exchange_id, [{"position": 1, "kind": "exchange", "start_time": 60.0 * (n + 1),
-                                                  "end_time": 60.0 * (n + 1) + 42, "path": str(mp4),
-                                                  "srt_path": str(srt)}])  # fmt: skip
+            store.clips.replace_clips(
+                conn,
+                exchange_id,
+                [
+                    {
+                        "position": 1,
+                        "kind": "exchange",
+                        "start_time": 60.0 * (n + 1),
+                        "end_time": 60.0 * (n + 1) + 42,
+                        "path": str(mp4),
+                        "srt_path": str(srt),
+                    }
+                ],
+            )
         person = people.name_speaker(conn, video_id, "SPEAKER_01", "Ada", remember=True).person
     expected = {}
     for item in library.clips_in_library(conn, video_id):
@@ -90,7 +104,7 @@ def test_a_zip_of_clips_is_streamed_and_reads_back_intact(client, cut_clips, tmp
 
 def test_a_clip_removed_since_it_was_listed_is_left_out(client, cut_clips, tmp_path, conn):
     _person_id, expected = cut_clips
-    gone = db.list_cut_clips(conn)[0]
+    gone = store.clips.list_cut_clips(conn)[0]
     Path(gone.path).unlink()
     response = client.get("/clips/download.zip")
     assert response.status_code == 200
