@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 import store.engine
 from config import Settings
 from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from store.engine import Database
 from tasks import build_step_service
 
@@ -83,6 +84,11 @@ def close_db(_error: BaseException | None = None) -> None:
 
 def step_service() -> StepService:
     return build_step_service(get_db(), current_app.extensions["celery"], settings())
+
+
+def unit_of_work() -> UnitOfWork:
+    """This request's connection and step service: what every operation is called with."""
+    return UnitOfWork(get_db(), step_service())
 
 
 def register(app: Flask) -> None:

@@ -7,14 +7,15 @@ from typing import Any
 
 from flask import current_app, jsonify, request
 
+import operations.videos
 import store.engine
 import store.steps
 import store.videos
 from operations import library, presenters, steps, uploads
-from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepNotFound
+from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
 from pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from pipeline.redact import redact_url
-from routes import get_db, settings, step_service
+from routes import get_db, settings, step_service, unit_of_work
 from routes.api import MAX_SPEAKERS, BadRequest, Conflict, api, flag, json_body, page_args, video_or_404
 
 log = logging.getLogger(__name__)
@@ -84,22 +85,16 @@ def submit_videos():
     accepted, rejected = _split_valid(_submitted_urls(body))
     if not accepted:
         return jsonify(error="no valid URL in the submission", videos=[], rejected=rejected), 400
-    conn = get_db()
+    uow = unit_of_work()
     # A link already in the library is not processed again unless asked ("again": true).
-    known = {} if flag(body, "again") else store.videos.videos_with_urls(conn, accepted)
+    known = {} if flag(body, "again") else operations.videos.known_links(uow, accepted)
     existing = [{"url": redact_url(url), "video_id": known[url]} for url in accepted if url in known]
     accepted = [url for url in accepted if url not in known]
     if not accepted:
         return jsonify(videos=[], rejected=rejected, existing=existing), 200
-    with store.engine.transaction(conn):
-        ids = [library.create_video(conn, library.VideoRequest(url=url, **options)) for url in accepted]
-    service = step_service()
     try:
-        for video_id in ids:
-            service.request(video_id, "download")
+        ids = operations.videos.submit_links(uow, [library.VideoRequest(url=url, **options) for url in accepted])
     except QueueUnavailable as error:
-        for video_id in ids:  # leave no half-made video behind
-            library.delete_video(conn, video_id, [])
         return jsonify(error=str(error), videos=[], rejected=rejected), 503
     created = [{"id": video_id, "url": redact_url(url)} for video_id, url in zip(ids, accepted, strict=True)]
     return jsonify(videos=created, rejected=rejected, existing=existing), 201
@@ -115,13 +110,9 @@ def process_again(video_id: int):
         from routes.api.uploads import process_upload_again  # here: that module imports this one
 
         return process_upload_again(video, options)
-    conn = get_db()
-    with store.engine.transaction(conn):
-        new_id = library.create_video(conn, library.VideoRequest(url=video.url, **options))
     try:
-        step_service().request(new_id, "download")
+        (new_id,) = operations.videos.submit_links(unit_of_work(), [library.VideoRequest(url=video.url, **options)])
     except QueueUnavailable as error:
-        library.delete_video(conn, new_id, [])
         return jsonify(error=str(error)), 503
     return jsonify(video={"id": new_id, "url": redact_url(video.url)}), 201
 
@@ -195,13 +186,7 @@ def edit_video(video_id: int):
         url = validate_url(body["url"], settings().allowed_networks)
     except InvalidURL as error:
         raise BadRequest(f"url: {error}") from None
-    conn = get_db()
-    with store.engine.transaction(conn):
-        download = store.steps.find_step(conn, video_id, "download")
-        if download is not None and download.state in ACTIVE:
-            raise StepBlocked("the download is under way: cancel it before changing the link")
-        store.videos.update_video(conn, video_id, url=url)
-    step_service().publish({"type": "video", "video_id": video_id})
+    operations.videos.change_link(unit_of_work(), video_id, url)
     return jsonify(id=video_id, url=redact_url(url))
 
 
