@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import store.engine
 from operations.steps import StepService
-from store.engine import Database
+from store.engine import Database, StoreSettings
 
 # What a page listens for: "video" (a row of the list), "video_deleted", and the sections of a video's page.
 ChangeKind = Literal["video", "video_deleted", "transcript", "speakers", "exchanges", "clips"]
@@ -70,3 +70,8 @@ class UnitOfWork:
         changes, self.pending = self.pending, []
         for change in changes:
             self.steps.publish(change.as_event())
+
+
+def connect(settings: StoreSettings) -> Database:
+    """A connection of this request's or task's own (routes and tasks never open the store themselves)."""
+    return store.engine.connect_to(settings)
