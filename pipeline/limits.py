@@ -59,7 +59,9 @@ def check_duration(duration: float | None, max_seconds: float) -> None:
 
 def plausible_duration(duration: float | None, size_bytes: int) -> bool:
     """Whether a header's duration can be believed for a file of `size_bytes`."""
-    return duration is not None and duration >= MIN_HEADER_SECONDS and size_bytes / duration <= MAX_HEADER_BYTES_PER_SECOND
+    if duration is None or duration < MIN_HEADER_SECONDS:
+        return False
+    return size_bytes / duration <= MAX_HEADER_BYTES_PER_SECOND
 
 
 def decoding_stop(max_seconds: float) -> float | None:

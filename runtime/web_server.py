@@ -14,9 +14,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
@@ -117,9 +117,10 @@ class ServiceUnavailable(Error):
     code = 503
     reason = "Service Unavailable"
 
-    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+    # types-waitress says the body is text; waitress returns it encoded, and its ErrorTask writes it as bytes
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:  # type: ignore[override]
         status, headers, body = super().to_response(ident)
-        return status, [*headers, ("Retry-After", str(RETRY_AFTER_SECONDS))], body
+        return status, [*headers, ("Retry-After", str(RETRY_AFTER_SECONDS))], cast(bytes, body)
 
 
 class BudgetedParser(HTTPRequestParser):
@@ -179,8 +180,14 @@ class GuardedChannel(HTTPChannel):
 
     client: str | None = None
     refusing = False  # a request was refused: what the client sends after it is dropped until the close
+    # What HTTPChannel holds, as it is for these channels (and `requests_lock`, which types-waitress omits)
+    server: GuardedServer
+    request: BudgetedParser | None
+    requests: Sequence[BudgetedParser]
+    requests_lock: threading.Lock
 
-    def parser_class(self, adj: Adjustments) -> BudgetedParser:  # called as waitress calls its parser class
+    # waitress calls `self.parser_class(adj)`: a method stands in for the class types-waitress expects
+    def parser_class(self, adj: Adjustments) -> BudgetedParser:  # type: ignore[override]
         return BudgetedParser(adj, self.server.guard)
 
     def received(self, data: bytes) -> bool:
@@ -205,6 +212,10 @@ class GuardedServer(TcpWSGIServer):
     """A listening socket that closes a connection at once when its client already holds its cap."""
 
     channel_class = GuardedChannel
+    # Set by waitress (wasyncore's socket map, and the address bound), and absent from types-waitress
+    _map: dict[int, Any]
+    effective_host: str
+    effective_port: int
 
     def __init__(self, application: Any, guard: Guard, **kw: Any):
         self.guard = guard
