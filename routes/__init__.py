@@ -87,8 +87,11 @@ def step_service() -> StepService:
 
 
 def unit_of_work() -> UnitOfWork:
-    """This request's connection and step service: what every operation is called with."""
-    return UnitOfWork(get_db(), step_service())
+    """This request's connection and step service: what every operation is called with (one per request,
+    so changes collected in a transaction are published by the same unit that opened it)."""
+    if "uow" not in g:
+        g.uow = UnitOfWork(get_db(), step_service())
+    return g.uow
 
 
 def register(app: Flask) -> None:
