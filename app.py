@@ -90,9 +90,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     conn.close()
     broker = broker_url(settings)
     limiter = SharedAttemptLimiter(
-        redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2), settings.login_max_attempts,
+        redis.Redis.from_url(broker, socket_timeout=2, socket_connect_timeout=2),
+        settings.login_max_attempts,
         LOGIN_WINDOW_SECONDS,
-    )  # fmt: skip
+    )
     init_auth(app, credentials(settings), limiter, settings.session_cookie_secure, settings.session_lifetime_hours)
     if settings.trust_proxy_headers:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

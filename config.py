@@ -193,9 +193,10 @@ class Settings:
     )
     web_idle_timeout_seconds: int = setting(_integer(5, 3600), "30", "Close a connection idle or half-sent this long.")
     web_max_connections_per_client: int = setting(
-        _integer(0, 100_000), "200",
+        _integer(0, 100_000),
+        "200",
         "Open connections one client address (IPv6: its /64) may hold; 0: no cap. Off with TRUST_PROXY_HEADERS.",
-    )  # fmt: skip
+    )
     web_max_buffered_body_mb: int = setting(
         _integer(0, 100_000), "64", "Request bodies read at once from clients not logged in, in MB; 0: no cap."
     )
@@ -273,9 +274,10 @@ class Settings:
         _choice(*X264_PRESETS), "superfast", "x264 preset of cut clips (bench/bench_cutting.py compares them)."
     )
     clip_video_encoder: str = setting(
-        _choice("auto", "libx264", "h264_nvenc"), "auto",
+        _choice("auto", "libx264", "h264_nvenc"),
+        "auto",
         "Encoder of cut clips; auto: NVIDIA's NVENC when it works here, else x264.",
-    )  # fmt: skip
+    )
     clip_burn_subtitles: bool = setting(_boolean, "false", "Burn captions into clips by default.")
     clip_loudness_lufs: float | None = setting(
         _loudness, "-14", "Loudness of clips' sound, LUFS integrated (-14: Reels, TikTok, Shorts); empty: off."

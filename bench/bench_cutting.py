@@ -130,8 +130,9 @@ def per_clip(source: Path, folder: Path, plan: Exchange, options: CutOptions) ->
 def encode_once(source: Path, folder: Path, plan: Exchange, options: CutOptions) -> list[tuple[Path, float]]:
     """The whole exchange encoded once, the speaker clips copied out of it (what cut_clips does)."""
     first, last = plan.whole
-    whole = cut_clip(source, folder / "whole.mp4", first, last, options,
-                     keyframes_at=[start - first for start, _ in plan.speakers])  # fmt: skip
+    whole = cut_clip(
+        source, folder / "whole.mp4", first, last, options, keyframes_at=[start - first for start, _ in plan.speakers]
+    )
     made, keys = [(whole, first)], keyframes(whole)
     for n, (start, end) in enumerate(plan.speakers):
         clip = copy_out(whole, keys, folder / f"speaker{n}.mp4", start - first, end - first, options.ffmpeg)
@@ -257,13 +258,22 @@ def main() -> None:
                 name_of = f"{way}, {preset} / per clip, {args.before_preset} (before): speed"
                 if way == "smart cut":  # what the app does with an H.264 source: held to the targets
                     report.add(group, name_of, ratio, "×", "≥ 3", ratio >= 3, note=note)
-                    report.add(group, f"{way}, {preset}: worst SSIM", after.worst_ssim, "", f"≥ {SSIM_FLOOR}",
-                               after.worst_ssim >= SSIM_FLOOR)  # fmt: skip
+                    report.add(
+                        group,
+                        f"{way}, {preset}: worst SSIM",
+                        after.worst_ssim,
+                        "",
+                        f"≥ {SSIM_FLOOR}",
+                        after.worst_ssim >= SSIM_FLOOR,
+                    )
                 else:
                     report.add(group, name_of, ratio, "×", note=note)
         choosing(report, ffmpeg, args.preset, work)
-    report.table("Cutting one exchange (whole + 4 speaker clips) at 720p",
-                 ["source", "way", "preset", "s of clip / s", "worst SSIM", "MiB"], rows)  # fmt: skip
+    report.table(
+        "Cutting one exchange (whole + 4 speaker clips) at 720p",
+        ["source", "way", "preset", "s of clip / s", "worst SSIM", "MiB"],
+        rows,
+    )
     report.emit()
 
 

@@ -61,8 +61,13 @@ def parse_args() -> argparse.Namespace:
 
 
 def settings_env(data: Path, broker: str) -> dict[str, str]:
-    return {"DATA_DIR": str(data), "CELERY_BROKER_URL": broker, "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench",
-            "LOG_LEVEL": "warning"}  # fmt: skip
+    return {
+        "DATA_DIR": str(data),
+        "CELERY_BROKER_URL": broker,
+        "API_TOKEN": TOKEN,
+        "ADMIN_PASSWORD": "bench",
+        "LOG_LEVEL": "warning",
+    }
 
 
 def port_of(server: LiveServer) -> int:
@@ -159,10 +164,15 @@ def flood(app, kind: str, count: int, samples: int, capped: bool) -> dict[str, f
             for sock in sockets:
                 sock.close()
     return {
-        "quiet_p50": quiet["p50"], "quiet_p95": quiet["p95"], **during,
-        "held": outcome.count("open"), "refused_503": outcome.count("503"), "closed": outcome.count("closed"),
-        "temp_bytes": held_bytes, "body_bytes": buffered,
-    }  # fmt: skip
+        "quiet_p50": quiet["p50"],
+        "quiet_p95": quiet["p95"],
+        **during,
+        "held": outcome.count("open"),
+        "refused_503": outcome.count("503"),
+        "closed": outcome.count("closed"),
+        "temp_bytes": held_bytes,
+        "body_bytes": buffered,
+    }
 
 
 def half_sent(port: int, request: bytes, client: tuple[str, int]) -> socket.socket:
@@ -280,10 +290,14 @@ def main() -> int:
         to_503 = frozen_redis(data)
     print(f"idle half-sent connections held: {new['held']} (before: {old['held']}), {PER_SOURCE} per client")
     for label, figures in (("before (select, limit 316)", old), ("now", new)):
-        print(f"GET /login with them open, {label}: p50 {figures['p50']:.1f} ms  p95 {figures['p95']:.1f} ms  "
-              f"failed {figures['failed']}/{args.samples}")  # fmt: skip
-    caps = (f"WEB_MAX_CONNECTIONS_PER_CLIENT={settings.web_max_connections_per_client}, "
-            f"WEB_MAX_BUFFERED_BODY_MB={settings.web_max_buffered_body_mb}")  # fmt: skip
+        print(
+            f"GET /login with them open, {label}: p50 {figures['p50']:.1f} ms  p95 {figures['p95']:.1f} ms  "
+            f"failed {figures['failed']}/{args.samples}"
+        )
+    caps = (
+        f"WEB_MAX_CONNECTIONS_PER_CLIENT={settings.web_max_connections_per_client}, "
+        f"WEB_MAX_BUFFERED_BODY_MB={settings.web_max_buffered_body_mb}"
+    )
     print(f"floods against the server main() runs ({caps}); 'uncapped': plain waitress as main() ran it before")
     for label, figures in floods.items():
         print_flood(label, args.headers if label.startswith("headers") else args.posts, figures)
@@ -310,11 +324,13 @@ def main() -> int:
 
 def print_flood(label: str, count: int, figures: dict) -> None:
     refused = figures["refused_503"] + figures["closed"]
-    print(f"  {label:17} {count} conns: GET /login no flood p50 {figures['quiet_p50']:.1f} ms "
-          f"p95 {figures['quiet_p95']:.1f} ms | during p50 {figures['p50']:.1f} ms p95 {figures['p95']:.1f} ms "
-          f"failed {figures['failed']} | refused {refused} (503: {figures['refused_503']}), held {figures['held']}, "
-          f"bodies buffered {figures['body_bytes'] / 2**20:.0f} MiB, "
-          f"temp files {figures['temp_bytes'] / 2**20:.0f} MiB")  # fmt: skip
+    print(
+        f"  {label:17} {count} conns: GET /login no flood p50 {figures['quiet_p50']:.1f} ms "
+        f"p95 {figures['quiet_p95']:.1f} ms | during p50 {figures['p50']:.1f} ms p95 {figures['p95']:.1f} ms "
+        f"failed {figures['failed']} | refused {refused} (503: {figures['refused_503']}), held {figures['held']}, "
+        f"bodies buffered {figures['body_bytes'] / 2**20:.0f} MiB, "
+        f"temp files {figures['temp_bytes'] / 2**20:.0f} MiB"
+    )
 
 
 def _flood_figures(floods: dict, args: argparse.Namespace, settings) -> list[dict]:
@@ -323,28 +339,64 @@ def _flood_figures(floods: dict, args: argparse.Namespace, settings) -> list[dic
     one = f"{args.headers} half-sent requests from one client"
     many = f"{args.posts} anonymous 1 MiB POSTs never finished"
     figures = [
-        _figure(one, "GET /login p95 with no flood", headers["quiet_p95"], "ms",
-                note=f"p50 {headers['quiet_p50']:.1f} ms"),
-        _figure(one, "GET /login p95 during the flood", headers["p95"], "ms", "answers", headers["failed"] == 0,
-                f"p50 {headers['p50']:.1f} ms, failed {headers['failed']}/{args.samples}"),
-        _figure(one, "connections held", headers["held"], "", f"≤ {cap}", headers["held"] <= cap,
-                f"refused {headers['refused_503'] + headers['closed']}"),
-        _figure(many, "GET /login p95 with no flood", posts["quiet_p95"], "ms",
-                note=f"p50 {posts['quiet_p50']:.1f} ms"),
-        _figure(many, "GET /login p95 during the flood", posts["p95"], "ms", "answers", posts["failed"] == 0,
-                f"p50 {posts['p50']:.1f} ms, failed {posts['failed']}/{args.samples}"),
-        _figure(many, "body bytes buffered", posts["body_bytes"] / 2**20, "MiB", f"≤ {budget / 2**20:g}",
-                posts["body_bytes"] <= budget, f"held {posts['held']}, refused "
-                f"{posts['refused_503'] + posts['closed']} (503: {posts['refused_503']})"),
+        _figure(
+            one, "GET /login p95 with no flood", headers["quiet_p95"], "ms", note=f"p50 {headers['quiet_p50']:.1f} ms"
+        ),
+        _figure(
+            one,
+            "GET /login p95 during the flood",
+            headers["p95"],
+            "ms",
+            "answers",
+            headers["failed"] == 0,
+            f"p50 {headers['p50']:.1f} ms, failed {headers['failed']}/{args.samples}",
+        ),
+        _figure(
+            one,
+            "connections held",
+            headers["held"],
+            "",
+            f"≤ {cap}",
+            headers["held"] <= cap,
+            f"refused {headers['refused_503'] + headers['closed']}",
+        ),
+        _figure(
+            many, "GET /login p95 with no flood", posts["quiet_p95"], "ms", note=f"p50 {posts['quiet_p50']:.1f} ms"
+        ),
+        _figure(
+            many,
+            "GET /login p95 during the flood",
+            posts["p95"],
+            "ms",
+            "answers",
+            posts["failed"] == 0,
+            f"p50 {posts['p50']:.1f} ms, failed {posts['failed']}/{args.samples}",
+        ),
+        _figure(
+            many,
+            "body bytes buffered",
+            posts["body_bytes"] / 2**20,
+            "MiB",
+            f"≤ {budget / 2**20:g}",
+            posts["body_bytes"] <= budget,
+            f"held {posts['held']}, refused {posts['refused_503'] + posts['closed']} (503: {posts['refused_503']})",
+        ),
         _figure(many, "temp-file bytes held", posts["temp_bytes"] / 2**20, "MiB", "0", posts["temp_bytes"] == 0),
-    ]  # fmt: skip
+    ]
     for kind, group in (("headers", one), ("posts", many)):
         plain = floods.get(f"{kind} uncapped")
         if plain:
-            figures.append(_figure(group, "GET /login p95 during the flood, plain waitress", plain["p95"], "ms",
-                                   note=f"failed {plain['failed']}, held {plain['held']}, bodies read "
-                                   f"{plain['body_bytes'] / 2**20:.0f} MiB, temp files "
-                                   f"{plain['temp_bytes'] / 2**20:.0f} MiB"))  # fmt: skip
+            figures.append(
+                _figure(
+                    group,
+                    "GET /login p95 during the flood, plain waitress",
+                    plain["p95"],
+                    "ms",
+                    note=f"failed {plain['failed']}, held {plain['held']}, bodies read "
+                    f"{plain['body_bytes'] / 2**20:.0f} MiB, temp files "
+                    f"{plain['temp_bytes'] / 2**20:.0f} MiB",
+                )
+            )
     return figures
 
 

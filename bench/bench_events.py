@@ -139,11 +139,18 @@ def main() -> int:
     redis_url = f"redis://127.0.0.1:{port}/0"
     try:
         wait_for_redis(redis_url)
-        env = {"DATA_DIR": str(workdir / "data"), "CELERY_BROKER_URL": redis_url, "FLASK_SECRET_KEY": "bench",
-               "LOG_LEVEL": "warning", "API_TOKEN": TOKEN, "ADMIN_PASSWORD": "bench",
-               # Sized for the subscribers asked, as an operator expecting that many would set it; every
-               # subscriber here comes from one address, so the per-client connection cap is lifted.
-               "SSE_MAX_CLIENTS": str(max(args.clients, 200)), "WEB_MAX_CONNECTIONS_PER_CLIENT": "0"}  # fmt: skip
+        env = {
+            "DATA_DIR": str(workdir / "data"),
+            "CELERY_BROKER_URL": redis_url,
+            "FLASK_SECRET_KEY": "bench",
+            "LOG_LEVEL": "warning",
+            "API_TOKEN": TOKEN,
+            "ADMIN_PASSWORD": "bench",
+            # Sized for the subscribers asked, as an operator expecting that many would set it; every
+            # subscriber here comes from one address, so the per-client connection cap is lifted.
+            "SSE_MAX_CLIENTS": str(max(args.clients, 200)),
+            "WEB_MAX_CONNECTIONS_PER_CLIENT": "0",
+        }
         app = create_app(env)
         settings = app.config["SETTINGS"]
         seed(settings.database_path, args.videos)
@@ -161,9 +168,11 @@ def run(server: LiveServer, redis_url: str, settings, args) -> None:
     address = urlparse(server.base_url)
     host, port = address.hostname, address.port
     print(f"command: {' '.join(shlex.quote(part) for part in [sys.executable, *sys.argv])}")
-    print(f"waitress threads={server.threads} (WEB_THREADS={settings.web_threads} + SSE_MAX_CLIENTS="
-          f"{settings.sse_max_clients}), send_bytes=1, connection_limit={server.server.adj.connection_limit}; "
-          f"{args.videos} videos in the database")  # fmt: skip
+    print(
+        f"waitress threads={server.threads} (WEB_THREADS={settings.web_threads} + SSE_MAX_CLIENTS="
+        f"{settings.sse_max_clients}), send_bytes=1, connection_limit={server.server.adj.connection_limit}; "
+        f"{args.videos} videos in the database"
+    )
 
     idle: dict[str, list[float]] = {}
     time_pages(host, port, threading.Event(), idle, rounds=30)
@@ -189,9 +198,17 @@ def run(server: LiveServer, redis_url: str, settings, args) -> None:
     publish = EventPublisher(redis_url)
     interval = 1.0 / args.rate
     for seq in range(args.events):
-        event = {"type": "step", "video_id": 1, "exchange_id": None, "name": "download", "state": "running",
-                 "progress": seq / args.events, "bench_seq": seq, "bench_sent": time.perf_counter(),
-                 "bench_last": seq == args.events - 1}  # fmt: skip
+        event = {
+            "type": "step",
+            "video_id": 1,
+            "exchange_id": None,
+            "name": "download",
+            "state": "running",
+            "progress": seq / args.events,
+            "bench_seq": seq,
+            "bench_sent": time.perf_counter(),
+            "bench_last": seq == args.events - 1,
+        }
         publish(event)
         time.sleep(interval)
     for client in clients:
@@ -202,8 +219,10 @@ def run(server: LiveServer, redis_url: str, settings, args) -> None:
     latencies = [value for client in clients for value in client.latencies]
     delivered = sum(len(client.seen) for client in clients)
     errors = [client.error for client in clients if client.error]
-    print(f"events: {args.events} published at {args.rate:g}/s to {args.clients} clients; "
-          f"delivered {delivered} of {args.events * args.clients}; client errors: {len(errors)}")  # fmt: skip
+    print(
+        f"events: {args.events} published at {args.rate:g}/s to {args.clients} clients; "
+        f"delivered {delivered} of {args.events * args.clients}; client errors: {len(errors)}"
+    )
     for error in errors[:3]:
         print(f"  error: {error}")
     print(f"event delivery latency     {describe(latencies)}")

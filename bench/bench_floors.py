@@ -76,8 +76,18 @@ def cut_floor(video: Path, clips: list[tuple[float, float]], folder: Path, ffmpe
 def model_floor(kind: str, wav: Path, device: str, threads: int) -> dict[str, Any]:
     """Run one model alone in a fresh interpreter (cold, like a worker's first step) and read its timings.
     It gets the threads a compute slot gets (COMPUTE_THREADS, else the cores / WORKER_CONCURRENCY)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--wav", str(wav), "--device", device,
-               "--threads", str(threads)]  # fmt: skip
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        kind,
+        "--wav",
+        str(wav),
+        "--device",
+        device,
+        "--threads",
+        str(threads),
+    ]
     began = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     wall = time.perf_counter() - began

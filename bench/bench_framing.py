@@ -3,10 +3,12 @@ second (bench/labels/*.txt), and timed on a 60-second 720p clip with captions.
 
 Per video: the share of speech seconds whose speaking face (80 % of it) is in the 9:16 frame for at least
 half the second, with the speaker turns given (the labels' turns: bench/labels/*.rttm, MSDWild's own human
-RTTM) and with the turns the app's diarization finds (senko, as the pipeline would); and the largest move
-of the crop between two frames away from shot and speaker changes. Then a 60 s clip of a 720p H.264 source
-(MSDWild 00001 looped, its human turns looped with it) is planned and cut to 1080×1920 with burned
-captions, timed apart: face analysis (decode, detection, mouth motion, sound) and planning; encode.
+RTTM) and with the turns the app's diarization finds (senko, as the pipeline would); the largest move
+of the crop between two frames away from shot and speaker changes; and how long each path shows the split
+layout (both faces count as framed there, so a plan that split everywhere would score well and look bad).
+Then a 60 s clip of a 720p H.264 source (MSDWild 00001 looped, its human turns looped with it) is planned
+and cut to 1080×1920 with burned captions, timed apart: face analysis (decode, detection, mouth motion,
+sound) and planning; encode.
 
 Run from the repository root (once, on a quiet machine: check `uptime`):
 
@@ -104,15 +106,17 @@ def main() -> None:
         given = score(path, labels)
         steady = framing.steadiness(path)
         framed, seconds, steadiest = framed + given.framed, seconds + given.seconds, max(steadiest, steady)
-        diarized = None
+        diarized, split = None, [_split_seconds(path)]
         if not args.no_diarize:
             turns = _diarized_turns(video, ffmpeg)
-            diarized = score(framing.plan(footage, turns), labels)
+            diarized_path = framing.plan(footage, turns)
+            diarized = score(diarized_path, labels)
+            split.append(_split_seconds(diarized_path))
             framed_diarized, seconds_diarized = framed_diarized + diarized.framed, seconds_diarized + diarized.seconds
         layouts = sorted({view.layout for view in path.views})
         rows.append([video.name, f"{given.framed}/{given.seconds}", given.share, list(given.misses),
                      f"{diarized.framed}/{diarized.seconds}" if diarized else "", diarized.share if diarized else None,
-                     list(diarized.misses) if diarized else "", steady, ",".join(layouts),
+                     list(diarized.misses) if diarized else "", steady, ",".join(layouts), "/".join(split),
                      round(footage.duration, 1), round(analysed, 1)])  # fmt: skip
         report.at_most("steadiness", f"{video.name}: largest move between frames", steady, TARGET_STEADY_PX, "px",
                        "source pixels, away from shot and speaker changes")  # fmt: skip
@@ -121,7 +125,7 @@ def main() -> None:
     report.table(
         "speaking face in the vertical frame (speech seconds)",
         ["video", "given turns", "share", "missed seconds", "senko's turns", "share", "missed seconds",
-         "max move px", "layouts", "video s", "analysis s"],
+         "max move px", "layouts", "split s (given/senko)", "video s", "analysis s"],
         rows,
     )  # fmt: skip
     if seconds:
@@ -135,6 +139,11 @@ def main() -> None:
     report.at_most("steadiness", "largest move between frames, all videos", steadiest, TARGET_STEADY_PX, "px")
     _time_a_minute(report, ffmpeg)
     report.emit()
+
+
+def _split_seconds(path: framing.CameraPath) -> str:
+    """How long the clip shows two stacked faces: a split is safe for this measure, so it is kept in sight."""
+    return f"{sum(view.layout == framing.TWO for view in path.views) / path.fps:.1f}"
 
 
 def _diarized_turns(video: Video, ffmpeg: str) -> list[Turn]:

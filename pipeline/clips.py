@@ -163,8 +163,13 @@ def define_clips(
         pieces = []  # one speaker's Q&A: the whole-exchange clip is their clip
     title = shorten(question)
     media_end = media_duration if media_duration is not None else math.inf
-    whole = ClipSpec("exchange", *_pad(*_snap(exchange_start, exchange_end, words), limits, every_word, 0.0, media_end),
-                     None, 0, title=title)  # fmt: skip
+    whole = ClipSpec(
+        "exchange",
+        *_pad(*_snap(exchange_start, exchange_end, words), limits, every_word, 0.0, media_end),
+        None,
+        0,
+        title=title,
+    )
     clips = [whole]
     for span, note in pieces:  # within the whole-exchange clip, unless a sentence runs on past its end
         end_bound = whole.end if span.end <= exchange_end else media_end
@@ -222,8 +227,10 @@ def _whole_turns(spans: list[SpeakerSpan], words: Sequence[Word]) -> list[Speake
     turns = _join_same_speaker(spans)
     while True:
         inner = range(1, len(turns) - 1)
-        found = next((i for i in inner if turns[i - 1].speaker == turns[i + 1].speaker
-                      and _is_backchannel(turns[i], words)), None)  # fmt: skip
+        found = next(
+            (i for i in inner if turns[i - 1].speaker == turns[i + 1].speaker and _is_backchannel(turns[i], words)),
+            None,
+        )
         if found is None:
             return turns
         turns[found - 1 : found + 2] = [replace(turns[found - 1], end=max(turns[found - 1].end, turns[found + 1].end))]
@@ -255,10 +262,18 @@ def _end_at_sentences(turns: list[SpeakerSpan], words: Sequence[Word], min_durat
             continue
         while (own := _own(words, turn)) and not _ends_sentence(own[-1]):
             finish, interrupted = _sentence_finish(words, own[-1], turn.speaker)
-            later = None if finish is None else next(
-                (k for k, t in enumerate(turns) if k > index and k not in taken and t.start <= _mid(finish) <= t.end),
-                None,
-            )  # fmt: skip
+            later = (
+                None
+                if finish is None
+                else next(
+                    (
+                        k
+                        for k, t in enumerate(turns)
+                        if k > index and k not in taken and t.start <= _mid(finish) <= t.end
+                    ),
+                    None,
+                )
+            )
             if later is not None and turns[later].speaker == turn.speaker:
                 turn = replace(turn, end=turns[later].end)  # the sentence goes on after an interruption
                 taken.add(later)

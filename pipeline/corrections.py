@@ -131,6 +131,9 @@ def _inserted(
 
 def _with_words(segment: Segment, words: list[Word]) -> Segment:
     return replace(
-        segment, start=min(segment.start, words[0].start), end=max(segment.end, words[-1].end),
-        text=join_words(words), words=tuple(words),
-    )  # fmt: skip
+        segment,
+        start=min(segment.start, words[0].start),
+        end=max(segment.end, words[-1].end),
+        text=join_words(words),
+        words=tuple(words),
+    )

@@ -145,8 +145,9 @@ def load_backend(
 ) -> float:
     """Load the chosen backend's models now (they are cached); returns the seconds this took."""
     started = time.perf_counter()
-    options = DiarizationOptions(backend=backend, device=device, pyannote_pipeline=pyannote_pipeline, token=token,
-                                 vad=vad)  # fmt: skip
+    options = DiarizationOptions(
+        backend=backend, device=device, pyannote_pipeline=pyannote_pipeline, token=token, vad=vad
+    )
     _load_with_fallback(choose_backend(backend, pyannote_pipeline, token), options, torch_device(device))
     return time.perf_counter() - started
 

@@ -144,22 +144,37 @@ DOWNLOAD_PROBLEMS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), problem, hint)
     for pattern, problem, hint in (
         (r"HTTP Error 404|\b404\b.*not found", "the page was not found (HTTP 404)", "check the link"),
-        (r"private video|video is private|members[- ]only|join this channel",
-         "the video is private or for members only", "use a public link, or download it yourself and upload the file"),
-        (r"sign in to confirm your age|age[- ]restricted|inappropriate for some users",
-         "the video is age-restricted", "download it yourself and upload the file"),
-        (r"requested format (is )?not available", "no download matches the chosen resolution",
-         "choose another resolution (or best)"),
-        (r"video unavailable|has been removed|no longer available|video is not available|HTTP Error 410",
-         "the video was removed or is not available", "check the link"),
+        (
+            r"private video|video is private|members[- ]only|join this channel",
+            "the video is private or for members only",
+            "use a public link, or download it yourself and upload the file",
+        ),
+        (
+            r"sign in to confirm your age|age[- ]restricted|inappropriate for some users",
+            "the video is age-restricted",
+            "download it yourself and upload the file",
+        ),
+        (
+            r"requested format (is )?not available",
+            "no download matches the chosen resolution",
+            "choose another resolution (or best)",
+        ),
+        (
+            r"video unavailable|has been removed|no longer available|video is not available|HTTP Error 410",
+            "the video was removed or is not available",
+            "check the link",
+        ),
         (r"HTTP Error 403", "the site refused access (HTTP 403)", "the video may be private or blocked in this region"),
-        (r"urlopen error|connection (refused|reset|aborted)|timed? ?out|name or service not known|"
-         r"temporary failure in name resolution|network is unreachable|no route to host|getaddrinfo|"
-         r"remote end closed|EOF occurred",
-         "the site could not be reached", "check the internet connection, then retry"),
+        (
+            r"urlopen error|connection (refused|reset|aborted)|timed? ?out|name or service not known|"
+            r"temporary failure in name resolution|network is unreachable|no route to host|getaddrinfo|"
+            r"remote end closed|EOF occurred",
+            "the site could not be reached",
+            "check the internet connection, then retry",
+        ),
         (r"unsupported url", "no video was found at this address", "check the link"),
     )
-)  # fmt: skip
+)
 
 
 def one_line_error(error: BaseException, url: str) -> str:

@@ -190,9 +190,13 @@ def _joined(short: Exchange, following: Exchange) -> Exchange:
         f"{short.end - short.start:.1f} s, too short for a clip"
     )
     return Exchange(
-        start=short.start, end=following.end, question=f"{short.question} {following.question}",
-        asker=short.asker, answerer=following.answerer, note="; ".join(filter(None, [short.note, note])),
-    )  # fmt: skip
+        start=short.start,
+        end=following.end,
+        question=f"{short.question} {following.question}",
+        asker=short.asker,
+        answerer=following.answerer,
+        note="; ".join(filter(None, [short.note, note])),
+    )
 
 
 def explain_no_exchanges(segments: Sequence[Segment], config: ExchangeConfig = DEFAULT_CONFIG) -> str | None:

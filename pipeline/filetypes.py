@@ -83,11 +83,28 @@ def text_type(path: Path | str, mimetype: str) -> str:
 
 # ffmpeg's demuxer name (first of its comma-separated list) → the extension an upload is stored under.
 CONTAINER_EXTENSIONS = {
-    "mov": "mp4", "matroska": "mkv", "webm": "webm", "mp3": "mp3", "wav": "wav", "ogg": "ogg",
-    "flac": "flac", "aac": "aac", "mpegts": "ts", "avi": "avi", "flv": "flv", "asf": "wmv",
-    "mpeg": "mpg", "ipod": "m4a", "mxf": "mxf", "dv": "dv", "aiff": "aiff", "amr": "amr", "caf": "caf",
-    "wv": "wv", "w64": "w64",
-}  # fmt: skip
+    "mov": "mp4",
+    "matroska": "mkv",
+    "webm": "webm",
+    "mp3": "mp3",
+    "wav": "wav",
+    "ogg": "ogg",
+    "flac": "flac",
+    "aac": "aac",
+    "mpegts": "ts",
+    "avi": "avi",
+    "flv": "flv",
+    "asf": "wmv",
+    "mpeg": "mpg",
+    "ipod": "m4a",
+    "mxf": "mxf",
+    "dv": "dv",
+    "aiff": "aiff",
+    "amr": "amr",
+    "caf": "caf",
+    "wv": "wv",
+    "w64": "w64",
+}
 
 
 def is_media_container(container: str) -> bool:

@@ -69,8 +69,13 @@ def normalised_sound(
             gain += target - level
             _apply(levelled, fitted, _made_up(gain), ffmpeg)
             result, level = fitted, integrated(fitted, ffmpeg)
-        log.info("sound of %s: %.1f LUFS, brought to %s LUFS (%.1f LU made up after loudnorm)",
-                 dest.name, measured.integrated, level, gain)  # fmt: skip
+        log.info(
+            "sound of %s: %.1f LUFS, brought to %s LUFS (%.1f LU made up after loudnorm)",
+            dest.name,
+            measured.integrated,
+            level,
+            gain,
+        )
         result.replace(dest)
         return dest
     finally:

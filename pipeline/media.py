@@ -187,8 +187,11 @@ def packet_seconds(path: Path | str, ffmpeg: str, stop_after: float | None = Non
     if result.returncode != 0:  # ffmpeg's words name the file's path: they go to the log, not to people
         log.warning("measuring %s failed: %s", path, result.stderr.strip()[-500:])
         raise MediaError("cannot read the media file's packets: it may be damaged; download or upload it again")
-    times = [value for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
-             if key == "out_time_us" and value.lstrip("-").isdigit()]  # fmt: skip
+    times = [
+        value
+        for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
+        if key == "out_time_us" and value.lstrip("-").isdigit()
+    ]
     return max(int(times[-1]) / 1e6, 0.0) if times else 0.0
 
 
@@ -244,8 +247,18 @@ def cut_clip(
     try:
         if options.reencode:
             sound = clip_sound(source, dest.with_suffix(".sound.wav"), start, end - start, options, info)
-        command = _cut_command(source, partial, start, end - start, options, subtitles_path, keyframes_at,
-                               info=info, crop=crop, sound=sound)  # fmt: skip
+        command = _cut_command(
+            source,
+            partial,
+            start,
+            end - start,
+            options,
+            subtitles_path,
+            keyframes_at,
+            info=info,
+            crop=crop,
+            sound=sound,
+        )
         _run_atomically(command, partial, dest, progress, end - start)
     finally:
         if sound:
@@ -409,8 +422,10 @@ def video_encoder(ffmpeg: str, wanted: str = "auto") -> str:
     except (OSError, subprocess.TimeoutExpired):
         works = False
     if not works and wanted == NVENC:
-        log.warning("CLIP_VIDEO_ENCODER=h264_nvenc, but NVENC does not encode here (no NVIDIA GPU or driver): "
-                    "cutting with x264 on the CPU")  # fmt: skip
+        log.warning(
+            "CLIP_VIDEO_ENCODER=h264_nvenc, but NVENC does not encode here (no NVIDIA GPU or driver): "
+            "cutting with x264 on the CPU"
+        )
     return NVENC if works else "libx264"
 
 
@@ -442,8 +457,10 @@ def shape_crop(shape: str, crop_x: float) -> str:
         return ""
     width, height = SHAPES[shape]
     x = min(max(float(crop_x), 0.0), 1.0)
-    return (f"crop=w='trunc(min(iw,ih*{width}/{height})/2)*2':h='trunc(min(ih,iw*{height}/{width})/2)*2'"
-            f":x='(iw-ow)*{x:.3f}':y='(ih-oh)/2'")  # fmt: skip
+    return (
+        f"crop=w='trunc(min(iw,ih*{width}/{height})/2)*2':h='trunc(min(ih,iw*{height}/{width})/2)*2'"
+        f":x='(iw-ow)*{x:.3f}':y='(ih-oh)/2'"
+    )
 
 
 def vertical_crop(crop_x: float) -> str:
@@ -459,8 +476,11 @@ def shape_filters(options: CutOptions, info: MediaInfo | None, crop: str | None 
     filters = []
     if options.shape in SHAPES:
         width, height = SHAPES[options.shape]
-        filters += [crop or shape_crop(options.shape, options.crop_x),
-                    f"scale={width}:{height}:flags=lanczos", "setsar=1"]  # fmt: skip
+        filters += [
+            crop or shape_crop(options.shape, options.crop_x),
+            f"scale={width}:{height}:flags=lanczos",
+            "setsar=1",
+        ]
     rate = info.frame_rate if info else None
     if rate and rate > MAX_FRAME_RATE + 0.5:
         filters.append(f"fps={rate / math.ceil(rate / MAX_FRAME_RATE):.3f}")
@@ -539,8 +559,9 @@ def grab_frame(video_path: Path | str, jpeg_path: Path | str, at_seconds: float 
             frame = _frame_at(container, at_seconds)
             if frame is None:
                 return None
-            partial.write_bytes(_jpeg(frame.reformat(width=POSTER_WIDTH, height=_even(frame, POSTER_WIDTH),
-                                                     format="yuvj420p")))  # fmt: skip
+            partial.write_bytes(
+                _jpeg(frame.reformat(width=POSTER_WIDTH, height=_even(frame, POSTER_WIDTH), format="yuvj420p"))
+            )
         partial.replace(jpeg_path)
         return jpeg_path
     except (av.error.FFmpegError, OSError, ValueError):

@@ -100,8 +100,15 @@ class AvcConfig:
 
     def with_sets(self, sps: list[bytes], pps: list[bytes]) -> AvcConfig:
         level = max([self.level, *(nal[3] for nal in sps)])
-        return AvcConfig(self.profile, self.compatibility, level, self.length_size,
-                         self.sps + tuple(sps), self.pps + tuple(pps), self.trailer)  # fmt: skip
+        return AvcConfig(
+            self.profile,
+            self.compatibility,
+            level,
+            self.length_size,
+            self.sps + tuple(sps),
+            self.pps + tuple(pps),
+            self.trailer,
+        )
 
 
 class _Bits:
@@ -315,8 +322,13 @@ def cut(
         _progress(progress, 0.8)
         _add_audio(source, video_only, partial, plan, options, sound)
         partial.replace(dest)
-        log.info("smart cut %s: %d frames, joins checked; %.1f s encoded, %.1f s copied",
-                 dest.name, frames, plan.encoded_seconds, plan.copied_seconds)  # fmt: skip
+        log.info(
+            "smart cut %s: %d frames, joins checked; %.1f s encoded, %.1f s copied",
+            dest.name,
+            frames,
+            plan.encoded_seconds,
+            plan.copied_seconds,
+        )
         _progress(progress, 1.0)
         return dest
     except (SmartCutUnsupported, av.error.FFmpegError, subprocess.SubprocessError) as problem:
@@ -328,9 +340,14 @@ def cut(
 
 
 def cut_or_encode(
-    source: Path | str, dest: Path | str, start: float, end: float, plan: Plan | None, options: CutOptions,
+    source: Path | str,
+    dest: Path | str,
+    start: float,
+    end: float,
+    plan: Plan | None,
+    options: CutOptions,
     progress: Progress | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """The clip smart cut by its plan, or encoded in full when it has none or its joins do not check out."""
     made = cut(source, dest, plan, options, progress) if plan else None
     return made or media.cut_clip(source, dest, start, end, options, progress=progress)
@@ -366,8 +383,12 @@ def _encode(container, begin: int, end: int, plan: Plan, options: CutOptions, pr
     for colour in ("color_range", "colorspace", "color_primaries", "color_trc"):  # the joins must not shift hue
         setattr(encoder, colour, getattr(source, colour))
     encoder.flags |= av.codec.context.Flags.global_header
-    encoder.options = {"preset": options.preset, "crf": str(options.crf), "profile": profile,
-                       "x264-params": f"sps-id={set_id}:bframes=0:scenecut=0"}  # fmt: skip
+    encoder.options = {
+        "preset": options.preset,
+        "crf": str(options.crf),
+        "profile": profile,
+        "x264-params": f"sps-id={set_id}:bframes=0:scenecut=0",
+    }
     encoder.open()
     for unit in split_annexb(bytes(encoder.extradata or b"")):
         (encoded.sps if unit[0] & 0x1F == SPS else encoded.pps).append(unit)
@@ -409,8 +430,9 @@ def _mux(output, out, container, plan: Plan, head: _Encoded, tail: _Encoded) -> 
             break
         if not plan.copy_from <= packet.pts < plan.copy_to:
             raise SmartCutUnsupported("a copied picture is shown outside the keyframes around it")
-        last_dts = _write(output, out, bytes(packet), packet.pts - plan.first, packet.dts - plan.first,
-                          packet.is_keyframe, last_dts)  # fmt: skip
+        last_dts = _write(
+            output, out, bytes(packet), packet.pts - plan.first, packet.dts - plan.first, packet.is_keyframe, last_dts
+        )
         copied += 1
     for pts, data, key in tail.packets:
         last_dts = _write(output, out, data, pts - plan.first, pts - tail_delay - plan.first, key, last_dts)

@@ -206,21 +206,81 @@ class CaptionStyle:
 CAPTION_STYLES = {
     style.name: style
     for style in (
-        CaptionStyle("clean", "Clean subtitle", bold=False, size=0.05, colour="#ffffff", accent="#ffffff",
-                     edge="#000000", edge_opacity=1.0, boxed=False, edge_width=0.0045, shadow=0.002,
-                     animation="none", max_words=0, max_line_chars=32, max_seconds=MAX_CUE_SECONDS, max_pause=1.5),
-        CaptionStyle("highlight", "Bold, spoken word highlighted", bold=True, size=0.06, colour="#ffffff",
-                     accent="#ffd23f", edge="#111111", edge_opacity=1.0, boxed=True, edge_width=0.012, shadow=0.0,
-                     animation="highlight", max_words=5, max_line_chars=24, max_seconds=3.0, max_pause=0.6),
-        CaptionStyle("pop", "Pop-in, word by word", bold=True, size=0.08, colour="#ffffff", accent="#ffd23f",
-                     edge="#000000", edge_opacity=1.0, boxed=False, edge_width=0.008, shadow=0.003,
-                     animation="pop", max_words=3, max_line_chars=18, max_seconds=2.0, max_pause=0.5),
-        CaptionStyle("bilingual", "Bilingual, with English", bold=False, size=0.05, colour="#ffffff",
-                     accent="#ffffff", edge="#000000", edge_opacity=1.0, boxed=False, edge_width=0.0045, shadow=0.002,
-                     animation="none", max_words=0, max_line_chars=32, max_seconds=MAX_CUE_SECONDS, max_pause=1.5,
-                     english_size=0.036),
+        CaptionStyle(
+            "clean",
+            "Clean subtitle",
+            bold=False,
+            size=0.05,
+            colour="#ffffff",
+            accent="#ffffff",
+            edge="#000000",
+            edge_opacity=1.0,
+            boxed=False,
+            edge_width=0.0045,
+            shadow=0.002,
+            animation="none",
+            max_words=0,
+            max_line_chars=32,
+            max_seconds=MAX_CUE_SECONDS,
+            max_pause=1.5,
+        ),
+        CaptionStyle(
+            "highlight",
+            "Bold, spoken word highlighted",
+            bold=True,
+            size=0.06,
+            colour="#ffffff",
+            accent="#ffd23f",
+            edge="#111111",
+            edge_opacity=1.0,
+            boxed=True,
+            edge_width=0.012,
+            shadow=0.0,
+            animation="highlight",
+            max_words=5,
+            max_line_chars=24,
+            max_seconds=3.0,
+            max_pause=0.6,
+        ),
+        CaptionStyle(
+            "pop",
+            "Pop-in, word by word",
+            bold=True,
+            size=0.08,
+            colour="#ffffff",
+            accent="#ffd23f",
+            edge="#000000",
+            edge_opacity=1.0,
+            boxed=False,
+            edge_width=0.008,
+            shadow=0.003,
+            animation="pop",
+            max_words=3,
+            max_line_chars=18,
+            max_seconds=2.0,
+            max_pause=0.5,
+        ),
+        CaptionStyle(
+            "bilingual",
+            "Bilingual, with English",
+            bold=False,
+            size=0.05,
+            colour="#ffffff",
+            accent="#ffffff",
+            edge="#000000",
+            edge_opacity=1.0,
+            boxed=False,
+            edge_width=0.0045,
+            shadow=0.002,
+            animation="none",
+            max_words=0,
+            max_line_chars=32,
+            max_seconds=MAX_CUE_SECONDS,
+            max_pause=1.5,
+            english_size=0.036,
+        ),
     )
-}  # fmt: skip
+}
 OLD_STYLE_NAMES = {"plain": "clean", "words": "highlight"}  # what the API and the database said before
 POSITIONS = {"top": 8, "middle": 5, "bottom": 2}  # ASS alignment: centred, at the top, middle or bottom
 COVERED_BOTTOM, COVERED_RIGHT, COVERED_TOP = 0.20, 0.15, 0.10  # of a phone feed's frame: its buttons and titles
@@ -454,8 +514,9 @@ def _english_lines(
 ) -> list[str]:
     """The ASS of the English line under each caption: the translation cut into lines that fit the frame at
     the English size, each caption showing the one it overlaps longest (nothing when none does)."""
-    smaller = replace(style, size=style.english_size,
-                      max_line_chars=round(style.max_line_chars * style.size / style.english_size))  # fmt: skip
+    smaller = replace(
+        style, size=style.english_size, max_line_chars=round(style.max_line_chars * style.size / style.english_size)
+    )
     pieces = [piece for cue in english for piece in _cue_chunks(cue, None, smaller, layout)]
     lines = []
     for index in pair_by_overlap(chunks, pieces):
@@ -529,10 +590,30 @@ def _ass_header(style: CaptionStyle, layout: CaptionLayout) -> str:
     colour, edge = _ass_colour(style.colour), _ass_colour(style.edge, style.edge_opacity)
     shadow = _ass_colour("#000000", 0.5)
     fields = [
-        "Caption", fonts.FAMILY, size, colour, colour, edge, shadow, -1 if style.bold else 0, 0, 0, 0, 100, 100, 0, 0,
-        3 if style.boxed else 1, round(style.edge_width * unit, 1), round(style.shadow * unit, 1),
-        POSITIONS.get(layout.position, POSITIONS["bottom"]), left, right, vertical, 1,
-    ]  # fmt: skip
+        "Caption",
+        fonts.FAMILY,
+        size,
+        colour,
+        colour,
+        edge,
+        shadow,
+        -1 if style.bold else 0,
+        0,
+        0,
+        0,
+        100,
+        100,
+        0,
+        0,
+        3 if style.boxed else 1,
+        round(style.edge_width * unit, 1),
+        round(style.shadow * unit, 1),
+        POSITIONS.get(layout.position, POSITIONS["bottom"]),
+        left,
+        right,
+        vertical,
+        1,
+    ]
     return (
         "[Script Info]\nScriptType: v4.00+\n"
         f"PlayResX: {layout.width}\nPlayResY: {layout.height}\n"

@@ -18,8 +18,11 @@ from xml.etree import ElementTree
 
 import opentimelineio as otio
 
-FORMATS = {"otio": ("otio_json", "application/json"), "fcpxml": ("fcpx_xml", "application/xml"),
-           "edl": ("cmx_3600", "text/plain")}  # fmt: skip
+FORMATS = {
+    "otio": ("otio_json", "application/json"),
+    "fcpxml": ("fcpx_xml", "application/xml"),
+    "edl": ("cmx_3600", "text/plain"),
+}
 DEFAULT_RATE = 25.0  # when the source does not say
 
 

@@ -83,17 +83,43 @@ def redis_command(port: int, data_dir: Path, password: str | None = None) -> lis
         config.chmod(0o600)
         command.append(str(config))
     return [
-        *command, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-        "--appendonly", "yes", "--save", "", "--protected-mode", "yes", "--loglevel", "warning",
-    ]  # fmt: skip
+        *command,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
+    ]
 
 
 def worker_command(name: str, queues: str, concurrency: int, loglevel: str) -> list[str]:
     return [
-        sys.executable, "-m", "celery", "-A", "celery_app.celery_app", "worker",
-        "--hostname", f"{name}@%h", "--queues", queues, "--concurrency", str(concurrency),
-        "--loglevel", loglevel, "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "celery_app.celery_app",
+        "worker",
+        "--hostname",
+        f"{name}@%h",
+        "--queues",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+    ]
 
 
 @dataclass

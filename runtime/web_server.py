@@ -109,8 +109,11 @@ class Guard:
         now = time.monotonic()
         if now - self._budget_warned >= WARN_EVERY_SECONDS:
             self._budget_warned = now
-            log.warning("%d MB of bodies from clients not logged in are being read (WEB_MAX_BUFFERED_BODY_MB): "
-                        "answering more with 503", budget // 2**20)  # fmt: skip
+            log.warning(
+                "%d MB of bodies from clients not logged in are being read (WEB_MAX_BUFFERED_BODY_MB): "
+                "answering more with 503",
+                budget // 2**20,
+            )
 
 
 class ServiceUnavailable(Error):

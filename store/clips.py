@@ -21,8 +21,17 @@ def ready_clip_counts(conn: Database, video_ids: Iterable[int]) -> dict[int, int
 
 
 CLIP_FIELDS = (
-    "position", "kind", "start_time", "end_time", "speaker", "note", "path", "srt_path", "vtt_path", "title",
-)  # fmt: skip
+    "position",
+    "kind",
+    "start_time",
+    "end_time",
+    "speaker",
+    "note",
+    "path",
+    "srt_path",
+    "vtt_path",
+    "title",
+)
 
 
 def replace_clips(conn: Database, exchange_id: int, clips: Iterable[dict[str, Any]]) -> list[int]:

@@ -13,9 +13,23 @@ from store.videos import count_videos
 # share as it is. `copy_database.py` runs it, with the app and its workers stopped.
 
 # Parents before children: PostgreSQL checks every reference as a row arrives.
-TABLES = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "speakers", "voices",
-          "voice_rejections", "exchange_segments", "clips", "raw_transcripts", "translations",
-          "auth_state")  # fmt: skip
+TABLES = (
+    "videos",
+    "exchanges",
+    "steps",
+    "segments",
+    "words",
+    "turns",
+    "people",
+    "speakers",
+    "voices",
+    "voice_rejections",
+    "exchange_segments",
+    "clips",
+    "raw_transcripts",
+    "translations",
+    "auth_state",
+)
 WITH_IDS = ("videos", "exchanges", "steps", "segments", "words", "turns", "people", "exchange_segments", "clips")
 BATCH = 5000
 

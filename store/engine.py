@@ -28,8 +28,10 @@ BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK_KEY = 0x636C6970  # "clip"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 # Columns holding a file under DATA_DIR: stored relative to it, handed out absolute.
-PATH_TABLES = {"videos": ("thumbnail_path", "video_path", "audio_path"),
-               "clips": ("path", "srt_path", "vtt_path", "poster_path")}  # fmt: skip
+PATH_TABLES = {
+    "videos": ("thumbnail_path", "video_path", "audio_path"),
+    "clips": ("path", "srt_path", "vtt_path", "poster_path"),
+}
 PATH_COLUMNS = frozenset(column for columns in PATH_TABLES.values() for column in columns)
 
 

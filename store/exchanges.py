@@ -17,15 +17,38 @@ def insert_exchange(
     return conn.insert(
         "INSERT INTO exchanges (video_id, label, kind, start_time, end_time, question, asker, answerer, chain, "
         "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (video_id, label, kind, exchange.start, exchange.end, exchange.question, exchange.asker, exchange.answerer,
-         int(chain), exchange.note or None, now()),
-    )  # fmt: skip
+        (
+            video_id,
+            label,
+            kind,
+            exchange.start,
+            exchange.end,
+            exchange.question,
+            exchange.asker,
+            exchange.answerer,
+            int(chain),
+            exchange.note or None,
+            now(),
+        ),
+    )
 
 
 EXCHANGE_SETTABLE = (
-    "chain", "burn_subtitles", "note", "asker", "answerer", "start_time", "end_time", "question", "shape", "crop_x",
-    "caption_style", "caption_position", "caption_names", "framing",
-)  # fmt: skip
+    "chain",
+    "burn_subtitles",
+    "note",
+    "asker",
+    "answerer",
+    "start_time",
+    "end_time",
+    "question",
+    "shape",
+    "crop_x",
+    "caption_style",
+    "caption_position",
+    "caption_names",
+    "framing",
+)
 
 
 def update_exchange(conn: Database, exchange_id: int, **fields: Any) -> None:

@@ -62,8 +62,12 @@ def search_segments(
         where, params = [f"to_tsvector(segments.search_config, segments.text) @@ ({asked})"], [query] * len(configs)
         order = f"ts_rank(to_tsvector(segments.search_config, segments.text), ({asked})) DESC"
         order_params = [query] * len(configs)
-    for clause, value in (("speakers.person_id = ?", person_id), ("segments.video_id = ?", video_id),
-                          ("videos.created_at >= ?", since), ("videos.created_at < ?", until)):  # fmt: skip
+    for clause, value in (
+        ("speakers.person_id = ?", person_id),
+        ("segments.video_id = ?", video_id),
+        ("videos.created_at >= ?", since),
+        ("videos.created_at < ?", until),
+    ):
         if value is not None:
             where.append(clause)
             params.append(value)

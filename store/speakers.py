@@ -45,9 +45,11 @@ def replace_voices(conn: Database, video_id: int, voices: dict[str, tuple[Sequen
     conn.execute("DELETE FROM voices WHERE video_id = ?", (video_id,))
     conn.executemany(
         "INSERT INTO voices (video_id, label, vector, seconds) VALUES (?, ?, ?, ?)",
-        [(video_id, label, json.dumps([round(x, 6) for x in vector]), seconds)
-         for label, (vector, seconds) in voices.items()],
-    )  # fmt: skip
+        [
+            (video_id, label, json.dumps([round(x, 6) for x in vector]), seconds)
+            for label, (vector, seconds) in voices.items()
+        ],
+    )
 
 
 def get_voices(conn: Database, video_ids: Iterable[int] | None = None) -> list[VoiceRecord]:

@@ -38,9 +38,7 @@ def append_segments(conn: Database, video_id: int, segments: Iterable[Segment], 
 
 def get_segments(conn: Database, video_id: int) -> list[Segment]:
     words_by_segment: dict[int, list[Word]] = {}
-    for row in conn.execute(
-        "SELECT * FROM words WHERE video_id = ? ORDER BY segment_id, position", (video_id,)
-    ):  # fmt: skip
+    for row in conn.execute("SELECT * FROM words WHERE video_id = ? ORDER BY segment_id, position", (video_id,)):
         word = Word(row["start_time"], row["end_time"], row["text"], row["probability"], row["speaker"])
         words_by_segment.setdefault(row["segment_id"], []).append(word)
     rows = conn.execute("SELECT * FROM segments WHERE video_id = ? ORDER BY position", (video_id,))
@@ -73,10 +71,12 @@ def get_segment(conn: Database, video_id: int, segment_id: int) -> Segment | Non
 def _segment(conn: Database, row) -> Segment:
     words = conn.execute("SELECT * FROM words WHERE segment_id = ? ORDER BY position", (row["id"],))
     return Segment(
-        row["start_time"], row["end_time"], row["text"],
+        row["start_time"],
+        row["end_time"],
+        row["text"],
         tuple(Word(w["start_time"], w["end_time"], w["text"], w["probability"], w["speaker"]) for w in words),
         row["speaker"],
-    )  # fmt: skip
+    )
 
 
 def replace_segment(conn: Database, video_id: int, segment_id: int, segment: Segment) -> None:
