@@ -96,7 +96,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     init_auth(app, credentials(settings), limiter, settings.session_cookie_secure, settings.session_lifetime_hours)
     if settings.trust_proxy_headers:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # as Flask documents
     register(app)
     celery_init_app(app, broker)
 

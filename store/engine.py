@@ -52,7 +52,8 @@ class Database:
         self.data_dir = Path(os.path.abspath(data_dir)) if data_dir is not None else None
         self.dialect = "postgresql" if is_postgres(location) else "sqlite"
         self.in_transaction = False
-        self._raw = _open_postgres(str(location)) if self.dialect == "postgresql" else _open_sqlite(Path(location))
+        # psycopg's connection or sqlite3's: `execute` papers over their differences, the rest is dialect-checked.
+        self._raw: Any = _open_postgres(str(location)) if self.dialect == "postgresql" else _open_sqlite(Path(location))
 
     # ---- statements
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -136,7 +137,7 @@ def _open_sqlite(path: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def _sqlite_transaction(conn: Database) -> Iterator[None]:
+def _sqlite_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE takes the write lock up front, so read-then-write decisions are atomic."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -160,7 +161,7 @@ class Row(tuple):
 
     names: dict[str, int]
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key):
         return super().__getitem__(self.names[key] if isinstance(key, str) else key)
 
     def keys(self) -> list[str]:
@@ -194,8 +195,10 @@ def _writes(sql: str) -> bool:
 
 
 class StoreSettings(Protocol):
-    database: str
-    data_dir: Path
+    @property
+    def database(self) -> str: ...
+    @property
+    def data_dir(self) -> Path: ...
 
 
 def connect(location: str | Path, data_dir: Path | None = None) -> Database:
@@ -221,7 +224,7 @@ def as_record(conn: Database, record: type[R], row: Any) -> R:
     """A row as its record, with stored file paths made paths on this host."""
     found = record.from_row(row)
     paths = {name: conn.local_path(getattr(found, name)) for name in PATH_COLUMNS if hasattr(found, name)}
-    return dataclasses.replace(found, **paths) if paths else found
+    return dataclasses.replace(found, **paths) if paths else found  # type: ignore[type-var]  # R: a dataclass
 
 
 def one_or_none(conn: Database, record: type[R], row: Any) -> R | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pipeline import languages
 from store.engine import Database, as_records, one_or_none
@@ -50,6 +51,7 @@ def search_segments(
     terms = search_terms(text)
     if not terms:
         return []
+    params: list[Any]
     if conn.dialect == "sqlite":  # each term a quoted FTS5 string: words and phrases ANDed, never operators
         source = f"FROM segments_search JOIN segments ON segments.id = segments_search.rowid {SEARCH_JOINS}"
         where, params = ["segments_search MATCH ?"], [" ".join(f'"{term}"' for term in terms)]
@@ -62,12 +64,13 @@ def search_segments(
         where, params = [f"to_tsvector(segments.search_config, segments.text) @@ ({asked})"], [query] * len(configs)
         order = f"ts_rank(to_tsvector(segments.search_config, segments.text), ({asked})) DESC"
         order_params = [query] * len(configs)
-    for clause, value in (
+    filters: tuple[tuple[str, int | str | None], ...] = (
         ("speakers.person_id = ?", person_id),
         ("segments.video_id = ?", video_id),
         ("videos.created_at >= ?", since),
         ("videos.created_at < ?", until),
-    ):
+    )
+    for clause, value in filters:
         if value is not None:
             where.append(clause)
             params.append(value)
