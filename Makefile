@@ -17,7 +17,7 @@ $(STAMP): requirements.txt $(REQUIREMENTS)
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) app.py
+	$(PY) serve.py
 
 # A worker on another host, on the shared Redis, PostgreSQL and folder (README: "More than one machine").
 QUEUES ?= io,compute

@@ -38,8 +38,10 @@ from waitress.adjustments import Adjustments
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import REQUEST_BODY_LIMIT, create_app, create_web_server, harden_process
+from app import create_app
 from bench.report import RESULT_PREFIX
+from runtime.process import harden_process
+from serve import REQUEST_BODY_LIMIT, create_web_server
 from tests.support import live_server
 from tests.support.live_server import LiveServer
 from tests.support.processes import RedisProcess

@@ -1,6 +1,6 @@
 """Live updates under load: N open /events streams while pages are being served.
 
-Serves the app with waitress exactly as `app.py main()` does (threads = WEB_THREADS + SSE_MAX_CLIENTS,
+Serves the app with waitress exactly as `serve.py main()` does (threads = WEB_THREADS + SSE_MAX_CLIENTS,
 send_bytes=1) on a private redis-server and a temporary database seeded with videos, opens N
 concurrent /events clients (http.client in threads), publishes step events carrying their send time,
 and measures how long each takes to reach every client; meanwhile it times `GET /` and

@@ -3,7 +3,7 @@ time to the first transcript, phase 1 against its critical path, each step again
 transcribe/diarize overlapping (compute concurrency 2) against one after the other (concurrency 1).
 
 The MP4 from bench/conversation.py is served on 127.0.0.1; an embedded Redis and the two Celery
-workers start as `python app.py` starts them (runtime.stack commands, an io worker and a compute
+workers start as `python serve.py` starts them (runtime.stack commands, an io worker and a compute
 worker) on a temporary DATA_DIR; the video is submitted through the API with auto and clips on.
 
 Run from the repository root:
@@ -88,7 +88,7 @@ def parse_args() -> argparse.Namespace:
 
 @dataclass
 class Stack:
-    """Redis and the two workers, started with the same commands as app.py's _start_stack."""
+    """Redis and the two workers, started with the same commands as serve.py's _start_stack."""
 
     data_dir: Path
     env: dict[str, str]

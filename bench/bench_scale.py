@@ -1,7 +1,7 @@
 """Scale-out under load: 20 videos submitted at once to 2 web processes and 4 workers on PostgreSQL.
 
 Everything is real and started here: a Redis, a throwaway PostgreSQL cluster (tests/support/postgres.py,
-Debian's `postgresql` binaries), two web processes (`python app.py` with LOCAL_WORKERS empty, so each
+Debian's `postgresql` binaries), two web processes (`python serve.py` with LOCAL_WORKERS empty, so each
 serves the app and runs its reconciler, as a second web host would) and four workers started as
 `make worker` starts them (`python worker.py`): two on the io queue and two on the compute queue, one slot
 each, all on one DATA_DIR. The media is the benchmarks' conversation (bench/conversation.py: real and
@@ -161,7 +161,7 @@ def main() -> int:
         ports = [processes.free_port() for _ in range(2)]
         for n, port in enumerate(ports, start=1):
             stack.env = {**env, "PORT": str(port)}
-            stack.start(f"web-{n}", [sys.executable, "app.py"])
+            stack.start(f"web-{n}", [sys.executable, "serve.py"])
         stack.env = env
         for name, queue in (("io-1", "io"), ("io-2", "io"), ("compute-1", "compute"), ("compute-2", "compute")):
             stack.start(name, [sys.executable, "worker.py", queue])
@@ -261,7 +261,7 @@ def add_log_figures(report: Report, logs: dict[str, str], rows: list[dict[str, A
     report.add("database", "database errors in any log", len(errors), "", "= 0", not errors)
     report.notes += [f"log: {line}" for line in errors[:5]]
     report.notes.append(
-        "2 web processes (app.py, LOCAL_WORKERS empty), workers: python worker.py io ×2, "
+        "2 web processes (serve.py, LOCAL_WORKERS empty), workers: python worker.py io ×2, "
         "compute ×2, one slot each, COMPUTE_THREADS=1; PostgreSQL from Debian, fsync off"
     )
 

@@ -1,6 +1,6 @@
 """Web pages under load: `GET /` and `GET /api/videos` with 1,000 videos in the database, measured by wrk.
 
-The app runs in a child process served by waitress as `python app.py` serves it (app.waitress_options:
+The app runs in a child process served by waitress as `python serve.py` serves it (serve.waitress_options:
 threads = WEB_THREADS + SSE_MAX_CLIENTS, send_bytes=1, ...), on a temporary DATA_DIR filled with videos
 in every state, with an embedded Redis as broker. wrk (Debian package `wrk`) drives it on 127.0.0.1 for
 a bounded time per path and connection count and reports p50, p95, p99 and requests per second. When
@@ -63,11 +63,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def serve() -> None:
-    """What app.py main() does once the stack is up: create_app() served by waitress with main()'s options."""
+    """What serve.py main() does once the stack is up: create_app() served by waitress with main()'s options."""
     from waitress import serve as waitress_serve
 
-    from app import configure_logging, create_app, waitress_options
+    from app import configure_logging, create_app
     from config import load_settings
+    from serve import waitress_options
 
     configure_logging("warning")
     waitress_serve(create_app(), **waitress_options(load_settings()))
@@ -263,7 +264,7 @@ def main() -> None:
     report.notes += [
         f"wrk {wrk_version()}, closed loop: each connection sends its next request when the last one is answered, "
         f"for {args.duration} s per row, on 127.0.0.1; the load generator shares the machine's cores with the server",
-        "served with app.waitress_options() as app.py main() serves it: threads = WEB_THREADS + SSE_MAX_CLIENTS "
+        "served with serve.waitress_options() as serve.py main() serves it: threads = WEB_THREADS + SSE_MAX_CLIENTS "
         "(16 + 200 by default), send_bytes=1",
     ]
     report.emit()

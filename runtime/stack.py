@@ -1,6 +1,6 @@
 """Child processes of the one-command stack: the embedded Redis and the Celery workers.
 
-`python app.py` uses `Stack` to start Redis (when no CELERY_BROKER_URL is set), one worker for I/O
+`python serve.py` uses `Stack` to start Redis (when no CELERY_BROKER_URL is set), one worker for I/O
 steps and one for compute steps (so a download never waits behind a transcription), and to stop
 all of them on Ctrl-C or SIGTERM. Children get PR_SET_PDEATHSIG, so even a SIGKILLed parent leaves
 no process behind, and a child that dies is restarted.

@@ -4,7 +4,7 @@ waitress reads each whole request (headers and body) in its event loop before a 
 So the caps live there: a connection over its client's cap (WEB_MAX_CONNECTIONS_PER_CLIENT) is closed as
 it is accepted, and a request without credentials whose body would take the bytes being read past the
 budget (WEB_MAX_BUFFERED_BODY_MB) is answered 503 before a byte of its body is read. Bodies stay in
-memory (inbuf_overflow in app.waitress_options), so the budget is all they hold: no temp files.
+memory (inbuf_overflow in serve.waitress_options), so the budget is all they hold: no temp files.
 """
 
 from __future__ import annotations

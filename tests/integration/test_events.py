@@ -253,7 +253,7 @@ def test_the_stream_survives_redis_going_away_and_coming_back(tmp_path, own_redi
 
 
 def test_a_browser_that_goes_away_frees_its_slot_under_waitress(settings_env, redis_client):
-    """Served as app.py serves it: the next heartbeat write fails, and the stream ends and cleans up."""
+    """Served as serve.py serves it: the next heartbeat write fails, and the stream ends and cleans up."""
     env = {**settings_env, "SSE_HEARTBEAT_SECONDS": "1", "WEB_THREADS": "2", "SSE_MAX_CLIENTS": "4"}
     app = create_app(env)
     hub = get_hub(app.extensions["celery"].conf.broker_url)

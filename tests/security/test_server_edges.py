@@ -1,6 +1,6 @@
 """The server under hostile clients: huge anonymous bodies, hundreds of half-sent requests, one client
 holding every connection it can, floods of slow anonymous uploads, a frozen Redis, event streams dropped
-without a goodbye. Each runs against a real waitress as `app.main()` serves it (or a real Redis)."""
+without a goodbye. Each runs against a real waitress as `serve.main()` serves it (or a real Redis)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app import REQUEST_BODY_LIMIT, create_app
+from app import create_app
+from serve import REQUEST_BODY_LIMIT
 from tests.support.common import TEST_ADMIN, TEST_API_TOKEN, csrf_from, wait_until
 from tests.support.live_server import LiveServer
 from tests.support.processes import RedisProcess

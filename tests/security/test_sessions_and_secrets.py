@@ -93,7 +93,7 @@ def test_runtime_files_and_folders_are_private(tmp_path):
     """What `make run` and workers create (database, media folders, secrets) is 0600 in 0700 folders."""
     data = tmp_path / "data"
     script = (
-        "import json, sys; from app import harden_process, create_app; harden_process(); "
+        "import json, sys; from runtime.process import harden_process; from app import create_app; harden_process(); "
         "app = create_app(json.loads(sys.argv[1])); "
         "from operations import uploads; uploads.start(app.config['SETTINGS'].download_dir, 'a.mp4', 10, {})"
     )

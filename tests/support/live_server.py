@@ -1,6 +1,6 @@
-"""The app served by waitress in a background thread, sized as `app.py main()` sizes it.
+"""The app served by waitress in a background thread, sized as `serve.py main()` sizes it.
 
-Used by the browser tests and by bench/bench_events.py: the options come from app.waitress_options, so
+Used by the browser tests and by bench/bench_events.py: the options come from serve.waitress_options, so
 streams and pages compete for threads and connections exactly as in production.
 """
 
@@ -11,8 +11,8 @@ import threading
 
 from flask import Flask
 
-from app import create_web_server as create_server
-from app import waitress_options
+from serve import create_web_server as create_server
+from serve import waitress_options
 
 
 class LiveServer:

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_PACKAGES = ("routes", "tasks", "operations", "events", "runtime", "store", "pipeline")
 APP_CODE = [
     ROOT / "app.py",
+    ROOT / "serve.py",
     *(
         path
         for package in ("pipeline", "store", "operations", "events", "runtime")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app import client_limits, create_app
+from app import create_app
 from runtime.web_server import ClientLimits, Guard, client_key
+from serve import client_limits
 from tests.support.common import TEST_API_TOKEN, log_in
 
 
