@@ -167,7 +167,7 @@ def analyse(
             grey = _grey(picture)
             if t >= -0.5 / fps:
                 times.append(max(t, 0.0))
-                thumbs.append(_thumbnail(grey))
+                thumbs.append(thumbnail(grey))
                 sampler.frame(picture, max(t, 0.0), grey, previous, thumbs, fps)
                 if progress and length > 0 and len(times) % 25 == 0:
                     progress(min(t / length, 0.99))
@@ -282,8 +282,8 @@ def _grey(picture) -> np.ndarray:
     return luma[::step, ::step].copy()
 
 
-def _thumbnail(grey: np.ndarray) -> np.ndarray:
-    """About 64×36 block means of the grey picture."""
+def thumbnail(grey: np.ndarray) -> np.ndarray:
+    """About 64×36 block means of a grey picture: what `framing.shot_changes` compares."""
     height, width = grey.shape
     by, bx = max(1, height // THUMB_SIZE[1]), max(1, width // THUMB_SIZE[0])
     h, w = height // by * by, width // bx * bx

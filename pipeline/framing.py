@@ -126,21 +126,52 @@ class Track:
 
 
 def shot_changes(
-    times: Sequence[float], thumbs: Sequence[np.ndarray], share: float = 0.35, level: float = 8.0
+    times: Sequence[float],
+    thumbs: Sequence[np.ndarray],
+    level: float = 3.0,
+    ratio: float = 2.0,
+    reach: int = 6,
+    share: float = 0.3,
+    rows: int = 3,
+    min_shot: float = 0.5,
 ) -> tuple[float, ...]:
-    """Where the picture jumps: most of a grey thumbnail (more than `share` of its blocks) changes by more
-    than `level` (of 255) from one frame to the next, at a peak of change. New captions or people moving
-    change a small part of the picture; a cut, or a digital punch-in, changes nearly all of it."""
+    """Where the picture jumps to another shot: a cut, a jump cut, a digital punch-in or out. Each cell of a
+    6×8 grid over a grey thumbnail "breaks" when it changes from the frame before by more than `level` (of
+    255, less the whole picture's brightness step: exposure) and by more than `ratio` times its largest
+    change over the `reach` frames either side: a gesture, a panning camera or the jerk of a frame-rate
+    conversion moves as much nearby, a cut does not. A shot change breaks `share` of the cells, across
+    `rows` rows of the grid or more (a new caption breaks one band), at a peak; shots last `min_shot` s."""
     if len(thumbs) < 2:
         return ()
-    stack = np.stack([np.asarray(thumb, dtype=np.float32) for thumb in thumbs])
-    changed = np.concatenate([[0.0], (np.abs(np.diff(stack, axis=0)) > level).mean(axis=(1, 2))])
-    cuts: list[float] = []
-    for i in range(1, len(changed)):
-        peak = changed[i] >= changed[max(1, i - 1) : i + 2].max()
-        if peak and changed[i] > share and (not cuts or times[i] - cuts[-1] > 0.3):
-            cuts.append(float(times[i]))
-    return tuple(cuts)
+    steps = _cell_changes(np.stack([np.asarray(thumb, dtype=np.float32) for thumb in thumbs]))
+    padded = np.pad(steps, ((reach, reach), (0, 0), (0, 0)))
+    nearby = np.zeros_like(steps)
+    for k in range(1, reach + 1):
+        nearby = np.maximum(nearby, np.maximum(padded[reach - k : len(padded) - reach - k],
+                                               padded[reach + k : len(padded) - reach + k]))  # fmt: skip
+    broken = (steps > level) & (steps > ratio * nearby)
+    score = np.where((broken.sum(axis=2) >= 2).sum(axis=1) >= rows, broken.mean(axis=(1, 2)), 0.0)
+    cuts: list[tuple[float, float]] = []  # (time, score)
+    for i in range(1, len(score)):
+        if score[i] < share or score[i] < score[i - 1] or (i + 1 < len(score) and score[i] < score[i + 1]):
+            continue
+        if cuts and times[i] - cuts[-1][0] < min_shot:
+            if score[i] > cuts[-1][1]:
+                cuts[-1] = (float(times[i]), float(score[i]))
+            continue
+        cuts.append((float(times[i]), float(score[i])))
+    return tuple(t for t, _ in cuts)
+
+
+def _cell_changes(stack: np.ndarray, grid: tuple[int, int] = (6, 8)) -> np.ndarray:
+    """Per frame and grid cell, the mean absolute change from the frame before (0 for the first frame), less
+    the picture's median change: a uniform step of brightness is the exposure, not the scene."""
+    signed = np.diff(stack, axis=0)
+    signed -= np.median(signed.reshape(len(signed), -1), axis=1)[:, None, None]
+    h, w = stack.shape[1] // grid[0] * grid[0], stack.shape[2] // grid[1] * grid[1]
+    np.abs(signed, out=signed)
+    cells = signed[:, :h, :w].reshape(len(signed), grid[0], h // grid[0], grid[1], w // grid[1])
+    return np.concatenate([np.zeros((1, *grid), dtype=np.float32), cells.mean(axis=(2, 4))])
 
 
 # ---- faces into tracks, tracks into people -------------------------------------------------------
