@@ -17,11 +17,24 @@ exchange finding. It prints per file and in total:
     .venv/bin/python bench/quality.py [--devset ../shared/devset] [--hint]   # --hint: give the true count
     .venv/bin/python bench/quality.py --device cuda   # the models on the GPU (DEVICE); says where each ran
     .venv/bin/python bench/quality.py --models tiny.en base auto   # the model table: one run per Whisper model
+    .venv/bin/python bench/quality.py --corpus [--app-path] [--full]   # speaker counts, tuning and held-out halves
+    .venv/bin/python bench/quality.py --app-path   # the dev set also as the app receives it (MP4 with AAC)
 
 `--models` runs the dev set once per Whisper model (FASTER_WHISPER_MODEL forced to it; `auto`: the default,
 chosen by language), diarizing each file once, and ends with a table of WER, exchange F1, DER of the
 speaker-labelled transcript, speakers right and the seconds transcription took, per model. A local model
 directory works as a name (another model's files, joined by hand).
+
+`--corpus` counts speakers on every labelled recording (bench/corpus/ and the dev set), split by source into a
+tuning half and a held-out half (bench/corpus.py says which and why): diarization only, unless `--full` runs the
+whole pipeline. It prints a row per file (half, kind, true count, speakers heard: those with 2 s of speech or more
+in the reference, found count, DER of the turns) and per half the share of counts right (against the true count
+and against the speakers heard), within one, and the mean DER. A counting change is kept only if it helps the
+tuning half and does not hurt the held-out one.
+
+`--app-path` also runs each recording the way the app receives it: muxed into an MP4 with AAC sound (44.1 kHz
+stereo, 128 kb/s, as a downloaded video has it), then extracted by the audio step's own code
+(`extract_like_app`); both paths are reported side by side.
 
 Each file's line says where transcription and diarization ran ("on CUDA", or "ran on CPU: <why>" when CUDA
 was asked for and failed: the pipeline's fallback).
@@ -45,9 +58,10 @@ from pathlib import Path
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.corpus import HEARD_SECONDS, CountRow, HalfTotal, Labelled, labelled, speakers_heard, totals
 from bench.report import RESULT_PREFIX
 from config import ROOT, load_settings
-from pipeline import media, transcription
+from pipeline import limits, media, transcription
 from pipeline.alignment import assign_speakers
 from pipeline.diarization import diarize
 from pipeline.exchanges import find_exchanges
@@ -112,6 +126,16 @@ def parse_args() -> argparse.Namespace:
         nargs="+",
         metavar="MODEL",
         help="one run per Whisper model (auto: chosen by language), and a table comparing them",
+    )
+    parser.add_argument(
+        "--corpus", action="store_true", help="count speakers on the labelled corpus, tuning and held-out halves"
+    )
+    parser.add_argument(
+        "--corpus-dir", type=Path, default=ROOT / "bench" / "corpus", help="the corpus's recordings and RTTMs"
+    )
+    parser.add_argument("--full", action="store_true", help="with --corpus: the whole pipeline, not diarization only")
+    parser.add_argument(
+        "--app-path", action="store_true", help="also run each file as the app receives it (MP4/AAC, app extraction)"
     )
     return parser.parse_args()
 
@@ -252,6 +276,25 @@ def direct_whisper_text(wav: Path, model_name: str, device: str = "auto") -> str
     return " ".join(piece.text.strip() for piece in pieces)
 
 
+def extract_like_app(source: Path, target: Path, settings) -> Path:
+    """The audio step's extraction (tasks/video_steps.py `_audio`), with the options it passes."""
+    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
+    stop_after = limits.decoding_stop(settings.max_video_duration_seconds)
+    return media.extract_audio(source, target, ffmpeg, stop_after=stop_after)
+
+
+def as_app_receives(source: Path, workdir: Path) -> Path:
+    """The recording as a video the app is given: a still picture and the sound as AAC in an MP4."""
+    from tests.support.media_factory import run_ffmpeg
+
+    target = workdir / f"{source.stem}.app.mp4"
+    picture = ["-f", "lavfi", "-i", "color=c=0x203040:size=320x180:rate=5"]
+    video = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    sound = ["-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-ac", "2"]
+    run_ffmpeg(*picture, "-i", str(source), "-map", "0:v", "-map", "1:a", *video, *sound, "-shortest", str(target))
+    return target
+
+
 def run(
     recording: Recording,
     settings,
@@ -263,8 +306,7 @@ def run(
     """One recording through the pipeline; `turns_of` keeps each file's diarization for the next model's run
     (diarization does not depend on the Whisper model)."""
     started = time.perf_counter()
-    ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    wav = media.extract_audio(recording.path, workdir / f"{recording.path.stem}.wav", ffmpeg)
+    wav = extract_like_app(recording.path, workdir / f"{recording.path.stem}.wav", settings)
     used: dict[str, DeviceUse] = {}
     transcribing = time.perf_counter()
     transcript = transcription.transcribe(
@@ -385,6 +427,108 @@ def speaker_counts_across_encodings(recording: Recording, settings, workdir: Pat
     return counts
 
 
+# ---- speaker counts on the labelled corpus (issue 28) -------------------------------------------
+
+MANIFEST = ROOT / "bench" / "labels" / "corpus.json"
+PATHS = {"wav": "the file as given", "app": "as the app receives it: MP4 with AAC, the audio step's extraction"}
+
+
+def count_speakers(entry: Labelled, source: Path, settings, workdir: Path, hint: bool) -> CountRow:
+    """Diarization only (no transcription): the speakers found and the DER of the turns."""
+    started = time.perf_counter()
+    wav = extract_like_app(source, workdir / f"{source.stem}.wav", settings)
+    turns = diarize(wav, ignore, diarization_options(settings), num_speakers=entry.speakers if hint else None)
+    return _count_row(entry, turns, time.perf_counter() - started)
+
+
+def _count_row(entry: Labelled, turns: list[Turn], seconds: float) -> CountRow:
+    reference = reference_spans(entry.rttm) if entry.rttm else None
+    error = der(reference, [(turn.start, turn.end, turn.speaker) for turn in turns]) if reference else None
+    heard = speakers_heard(reference) if reference else None
+    found = len({turn.speaker for turn in turns})
+    return CountRow(entry.name, entry.half, entry.kind, entry.speakers, found, error, seconds, heard)
+
+
+def count_in_full(
+    entry: Labelled, source: Path, settings, workdir: Path, hint: bool, known: dict[str, Recording]
+) -> tuple[CountRow, Score]:
+    """The whole pipeline (`run`); a dev set file keeps its reference text and exchanges."""
+    recording = known.get(entry.name) or Recording(entry.name, entry.path, entry.speakers, entry.rttm)
+    turns_of: dict[str, list[Turn]] = {}
+    score, _found = run(replace(recording, path=source), settings, workdir, hint, turns_of=turns_of)
+    return _count_row(entry, turns_of[recording.name], score.seconds), score
+
+
+def corpus_main(args: argparse.Namespace, settings) -> int:
+    entries = [e for e in labelled(MANIFEST, args.corpus_dir, args.devset) if not args.only or e.name in args.only]
+    missing = [str(e.path) for e in entries if not e.path.is_file()]
+    if missing:
+        print(f"missing recordings: {', '.join(missing)}: rebuild them with bench/corpus_fetch.md", file=sys.stderr)
+        return 2
+    paths = ["wav", "app"] if args.app_path else ["wav"]
+    rows: dict[str, list[CountRow]] = {name: [] for name in paths}
+    scores: dict[str, list[Score]] = {name: [] for name in paths}
+    known = {recording.name: recording for recording in recordings(args.devset)}
+    with tempfile.TemporaryDirectory(prefix="quality-corpus-") as folder:
+        workdir = Path(folder)
+        for entry in entries:
+            for name in paths:
+                source = as_app_receives(entry.path, workdir) if name == "app" else entry.path
+                if args.full:
+                    row, score = count_in_full(entry, source, settings, workdir, args.hint, known)
+                    scores[name].append(score)
+                else:
+                    row = count_speakers(entry, source, settings, workdir, args.hint)
+                rows[name].append(row)
+                print(f"{entry.name} ({name}): {row.speakers_found} / {row.speakers_true} speakers", flush=True)
+    print_counts(rows)
+    if args.full:
+        for name in paths:
+            print(f"\n== {name} path ({PATHS[name]})")
+            report(scores[name])
+    result = {
+        "script": "quality-corpus",
+        "hint": args.hint,
+        "full": args.full,
+        "device": args.device,
+        "paths": {
+            name: {
+                "files": [row.__dict__ for row in rows[name]],
+                "totals": {half: total.__dict__ for half, total in totals(rows[name]).items()},
+            }
+            for name in paths
+        },
+    }
+    print(RESULT_PREFIX + json.dumps(result))
+    return 0
+
+
+def print_counts(rows: dict[str, list[CountRow]]) -> None:
+    """One row per file with each path's count and DER side by side, then the totals per half and path."""
+    paths = list(rows)
+    print(
+        f"\n{'file':<24} {'half':<9} {'kind':<20} {'true':>4} {'heard':>5} "
+        + " ".join(f"{p + ' found/DER':>15}" for p in paths)
+    )
+    for index, first in enumerate(rows[paths[0]]):
+        cells = " ".join(f"{rows[p][index].speakers_found:>6} {show(rows[p][index].der):>8}" for p in paths)
+        heard = "—" if first.speakers_heard is None else first.speakers_heard
+        print(f"{first.name:<24} {first.half:<9} {first.kind[:20]:<20} {first.speakers_true:>4} {heard:>5} {cells}")
+    print(f"(heard: reference speakers with at least {HEARD_SECONDS:g} s of speech)")
+    print(
+        f"\n{'path':<5} {'half':<9} {'files':>5} {'count right':>12} {'right/heard':>12} {'within one':>11} "
+        f"{'mean DER':>9} {'+/-':>6}"
+    )
+    for p in paths:
+        for half, total in totals(rows[p]).items():
+            print(f"{p:<5} {half:<9} {_total_cells(total)}")
+
+
+def _total_cells(total: HalfTotal) -> str:
+    rates = f"{total.count_right:>11.0%} {total.heard_right:>12.0%} {total.within_one:>11.0%}"
+    return f"{total.files:>5} {rates} {show(total.mean_der, 3):>9} {f'{total.too_many}/{total.too_few}':>6}"
+
+
 def main() -> int:
     warnings.filterwarnings("ignore", message=".uem. was approximated")  # pyannote.metrics, once per file
     args = parse_args()
@@ -392,10 +536,12 @@ def main() -> int:
         print(f"no dev set at {args.devset}: pass --devset", file=sys.stderr)
         return 2
     settings = load_settings({"FLASK_SECRET_KEY": "quality", "DATA_DIR": tempfile.gettempdir(), "DEVICE": args.device})
+    if args.corpus:
+        return corpus_main(args, settings)
     chosen = [r for r in recordings(args.devset) if not args.only or r.name in args.only]
     if args.models:
         return compare_models(args, chosen)
-    scores = []
+    scores, app_scores = [], []
     with tempfile.TemporaryDirectory(prefix="quality-") as folder:
         for recording in chosen:
             score, found = run(recording, settings, Path(folder), args.hint, args.vad)
@@ -403,6 +549,9 @@ def main() -> int:
             ran_on = "; ".join(f"{step} {note}" for step, note in score.ran_on.items())
             print(f"{recording.name}: {ran_on}", flush=True)
             scores.append(score)
+            if args.app_path:
+                as_video = replace(recording, path=as_app_receives(recording.path, Path(folder)))
+                app_scores.append(run(as_video, settings, Path(folder), args.hint, args.vad)[0])
         stability = {}
         if args.encodings:
             print(f"\nspeakers found (DER of the turns){' with the true count given' if args.hint else ''}:")
@@ -413,8 +562,13 @@ def main() -> int:
                 print(f"{recording.name:<26} {recording.speakers:>5} " + " ".join(f"{n:>9}" for n in counts.values()))
             right = sum(int(n.split()[0]) == r.speakers for r in chosen for n in stability[r.name].values())
             print(f"speaker count right on {right}/{len(chosen) * (len(ENCODINGS) + 1)} file encodings")
+    if args.app_path:
+        print(f"\n== wav path ({PATHS['wav']})")
     total = report(scores)
     total["encodings"] = stability
+    if args.app_path:
+        print(f"\n== app path ({PATHS['app']})")
+        total["app_path"] = {"files": [s.as_dict() for s in app_scores], "total": report(app_scores)}
     result = {
         "script": "quality",
         "hint": args.hint,
