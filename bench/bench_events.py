@@ -38,7 +38,7 @@ import store.videos  # noqa: E402
 from app import create_app  # noqa: E402
 from bench.report import Report  # noqa: E402
 from events.stream import EventPublisher  # noqa: E402
-from operations import library  # noqa: E402
+from operations import videos  # noqa: E402
 from runtime.stack import free_port, redis_command, wait_for_redis  # noqa: E402
 from tests.support.live_server import LiveServer  # noqa: E402
 
@@ -117,7 +117,7 @@ def seed(database_path: Path, count: int) -> None:
     conn = store.schema.open_database(database_path)
     with store.engine.transaction(conn):
         for n in range(count):
-            video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/watch?v={n}"))
+            video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/watch?v={n}"))
             store.videos.update_video(
                 conn, video_id, title=f"Conversation number {n}", duration=3600 + n, width=1280, height=720
             )

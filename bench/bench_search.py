@@ -3,7 +3,7 @@
 Fills a fresh database (SQLite by default, the app's default; `--postgresql` also on a throwaway
 PostgreSQL cluster) with `--videos` transcripts of `--segments` sentences each (about an hour of talk
 each: Whisper gives a sentence every 5 s), drawn from a vocabulary of about 12,000 words with a Zipf law like
-speech, and puts one rare phrase in three of them. Then it times `library.search` (what `GET /api/search`
+speech, and puts one rare phrase in three of them. Then it times `operations.search.search` (what `GET /api/search`
 runs: the full-text query, the speakers and the Q&A of each hit) for the phrase, a rare word and a common
 word, `--repeat` times each, and prints p50 and p95 against the target of 100 ms.
 
@@ -28,7 +28,10 @@ import store.speakers
 import store.transcripts
 import store.videos
 from bench.report import Report
-from operations import library
+from operations import videos
+from operations.search import search
+from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from pipeline.types import Segment
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries
 
@@ -73,7 +76,7 @@ def fill(conn: store.engine.Database, args: argparse.Namespace) -> tuple[float, 
             Segment(5.0 * i, 5.0 * i + 4.5, f" {text}", (), f"SPEAKER_0{i % 2}") for i, text in enumerate(lines)
         ]
         with store.engine.transaction(conn):
-            video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/watch?v={n}"))
+            video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/watch?v={n}"))
             store.videos.update_video(conn, video_id, title=f"Episode {n}")
             store.transcripts.append_segments(conn, video_id, segments, first_position=0)
             store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
@@ -86,7 +89,7 @@ def timed(conn: store.engine.Database, query: str, repeat: int) -> tuple[list[fl
     times, hits = [], []
     for _ in range(repeat):
         started = time.perf_counter()
-        hits = library.search(conn, query)
+        hits = search(UnitOfWork(conn, StepService(conn)), query)
         times.append((time.perf_counter() - started) * 1000)
     return times, hits
 
@@ -137,7 +140,7 @@ def main() -> int:
                 conn.close()
             finally:
                 server.stop()
-    report.notes.append(f"{args.repeat} searches each, through library.search (what GET /api/search runs)")
+    report.notes.append(f"{args.repeat} searches each, through operations.search.search (what GET /api/search runs)")
     report.emit()
     return 0
 

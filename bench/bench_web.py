@@ -83,7 +83,7 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
     import store.schema
     import store.steps
     import store.videos
-    from operations import library, steps
+    from operations import steps, videos
 
     rng = random.Random(1)
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,10 +92,10 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
     try:
         with store.engine.transaction(conn):
             for n in range(count):
-                request = library.VideoRequest(
+                request = videos.VideoRequest(
                     url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720", auto=True, clips=n % 2 == 0
                 )
-                video_id = library.create_video(conn, request)
+                video_id = videos.create_video(conn, request)
                 store.videos.update_video(
                     conn,
                     video_id,

@@ -12,20 +12,41 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 import store.speakers
+import store.videos
+from operations.exchanges import process_exchanges
+from operations.transcripts import rewrite_clip_subtitles
+from operations.unit_of_work import UnitOfWork
 from pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
 from store.engine import Database
-from store.records import PersonRecord, VoiceRecord
+from store.records import ExchangeRecord, PersonRecord, VideoRecord, VoiceRecord
 
 PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
 
 
 class UnknownSpeaker(LookupError):
     """No such speaker in this video."""
+
+
+class NameTaken(ValueError):
+    """Another person of the library has that name already."""
+
+
+class NotTheirAnswers(ValueError):
+    """Exchanges asked for in which the person does not answer (`strangers`)."""
+
+    def __init__(self, strangers: list[int]):
+        super().__init__(f"not answers of this person: {', '.join(map(str, strangers))}")
+        self.strangers = strangers
+
+
+class NoAnswers(ValueError):
+    """The person answers in no exchange yet."""
 
 
 def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -> None:
@@ -151,3 +172,75 @@ def _assign(
 
 def _vector(voice: VoiceRecord) -> np.ndarray:
     return np.asarray(json.loads(voice.vector), dtype=np.float64)
+
+
+# ---- use cases on the library --------------------------------------------------------------------
+
+
+def person(uow: UnitOfWork, person_id: int) -> PersonRecord | None:
+    return store.speakers.get_person(uow.conn, person_id)
+
+
+def list_people(uow: UnitOfWork) -> list[PersonRecord]:
+    return store.speakers.list_people(uow.conn)
+
+
+def videos_of(uow: UnitOfWork, person_id: int) -> list[VideoRecord]:
+    """The videos in which the person is one of the speakers."""
+    conn = uow.conn
+    found = [store.videos.get_video(conn, video_id) for video_id in store.speakers.videos_of_person(conn, person_id)]
+    return [video for video in found if video is not None]
+
+
+def rename_person(uow: UnitOfWork, person_id: int, name: str) -> PersonRecord | None:
+    """A new name for the person and every speaker that is them (subtitles included); raises NameTaken when
+    someone else has it. The person as they are now (None: deleted meanwhile)."""
+    conn = uow.conn
+    with uow.transaction():  # checked under the write lock: two renames to one name cannot both pass
+        clash = store.speakers.find_person(conn, name)
+        if clash is not None and clash.id != person_id:
+            raise NameTaken(f"{clash.name!r} is already in the library (person {clash.id})")
+        store.speakers.rename_person(conn, person_id, name)
+    for video_id in store.speakers.videos_of_person(conn, person_id):
+        names_changed(uow, video_id)
+    return person(uow, person_id)
+
+
+def delete_person(uow: UnitOfWork, person_id: int) -> None:
+    """Out of the library: no more suggestions of them; speakers keep the name they were given."""
+    conn = uow.conn
+    videos = store.speakers.videos_of_person(conn, person_id)
+    with uow.transaction():
+        store.speakers.delete_person(conn, person_id)
+        changed = refresh_suggestions(conn)  # their voices no longer suggest them; others may show
+        for video_id in sorted({*videos, *changed}):
+            uow.changed("speakers", video_id)
+
+
+def names_changed(uow: UnitOfWork, video_id: int, elsewhere: Iterable[int] = ()) -> None:
+    """A video's speakers go by other names: its clips' SRT and VTT say them, then open pages hear of it
+    (those of the other videos whose suggestions changed too)."""
+    rewrite_clip_subtitles(uow, video_id)
+    for changed in sorted({video_id, *elsewhere}):
+        uow.changed("speakers", changed)
+
+
+def their_answers(uow: UnitOfWork, person_id: int, wanted: list[int] | None = None) -> list[ExchangeRecord]:
+    """The exchanges asked for (all when None) in which the person answers; raises NotTheirAnswers naming
+    those in which they do not."""
+    theirs = {exchange.id: exchange for exchange in store.speakers.answers_of_person(uow.conn, person_id)}
+    if wanted is None:
+        return list(theirs.values())
+    strangers = [item for item in wanted if item not in theirs]
+    if strangers:
+        raise NotTheirAnswers(strangers)
+    return [theirs[item] for item in wanted]
+
+
+def cut_answers(uow: UnitOfWork, person_id: int, wanted: list[int] | None = None) -> tuple[list, list[int]]:
+    """Each answer asked for (all when None) goes through phase 2 and is cut, those cut already left alone;
+    returns the steps queued and the exchanges left alone."""
+    chosen = their_answers(uow, person_id, wanted)
+    if not chosen:
+        raise NoAnswers("this person answers in no exchange yet")
+    return process_exchanges(uow, chosen, keep_cut=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
-from operations import library
+from operations import transcripts
+from operations.unit_of_work import UnitOfWork
 from pipeline import media, subtitles
 from pipeline.errors import StepError
 from pipeline.options import CutOptions, caption_names
 from pipeline.types import Word
-from store.engine import Database
 from store.records import ExchangeRecord, VideoRecord
 
 SAMPLE = "Your captions will look like this"  # shown when the Q&A has no transcript yet
@@ -50,7 +50,9 @@ def stored_look(exchange: ExchangeRecord, burn_by_default: bool) -> Look:
                 exchange.caption_position, exchange.caption_names, exchange.framing)  # fmt: skip
 
 
-def clip_preview(conn: Database, settings: Settings, video: VideoRecord, exchange: ExchangeRecord, look: Look) -> bytes:
+def clip_preview(
+    uow: UnitOfWork, settings: Settings, video: VideoRecord, exchange: ExchangeRecord, look: Look
+) -> bytes:
     """A JPEG of the Q&A's opening as a clip with this look, its captions caught mid-caption."""
     source = Path(video.video_path or "")
     if not video.video_path or not source.is_file():
@@ -60,7 +62,7 @@ def clip_preview(conn: Database, settings: Settings, video: VideoRecord, exchang
     crop_x = look.crop_x if look.framing == "fixed" else CENTRE  # a following crop is found when cutting
     options = CutOptions(ffmpeg=media.ffmpeg_binary(settings.ffmpeg_path), shape=look.shape, crop_x=crop_x)
     layout = subtitles.CaptionLayout(width, height, look.position, caption_names(look.names, look.shape))
-    cues = subtitles.clip_cues(library.subtitle_cues(conn, video.id), exchange.start_time, exchange.end_time)
+    cues = subtitles.clip_cues(transcripts.subtitle_cues(uow.conn, video.id), exchange.start_time, exchange.end_time)
     cues = cues or [_sample_cue()]
     with tempfile.TemporaryDirectory(prefix="preview-") as folder:
         captions, moment = None, 0.0

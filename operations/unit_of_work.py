@@ -17,6 +17,9 @@ import store.engine
 from operations.steps import StepService
 from store.engine import Database, StoreSettings
 
+# Database is named here too: routes and tasks annotate their connection with it without importing the store.
+__all__ = ["ChangeKind", "Changed", "Database", "UnitOfWork", "connect"]
+
 # What a page listens for: "video" (a row of the list), "video_deleted", and the sections of a video's page.
 ChangeKind = Literal["video", "video_deleted", "transcript", "speakers", "exchanges", "clips"]
 

@@ -9,11 +9,9 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
-import store.engine
 from config import Settings
 from operations.steps import StepService
-from operations.unit_of_work import UnitOfWork
-from store.engine import Database
+from operations.unit_of_work import Database, UnitOfWork, connect
 from tasks import build_step_service
 
 log = logging.getLogger(__name__)
@@ -72,7 +70,7 @@ def settings() -> Settings:
 def get_db() -> Database:
     """One connection per app context (so per request and per thread), closed on teardown."""
     if "db" not in g:
-        g.db = store.engine.connect_to(settings())
+        g.db = connect(settings())
     return g.db
 
 

@@ -28,10 +28,9 @@ from flask import (
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-import store.engine
-import store.sessions
+from operations import sessions
 from operations.auth import AttemptLimiter, Credentials, client_key
-from routes import get_db, wants_json
+from routes import unit_of_work, wants_json
 
 auth = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -48,7 +47,7 @@ class Admin(UserMixin):
 
 
 def _current_mark() -> str:
-    return _credentials().session_mark(current_app.secret_key, store.sessions.session_generation(get_db()))
+    return _credentials().session_mark(current_app.secret_key, sessions.session_generation(unit_of_work()))
 
 
 @login_manager.user_loader
@@ -145,9 +144,7 @@ def login():
 @auth.post("/logout")
 def logout():
     """Ends this session and every other one (other browsers, stolen cookies)."""
-    conn = get_db()
-    with store.engine.transaction(conn):
-        store.sessions.end_all_sessions(conn)
+    sessions.end_all_sessions(unit_of_work())
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

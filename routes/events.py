@@ -17,13 +17,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-import store.engine
-import store.exchanges
-import store.steps
-import store.videos
+from config import Settings
 from events.hub import EVENT, RESYNC, STATUS, EventHub, HubFull, Item, Subscription, get_hub, parse_id
-from operations import presenters
-from operations.steps import ACTIVE, QUEUED, queue_positions, standings, step_event
+from operations.pages import Scope, snapshot_on_own_connection
 from routes import settings
 
 events = Blueprint("events", __name__)
@@ -31,10 +27,8 @@ events = Blueprint("events", __name__)
 RETRY_MS = 3000  # how long EventSource waits before reconnecting
 FULL_RETRY_SECONDS = 10  # Retry-After when every stream slot is taken
 MAX_SCOPE = 200  # most videos one stream may follow
-MAX_ACTIVE_IN_SUMMARY = 500
 DISCONNECT_POLL_SECONDS = 1.0
 
-Scope = frozenset[int] | None
 Snapshot = Callable[[], dict[str, Any]]
 
 
@@ -50,40 +44,9 @@ HEARTBEAT = ": heartbeat\n\n"
 # ---- snapshots ---------------------------------------------------------------------------------
 
 
-def snapshot(conn, scope: Scope) -> dict[str, Any]:
-    """The current truth for a page: the scoped videos with every step, or a summary of all videos."""
-    if scope is None:
-        active = store.steps.steps_in_states(conn, ACTIVE)[:MAX_ACTIVE_IN_SUMMARY]
-        videos = [store.videos.get_video(conn, video_id) for video_id in {step.video_id for step in active}]
-        where = standings(conn, [video for video in videos if video is not None])
-        events = [step_event(step, where.get(step.video_id)) for step in active]
-        ahead = queue_positions(step for step in active if step.state == QUEUED)
-        return {"type": "snapshot", "total": store.videos.count_videos(conn), "active": events, "ahead": ahead,
-                "error_count": store.steps.count_errors(conn)}  # fmt: skip
-    found = [video for video in (store.videos.get_video(conn, video_id) for video_id in sorted(scope)) if video]
-    described = presenters.describe_many(conn, found)
-    exchange_ids = [row.id for video in found for row in store.exchanges.list_exchanges(conn, video.id)]
-    return {
-        "type": "snapshot",
-        "videos": described,
-        "missing": sorted(scope - {video.id for video in found}),
-        "exchange_steps": [step_event(step) for step in store.steps.exchange_steps(conn, exchange_ids)],
-        "ahead": queue_positions(store.steps.steps_in_states(conn, [QUEUED])),
-        "error_count": store.steps.count_errors(conn),
-    }
-
-
-def snapshot_reader(settings: store.engine.StoreSettings, scope: Scope) -> Snapshot:
+def snapshot_reader(settings: Settings, scope: Scope) -> Snapshot:
     """Takes a snapshot on a short-lived connection, so an open stream holds no database connection."""
-
-    def read() -> dict[str, Any]:
-        conn = store.engine.connect_to(settings)
-        try:
-            return snapshot(conn, scope)
-        finally:
-            conn.close()
-
-    return read
+    return lambda: snapshot_on_own_connection(settings, scope)
 
 
 # ---- the stream --------------------------------------------------------------------------------

@@ -7,17 +7,13 @@ from pathlib import Path
 
 from flask import Blueprint, abort, request, send_file
 
-import store.clips
-import store.exchanges
-import store.speakers
-import store.videos
-from operations import presenters
+from operations import lookup, presenters
+from operations.media import CLIP_COLUMNS, clip_download_name, clip_path
 from pipeline.filetypes import OCTET_STREAM, is_image, media_type, text_type
-from routes import get_db, settings
+from routes import settings, unit_of_work
 
 media = Blueprint("media", __name__, url_prefix="/media")
 
-CLIP_COLUMNS = {"mp4": "path", "srt": "srt_path", "vtt": "vtt_path", "jpg": "poster_path"}
 SUBTITLE_TYPES = {"srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
@@ -46,7 +42,7 @@ def send_checked(
 @media.get("/videos/<int:video_id>")
 def video_file(video_id: int):
     """The source video, played in place, or saved (`?download=1`) under the name editing timelines reference."""
-    video = store.videos.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
+    video = lookup.video(unit_of_work(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.video_path)
     return send_checked(
         path, media_type(path), download_name=presenters.source_file_name(video), save="download" in request.args
@@ -55,7 +51,7 @@ def video_file(video_id: int):
 
 @media.get("/thumbnails/<int:video_id>")
 def thumbnail(video_id: int):
-    video = store.videos.get_video(get_db(), video_id) or abort(404, f"There is no video {video_id}.")
+    video = lookup.video(unit_of_work(), video_id) or abort(404, f"There is no video {video_id}.")
     path = managed_file(video.thumbnail_path)
     if not is_image(path):  # only pictures we drew ourselves are shown inline
         abort(404, "This video has no thumbnail.")
@@ -66,19 +62,10 @@ def thumbnail(video_id: int):
 def clip_file(clip_id: int, kind: str):
     if kind not in CLIP_COLUMNS:
         abort(404, "Clips come as mp4, srt, vtt or jpg.")
-    conn = get_db()
-    clip = store.clips.get_clip(conn, clip_id) or abort(404, f"There is no clip {clip_id}.")
-    path = managed_file(getattr(clip, CLIP_COLUMNS[kind]))
+    uow = unit_of_work()
+    clip = lookup.clip(uow, clip_id) or abort(404, f"There is no clip {clip_id}.")
+    path = managed_file(clip_path(clip, kind))
     if kind == "jpg" and not is_image(path):
         abort(404, "This clip has no still.")
     mimetype = text_type(path, SUBTITLE_TYPES[kind]) if kind in SUBTITLE_TYPES else media_type(path)
-    return send_checked(path, mimetype, download_name=_clip_download_name(conn, clip, kind))
-
-
-def _clip_download_name(conn, clip, kind: str) -> str:
-    """`<title>_QA3_1m12s.mp4`: the name a saved clip gets (the page's links ask for the same one)."""
-    exchange = store.exchanges.get_exchange(conn, clip.exchange_id)
-    video = store.videos.get_video(conn, exchange.video_id)
-    names = presenters.speaker_names(store.speakers.get_speakers(conn, video.id))
-    speaker = names.get(clip.speaker or "", clip.speaker)
-    return presenters.clip_file_name(video.title, exchange.label, clip, speaker, kind)
+    return send_checked(path, mimetype, download_name=clip_download_name(uow, clip, kind))

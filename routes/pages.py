@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,16 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup, escape
 from werkzeug.utils import secure_filename
 
-import store.clips
-import store.exchanges
-import store.speakers
-import store.steps
-import store.transcripts
-import store.videos
-from operations import library, presenters, steps
+from operations import clips, exchanges, lookup, presenters, speakers, steps, transcripts
+from operations import pages as read
+from operations.answers import describe_answers
+from operations.clips import ClipInLibrary
+from operations.search import search, term_pattern
 from pipeline.alignment import word_gaps
 from pipeline.download import RESOLUTIONS
 from pipeline.redact import redact_url
 from pipeline.timecode import format_clock, format_timecode
-from routes import get_db, settings
+from routes import settings, unit_of_work
 from routes.api import BadRequest
 from routes.api.search import query_id, search_filters
 
@@ -113,7 +110,7 @@ def error_count() -> dict[str, Any]:
     """Steps in error, for the badge on the navbar's "Error log" (pages of a logged-in person only)."""
     if request.endpoint in (None, "static", "auth.login") or request.path.startswith(("/partials/", "/api/")):
         return {}
-    return {"error_count": store.steps.count_errors(get_db())}
+    return {"error_count": read.error_count(unit_of_work())}
 
 
 def _page_number(total: int) -> tuple[int, int]:
@@ -122,11 +119,11 @@ def _page_number(total: int) -> tuple[int, int]:
 
 
 def _jobs_context() -> dict[str, Any]:
-    conn = get_db()
-    total = store.videos.count_videos(conn)
+    uow = unit_of_work()
+    total = read.video_count(uow)
     page, pages_count = _page_number(total)
-    rows = store.videos.list_videos(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    return {"videos": presenters.describe_many(conn, rows), "total": total, "page": page, "pages": pages_count}
+    videos = read.videos_page(uow, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return {"videos": videos, "total": total, "page": page, "pages": pages_count}
 
 
 @pages.get("/")
@@ -164,41 +161,30 @@ def video_section(video_id: int, section: str):
     return render_template(f"video/_{section}.html", **_video_context(video_id, (section,)))
 
 
-def _standing(conn, video, video_steps) -> steps.Standing:
-    return steps.standings(conn, [video], {video.id: video_steps})[video.id]
-
-
 def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
     """What the given sections of a video's page show; every section needs the video and its speakers."""
-    conn = get_db()
-    video = store.videos.get_video(conn, video_id)
+    uow = unit_of_work()
+    video = lookup.video(uow, video_id)
     if video is None:
         abort(404, f"There is no video {video_id}. It may have been deleted.")
-    video_steps = store.steps.steps_of(conn, [video_id])
-    speakers = presenters.video_speakers(conn, video_id)
+    video_steps = read.video_steps(uow, video_id)
+    video_speakers = speakers.list_speakers(uow, video_id)
     context: dict[str, Any] = {
-        "video": presenters.describe(video, video_steps, _standing(conn, video, video_steps)),
-        "speakers": speakers,
-        "speakers_by_label": {speaker["label"]: speaker for speaker in speakers},
+        "video": read.describe_video(uow, video, video_steps),
+        "speakers": video_speakers,
+        "speakers_by_label": {speaker["label"]: speaker for speaker in video_speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
         "captions_default": "clean" if settings().clip_burn_subtitles else "none",
     }
     if "transcript" in sections:
-        context["segments"] = store.transcripts.get_segments(conn, video_id)
-        context["segment_ids"] = store.transcripts.segment_ids(
-            conn, video_id
-        )  # a corrected line is sent back by its id
+        lines = transcripts.transcript(uow, video_id)
+        context["segments"] = lines.segments
+        context["segment_ids"] = lines.ids  # a corrected line is sent back by its id
     if "exchanges" in sections or "clips" in sections:
-        rows = store.exchanges.list_exchanges(conn, video_id)
-        exchange_steps = store.steps.exchange_steps(conn, [row.id for row in rows])
-        described = presenters.describe_exchanges(rows, exchange_steps, video_steps)
+        described = exchanges.describe_all(uow, video_id)
         context["exchanges"] = [exchange for exchange in described if not exchange["from_search"]]  # the Q&As
     if "clips" in sections:
-        groups = [
-            {"exchange": exchange, "clips": store.clips.list_clips(conn, exchange["id"])} for exchange in described
-        ]
-        # a sentence clipped from a search shows here from the start: it is listed nowhere else on the page
-        context["clip_groups"] = [group for group in groups if group["clips"] or group["exchange"]["from_search"]]
+        context["clip_groups"] = read.clip_groups(uow, described)
     return context
 
 
@@ -215,14 +201,14 @@ def _clips_filter() -> tuple[int | None, int | None, str]:
     return video_id, person_id, request.args.get("speaker", "").strip()[:80] if video_id else ""
 
 
-def _chosen_clips(conn) -> dict[str, Any]:
+def _chosen_clips(uow) -> dict[str, Any]:
     """The clips the filters choose, with what the filters offer: the videos with clips, and the people in
     them (every video) or the chosen video's speakers. A person chosen with a video is their speaker there."""
     video_id, person_id, label = _clips_filter()
-    everyone = library.clips_in_library(conn, video_id, CLIPS_SHOWN)
-    speakers = presenters.video_speakers(conn, video_id) if video_id else []
+    everyone = clips.clips_in_library(uow, video_id, CLIPS_SHOWN)
+    in_video = speakers.list_speakers(uow, video_id) if video_id else []
     if video_id and person_id is not None:
-        theirs = [speaker["label"] for speaker in speakers if (speaker["person"] or {}).get("id") == person_id]
+        theirs = [speaker["label"] for speaker in in_video if (speaker["person"] or {}).get("id") == person_id]
         label, person_id = label or next(iter(theirs), ""), None  # not in this video: the video's clips
     people = {
         speaker["person"]["id"]: speaker["person"]["name"]
@@ -230,10 +216,10 @@ def _chosen_clips(conn) -> dict[str, Any]:
     }  # fmt: skip
     person_id = person_id if person_id in people else None
     return {
-        "items": library.spoken_by(conn, everyone, person_id, label),
-        "videos": store.clips.videos_with_clips(conn),
+        "items": clips.spoken_by(uow, everyone, person_id, label),
+        "videos": read.videos_with_clips(uow),
         "people": sorted(people.items(), key=lambda pair: pair[1].lower()),
-        "speakers": speakers,
+        "speakers": in_video,
         "chosen_video": video_id,
         "chosen_person": person_id,
         "chosen_speaker": label,
@@ -244,18 +230,18 @@ def _chosen_clips(conn) -> dict[str, Any]:
 def clips_page():
     """Every cut clip in the library, newest first, to watch and download; filters by video and by person
     (or, in one video, by its speaker)."""
-    return render_template("clips.html", limit=CLIPS_SHOWN, **_chosen_clips(get_db()))
+    return render_template("clips.html", limit=CLIPS_SHOWN, **_chosen_clips(unit_of_work()))
 
 
 @pages.get("/clips/download.zip")
 def clips_zip():
     """The clips shown (with the same filters) in one zip: MP4 and SRT under their descriptive names; the
     zip is named after what it holds (`Ada_in_Board_meeting_clips.zip`)."""
-    conn = get_db()
-    chosen = _chosen_clips(conn)
+    uow = unit_of_work()
+    chosen = _chosen_clips(uow)
     if not chosen["items"]:
         abort(404, "No clips to download: cut some first, or change the filters.")
-    video = store.videos.get_video(conn, chosen["chosen_video"]) if chosen["chosen_video"] else None
+    video = lookup.video(uow, chosen["chosen_video"]) if chosen["chosen_video"] else None
     names = dict(chosen["people"]) | {speaker["label"]: speaker["name"] for speaker in chosen["speakers"]}
     who = names.get(chosen["chosen_person"]) or names.get(chosen["chosen_speaker"])
     return _zip_of(chosen["items"], presenters.clips_zip_name(video, who))
@@ -267,30 +253,29 @@ def clips_zip():
 @pages.get("/people")
 def people_page():
     """Everyone in the speaker library, with their videos, talking time and answers."""
-    return render_template("people.html", people=store.speakers.list_people(get_db()))
+    return render_template("people.html", people=read.people(unit_of_work()))
 
 
 @pages.get("/people/<int:person_id>")
 def person_page(person_id: int):
     """One person: the videos they speak in and every answer they give, to cut and download together."""
-    conn = get_db()
-    person = store.speakers.get_person(conn, person_id)
+    uow = unit_of_work()
+    person = lookup.person(uow, person_id)
     if person is None:
         abort(404, f"There is no person {person_id} in the speaker library. They may have been removed.")
-    videos = [store.videos.get_video(conn, video_id) for video_id in store.speakers.videos_of_person(conn, person_id)]
-    return render_template(
-        "person.html", person=person, videos=videos, answers=library.describe_answers(conn, person_id)
-    )
+    videos = read.videos_of_person(uow, person_id)
+    return render_template("person.html", person=person, videos=videos, answers=describe_answers(uow, person_id))
 
 
 @pages.get("/people/<int:person_id>/answers.zip")
 def answers_zip(person_id: int):
     """The person's answers already cut (all, or `?exchange=<id>` repeated), with their subtitles."""
     chosen = request.args.getlist("exchange", type=int) or None
-    items = library.answer_clips(get_db(), person_id, chosen)
+    uow = unit_of_work()
+    items = clips.answer_clips(uow, person_id, chosen)
     if not items:
         abort(404, "None of these answers is cut yet: select them and choose Cut first.")
-    name = secure_filename(store.speakers.get_person(get_db(), person_id).name) or "person"
+    name = secure_filename(lookup.person(uow, person_id).name) or "person"
     return _zip_of(items, f"{name}-answers.zip")
 
 
@@ -300,7 +285,7 @@ def answers_zip(person_id: int):
 @pages.app_template_filter("highlight")
 def highlight(text: str, query: str) -> Markup:
     """The text with the searched words marked (by their first letters, as the search stems them)."""
-    pattern = library.term_pattern(query)
+    pattern = term_pattern(query)
     if pattern is None:
         return escape(text)
     marked, at = Markup(), 0
@@ -313,24 +298,24 @@ def highlight(text: str, query: str) -> Markup:
 @pages.get("/search")
 def search_page():
     """What was said, across every transcript: the sentence, who, which video, when; play, or cut it."""
-    conn = get_db()
+    uow = unit_of_work()
     query = request.args.get("q", "").strip()[:500]
     error, hits, filters = None, [], {}
     try:
         filters = search_filters()
-        hits = library.search(conn, query, **filters) if query else []
+        hits = search(uow, query, **filters) if query else []
     except BadRequest as problem:
         error = str(problem)
     return render_template(
-        "search.html", query=query, hits=hits, error=error, filters=filters, people=store.speakers.list_people(conn),
-        videos=store.videos.list_videos(conn, limit=500),
+        "search.html", query=query, hits=hits, error=error, filters=filters, people=read.people(uow),
+        videos=read.recent_videos(uow, limit=500),
     )  # fmt: skip
 
 
 ZIP_CHUNK_BYTES = 256 * 2**10  # what a zip being sent holds in memory at once, whatever its size
 
 
-def _zip_of(items: list[library.ClipInLibrary], download_name: str) -> Response:
+def _zip_of(items: list[ClipInLibrary], download_name: str) -> Response:
     """The clips' MP4 and SRT files as one zip, streamed as it is read from disk (nothing is kept: 30
     downloads at once cost 30 chunks, not 30 archives), under their descriptive names."""
     members = []
@@ -385,11 +370,7 @@ def _zip_stream(members: list[tuple[str, str]]) -> Iterator[bytes]:
 
 
 def _errors_context() -> dict[str, Any]:
-    rows = [
-        replace(row, video_url=redact_url(row.video_url))
-        for row in store.steps.error_steps(get_db(), limit=ERRORS_SHOWN)
-    ]
-    return {"errors": rows, "limit": ERRORS_SHOWN}
+    return {"errors": read.error_log(unit_of_work(), ERRORS_SHOWN), "limit": ERRORS_SHOWN}
 
 
 @pages.get("/errors")

@@ -16,7 +16,7 @@ from config import Settings
 from events.stream import publisher
 from operations import steps
 from operations.steps import StepService
-from store.engine import Database
+from operations.unit_of_work import Database
 from store.records import StepRecord
 
 TASK_MODULES = ["tasks.video_steps", "tasks.clip_steps"]

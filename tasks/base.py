@@ -10,22 +10,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import InitVar, dataclass, field
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
-import store.engine
-import store.exchanges
-import store.videos
+import operations.videos
 from config import Settings
 from operations.steps import StepService
+from operations.unit_of_work import Database, UnitOfWork, connect
 from pipeline.errors import StepError
 from pipeline.gpu import DeviceUse
-from store import layout
-from store.engine import Database
 from store.records import StepRecord, VideoRecord
 from tasks import build_step_service
 
@@ -45,6 +41,8 @@ def current_settings() -> Settings:
 
 @dataclass
 class StepContext:
+    """What a task body works with: its settings, its step and video, and one unit of work for the task."""
+
     settings: Settings
     conn: Database
     service: StepService
@@ -52,6 +50,12 @@ class StepContext:
     video: VideoRecord
     _last_time: float = field(default=0.0)
     _last_fraction: float = field(default=0.0)
+    given_uow: InitVar[UnitOfWork | None] = None
+    uow: UnitOfWork = field(init=False, repr=False)
+
+    def __post_init__(self, given_uow: UnitOfWork | None) -> None:
+        # One per context: changes collected inside a transaction are published by the unit that opened it.
+        self.uow = given_uow or UnitOfWork(self.conn, self.service)
 
     @property
     def video_id(self) -> int:
@@ -76,12 +80,6 @@ class StepContext:
         if not self.service.note(self.step.id, use.note, self.step.task_id):
             raise StepCancelled()
 
-    def publish(self, event: dict[str, Any]) -> None:
-        self.service.publish(event)
-
-    def publish_video(self) -> None:
-        self.publish({"type": "video", "video_id": self.video_id})
-
 
 def run_step(
     task: Task,
@@ -91,15 +89,16 @@ def run_step(
 ) -> None:
     """Run `work` for the step; `after_done` runs once the step is recorded done (e.g. alignment)."""
     settings = current_settings()
-    conn = store.engine.connect_to(settings)
+    conn = connect(settings)
     try:
         service = build_step_service(conn, task.app, settings)
-        step = service.begin(step_id, task.request.id)
+        uow = UnitOfWork(conn, service)
+        step = uow.steps.begin(step_id, task.request.id)
         if step is None:
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
             return
-        video = store.videos.get_video(conn, step.video_id)
-        ctx = StepContext(settings, conn, service, step, video)
+        video = operations.videos.find_video(uow, step.video_id)
+        ctx = StepContext(settings, conn, service, step, video, given_uow=uow)
         log.info("video %s: %s started (attempt %d)", ctx.video_id, step.name, step.attempts)
         if _run_work(ctx, work):
             _finish(ctx, after_done)
@@ -110,9 +109,9 @@ def run_step(
 
 def _remove_files_if_deleted(ctx: StepContext) -> None:
     """A video deleted while its task ran: remove whatever the task wrote after the deletion."""
-    if store.videos.get_video(ctx.conn, ctx.video_id) is None:
-        log.info("video %s: deleted while %s ran; removing its files", ctx.video_id, ctx.step.name)
-        layout.remove_video_files(ctx.video_id, [ctx.settings.download_dir, ctx.settings.processed_clips_dir])
+    folders = [ctx.settings.download_dir, ctx.settings.processed_clips_dir]
+    if operations.videos.remove_files_if_deleted(ctx.uow, ctx.video_id, folders):
+        log.info("video %s: deleted while %s ran; its files removed", ctx.video_id, ctx.step.name)
 
 
 def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
@@ -135,19 +134,8 @@ def _run_work(ctx: StepContext, work: Callable[[StepContext], None]) -> bool:
     return False
 
 
-def _continues(conn: Database, done: StepRecord) -> bool:
-    """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
-    video = store.videos.get_video(conn, done.video_id)
-    if video is None or (not video.auto and done.exchange_id is None):
-        return False
-    if done.exchange_id is None:
-        return True
-    exchange = store.exchanges.get_exchange(conn, done.exchange_id)
-    return bool(exchange and (exchange.chain or video.clips))
-
-
 def _finish(ctx: StepContext, after_done: Callable[[StepContext], None] | None) -> None:
-    done = ctx.service.finish(ctx.step.id, ctx.step.task_id)
+    done = ctx.uow.steps.finish(ctx.step.id, ctx.step.task_id)
     if done is None:
         return
     log.info("video %s: %s done", ctx.video_id, done.name)
@@ -156,5 +144,4 @@ def _finish(ctx: StepContext, after_done: Callable[[StepContext], None] | None) 
             after_done(ctx)
         except Exception:  # the step itself succeeded; the follow-up is redone by the next step anyway
             log.exception("video %s: follow-up of %s failed", ctx.video_id, done.name)
-    if _continues(ctx.conn, done):
-        ctx.service.queue_ready_dependents(done)
+    operations.videos.continue_after(ctx.uow, done)

@@ -21,9 +21,9 @@ import redis
 from celery import Celery
 from redis.exceptions import LockError
 
-import store.engine
 from config import Settings
 from operations import steps
+from operations.unit_of_work import UnitOfWork, connect
 from tasks import build_step_service
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,10 @@ class Reconciler:
         try:
             if not self.leads():
                 return False
-            conn = store.engine.connect_to(self.settings)
+            conn = connect(self.settings)
             live = live_task_ids(self.celery_app, self._client)
-            service = build_step_service(conn, self.celery_app, self.settings)
-            self.suspects = service.recover(live, self.suspects, self.settings.max_step_attempts)
+            uow = UnitOfWork(conn, build_step_service(conn, self.celery_app, self.settings))
+            self.suspects = uow.steps.recover(live, self.suspects, self.settings.max_step_attempts)
             return True
         except (redis.RedisError, LockError) as error:  # with the broker down nothing can be re-queued
             log.warning("reconciler: broker unavailable (%s)", error)

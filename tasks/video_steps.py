@@ -9,18 +9,12 @@ from pathlib import Path
 
 from celery import shared_task
 
-import store.engine
-import store.speakers
-import store.steps
-import store.transcripts
-import store.videos
-from operations import library, people, steps
+from operations import layout, speakers, steps, transcripts, videos
+from operations.exchanges import replace_auto_exchanges
 from operations.steps import STEP
 from pipeline import alignment, download, exchanges, limits, media
 from pipeline.errors import StepError
 from pipeline.redact import redact_url
-from pipeline.types import Transcript
-from store import layout
 from tasks.base import StepContext, run_step
 from tasks.options import diarization_options, exchange_config, transcription_options
 
@@ -53,9 +47,7 @@ def _download(ctx: StepContext) -> None:
             raise download.DownloadError(f"playlist entry {entry} is itself a playlist: submit its videos")
     info = download.verified(result, settings.max_video_duration_seconds, ffmpeg)
     thumbnail = result.thumbnail_path or media.grab_frame(result.path, folder / "frame.jpg")
-    with store.engine.transaction(ctx.conn):
-        library.record_download(ctx.conn, ctx.video_id, result, info, thumbnail)
-    ctx.publish_video()
+    videos.record_download(ctx.uow, ctx.video_id, result, info, thumbnail)
     log.info("video %s: downloaded %s at %sx%s", ctx.video_id, result.path.name, info.width, info.height)
 
 
@@ -64,11 +56,7 @@ def _expand_playlist(ctx: StepContext, playlist: download.Playlist) -> None:
     entries = download.checked_entries(playlist.entry_urls, ctx.settings.allowed_networks)
     if not entries:
         raise download.DownloadError(f"playlist {redact_url(ctx.video.url)} has no videos: check the link")
-    with store.engine.transaction(ctx.conn):
-        new_ids = library.expand_playlist(ctx.conn, ctx.video, entries, playlist.title)
-    ctx.video = store.videos.get_video(ctx.conn, ctx.video_id)
-    for video_id in new_ids:
-        ctx.service.request(video_id, "download")
+    ctx.video = videos.expand_playlist(ctx.uow, ctx.video, entries, playlist.title)
     log.info("video %s: playlist with %d entries expanded", ctx.video_id, len(playlist.entry_urls))
 
 
@@ -95,9 +83,7 @@ def _audio(ctx: StepContext) -> None:
     if not ctx.video.thumbnail_path:  # uploads arrive without one
         frame = media.grab_frame(source, source.with_name("frame.jpg"))
         fields["thumbnail_path"] = str(frame) if frame else None
-    with store.engine.transaction(ctx.conn):
-        store.videos.update_video(ctx.conn, ctx.video_id, **fields)
-    ctx.publish_video()
+    transcripts.record_audio(ctx.uow, ctx.video_id, fields)
 
 
 def _decoded_seconds(wav: Path, max_seconds: int) -> float:
@@ -133,13 +119,7 @@ def _transcribe(ctx: StepContext) -> None:
     stream = SegmentStream(ctx)
     options = transcription_options(settings)
     transcript = transcription.transcribe(audio, ctx.progress, options, on_segment=stream.add, on_device=ctx.ran_on)
-    note = None if transcript.segments else "no speech was found in the audio, so the transcript is empty"
-    with store.engine.transaction(ctx.conn):
-        store.transcripts.save_raw_transcript(ctx.conn, ctx.video_id, transcript)
-        store.transcripts.replace_segments(ctx.conn, ctx.video_id, transcript.segments)
-        store.videos.update_video(ctx.conn, ctx.video_id, language=transcript.language, transcript_note=note,
-                        transcript_model=transcript.model)  # fmt: skip
-    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    transcripts.record_transcript(ctx.uow, ctx.video_id, transcript)
     log.info("video %s: %d transcript segments (%s, Whisper %s)", ctx.video_id, len(transcript.segments),
              transcript.language, transcript.model)  # fmt: skip
 
@@ -161,9 +141,7 @@ def _translate(ctx: StepContext) -> None:
     audio = _existing_file(ctx.video.audio_path, "the extracted audio", "audio")
     options = replace(transcription_options(ctx.settings), language=language)
     translation = transcription.transcribe(audio, ctx.progress, options, on_device=ctx.ran_on, task="translate")
-    with store.engine.transaction(ctx.conn):
-        store.transcripts.save_translation(ctx.conn, ctx.video_id, translation)
-    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    transcripts.record_translation(ctx.uow, ctx.video_id, translation)
     log.info("video %s: %d English subtitle lines from %s", ctx.video_id, len(translation.segments), language)
 
 
@@ -184,15 +162,10 @@ class SegmentStream:
             self.flush()
 
     def flush(self) -> None:
-        conn, video_id = self.ctx.conn, self.ctx.video_id
-        with store.engine.transaction(conn):
-            if self.stored == 0:
-                store.transcripts.replace_segments(conn, video_id, [])  # a re-run starts from an empty transcript
-            store.transcripts.append_segments(conn, video_id, self.pending, first_position=self.stored)
+        transcripts.record_streamed_lines(self.ctx.uow, self.ctx.video_id, self.pending, self.stored)
         self.stored += len(self.pending)
         self.pending = []
         self.last_flush = time.monotonic()
-        self.ctx.publish({"type": "transcript", "video_id": video_id})
 
 
 @shared_task(name=STEP["diarize"].task, bind=True)
@@ -226,37 +199,22 @@ def _diarize(ctx: StepContext) -> None:
         log.exception("video %s: voiceprints failed; the speakers are kept without them", ctx.video_id)
         prints = {}
     ctx.progress(1.0)
-    with store.engine.transaction(ctx.conn):
-        store.transcripts.replace_turns(ctx.conn, ctx.video_id, turns)
-        store.speakers.ensure_speakers(ctx.conn, ctx.video_id, sorted({turn.speaker for turn in turns}))
-        people.store_voices(ctx.conn, ctx.video_id, prints)
-    ctx.publish({"type": "speakers", "video_id": ctx.video_id})
+    speakers.record_diarization(ctx.uow, ctx.video_id, turns, prints)
     log.info("video %s: %d turns, %d speakers, %d voiceprints", ctx.video_id, len(turns),
              len({turn.speaker for turn in turns}), len(prints))  # fmt: skip
 
 
 def _align_when_ready(ctx: StepContext) -> None:
     """Give every word a speaker as soon as both the transcript and the turns exist."""
-    states = {step.name: step.state for step in store.steps.steps_of(ctx.conn, [ctx.video_id])}
-    if states.get("transcribe") == steps.DONE and states.get("diarize") == steps.DONE:
+    if transcripts.ready_to_align(ctx.uow, ctx.video_id):
         align_video(ctx)
 
 
-def _raw_transcript(ctx: StepContext) -> Transcript:
-    raw = store.transcripts.get_raw_transcript(ctx.conn, ctx.video_id)
-    if raw is not None:
-        return raw
-    return Transcript(
-        tuple(store.transcripts.get_segments(ctx.conn, ctx.video_id)), ctx.video.language, ctx.video.duration or 0
-    )
-
-
 def align_video(ctx: StepContext) -> None:
-    transcript = _raw_transcript(ctx)
-    aligned = alignment.assign_speakers(transcript.segments, store.transcripts.get_turns(ctx.conn, ctx.video_id))
-    with store.engine.transaction(ctx.conn):
-        store.transcripts.replace_segments(ctx.conn, ctx.video_id, aligned)
-    ctx.publish({"type": "transcript", "video_id": ctx.video_id})
+    """Every word of Whisper's transcript gets the speaker of its turn."""
+    transcript, turns = transcripts.to_align(ctx.uow, ctx.video)
+    aligned = alignment.assign_speakers(transcript.segments, turns)
+    transcripts.record_alignment(ctx.uow, ctx.video_id, aligned)
     log.info("video %s: transcript aligned to speakers (%d segments)", ctx.video_id, len(aligned))
 
 
@@ -270,12 +228,11 @@ def find_exchanges(self, step_id: int) -> None:
 
 def _exchanges(ctx: StepContext) -> None:
     align_video(ctx)
-    segments = store.transcripts.get_segments(ctx.conn, ctx.video_id)
+    segments = transcripts.segments(ctx.uow, ctx.video_id)
     config = replace(exchange_config(ctx.settings), language=ctx.video.language)  # its question words
     found = exchanges.find_exchanges(segments, config)
     note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)
-    new_ids = library.replace_auto_exchanges(ctx.conn, ctx.video_id, found, note, ctx.settings.processed_clips_dir)
-    ctx.publish({"type": "exchanges", "video_id": ctx.video_id})
+    new_ids = replace_auto_exchanges(ctx.uow, ctx.video_id, found, note, ctx.settings.processed_clips_dir)
     log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
     if ctx.video.clips:
         for exchange_id in new_ids:

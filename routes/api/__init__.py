@@ -12,12 +12,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-import store.exchanges
-import store.videos
+from operations import lookup
 from operations.people import UnknownSpeaker
 from operations.steps import QueueUnavailable, StepBlocked, StepNotFound
 from pipeline.limits import DiskFull, LimitExceeded
-from routes import get_db
+from routes import unit_of_work
 from store.records import ExchangeRecord, VideoRecord
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -77,14 +76,14 @@ def page_args() -> tuple[int, int]:
 
 
 def video_or_404(video_id: int) -> VideoRecord:
-    video = store.videos.get_video(get_db(), video_id)
+    video = lookup.video(unit_of_work(), video_id)
     if video is None:
         raise NotFound(f"no video {video_id}")
     return video
 
 
 def exchange_or_404(exchange_id: int) -> ExchangeRecord:
-    exchange = store.exchanges.get_exchange(get_db(), exchange_id)
+    exchange = lookup.exchange(unit_of_work(), exchange_id)
     if exchange is None:
         raise NotFound(f"no exchange {exchange_id}")
     return exchange

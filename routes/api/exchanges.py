@@ -9,35 +9,22 @@ from typing import Any
 
 from flask import jsonify, request, send_file, url_for
 
-import store.clips
-import store.engine
-import store.exchanges
-import store.steps
-import store.transcripts
-import store.videos
-from operations import library, presenters, steps
+import operations.clips
+import operations.exchanges
+from operations import presenters, steps
+from operations.timelines import timeline_of
 from pipeline import framing, media, subtitles, timeline
-from pipeline.exchanges import ExchangeConfig, marked_exchange
 from pipeline.timecode import parse_timecode
-from pipeline.types import Exchange
-from routes import get_db, settings, step_service
+from routes import settings, unit_of_work
 from routes.api import BadRequest, Conflict, NotFound, api, exchange_or_404, flag, json_body, video_or_404
-from routes.api.transcripts import speaker_names_of
 from routes.api.videos import cancel_and_stop
 from store.records import ClipRecord, ExchangeRecord, VideoRecord
-
-
-def _describe_exchanges(video_id: int) -> list[dict[str, Any]]:
-    conn = get_db()
-    rows = store.exchanges.list_exchanges(conn, video_id)
-    exchange_steps = store.steps.exchange_steps(conn, [row.id for row in rows])
-    return presenters.describe_exchanges(rows, exchange_steps, store.steps.steps_of(conn, [video_id]))
 
 
 @api.get("/videos/<int:video_id>/exchanges")
 def exchanges(video_id: int):
     video = video_or_404(video_id)
-    return jsonify(exchanges=_describe_exchanges(video_id), note=video.exchanges_note)
+    return jsonify(exchanges=operations.exchanges.describe_all(unit_of_work(), video_id), note=video.exchanges_note)
 
 
 def _manual_bounds(body: dict[str, Any], video: VideoRecord) -> tuple[float, float]:
@@ -53,15 +40,6 @@ def _manual_bounds(body: dict[str, Any], video: VideoRecord) -> tuple[float, flo
     return start, min(end, duration) if duration else end
 
 
-def _marked(video_id: int, start: float, end: float) -> Exchange:
-    """The words inside a stretch marked by hand (or trimmed): its question, asker and answerer."""
-    conn = get_db()
-    language = store.videos.get_video(conn, video_id).language  # what asks something depends on it
-    return marked_exchange(
-        store.transcripts.get_segments(conn, video_id), start, end, ExchangeConfig(language=language)
-    )
-
-
 @api.post("/videos/<int:video_id>/exchanges")
 def create_exchange(video_id: int):
     video = video_or_404(video_id)
@@ -69,18 +47,7 @@ def create_exchange(video_id: int):
     start, end = _manual_bounds(body, video)
     process = flag(body, "process")
     searched = flag(body, "from_search")  # a sentence clipped from a search: with the clips, not a Q&A
-    service = step_service()
-    if process:  # refuse before inserting, so a 409 leaves no exchange behind
-        service.check_phase2_ready(video_id)
-    conn = get_db()
-    with store.engine.transaction(conn):
-        label = library.next_manual_label(conn, video_id, presenters.SEARCH_PREFIX if searched else "man")
-        exchange = _marked(video_id, start, end)
-        exchange_id = library.create_exchange(conn, video_id, label, "manual", exchange, chain=process)
-    service.publish({"type": "exchanges", "video_id": video_id})
-    if process:
-        service.request(video_id, steps.PHASE2_STEPS[0], exchange_id)
-    created = next(item for item in _describe_exchanges(video_id) if item["id"] == exchange_id)
+    created = operations.exchanges.add_by_hand(unit_of_work(), video_id, start, end, searched, process)
     return jsonify(exchange=created), 201
 
 
@@ -103,20 +70,11 @@ def edit_exchange(exchange_id: int):
     if unknown:
         raise BadRequest(f"unknown fields {sorted(unknown)}: a Q&A's start, end, {', '.join(LOOK_FIELDS)} can change")
     changes = look_changes(body)
+    bounds = None
     if "start" in body or "end" in body:
         wanted = {"start": body.get("start", exchange.start_time), "end": body.get("end", exchange.end_time)}
-        changes["start_time"], changes["end_time"] = _manual_bounds(wanted, video_or_404(exchange.video_id))
-        marked = _marked(exchange.video_id, changes["start_time"], changes["end_time"])  # the texts follow
-        changes["question"] = marked.question
-        if marked.asker:  # who speaks in it now (a transcript without speakers keeps the old ones)
-            changes["asker"], changes["answerer"] = marked.asker, marked.answerer
-    conn = get_db()
-    service = step_service()
-    with store.engine.transaction(conn):
-        staled = service.mark_exchange_changed(exchange.video_id, exchange_id, only_cut="start_time" not in changes)
-        store.exchanges.update_exchange(conn, exchange_id, **changes)
-    service.announce_ids(staled)
-    service.publish({"type": "exchanges", "video_id": exchange.video_id})
+        bounds = _manual_bounds(wanted, video_or_404(exchange.video_id))
+    operations.exchanges.edit(unit_of_work(), exchange, changes, bounds)
     return get_exchange(exchange_id)
 
 
@@ -164,15 +122,14 @@ def cut_exchange_again(exchange_id: int):
     not done, each queueing the next; 202 with the steps queued and what was started, in words ("Cutting
     Q&A 3 again: 3 clips"). Never silently nothing: a Q&A being cut already says so."""
     exchange = exchange_or_404(exchange_id)
-    queued, message = library.cut_again(get_db(), step_service(), exchange)
+    queued, message = operations.exchanges.cut_again(unit_of_work(), exchange)
     return jsonify(steps=queued, message=message), 202
 
 
 @api.delete("/exchanges/<int:exchange_id>")
 def delete_exchange(exchange_id: int):
     exchange = exchange_or_404(exchange_id)
-    library.delete_exchange(get_db(), exchange, settings().processed_clips_dir)
-    step_service().publish({"type": "exchanges", "video_id": exchange.video_id})
+    operations.exchanges.delete_exchange(unit_of_work(), exchange, settings().processed_clips_dir)
     return "", 204
 
 
@@ -182,14 +139,10 @@ def trigger_exchange_step(exchange_id: int, step: str):
     if step not in steps.PHASE2_STEPS:
         raise NotFound(f"unknown step {step!r}; exchange steps are {', '.join(steps.PHASE2_STEPS)}")
     body = json_body() if request.content_length else {}
-    service = step_service()
+    burn = None
     if step == "cut_clips" and body.get("burn_subtitles") is not None:  # captions burned in on request
         burn = flag(body, "burn_subtitles")
-        service.check_ready(exchange.video_id, step, exchange_id)  # a refused request changes nothing
-        conn = get_db()
-        with store.engine.transaction(conn):
-            store.exchanges.update_exchange(conn, exchange_id, burn_subtitles=int(burn))
-    return jsonify(step=service.request(exchange.video_id, step, exchange_id)), 202
+    return jsonify(step=operations.exchanges.request_step(unit_of_work(), exchange, step, burn)), 202
 
 
 @api.post("/exchanges/<int:exchange_id>/steps/<step>/cancel")
@@ -202,11 +155,9 @@ def cancel_exchange_step(exchange_id: int, step: str):
 def process_all(video_id: int):
     """Run every exchange through phase 2 (process, define, cut), skipping ones already under way."""
     video_or_404(video_id)
-    conn = get_db()
-    rows = store.exchanges.list_exchanges(conn, video_id)
-    if not rows:
+    queued = operations.exchanges.process_video_exchanges(unit_of_work(), video_id)
+    if queued is None:
         raise BadRequest("this video has no exchanges yet: run the exchanges step or add one by hand")
-    queued, _kept = library.process_exchanges(conn, step_service(), rows)
     return jsonify(steps=queued), 202
 
 
@@ -215,7 +166,7 @@ def process_one(exchange_id: int):
     """Run one exchange through phase 2 to its clips (from a search hit, say); one already cut is left as
     it is (409): re-run its steps on the video's page to cut it again."""
     exchange = exchange_or_404(exchange_id)
-    queued, kept = library.process_exchanges(get_db(), step_service(), [exchange], keep_cut=True)
+    queued, kept = operations.exchanges.process_exchanges(unit_of_work(), [exchange], keep_cut=True)
     if kept:
         raise Conflict("this Q&A is already cut: its clips are on the video's page and under Clips")
     return jsonify(steps=queued), 202
@@ -228,10 +179,7 @@ def process_one(exchange_id: int):
 def get_exchange(exchange_id: int):
     """One exchange with its steps (and what may be done with each), its speaker segments and clips."""
     exchange = exchange_or_404(exchange_id)
-    conn = get_db()
-    described = presenters.describe_exchanges(
-        [exchange], store.steps.exchange_steps(conn, [exchange_id]), store.steps.steps_of(conn, [exchange.video_id])
-    )[0]
+    described = operations.exchanges.describe_one(unit_of_work(), exchange)
     return jsonify({**described, "video_id": exchange.video_id, **_clips_of(exchange)})
 
 
@@ -241,16 +189,15 @@ def clips(exchange_id: int):
 
 
 def _clips_of(exchange: ExchangeRecord) -> dict[str, Any]:
-    names = speaker_names_of(exchange.video_id)
-    conn = get_db()
-    title = store.videos.get_video(conn, exchange.video_id).title
+    found = operations.clips.clips_of(unit_of_work(), exchange)
+    names = found.names
     return {
         "exchange_segments": [
             {"start": row.start_time, "end": row.end_time, "speaker": row.speaker,
              "speaker_name": names.get(row.speaker, row.speaker)}
-            for row in store.exchanges.get_exchange_segments(conn, exchange.id)
+            for row in found.segments
         ],
-        "clips": [_clip_json(row, names, title, exchange.label) for row in store.clips.list_clips(conn, exchange.id)],
+        "clips": [_clip_json(row, names, found.video_title, exchange.label) for row in found.clips],
     }  # fmt: skip
 
 
@@ -292,10 +239,9 @@ def video_timeline(video_id: int, fmt: str):
     question, referencing the source video by the name its download is saved under."""
     video = video_or_404(video_id)
     timeline_format(fmt)
-    conn = get_db()
-    if not library.qas_of(conn, video_id):
+    if not operations.exchanges.qas_of(unit_of_work(), video_id):
         raise Conflict("this video has no Q&A yet: find them (or add one by hand) first")
-    return send_timeline(library.timeline_of(conn, video), fmt, Path(presenters.source_file_name(video)).stem)
+    return send_timeline(timeline_of(unit_of_work(), video), fmt, Path(presenters.source_file_name(video)).stem)
 
 
 def timeline_format(fmt: str) -> None:

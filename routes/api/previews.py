@@ -8,7 +8,7 @@ from typing import Any
 from flask import request, send_file
 
 from operations import previews
-from routes import get_db, settings
+from routes import settings, unit_of_work
 from routes.api import BadRequest, Conflict, api, exchange_or_404, video_or_404
 from routes.api.exchanges import LOOK_FIELDS, look_changes
 
@@ -37,7 +37,7 @@ def exchange_preview(exchange_id: int):
         framing=changes.get("framing", stored.framing),
     )
     try:
-        jpeg = previews.clip_preview(get_db(), settings(), video, exchange, look)
+        jpeg = previews.clip_preview(unit_of_work(), settings(), video, exchange, look)
     except previews.PreviewUnavailable as error:
         raise Conflict(str(error)) from None
     response = send_file(io.BytesIO(jpeg), mimetype="image/jpeg", max_age=0)

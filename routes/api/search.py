@@ -8,8 +8,8 @@ from datetime import date
 
 from flask import jsonify, request
 
-from operations import library
-from routes import SQLITE_MAX_INT, get_db
+import operations.search
+from routes import SQLITE_MAX_INT, unit_of_work
 from routes.api import BadRequest, api
 
 MAX_RESULTS = 200
@@ -60,5 +60,5 @@ def search():
         raise BadRequest("q is too long (at most 500 characters)")
     filters = search_filters()
     started = time.perf_counter()
-    hits = library.search(get_db(), text, **filters)
+    hits = operations.search.search(unit_of_work(), text, **filters)
     return jsonify(query=text, hits=hits, took_ms=round((time.perf_counter() - started) * 1000, 1))

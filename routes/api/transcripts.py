@@ -9,15 +9,13 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-import store.engine
-import store.speakers
-import store.transcripts
-from operations import library, people, presenters
-from pipeline import alignment, corrections, subtitles, waveform
+import operations.speakers
+import operations.transcripts
+from operations.transcripts import Lines
+from pipeline import corrections, subtitles, waveform
 from pipeline.types import Segment
-from routes import get_db, step_service
+from routes import unit_of_work
 from routes.api import BadRequest, Conflict, NotFound, api, flag, json_body, video_or_404
-from store import layout
 
 TRANSCRIPT_FORMATS = {
     "srt": "application/x-subrip",
@@ -27,25 +25,19 @@ TRANSCRIPT_FORMATS = {
 }
 
 
-def speaker_names_of(video_id: int) -> dict[str, str]:
-    return presenters.speaker_names(store.speakers.get_speakers(get_db(), video_id))
-
-
 # ---- transcript and speakers -------------------------------------------------------------------
 
 
 @api.get("/videos/<int:video_id>/transcript")
 def transcript(video_id: int):
     video = video_or_404(video_id)
-    conn = get_db()
-    names = speaker_names_of(video_id)
-    segments = store.transcripts.get_segments(conn, video_id)
-    ids = store.transcripts.segment_ids(conn, video_id)
-    return jsonify(
-        language=video.language,
-        note=video.transcript_note,
-        segments=[_segment_json(segment_id, segment, names) for segment_id, segment in zip(ids, segments, strict=True)],
-    )
+    lines = operations.transcripts.transcript(unit_of_work(), video_id)
+    return jsonify(language=video.language, note=video.transcript_note, segments=_lines_json(lines))
+
+
+def _lines_json(lines: Lines) -> list[dict[str, Any]]:
+    return [_segment_json(segment_id, segment, lines.names)
+            for segment_id, segment in zip(lines.ids, lines.segments, strict=True)]  # fmt: skip
 
 
 def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, Any]:
@@ -61,22 +53,18 @@ def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, 
 
 
 def _corrected(video_id: int, segment_id: int, before: Segment, text: Any, word: int | None = None):
-    """Store a correction; open pages hear of the transcript, the Q&As' questions and the clips."""
+    """The line as corrected, with its speaker's name."""
     try:
-        after = corrections.retext(before, text) if word is None else corrections.retext_word(before, word, text)
+        lines = operations.transcripts.correct_line(unit_of_work(), video_id, segment_id, before, text, word)
     except corrections.CorrectionError as error:
         raise BadRequest(str(error)) from None
-    conn = get_db()
-    library.correct_line(conn, video_id, segment_id, before, after)
-    service = step_service()
-    for kind in ("transcript", "exchanges"):  # "exchanges" refreshes the clips too
-        service.publish({"type": kind, "video_id": video_id})
-    return jsonify(segment=_segment_json(segment_id, after, speaker_names_of(video_id)))
+    (segment,) = _lines_json(lines)
+    return jsonify(segment=segment)
 
 
 def _segment_or_404(video_id: int, segment_id: int) -> Segment:
     video_or_404(video_id)
-    segment = store.transcripts.get_segment(get_db(), video_id, segment_id)
+    segment = operations.transcripts.find_line(unit_of_work(), video_id, segment_id)
     if segment is None:
         raise NotFound(f"no line {segment_id} in video {video_id}: the transcript changed since, reload it")
     return segment
@@ -106,7 +94,7 @@ def waveform_peaks(video_id: int):
     if not video.audio_path or not Path(video.audio_path).is_file():
         raise Conflict("the audio is not extracted yet: run Extract audio first")
     try:
-        found = waveform.cached_peaks(Path(video.audio_path), layout.waveform_file(Path(video.audio_path)))
+        found = operations.transcripts.audio_peaks(Path(video.audio_path))
     except waveform.WaveformError as error:
         raise Conflict(str(error)) from None
     rate = waveform.PEAKS_PER_SECOND
@@ -135,8 +123,8 @@ def transcript_file(video_id: int, fmt: str):
     video = video_or_404(video_id)
     if fmt not in TRANSCRIPT_FORMATS:
         raise NotFound(f"no transcript format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
-    segments = store.transcripts.get_segments(get_db(), video_id)
-    return _subtitle_file(video_id, segments, fmt, video.language, "transcript")
+    lines = operations.transcripts.transcript(unit_of_work(), video_id)
+    return _subtitle_file(video_id, lines, fmt, video.language, "transcript")
 
 
 @api.get("/videos/<int:video_id>/translation.<fmt>")
@@ -146,16 +134,14 @@ def translation_file(video_id: int, fmt: str):
     video_or_404(video_id)
     if fmt not in TRANSCRIPT_FORMATS:
         raise NotFound(f"no subtitle format {fmt!r}; use {', '.join(TRANSCRIPT_FORMATS)}")
-    conn = get_db()
-    translation = store.transcripts.get_translation(conn, video_id)
-    if translation is None:
+    lines = operations.transcripts.english(unit_of_work(), video_id)
+    if lines is None:
         raise NotFound("no English subtitles yet: run English subtitles in the video's pipeline panel")
-    segments = alignment.assign_speakers(translation.segments, store.transcripts.get_turns(conn, video_id))
-    return _subtitle_file(video_id, segments, fmt, "en", "english")
+    return _subtitle_file(video_id, lines, fmt, "en", "english")
 
 
-def _subtitle_file(video_id: int, segments: list[Segment], fmt: str, language: str | None, kind: str) -> Response:
-    names = speaker_names_of(video_id)
+def _subtitle_file(video_id: int, lines: Lines, fmt: str, language: str | None, kind: str) -> Response:
+    segments, names = lines.segments, lines.names
     if fmt == "srt":
         body = subtitles.to_srt(subtitles.transcript_cues(segments, names))
     elif fmt == "vtt":
@@ -172,7 +158,7 @@ def _subtitle_file(video_id: int, segments: list[Segment], fmt: str, language: s
 @api.get("/videos/<int:video_id>/speakers")
 def speakers(video_id: int):
     video_or_404(video_id)
-    return jsonify(speakers=presenters.video_speakers(get_db(), video_id))
+    return jsonify(speakers=operations.speakers.list_speakers(unit_of_work(), video_id))
 
 
 @api.put("/videos/<int:video_id>/speakers/<label>")
@@ -184,10 +170,8 @@ def rename_speaker(video_id: int, label: str):
     name, remember = body.get("name"), flag(body, "remember", True)
     if name is not None and (not isinstance(name, str) or len(name.strip()) > 80):
         raise BadRequest("name must be text of at most 80 characters (empty resets it)")
-    conn = get_db()
-    with store.engine.transaction(conn):
-        named = people.name_speaker(conn, video_id, label, (name or "").strip() or None, remember)
-    return _speakers_changed(video_id, label, named.elsewhere)
+    name = (name or "").strip() or None
+    return jsonify(speaker=operations.speakers.rename_speaker(unit_of_work(), video_id, label, name, remember))
 
 
 @api.post("/videos/<int:video_id>/speakers/<label>/<choice>")
@@ -197,28 +181,10 @@ def answer_suggestion(video_id: int, label: str, choice: str):
     if choice not in ("accept", "reject"):
         raise NotFound(f"no speaker action {choice!r}; use accept or reject")
     video_or_404(video_id)
-    conn = get_db()
-    with store.engine.transaction(conn):
-        if choice == "accept":
-            named = people.accept_suggestion(conn, video_id, label)
-        else:
-            people.reject_suggestion(conn, video_id, label)
+    uow = unit_of_work()
     if choice == "reject":
-        return _speakers_changed(video_id, label)
-    if named is None:
+        return jsonify(speaker=operations.speakers.reject_suggestion(uow, video_id, label))
+    speaker = operations.speakers.accept_suggestion(uow, video_id, label)
+    if speaker is None:
         raise Conflict("this speaker has no suggestion to accept")
-    return _speakers_changed(video_id, label, named.elsewhere)
-
-
-def _speakers_changed(video_id: int, label: str, elsewhere: set[int] = frozenset()):
-    """Names reach the clips' subtitles, open pages hear of it (those of other videos whose suggestions
-    changed too); the speaker as it is now."""
-    conn = get_db()
-    library.rewrite_clip_subtitles(conn, video_id)  # the clips' SRT and VTT say the new name too
-    for changed in sorted({video_id, *elsewhere}):
-        step_service().publish({"type": "speakers", "video_id": changed})
-    speaker = next(item for item in presenters.video_speakers(conn, video_id) if item["label"] == label)
     return jsonify(speaker=speaker)
-
-
-# ---- exchanges ---------------------------------------------------------------------------------

@@ -16,22 +16,20 @@ open, and with 503 when what the open ones still announce would fill the disk.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from flask import jsonify, request
 
-import store.engine
-import store.steps
-from operations import library, uploads
+import operations.videos
+from operations import uploads
+from operations.videos import UploadedFile, VideoRequest
 from pipeline.filetypes import is_media_container, stored_extension
 from pipeline.limits import LimitExceeded, check_free_space, check_media_duration
 from pipeline.media import MediaError, MediaInfo, probe
-from routes import get_db, settings, step_service
-from routes.api import BadRequest, Conflict, NotFound, api, json_body
+from routes import settings, unit_of_work
+from routes.api import BadRequest, NotFound, api, json_body
 from routes.api.videos import submission_options
-from store.records import VideoRecord
 
 OFFSET_HEADER = "Upload-Offset"
 
@@ -145,61 +143,22 @@ def _media_info(path: Path) -> MediaInfo:
 
 
 def _finish(pending: uploads.PendingUpload):
+    """The request that wrote the last byte: the file, checked by its content, becomes a video."""
     config = settings()
     info = _media_info(pending.data)  # a length its header does not give plausibly is measured
     try:
         info = check_media_duration(pending.data, info, config.max_video_duration_seconds, config.ffmpeg_path)
     except MediaError as error:
         raise BadRequest(str(error)) from None
-    conn = get_db()
-    video_id = _store(conn, pending, info)
-    queued, warning = _continue(conn, video_id, pending.options["auto"])
-    body = {"videos": [{"id": video_id, "url": f"upload:{pending.filename}"}], "rejected": []}
-    body.update(queued=queued, warning=warning)
-    return jsonify(body), 201
-
-
-def _store(conn, pending: uploads.PendingUpload, info: MediaInfo) -> int:
-    """Create the video from the uploaded file, its download step recorded done."""
-    upload = library.UploadedFile(
+    upload = UploadedFile(
         path=pending.data, extension=stored_extension(info.container, info.has_video),
         title=PurePosixPath(pending.filename).stem or pending.filename,
         duration=info.duration, width=info.width, height=info.height,
     )  # fmt: skip
-    with store.engine.transaction(conn):
-        request_ = library.VideoRequest(url=f"upload:{pending.filename}", **pending.options)
-        return library.add_uploaded_video(conn, request_, upload, Path(settings().download_dir))
-
-
-def _continue(conn, video_id: int, auto: bool) -> tuple[list[str], str | None]:
-    """Tell pages about the new video and, in auto mode, queue what the download unblocked."""
-    service = step_service()
-    done = store.steps.find_step(conn, video_id, "download")
-    service.announce(done)
-    service.publish({"type": "video", "video_id": video_id})
-    if not auto:
-        return [], None
-    return service.queue_ready_dependents(done)
-
-
-def process_upload_again(video: VideoRecord, options: dict[str, Any]):
-    """An upload has no link to fetch again: the new video starts from the same file (a second name for
-    it, moved into the new video's folder), its download done; only the steps after it run."""
-    source = Path(video.video_path) if video.video_path else None
-    if source is None or not source.is_file():
-        raise Conflict(f"the file uploaded for video {video.id} is no longer stored: upload it again")
-    config = settings()
-    conn = get_db()
-    copy = uploads.second_name(Path(config.download_dir), source, config.min_free_disk_mb * 2**20)
-    upload = library.UploadedFile(
-        path=copy, extension=source.suffix.lstrip(".") or "mp4", title=video.title or source.stem,
-        duration=video.duration, width=video.width, height=video.height,
-    )  # fmt: skip
-    try:
-        with store.engine.transaction(conn):
-            request_ = library.VideoRequest(url=video.url, **options)
-            video_id = library.add_uploaded_video(conn, request_, upload, Path(config.download_dir))
-    finally:
-        shutil.rmtree(copy.parent, ignore_errors=True)
-    queued, warning = _continue(conn, video_id, options["auto"])
-    return jsonify(video={"id": video_id, "url": video.url}, queued=queued, warning=warning), 201
+    request_ = VideoRequest(url=f"upload:{pending.filename}", **pending.options)
+    video_id, queued, warning = operations.videos.add_uploaded_video(
+        unit_of_work(), request_, upload, Path(config.download_dir)
+    )
+    body = {"videos": [{"id": video_id, "url": f"upload:{pending.filename}"}], "rejected": []}
+    body.update(queued=queued, warning=warning)
+    return jsonify(body), 201

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, jsonify, request
 
 import operations.videos
-import store.engine
-import store.steps
-import store.videos
-from operations import library, presenters, steps, uploads
-from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepNotFound
+from operations import uploads
+from operations.steps import QueueUnavailable
+from operations.videos import VideoRequest
 from pipeline.download import RESOLUTIONS, InvalidURL, validate_url
 from pipeline.redact import redact_url
-from routes import get_db, settings, step_service, unit_of_work
+from routes import settings, unit_of_work
 from routes.api import MAX_SPEAKERS, BadRequest, Conflict, api, flag, json_body, page_args, video_or_404
+from store.records import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def submit_videos():
     if not accepted:
         return jsonify(videos=[], rejected=rejected, existing=existing), 200
     try:
-        ids = operations.videos.submit_links(uow, [library.VideoRequest(url=url, **options) for url in accepted])
+        ids = operations.videos.submit_links(uow, [VideoRequest(url=url, **options) for url in accepted])
     except QueueUnavailable as error:
         return jsonify(error=str(error), videos=[], rejected=rejected), 503
     created = [{"id": video_id, "url": redact_url(url)} for video_id, url in zip(ids, accepted, strict=True)]
@@ -107,24 +107,31 @@ def process_again(video_id: int):
     video = video_or_404(video_id)
     options = submission_options(json_body() if request.content_length else {})
     if video.url.startswith(uploads.URL_PREFIX):
-        from routes.api.uploads import process_upload_again  # here: that module imports this one
-
-        return process_upload_again(video, options)
+        return _upload_again(video, options)
     try:
-        (new_id,) = operations.videos.submit_links(unit_of_work(), [library.VideoRequest(url=video.url, **options)])
+        (new_id,) = operations.videos.submit_links(unit_of_work(), [VideoRequest(url=video.url, **options)])
     except QueueUnavailable as error:
         return jsonify(error=str(error)), 503
     return jsonify(video={"id": new_id, "url": redact_url(video.url)}), 201
 
 
+def _upload_again(video: VideoRecord, options: dict[str, Any]):
+    """An upload has no link to fetch again: the new video starts from the same file, its download done."""
+    if not video.video_path or not Path(video.video_path).is_file():
+        raise Conflict(f"the file uploaded for video {video.id} is no longer stored: upload it again")
+    config = settings()
+    new_id, queued, warning = operations.videos.add_upload_again(
+        unit_of_work(), video, VideoRequest(url=video.url, **options), Path(config.download_dir),
+        config.min_free_disk_mb * 2**20,
+    )  # fmt: skip
+    return jsonify(video={"id": new_id, "url": video.url}, queued=queued, warning=warning), 201
+
+
 @api.get("/videos")
 def list_videos():
     page, per_page = page_args()
-    conn = get_db()
-    rows = store.videos.list_videos(conn, limit=per_page, offset=(page - 1) * per_page)
-    return jsonify(
-        videos=presenters.describe_many(conn, rows), total=store.videos.count_videos(conn), page=page, per_page=per_page
-    )
+    found = operations.videos.page_of_videos(unit_of_work(), page, per_page)
+    return jsonify(videos=found.videos, total=found.total, page=page, per_page=per_page)
 
 
 def stop_tasks(task_ids: list[str]) -> None:
@@ -140,25 +147,13 @@ def stop_tasks(task_ids: list[str]) -> None:
 
 @api.get("/videos/<int:video_id>")
 def get_video(video_id: int):
-    video = video_or_404(video_id)
-    conn = get_db()
-    video_steps = store.steps.steps_of(conn, [video_id])
-    return jsonify(
-        presenters.describe(video, video_steps, steps.standings(conn, [video], {video_id: video_steps})[video_id])
-    )
+    return jsonify(operations.videos.describe_video(unit_of_work(), video_or_404(video_id)))
 
 
 @api.post("/videos/<int:video_id>/steps/<step>")
 def trigger_step(video_id: int, step: str):
     video = video_or_404(video_id)
-    if step not in PHASE1_STEPS:
-        raise StepNotFound(f"unknown step {step!r}; steps are {', '.join(PHASE1_STEPS)}")
-    if step == "download" and video.url.startswith(uploads.URL_PREFIX):
-        raise Conflict(
-            f"video {video_id} was uploaded, so there is nothing to download again: run its audio step, or "
-            "process it again"
-        )
-    return jsonify(step=step_service().request(video_id, step)), 202
+    return jsonify(step=operations.videos.request_step(unit_of_work(), video, step)), 202
 
 
 @api.post("/videos/<int:video_id>/steps/<step>/cancel")
@@ -170,7 +165,7 @@ def cancel_step(video_id: int, step: str):
 
 def cancel_and_stop(video_id: int, step: str, exchange_id: int | None = None):
     """Cancel a step (back to pending) and revoke its task, so the process running it stops."""
-    cancelled, task_id = step_service().cancel(video_id, step, exchange_id)
+    cancelled, task_id = operations.videos.cancel_step(unit_of_work(), video_id, step, exchange_id)
     stop_tasks([task_id] if task_id else [])
     return cancelled
 
@@ -194,18 +189,14 @@ def edit_video(video_id: int):
 def delete_video(video_id: int):
     video_or_404(video_id)
     config = settings()
-    running = [step.task_id for step in store.steps.steps_of_video(get_db(), video_id) if step.state in ACTIVE]
-    library.delete_video(get_db(), video_id, [config.download_dir, config.processed_clips_dir])
-    stop_tasks(running)
-    service = step_service()
-    service.publish({"type": "video_deleted", "video_id": video_id})
-    service.announce_errors()  # its steps in error went with it
+    folders = [Path(config.download_dir), Path(config.processed_clips_dir)]
+    stop_tasks(operations.videos.delete_video(unit_of_work(), video_id, folders))
     return "", 204
 
 
 @api.get("/errors")
 def list_errors():
-    rows = store.steps.error_steps(get_db())
+    rows = operations.videos.error_log(unit_of_work())
     return jsonify(
         errors=[
             {"step": {key: getattr(row, key) for key in ("id", "name", "state", "error", "attempts", "finished_at",

@@ -13,7 +13,8 @@ import store.engine
 import store.speakers
 import store.steps
 import store.transcripts
-from operations import library, people
+from operations import people
+from operations.exchanges import create_exchange
 from pipeline.types import Exchange, Turn
 from tests.browser.conftest import PHONE, STEP_MS, accessibility_problems, segment
 from tests.support.common import wait_until
@@ -35,7 +36,7 @@ def interview(flask_app, video_id: int, prints: dict, question: str, answer: str
             )
             store.speakers.ensure_speakers(conn, video_id, sorted(prints))
             people.store_voices(conn, video_id, prints)
-            library.create_exchange(conn, video_id, "spkchg_1", "auto",
+            create_exchange(conn, video_id, "spkchg_1", "auto",
                                     Exchange(0.0, 3.8, question, "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
             for step in store.steps.steps_of(conn, [video_id]):
                 store.steps.update_step(conn, step.id, state="done", progress=1.0)

@@ -17,7 +17,10 @@ import store.exchanges
 import store.speakers
 import store.transcripts
 import store.videos
-from operations import library
+from operations import videos
+from operations.exchanges import create_exchange
+from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from pipeline import media, subtitles
 from pipeline.errors import StepError
 from pipeline.types import Exchange, Segment, Transcript, Word
@@ -50,14 +53,14 @@ def talk(app, app_conn, tmp_path):
     source = make_talk_video(tmp_path / "talk.mp4", SPEECH, duration=16.0)
     conn = app_conn
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/talk"))
         store.videos.update_video(conn, video_id, title="Harbour talk", duration=16.0, video_path=str(source))
         store.transcripts.replace_segments(conn, video_id, [
             spoken(1.0, 4.0, "So what brought you to the harbour today?", A),
             spoken(4.5, 13.5, "We came for the boats and stayed for the people who build them by hand", B),
         ])  # fmt: skip
         store.speakers.ensure_speakers(conn, video_id, [A, B])
-        exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(1.0, 13.5, "", A, B))
+        exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(1.0, 13.5, "", A, B))
     return SimpleNamespace(video_id=video_id, exchange_id=exchange_id, source=source)
 
 
@@ -98,6 +101,7 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
         video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
     )  # fmt: skip
     clip_steps._process_diarization(ctx)
@@ -139,6 +143,7 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
         video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
     )  # fmt: skip
     clip_steps._process_diarization(ctx)

@@ -10,7 +10,7 @@ import pytest
 import store.engine
 import store.steps
 from app import create_app
-from operations import library
+from operations import videos
 from pipeline.media import ffmpeg_binary, probe
 from tasks.reconcile import Reconciler
 from tests.support.common import AUTH_ENV, wait_until
@@ -29,7 +29,7 @@ def lost_step(app) -> int:
     """A transcription marked running by a task no worker has: what a host that died leaves behind."""
     conn = store.engine.connect_to(app.config["SETTINGS"])
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
         step = store.steps.find_step(conn, video_id, "transcribe")
         store.steps.update_step(conn, step.id, state="running", task_id="lost-with-its-host", attempts=1)
     conn.close()

@@ -15,7 +15,7 @@ import store.engine
 import store.schema
 import store.speakers
 from config import ROOT
-from operations import library, people
+from operations import people, videos
 from pipeline import media, voiceprints
 from pipeline.types import Turn
 from tests.support.speech_samples import read_rttm, sample_dir
@@ -46,7 +46,7 @@ def episode(conn, name: str, samples: np.ndarray, turns: list[Turn]) -> int:
     """A video whose speakers are the recording's reference speakers, with their voiceprints."""
     prints = voiceprints.voiceprints(samples, turns, device="cpu")
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{name}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{name}"))
         store.speakers.ensure_speakers(conn, video_id, sorted({turn.speaker for turn in turns}))
         people.store_voices(conn, video_id, prints)
     return video_id

@@ -10,10 +10,9 @@ import pytest
 
 import store.engine
 import store.videos
-from operations import library
+from operations import layout, videos
 from pipeline.download import DownloadError, fetch
 from pipeline.netguard import parse_networks
-from store import layout
 from tests.support.media_factory import make_video
 
 
@@ -21,7 +20,7 @@ from tests.support.media_factory import make_video
 def video_id(app) -> int:
     conn = store.engine.connect_to(app.config["SETTINGS"])
     with store.engine.transaction(conn):
-        new_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
+        new_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
     conn.close()
     return new_id
 

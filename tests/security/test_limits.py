@@ -13,6 +13,8 @@ import pytest
 
 from app import create_app
 from config import load_settings
+from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from pipeline.limits import DiskFull, LimitExceeded
 from pipeline.media import ffmpeg_binary, probe
 from tests.support.media_factory import run_ffmpeg
@@ -71,9 +73,8 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     import store.exchanges
     import store.schema
     import store.videos
-    from operations import library
+    from operations import layout, videos
     from pipeline.types import Exchange
-    from store import layout
     from tasks.clip_steps import _cut_clips
     from tests.support.media_factory import make_video
 
@@ -83,7 +84,7 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     source = make_video(tmp_path / "talk.mp4", 320, 240, duration=3)
     conn = store.schema.open_database(settings.database, settings.data_dir)
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
         store.videos.update_video(conn, video_id, video_path=str(source), duration=3.0)
         exchange_id = store.exchanges.insert_exchange(
             conn, video_id, "man_1", "manual", Exchange(0.0, 3.0, "Q?", "", "")
@@ -95,7 +96,10 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"an earlier cut")
     video, step = store.videos.get_video(conn, video_id), SimpleNamespace(exchange_id=exchange_id)
-    ctx = SimpleNamespace(settings=settings, conn=conn, video=video, video_id=video_id, step=step, progress=print)
+    uow = UnitOfWork(conn, StepService(conn, publish=lambda event: None))
+    ctx = SimpleNamespace(
+        settings=settings, conn=conn, video=video, video_id=video_id, step=step, progress=print, uow=uow
+    )
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         _cut_clips(ctx)
     assert earlier.read_bytes() == b"an earlier cut", "refused before anything was removed or written"
@@ -196,12 +200,12 @@ def _stored_audio_context(tmp_path: Path, source: Path, duration: float | None) 
     import store.exchanges
     import store.schema
     import store.videos
-    from operations import library
+    from operations import videos
 
     settings = load_settings({"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "k", **LIMIT}, tmp_path)
     conn = store.schema.open_database(settings.database, settings.data_dir)
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"upload:{source.name}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"upload:{source.name}"))
         store.videos.update_video(conn, video_id, video_path=str(source), duration=duration, thumbnail_path="x.jpg")
     return SimpleNamespace(
         settings=settings,
@@ -209,7 +213,7 @@ def _stored_audio_context(tmp_path: Path, source: Path, duration: float | None) 
         video=store.videos.get_video(conn, video_id),
         video_id=video_id,
         progress=lambda fraction: None,
-        publish_video=lambda: None,
+        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
     )
 
 

@@ -9,10 +9,9 @@ import pytest
 
 import store.engine
 import store.videos
-from operations import library
+from operations import layout, videos
 from pipeline.download import Downloaded, fetch
 from pipeline.netguard import parse_networks
-from store import layout
 from tests.security.conftest import RecordingServer, send, send_file
 from tests.support.media_factory import make_video, run_ffmpeg
 from tests.support.upload_client import upload
@@ -58,7 +57,7 @@ def test_an_svg_thumbnail_is_never_kept_as_svg(tmp_path, mp4):
 def _video_with(app, **paths: str) -> int:
     conn = store.engine.connect_to(app.config["SETTINGS"])
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
         store.videos.update_video(conn, video_id, **paths)
     conn.close()
     return video_id

@@ -152,7 +152,7 @@ def test_a_link_already_in_the_library_is_not_added_again_unless_asked(client):
 
 
 def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
-    from operations import library
+    from operations.exchanges import create_exchange
     from pipeline.types import Exchange
 
     video_id = submit(client, ["https://example.org/cancel-me"]).get_json()["videos"][0]["id"]
@@ -163,7 +163,7 @@ def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
         for step in store.steps.steps_of(conn, [video_id]):
             store.steps.update_step(conn, step.id, state="done", progress=1.0)
         with store.engine.transaction(conn):
-            exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
+            exchange_id = create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     finally:
         conn.close()
     assert client.post(f"/api/exchanges/{exchange_id}/steps/process_diarization").status_code == 202

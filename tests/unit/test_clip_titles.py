@@ -13,7 +13,11 @@ import store.schema
 import store.speakers
 import store.transcripts
 import store.videos
-from operations import library, presenters
+from operations import presenters, videos
+from operations.clips import clips_in_library
+from operations.exchanges import create_exchange
+from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from pipeline.types import Exchange, Segment, Word
 from store import migrations
 from tasks import clip_steps
@@ -77,14 +81,15 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
         spoken(12.5, 18.0, "And it gets better every year.", B),  # a pause: still the same turn
     ]
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/talk"))
         store.videos.update_video(conn, video_id, title="Harbour talk", duration=60.0)
         store.transcripts.replace_segments(conn, video_id, segments)
         store.speakers.ensure_speakers(conn, video_id, [A, B])
-        exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0.0, 18.0, QUESTION, A, B))
+        exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0.0, 18.0, QUESTION, A, B))
     ctx = SimpleNamespace(
         conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=exchange_id),
         video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
+        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
     )  # fmt: skip
     clip_steps._process_diarization(ctx)
     clip_steps._define_clips(ctx)
@@ -105,7 +110,7 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
             store.clips.update_clip(conn, row.id, path=str(mp4))
     html = client.get(f"/clips?video={video_id}").get_data(as_text=True)
     assert html.count(f'clip-title">{SHORT}<') == 1 and html.count("clip-title") == 3
-    assert (library.clips_in_library(conn, video_id)[0].title or "").startswith("How real")
+    assert (clips_in_library(UnitOfWork(conn, StepService(conn)), video_id)[0].title or "").startswith("How real")
 
 
 def test_clips_planned_before_titles_take_their_question(database_location, monkeypatch):
@@ -113,7 +118,7 @@ def test_clips_planned_before_titles_take_their_question(database_location, monk
     conn = store.schema.open_database(database_location)
     with store.engine.transaction(conn):
         video_id = store.videos.insert_video(conn, url="https://example.org/v", resolution="720")
-        exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
+        exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
         conn.execute(
             "INSERT INTO clips (exchange_id, position, kind, start_time, end_time, created_at) "
             "VALUES (?, 0, 'exchange', 0, 9, ?)",

@@ -12,7 +12,8 @@ import store.engine
 import store.exchanges
 import store.speakers
 import store.videos
-from operations import library, presenters
+from operations import presenters
+from operations.exchanges import create_exchange
 from pipeline.types import Exchange, Turn
 
 A, B = "SPEAKER_00", "SPEAKER_01"
@@ -28,7 +29,7 @@ def interview(conn, tmp_path, title: str) -> int:
     with store.engine.transaction(conn):
         video_id = store.videos.insert_video(conn, url=f"https://example.org/{title}", resolution="720", title=title)
         store.speakers.ensure_speakers(conn, video_id, [A, B])
-        exchange_id = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
+        exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", A, B))
         store.exchanges.replace_exchange_segments(conn, exchange_id, [Turn(0, 3, A), Turn(3, 9, B)])
         clips = [("exchange", None, 0, 9), ("speaker", A, 0, 3), ("speaker", B, 3, 9)]
         rows = [

@@ -17,7 +17,7 @@ import store.speakers
 import store.steps
 import store.transcripts
 import store.videos
-from operations import library
+from operations import videos
 from pipeline import corrections, waveform
 from pipeline.alignment import word_gaps
 from pipeline.exchanges import marked_exchange, sentence_around
@@ -155,7 +155,7 @@ def clip_row(start: float, end: float, position: int = 0, kind: str = "exchange"
 def transcribed(conn, lines=LINES) -> int:
     """A video whose phase 1 is done, with this transcript (the one Whisper gave kept too) and speakers."""
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/talk"))
         store.videos.update_video(conn, video_id, title="Talk", duration=20.0)
         store.transcripts.replace_segments(conn, video_id, lines)
         store.transcripts.save_raw_transcript(

@@ -7,7 +7,7 @@ import store.engine
 import store.exchanges
 import store.schema
 import store.videos
-from operations import library
+from operations.exchanges import create_exchange
 from pipeline.types import Exchange
 from store import migrations
 
@@ -17,7 +17,7 @@ def make_exchange(app, client) -> tuple[int, int]:
     conn = store.engine.connect_to(app.config["SETTINGS"])
     try:
         with store.engine.transaction(conn):
-            exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
+            exchange_id = create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     finally:
         conn.close()
     return video_id, exchange_id
@@ -52,8 +52,8 @@ def test_crops_placed_by_hand_before_framing_stay_fixed(database_location, monke
     conn = store.schema.open_database(database_location)
     with store.engine.transaction(conn):
         video_id = store.videos.insert_video(conn, url="https://example.org/v", resolution="720")
-        placed = library.create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", "A", "B"))
-        centred = library.create_exchange(conn, video_id, "spkchg_2", "auto", Exchange(10, 19, "How?", "A", "B"))
+        placed = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0, 9, "Why?", "A", "B"))
+        centred = create_exchange(conn, video_id, "spkchg_2", "auto", Exchange(10, 19, "How?", "A", "B"))
         conn.execute("UPDATE exchanges SET shape = 'vertical', crop_x = 0.2 WHERE id = ?", (placed,))
     conn.close()
     monkeypatch.setattr(store.schema, "MIGRATIONS", migrations.MIGRATIONS)

@@ -13,7 +13,7 @@ import store.search
 import store.steps
 import store.transcripts
 import store.videos
-from operations import library, steps
+from operations import steps, videos
 from pipeline import languages, subtitles
 from pipeline.exchanges import (
     ExchangeConfig,
@@ -119,7 +119,7 @@ def test_a_spanish_interview_gives_its_exchanges_with_spanish_rules():
 
 def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_conn):
     with store.engine.transaction(app_conn):
-        video_id = library.create_video(app_conn, library.VideoRequest(url="https://example.org/entrevista"))
+        video_id = videos.create_video(app_conn, videos.VideoRequest(url="https://example.org/entrevista"))
         store.videos.update_video(app_conn, video_id, title="Entrevista", language="es", duration=30.0)
         store.transcripts.replace_segments(app_conn, video_id, [
             say("A", 0.0, 2.0, "¿Vendrás a México?"), say("B", 2.5, 5.0, "Sí, en verano."),
@@ -144,7 +144,7 @@ def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_
 
 def _video(conn, title: str, language: str | None, lines: list[str]) -> int:
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{title}"))
         store.videos.update_video(conn, video_id, title=title, language=language)
         store.transcripts.replace_segments(
             conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text) for n, text in enumerate(lines)]

@@ -12,7 +12,8 @@ import store.speakers
 import store.steps
 import store.transcripts
 import store.videos
-from operations import library, people
+from operations import people, videos
+from operations.exchanges import create_exchange
 from pipeline.types import Exchange, Segment
 from tests.support.common import EVIL
 from tests.support.media_factory import make_video
@@ -27,12 +28,12 @@ def conn(app_conn):
 def interview(conn, title: str, prints: dict, lines: list[tuple[str, str]] = ()) -> int:
     """A diarized, transcribed video whose speakers have these voiceprints, and one Q&A (00 asks, 01 answers)."""
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{title}"))
         store.videos.update_video(conn, video_id, title=title, duration=120.0)
         store.speakers.ensure_speakers(conn, video_id, sorted(prints))
         store.transcripts.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label)
                                              for n, (label, text) in enumerate(lines)])  # fmt: skip
-        library.create_exchange(conn, video_id, "spkchg_1", "auto",
+        create_exchange(conn, video_id, "spkchg_1", "auto",
                                 Exchange(2.0, 30.5, "Why did you leave?", "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
         people.store_voices(conn, video_id, prints)
         for step in store.steps.steps_of(conn, [video_id]):  # phase 1 has run
@@ -173,7 +174,7 @@ def test_a_video_exports_as_an_editing_timeline_with_sound_that_reads_back(clien
         store.videos.update_video(conn, video_id, title="Wywiad z Łukaszem")  # a title beyond Latin-1 still downloads
     header = client.get(f"/api/videos/{video_id}/timeline.edl").headers["Content-Disposition"]
     assert "filename*=UTF-8''Wywiad_z_%C5%81ukaszem.edl" in header and header.isascii()
-    empty = library.create_video(conn, library.VideoRequest(url="https://example.org/empty"))
+    empty = videos.create_video(conn, videos.VideoRequest(url="https://example.org/empty"))
     assert client.get(f"/api/videos/{empty}/timeline.edl").status_code == 409
 
 

@@ -12,7 +12,8 @@ import store.speakers
 import store.steps
 import store.transcripts
 import store.videos
-from operations import library
+from operations import videos
+from operations.exchanges import create_exchange
 from operations.steps import StepService
 from pipeline.types import Exchange, Segment, Word
 from tests.support.common import EVIL
@@ -25,7 +26,7 @@ def conn(app_conn):
 
 def add_videos(conn, count: int, **fields) -> list[int]:
     with store.engine.transaction(conn):
-        ids = [library.create_video(conn, library.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
+        ids = [videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/v{n}")) for n in range(count)]
         for video_id in ids:
             store.videos.update_video(conn, video_id, **fields)
     return ids
@@ -91,7 +92,7 @@ def test_every_section_of_the_details_page_escapes_what_people_typed(client, con
         store.transcripts.replace_segments(conn, video_id, [segment])
         store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00"])
         store.speakers.rename_speaker(conn, video_id, "SPEAKER_00", EVIL)
-        library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 2.0, EVIL, "SPEAKER_00", ""))
+        create_exchange(conn, video_id, "man_1", "manual", Exchange(0.0, 2.0, EVIL, "SPEAKER_00", ""))
     for section in ("panel", "speakers", "transcript", "exchanges", "clips"):
         response = client.get(f"/partials/videos/{video_id}/{section}")
         assert response.status_code == 200, section
@@ -151,7 +152,7 @@ def test_the_dashboard_and_the_details_page_say_clips_are_being_cut_never_done(c
     for step in store.steps.steps_of(conn, [video_id]):
         store.steps.update_step(conn, step.id, state="done", progress=1.0)
     with store.engine.transaction(conn):
-        exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
+        exchange_id = create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     cut = store.steps.find_step(conn, video_id, "cut_clips", exchange_id)
     store.steps.update_step(conn, cut.id, state="running", progress=0.5)
     for path in ("/", "/partials/videos", f"/videos/{video_id}"):
@@ -195,7 +196,7 @@ def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, 
     with store.engine.transaction(conn):
         store.transcripts.replace_segments(conn, video_id, [segment])
         store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00"])
-        exchange_id = library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 2, "Why?", "", ""))
+        exchange_id = create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 2, "Why?", "", ""))
         files = {"start_time": 0, "end_time": 2, "srt_path": str(srt), "vtt_path": str(vtt)}
         clips = [{"position": 0, "kind": "exchange", **files}, {"position": 1, "kind": "speaker", **files}]
         burned, plain = store.clips.replace_clips(conn, exchange_id, clips)

@@ -4,14 +4,14 @@ import pytest
 
 import store.engine
 import store.speakers
-from operations import library, people
+from operations import people, videos
 from pipeline.voiceprints import MATCH_SIMILARITY, Voiceprint
 from tests.support.voices import voice
 
 
 def video_with(conn, prints: dict[str, Voiceprint]) -> int:
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{len(prints)}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{len(prints)}"))
         store.speakers.ensure_speakers(conn, video_id, sorted(prints))
         people.store_voices(conn, video_id, prints)
     return video_id

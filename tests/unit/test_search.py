@@ -7,13 +7,13 @@ import store.search
 import store.speakers
 import store.transcripts
 import store.videos
-from operations import library
+from operations import videos
 from pipeline.types import Segment
 
 
 def add_video(conn, title: str, lines: list[tuple[str, str]], created_at: str | None = None) -> int:
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url=f"https://example.org/{title}"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{title}"))
         store.videos.update_video(conn, video_id, title=title)
         segments = [Segment(10.0 * n, 10.0 * n + 8, text, (), speaker) for n, (speaker, text) in enumerate(lines)]
         store.transcripts.replace_segments(conn, video_id, segments)

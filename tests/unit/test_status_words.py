@@ -11,7 +11,8 @@ import store.clips
 import store.engine
 import store.steps
 import store.videos
-from operations import library, steps
+from operations import steps, videos
+from operations.exchanges import create_exchange
 from operations.steps import StepService
 from pipeline.types import Exchange
 
@@ -28,7 +29,7 @@ def service(conn, events):
 
 def new_video(conn, duration: float | None = 600.0, clips: bool = False) -> int:
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v", clips=clips))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", clips=clips))
         store.videos.update_video(conn, video_id, duration=duration)
     return video_id
 
@@ -71,7 +72,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
     assert where(conn, video_id) == steps.Standing("done", "no Q&A found")
     with store.engine.transaction(conn):
         exchanges = [
-            library.create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n * 10, n * 10 + 9, "Why?", "", ""))
+            create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n * 10, n * 10 + 9, "Why?", "", ""))
             for n in range(1, 6)
         ]  # fmt: skip
     assert where(conn, video_id).text == "5 Q&A"  # found; their clips not asked for yet
@@ -99,7 +100,7 @@ def test_qa_cut_by_choice_say_how_many_of_all(conn):
     video_id = new_video(conn)
     set_states(conn, video_id, **{name: "done" for name in steps.PHASE1_STEPS})
     with store.engine.transaction(conn):
-        first, _second = (library.create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n, n + 1, "", "", ""))
+        first, _second = (create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n, n + 1, "", "", ""))
                           for n in (1, 2))  # fmt: skip
     assert where(conn, video_id).text == "2 Q&A"
     set_states(conn, video_id, first, **{name: "done" for name in steps.PHASE2_STEPS})

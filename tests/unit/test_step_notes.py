@@ -9,7 +9,7 @@ import re
 import store.engine
 import store.steps
 import store.videos
-from operations import library, presenters
+from operations import presenters, videos
 from operations.steps import StepService
 from pipeline.gpu import DeviceUse
 
@@ -18,7 +18,7 @@ FALLBACK = DeviceUse("cpu", "Library libcublas.so.12 is not found or cannot be l
 
 def new_video(conn) -> int:
     with store.engine.transaction(conn):
-        return library.create_video(conn, library.VideoRequest(url="https://example.org/v"))
+        return videos.create_video(conn, videos.VideoRequest(url="https://example.org/v"))
 
 
 def start(service: StepService, conn, video_id: int, name: str, task_id: str):

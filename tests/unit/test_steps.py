@@ -8,7 +8,7 @@ import store.engine
 import store.exchanges
 import store.steps
 import store.videos
-from operations import library, presenters, steps
+from operations import presenters, steps, videos
 from operations.steps import StepBlocked, StepService
 
 
@@ -29,7 +29,7 @@ def service(conn, sent, events):
 
 def new_video(conn, auto=False) -> int:
     with store.engine.transaction(conn):
-        return library.create_video(conn, library.VideoRequest(url="https://example.org/v", auto=auto))
+        return videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=auto))
 
 
 def run_to_done(service, video_id, name):
@@ -280,11 +280,11 @@ def _phase1_done(service, conn, video_id):
 
 
 def _exchange(conn, video_id, chain=False):
-    from operations import library
+    from operations.exchanges import create_exchange
     from pipeline.types import Exchange
 
     with store.engine.transaction(conn):
-        return library.create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "A", "B"), chain=chain)
+        return create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "A", "B"), chain=chain)
 
 
 def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):

@@ -12,14 +12,14 @@ import store.speakers
 import store.steps
 import store.transcripts
 import store.videos
-from operations import library
+from operations import videos
 from pipeline.types import Exchange, Segment, Transcript, Turn, Word
 
 
 def fill(conn: store.engine.Database, data_dir) -> int:
     """A small but complete library: a transcribed video with a cut exchange, a renamed speaker, a logout."""
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/v", auto=True))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=True))
         store.videos.update_video(
             conn, video_id, title="Talk", duration=61.125, video_path=str(data_dir / "downloads/1/v.mp4")
         )
@@ -73,7 +73,7 @@ def test_a_sqlite_library_arrives_whole_in_postgresql(tmp_path, postgres):
     assert store.videos.get_video(target, video_id).video_path == str(data_dir / "downloads/1/v.mp4")
     assert store.sessions.session_generation(target) == "1"  # logged-out sessions stay logged out
     with store.engine.transaction(target):  # new rows continue after the copied ids
-        assert library.create_video(target, library.VideoRequest(url="https://example.org/w")) == video_id + 1
+        assert videos.create_video(target, videos.VideoRequest(url="https://example.org/w")) == video_id + 1
 
 
 def test_copying_into_a_database_with_videos_is_refused(tmp_path, postgres):

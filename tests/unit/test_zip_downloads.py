@@ -15,7 +15,11 @@ import store.clips
 import store.engine
 import store.speakers
 import store.videos
-from operations import library, people, presenters
+from operations import people, presenters, videos
+from operations.clips import clips_in_library
+from operations.exchanges import create_exchange
+from operations.steps import StepService
+from operations.unit_of_work import UnitOfWork
 from pipeline.types import Exchange
 
 CLIP_BYTES = 3 * 2**20  # three clips: 9 MB of MP4 in each zip
@@ -32,11 +36,11 @@ def cut_clips(conn, tmp_path) -> tuple[int, dict[str, bytes]]:
     """A video whose three Q&As are cut (one whole-exchange clip each, with subtitles), answered by Ada;
     returns her person id and the zip's expected members."""
     with store.engine.transaction(conn):
-        video_id = library.create_video(conn, library.VideoRequest(url="https://example.org/talk"))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/talk"))
         store.videos.update_video(conn, video_id, title="Harbour talk", duration=300.0)
         store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
         exchange_ids = [
-            library.create_exchange(conn, video_id, f"spkchg_{n}", "auto",
+            create_exchange(conn, video_id, f"spkchg_{n}", "auto",
                                     Exchange(60.0 * n, 60.0 * n + 42, "Why?", "SPEAKER_00", "SPEAKER_01"))
             for n in range(1, 4)
         ]  # fmt: skip
@@ -60,7 +64,7 @@ def cut_clips(conn, tmp_path) -> tuple[int, dict[str, bytes]]:
             )
         person = people.name_speaker(conn, video_id, "SPEAKER_01", "Ada", remember=True).person
     expected = {}
-    for item in library.clips_in_library(conn, video_id):
+    for item in clips_in_library(UnitOfWork(conn, StepService(conn)), video_id):
         stem = presenters.clip_file_name(item.video.title, item.exchange.label, item.clip, None, "mp4")[:-4]
         expected[f"{stem}_{item.clip.id}.mp4"] = Path(item.clip.path).read_bytes()
         expected[f"{stem}_{item.clip.id}.srt"] = Path(item.clip.srt_path).read_bytes()
