@@ -93,7 +93,10 @@ def seed(database_path: Path, count: int) -> dict[str, int]:
         with store.engine.transaction(conn):
             for n in range(count):
                 request = videos.VideoRequest(
-                    url=f"https://www.youtube.com/watch?v=bench{n:07d}", resolution="720", auto=True, clips=n % 2 == 0
+                    url=f"https://www.youtube.com/watch?v=bench{n:07d}",
+                    resolution="720",
+                    wants_whole_pipeline=True,
+                    wants_clips=n % 2 == 0,
                 )
                 video_id = videos.create_video(conn, request)
                 store.videos.update_video(

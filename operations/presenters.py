@@ -25,6 +25,8 @@ def describe(video: VideoRecord, video_steps: list[StepRecord], where: steps.Sta
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
     ordered = sorted(video_steps, key=lambda step: order.get(step.name, len(order)))
     described = asdict(video)
+    # The API says "auto" and "clips", as the submission does: the names scripts already send and read.
+    described["auto"], described["clips"] = described.pop("wants_whole_pipeline"), described.pop("wants_clips")
     described["url"] = redact_url(video.url)  # the stored URL keeps credentials for the download only
     states = {step.name: step.state for step in ordered}
     where = where or steps.phase1_words(ordered)

@@ -196,7 +196,7 @@ def standing(
     by_exchange: dict[int, list[StepRecord]] = {}
     for step in phase2:
         by_exchange.setdefault(step.exchange_id or 0, []).append(step)
-    chained = {exchange.id for exchange in exchanges if exchange.chain or video.clips}
+    chained = {exchange.id for exchange in exchanges if exchange.chain or video.wants_clips}
     counts = {"under way": 0, "done": 0, "failed": 0, "wanted": 0}
     for exchange_id, own in by_exchange.items():
         states = {step.name: step.state for step in own}

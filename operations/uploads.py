@@ -161,6 +161,10 @@ def open_uploads(download_dir: Path) -> list[PendingUpload]:
     return [pending for pending in found if pending is not None]
 
 
+# An upload begun before the video's choices were renamed (migration 15) finishes with the new names.
+RENAMED_OPTIONS = {"auto": "wants_whole_pipeline", "clips": "wants_clips"}
+
+
 def find(download_dir: Path, upload_id: str) -> PendingUpload | None:
     """The pending upload with this id; None for an unknown or malformed id (never a path outside)."""
     if not _TOKEN.match(upload_id):
@@ -170,7 +174,8 @@ def find(download_dir: Path, upload_id: str) -> PendingUpload | None:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
-    return PendingUpload(folder, meta["filename"], int(meta["size"]), meta["options"])
+    options = {RENAMED_OPTIONS.get(key, key): value for key, value in meta["options"].items()}
+    return PendingUpload(folder, meta["filename"], int(meta["size"]), options)
 
 
 def append(pending: PendingUpload, offset: int, chunk: bytes) -> Appended:

@@ -43,8 +43,8 @@ class VideoRequest:
 
     url: str
     resolution: str = "best"
-    auto: bool = False
-    clips: bool = False
+    wants_whole_pipeline: bool = False
+    wants_clips: bool = False
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
@@ -56,8 +56,8 @@ def create_video(conn: Database, request: VideoRequest) -> int:
         conn,
         url=request.url,
         resolution=request.resolution,
-        auto=int(request.auto),
-        clips=int(request.clips),
+        wants_whole_pipeline=int(request.wants_whole_pipeline),
+        wants_clips=int(request.wants_clips),
         num_speakers=request.num_speakers,
         min_speakers=request.min_speakers,
         max_speakers=request.max_speakers,
@@ -71,8 +71,8 @@ def request_from_video(video: VideoRecord, url: str) -> VideoRequest:
     return VideoRequest(
         url=url,
         resolution=video.resolution,
-        auto=bool(video.auto),
-        clips=bool(video.clips),
+        wants_whole_pipeline=video.wants_whole_pipeline,
+        wants_clips=video.wants_clips,
         num_speakers=video.num_speakers,
         min_speakers=video.min_speakers,
         max_speakers=video.max_speakers,
@@ -223,14 +223,15 @@ def continue_after(uow: UnitOfWork, done: StepRecord) -> tuple[list[str], str | 
 
 
 def _goes_on(conn: Database, done: StepRecord) -> bool:
-    """Auto mode runs phase 1 through; phase 2 goes on when clips were wanted or "process all" was asked."""
+    """A video that wants the whole pipeline runs phase 1 through; phase 2 goes on when clips were wanted or
+    "process all" was asked."""
     video = store.videos.get_video(conn, done.video_id)
-    if video is None or (not video.auto and done.exchange_id is None):
+    if video is None or (not video.wants_whole_pipeline and done.exchange_id is None):
         return False
     if done.exchange_id is None:
         return True
     exchange = store.exchanges.get_exchange(conn, done.exchange_id)
-    return bool(exchange and (exchange.chain or video.clips))
+    return bool(exchange and (exchange.chain or video.wants_clips))
 
 
 # ---- reading -----------------------------------------------------------------------------------

@@ -289,4 +289,10 @@ MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
     ALTER TABLE exchanges ADD COLUMN framing TEXT NOT NULL DEFAULT 'follow';
     UPDATE exchanges SET framing = 'fixed' WHERE crop_x <> 0.5;
     """,
+    # 15: a video's two choices named for what they ask: the whole pipeline run through (was `auto`), and then
+    # clips cut of every Q&A found (was `clips`, which read like a list of clips)
+    """
+    ALTER TABLE videos RENAME COLUMN auto TO wants_whole_pipeline;
+    ALTER TABLE videos RENAME COLUMN clips TO wants_clips;
+    """,
 )

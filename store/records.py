@@ -33,8 +33,8 @@ class VideoRecord(Record):
     height: int | None
     video_path: str | None
     audio_path: str | None
-    auto: bool  # run the whole pipeline
-    clips: bool  # and cut clips of every exchange found
+    wants_whole_pipeline: bool  # every phase-1 step runs on its own, one after the other
+    wants_clips: bool  # and then clips are cut of every Q&A found
     num_speakers: int | None
     min_speakers: int | None
     max_speakers: int | None
@@ -45,8 +45,8 @@ class VideoRecord(Record):
     transcript_model: str | None = None  # the Whisper model that transcribed it
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "auto", bool(self.auto))
-        object.__setattr__(self, "clips", bool(self.clips))
+        object.__setattr__(self, "wants_whole_pipeline", bool(self.wants_whole_pipeline))
+        object.__setattr__(self, "wants_clips", bool(self.wants_clips))
 
 
 @dataclass(frozen=True)

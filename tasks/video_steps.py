@@ -234,6 +234,6 @@ def _exchanges(ctx: StepContext) -> None:
     note = exchanges.explain_short_exchanges(segments, config) or exchanges.explain_no_exchanges(segments, config)
     new_ids = replace_auto_exchanges(ctx.uow, ctx.video_id, found, note, ctx.settings.processed_clips_dir)
     log.info("video %s: %d exchanges found%s", ctx.video_id, len(found), f" ({note})" if note else "")
-    if ctx.video.clips:
+    if ctx.video.wants_clips:
         for exchange_id in new_ids:
             ctx.service.request(ctx.video_id, steps.PHASE2_STEPS[0], exchange_id)

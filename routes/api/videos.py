@@ -36,10 +36,14 @@ def submission_options(body: dict[str, Any]) -> dict[str, Any]:
     resolution = body.get("resolution", "best")
     if resolution not in RESOLUTIONS:
         raise BadRequest(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-    auto = flag(body, "auto")
-    # "clips" continues auto mode into phase 2 (cutting every exchange); it implies "auto".
-    clips = flag(body, "clips")
-    options = {"resolution": resolution, "auto": auto or clips, "clips": clips}
+    # The API's "auto" and "clips" (the form's switches, kept for the scripts that send them) ask for the whole
+    # pipeline and for clips of every Q&A after it; clips imply the whole pipeline.
+    wants_clips = flag(body, "clips")
+    options = {
+        "resolution": resolution,
+        "wants_whole_pipeline": flag(body, "auto") or wants_clips,
+        "wants_clips": wants_clips,
+    }
     for key in ("num_speakers", "min_speakers", "max_speakers"):
         options[key] = _optional_count(body, key)
     if options["min_speakers"] and options["max_speakers"] and options["min_speakers"] > options["max_speakers"]:

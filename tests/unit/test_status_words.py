@@ -29,7 +29,7 @@ def service(conn, events):
 
 def new_video(conn, duration: float | None = 600.0, clips: bool = False) -> int:
     with store.engine.transaction(conn):
-        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", clips=clips))
+        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", wants_clips=clips))
         store.videos.update_video(conn, video_id, duration=duration)
     return video_id
 

@@ -27,9 +27,11 @@ def service(conn, sent, events):
     return StepService(conn, publish=events.append, enqueue=sent.append)
 
 
-def new_video(conn, auto=False) -> int:
+def new_video(conn, wants_whole_pipeline=False) -> int:
     with store.engine.transaction(conn):
-        return videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=auto))
+        return videos.create_video(
+            conn, videos.VideoRequest(url="https://example.org/v", wants_whole_pipeline=wants_whole_pipeline)
+        )
 
 
 def run_to_done(service, video_id, name):

@@ -19,7 +19,9 @@ from pipeline.types import Exchange, Segment, Transcript, Turn, Word
 def fill(conn: store.engine.Database, data_dir) -> int:
     """A small but complete library: a transcribed video with a cut exchange, a renamed speaker, a logout."""
     with store.engine.transaction(conn):
-        video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/v", auto=True))
+        video_id = videos.create_video(
+            conn, videos.VideoRequest(url="https://example.org/v", wants_whole_pipeline=True)
+        )
         store.videos.update_video(
             conn, video_id, title="Talk", duration=61.125, video_path=str(data_dir / "downloads/1/v.mp4")
         )
