@@ -1,4 +1,4 @@
-# Two commands for a fresh machine: `make run` (the app) and `make test` (ruff + pytest).
+# Two commands for a fresh machine: `make run` (the app) and `make test` (ruff, import layers, mypy, pytest).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,6 +28,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 format: $(STAMP)

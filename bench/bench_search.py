@@ -30,7 +30,7 @@ import store.videos
 from bench.report import Report
 from operations import videos
 from operations.search import search
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import UnitOfWork
 from pipeline.types import Segment
 from tests.support.postgres import INSTALL_HINT, PostgresServer, server_binaries

@@ -8,7 +8,7 @@ import store.clips
 import store.speakers
 import store.steps
 import store.videos
-from operations import presenters
+from operations import lookup, presenters
 from operations.unit_of_work import UnitOfWork
 from store.records import ExchangeRecord
 
@@ -23,7 +23,7 @@ def describe_answers(uow: UnitOfWork, person_id: int) -> list[dict[str, Any]]:
         by_video.setdefault(exchange.video_id, []).append(exchange)
     described = []
     for video_id, exchanges in by_video.items():
-        video = store.videos.get_video(conn, video_id)
+        video = lookup.existing_video(conn, video_id)
         names = presenters.speaker_names(store.speakers.get_speakers(conn, video_id))
         rows = presenters.describe_exchanges(
             exchanges,

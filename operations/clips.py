@@ -12,7 +12,7 @@ import store.exchanges
 import store.speakers
 import store.transcripts
 import store.videos
-from operations import presenters, transcripts
+from operations import lookup, presenters, transcripts
 from operations.layout import exchange_dir, remove_exchange_files
 from operations.unit_of_work import UnitOfWork
 from pipeline import clips, subtitles
@@ -48,13 +48,16 @@ class ClipInLibrary:
 def clips_in_library(uow: UnitOfWork, video_id: int | None = None, limit: int = 500) -> list[ClipInLibrary]:
     """Cut clips across the library (or of one video), newest first, each with its Q&A, video and speakers."""
     conn = uow.conn
-    found, exchanges, videos, speakers = [], {}, {}, {}
+    found: list[ClipInLibrary] = []
+    exchanges: dict[int, ExchangeRecord] = {}
+    videos: dict[int, VideoRecord] = {}
+    speakers: dict[int, dict[str, dict]] = {}
     for clip in store.clips.list_cut_clips(conn, video_id, limit):
         if clip.exchange_id not in exchanges:
-            exchanges[clip.exchange_id] = store.exchanges.get_exchange(conn, clip.exchange_id)
+            exchanges[clip.exchange_id] = lookup.existing_exchange(conn, clip.exchange_id)
         exchange = exchanges[clip.exchange_id]
         if exchange.video_id not in videos:
-            videos[exchange.video_id] = store.videos.get_video(conn, exchange.video_id)
+            videos[exchange.video_id] = lookup.existing_video(conn, exchange.video_id)
             rows = store.speakers.get_speakers(conn, exchange.video_id)
             speakers[exchange.video_id] = {item["label"]: item for item in presenters.describe_speakers(rows)}
         found.append(ClipInLibrary(clip, exchange, videos[exchange.video_id], speakers[exchange.video_id]))
@@ -77,7 +80,9 @@ def _speaks(uow: UnitOfWork, item: ClipInLibrary, person_id: int | None, label: 
         if label:
             return speaker == label
         person = item.speakers_by_label.get(speaker or "", {}).get("person")
-        return bool(person) and person["id"] == person_id
+        if not person:
+            return False
+        return person["id"] == person_id
 
     if item.clip.kind == "speaker":
         return is_them(item.clip.speaker)
@@ -115,7 +120,7 @@ def clips_of(uow: UnitOfWork, exchange: ExchangeRecord) -> ExchangeClips:
         store.exchanges.get_exchange_segments(uow.conn, exchange.id),
         store.clips.list_clips(uow.conn, exchange.id),
         transcripts.speaker_names(uow.conn, exchange.video_id),
-        store.videos.get_video(uow.conn, exchange.video_id).title,
+        lookup.existing_video(uow.conn, exchange.video_id).title,
     )
 
 

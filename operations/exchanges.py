@@ -11,7 +11,7 @@ import store.exchanges
 import store.steps
 import store.transcripts
 import store.videos
-from operations import presenters, steps
+from operations import lookup, presenters, steps
 from operations.layout import remove_exchange_files
 from operations.unit_of_work import UnitOfWork
 from pipeline.exchanges import ExchangeConfig, marked_exchange
@@ -44,7 +44,7 @@ def qas_of(uow: UnitOfWork, video_id: int) -> list[ExchangeRecord]:
 
 def marked_in(uow: UnitOfWork, video_id: int, start: float, end: float) -> Exchange:
     """The words inside a stretch marked by hand (or trimmed): its question, asker and answerer."""
-    language = store.videos.get_video(uow.conn, video_id).language  # what asks something depends on it
+    language = lookup.existing_video(uow.conn, video_id).language  # what asks something depends on it
     segments = store.transcripts.get_segments(uow.conn, video_id)
     return marked_exchange(segments, start, end, ExchangeConfig(language=language))
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import store.exchanges
 import store.speakers
-import store.videos
-from operations import presenters
+from operations import lookup, presenters
 from operations.unit_of_work import UnitOfWork
 from store.records import ClipRecord
 
@@ -19,8 +17,8 @@ def clip_path(clip: ClipRecord, kind: str) -> str | None:
 
 def clip_download_name(uow: UnitOfWork, clip: ClipRecord, kind: str) -> str:
     """`<title>_QA3_1m12s.mp4`: the name a saved clip gets (the page's links ask for the same one)."""
-    exchange = store.exchanges.get_exchange(uow.conn, clip.exchange_id)
-    video = store.videos.get_video(uow.conn, exchange.video_id)
+    exchange = lookup.existing_exchange(uow.conn, clip.exchange_id)
+    video = lookup.existing_video(uow.conn, exchange.video_id)
     names = presenters.speaker_names(store.speakers.get_speakers(uow.conn, video.id))
     speaker = names.get(clip.speaker or "", clip.speaker)
     return presenters.clip_file_name(video.title, exchange.label, clip, speaker, kind)

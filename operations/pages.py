@@ -10,8 +10,10 @@ import store.exchanges
 import store.speakers
 import store.steps
 import store.videos
-from operations import presenters, steps
-from operations.steps import ACTIVE, QUEUED, StepService, queue_positions, standings, step_event
+from operations import presenters, status_words
+from operations.status_words import standings
+from operations.step_service import StepService
+from operations.steps import ACTIVE, QUEUED, queue_positions, step_event
 from operations.unit_of_work import UnitOfWork, connect
 from pipeline.redact import redact_url
 from store.engine import StoreSettings
@@ -80,7 +82,7 @@ def video_steps(uow: UnitOfWork, video_id: int) -> list[StepRecord]:
 
 def describe_video(uow: UnitOfWork, video: VideoRecord, video_steps: list[StepRecord]) -> dict[str, Any]:
     """The video as its page's panel shows it, with where its next step stands in line."""
-    standing = steps.standings(uow.conn, [video], {video.id: video_steps})[video.id]
+    standing = status_words.standings(uow.conn, [video], {video.id: video_steps})[video.id]
     return presenters.describe(video, video_steps, standing)
 
 

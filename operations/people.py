@@ -98,6 +98,7 @@ def accept_suggestion(conn: Database, video_id: int, label: str) -> Named | None
     if speaker.suggested_person_id is None:
         return None
     person = store.speakers.get_person(conn, speaker.suggested_person_id)
+    assert person is not None  # suggested_person_id is a foreign key that deleting the person sets NULL
     store.speakers.link_speaker(conn, video_id, label, person.id, person.name)
     return Named(person, refresh_suggestions(conn) - {video_id})
 
@@ -158,8 +159,10 @@ def _assign(
         similarities = matrix @ vectors[(video_id, label)]
         best: dict[int, float] = {}
         for voice, value in zip(known, similarities, strict=True):
-            if voice.video_id != video_id and voice.person_id not in taken:
-                best[voice.person_id] = max(best.get(voice.person_id, -1.0), float(value))
+            person_id = voice.person_id
+            assert person_id is not None  # known holds only the voices of a person
+            if voice.video_id != video_id and person_id not in taken:
+                best[person_id] = max(best.get(person_id, -1.0), float(value))
         candidates += [(value, label, person) for person, value in best.items()
                        if value >= MATCH_SIMILARITY and (video_id, label, person) not in refused]  # fmt: skip
     chosen, used = {}, set()

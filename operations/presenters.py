@@ -9,7 +9,7 @@ from typing import Any
 
 import store.speakers
 import store.steps
-from operations import steps
+from operations import status_words, steps
 from pipeline import languages
 from pipeline.clips import TITLE_CHARACTERS, shorten
 from pipeline.options import caption_names
@@ -18,9 +18,11 @@ from store.engine import Database
 from store.records import ClipRecord, ExchangeRecord, PersonRecord, SpeakerRecord, StepRecord, VideoRecord
 
 
-def describe(video: VideoRecord, video_steps: list[StepRecord], where: steps.Standing | None = None) -> dict[str, Any]:
+def describe(
+    video: VideoRecord, video_steps: list[StepRecord], where: status_words.Standing | None = None
+) -> dict[str, Any]:
     """The JSON shape of a video: its row, its steps in graph order (a running one with its time left) and
-    its status in words; with its standing (`steps.standings`) the status covers the clips too ("Q&A 2 of 5
+    its status in words; with its standing (`status_words.standings`) the status covers the clips too ("Q&A 2 of 5
     cut") and running steps have their time left."""
     order = {name: index for index, name in enumerate(steps.PHASE1_STEPS)}
     ordered = sorted(video_steps, key=lambda step: order.get(step.name, len(order)))
@@ -29,13 +31,13 @@ def describe(video: VideoRecord, video_steps: list[StepRecord], where: steps.Sta
     described["auto"], described["clips"] = described.pop("wants_whole_pipeline"), described.pop("wants_clips")
     described["url"] = redact_url(video.url)  # the stored URL keeps credentials for the download only
     states = {step.name: step.state for step in ordered}
-    where = where or steps.phase1_words(ordered)
+    where = where or status_words.phase1_words(ordered)
     described["steps"] = [
         {**_describe_step(step, states, states), "seconds_left": where.left.get(step.id)} for step in ordered
     ]
     described["status"], described["status_text"] = where.state, where.text
     described["progress"] = steps.weighted_progress(ordered)
-    described["exchanges_waiting"] = steps.phase2_waiting(states)
+    described["exchanges_waiting"] = status_words.phase2_waiting(states)
     described["language_name"] = languages.name_of(video.language)  # "Spanish"; the code stays in `language`
     described["translated"] = states.get("translate") in (steps.DONE, steps.STALE)  # English subtitles exist
     return described
@@ -47,14 +49,14 @@ def _describe_step(step: StepRecord, states: dict[str, str], video_states: dict[
     described = steps.step_fields(step)
     described["title"] = steps.STEP[step.name].title
     described["optional"] = steps.STEP[step.name].optional  # run only when asked (English subtitles)
-    described["action"] = steps.step_action(step.name, step.state, states, video_states)
+    described["action"] = status_words.step_action(step.name, step.state, states, video_states)
     return described
 
 
 def describe_many(conn: Database, videos: list[VideoRecord]) -> list[dict[str, Any]]:
     """Describe a page of videos with one query for all their steps."""
     by_video = steps.group_by_video(store.steps.steps_of(conn, [video.id for video in videos]))
-    where = steps.standings(conn, videos, by_video)
+    where = status_words.standings(conn, videos, by_video)
     return [describe(video, by_video.get(video.id, []), where[video.id]) for video in videos]
 
 
@@ -125,7 +127,8 @@ def describe_exchanges(
     video_states = {step.name: step.state for step in video_steps}
     by_exchange: dict[int, list[StepRecord]] = {exchange.id: [] for exchange in exchanges}
     for step in exchange_steps:
-        by_exchange.setdefault(step.exchange_id, []).append(step)
+        if step.exchange_id is not None:  # always, for the steps of a Q&A
+            by_exchange.setdefault(step.exchange_id, []).append(step)
     described = []
     for exchange in exchanges:
         rows = sorted(by_exchange[exchange.id], key=lambda step: order.get(step.name, len(order)))

@@ -8,7 +8,7 @@ from typing import Any
 import store.search
 import store.transcripts
 import store.videos
-from operations import presenters
+from operations import lookup, presenters
 from operations.unit_of_work import UnitOfWork
 from pipeline.exchanges import ExchangeConfig, sentence_around
 
@@ -44,7 +44,7 @@ def search(uow: UnitOfWork, text: str, **filters: Any) -> list[dict[str, Any]]:
             conn, hit.video_id, hit.start_time - SENTENCE_REACH_SECONDS, hit.end_time + SENTENCE_REACH_SECONDS
         )
         if hit.video_id not in configs:  # its sentences are read by its language's rules
-            configs[hit.video_id] = ExchangeConfig(language=store.videos.get_video(conn, hit.video_id).language)
+            configs[hit.video_id] = ExchangeConfig(language=lookup.existing_video(conn, hit.video_id).language)
         sentence = sentence_around(around, hit.start_time, hit.end_time, matches, configs[hit.video_id])
         start, end, said = (sentence.start, sentence.end, sentence.text) if sentence else (
             hit.start_time, hit.end_time, hit.text)  # fmt: skip

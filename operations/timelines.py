@@ -8,7 +8,7 @@ from pathlib import Path
 
 import store.speakers
 import store.videos
-from operations import exchanges, presenters
+from operations import exchanges, lookup, presenters
 from operations.unit_of_work import UnitOfWork
 from pipeline import media, timeline
 from pipeline.clips import shorten
@@ -37,9 +37,7 @@ def answers_timeline(
     ]
     if not chosen:
         return None
-    videos = {
-        video_id: store.videos.get_video(conn, video_id) for video_id in dict.fromkeys(e.video_id for e in chosen)
-    }
+    videos = {video_id: lookup.existing_video(conn, video_id) for video_id in dict.fromkeys(e.video_id for e in chosen)}
     sources = {video_id: timeline_source(video) for video_id, video in videos.items()}
     names = {video_id: presenters.speaker_names(store.speakers.get_speakers(conn, video_id)) for video_id in videos}
     rates = Counter(rate for _source, rate in sources.values() if rate)

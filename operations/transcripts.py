@@ -13,7 +13,7 @@ import store.speakers
 import store.steps
 import store.transcripts
 import store.videos
-from operations import layout, presenters, steps
+from operations import layout, lookup, presenters, steps
 from operations.unit_of_work import UnitOfWork
 from pipeline import alignment, corrections, subtitles, waveform
 from pipeline.exchanges import ExchangeConfig, marked_exchange
@@ -113,7 +113,7 @@ def _store_correction(uow: UnitOfWork, video_id: int, segment_id: int, before: S
             carried = tuple(corrections.carry_over(raw.segments, before, after))
             store.transcripts.save_raw_transcript(conn, video_id, replace(raw, segments=carried))
         lines = store.transcripts.get_segments(conn, video_id)
-        config = ExchangeConfig(language=store.videos.get_video(conn, video_id).language)
+        config = ExchangeConfig(language=lookup.existing_video(conn, video_id).language)
         for exchange in store.exchanges.list_exchanges(conn, video_id):
             if exchange.start_time < before.end and exchange.end_time > before.start:
                 question = marked_exchange(lines, exchange.start_time, exchange.end_time, config).question

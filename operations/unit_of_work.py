@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import store.engine
-from operations.steps import StepService
+from operations.step_service import StepService
 from store.engine import Database, StoreSettings
 
 # Database is named here too: routes and tasks annotate their connection with it without importing the store.

@@ -13,9 +13,10 @@ import store.engine
 import store.exchanges
 import store.steps
 import store.videos
-from operations import presenters, steps, uploads
+from operations import presenters, status_words, steps, uploads
 from operations.layout import remove_video_files, video_dir
-from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked, StepService
+from operations.step_service import StepService
+from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked
 from operations.unit_of_work import UnitOfWork
 from pipeline.download import Downloaded
 from pipeline.media import MediaInfo
@@ -259,7 +260,7 @@ def page_of_videos(uow: UnitOfWork, page: int, per_page: int) -> VideoPage:
 def describe_video(uow: UnitOfWork, video: VideoRecord) -> dict[str, Any]:
     """The video as its page shows it: its steps, with its standing (status in words, time left)."""
     video_steps = store.steps.steps_of(uow.conn, [video.id])
-    where = steps.standings(uow.conn, [video], {video.id: video_steps})[video.id]
+    where = status_words.standings(uow.conn, [video], {video.id: video_steps})[video.id]
     return presenters.describe(video, video_steps, where)
 
 

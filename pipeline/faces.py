@@ -153,15 +153,17 @@ def analyse(
         height = round(width * source_h / source_w / 2) * 2
         length = (end if end is not None else _duration(container, stream)) - start
         offset = (container.start_time or 0) / av.time_base
+        time_base = stream.time_base
+        assert time_base is not None  # a demuxed stream always has one (FFmpeg sets it on opening)
         if start > 0:
-            container.seek(max(int((start + offset - 1.0) / stream.time_base), 0), stream=stream)
+            container.seek(max(int((start + offset - 1.0) / time_base), 0), stream=stream)
         sampler = _Sampler(sample_fps, width, height)
         times, thumbs = [], []
         previous = None
         for picture in container.decode(stream):
             if picture.pts is None:
                 continue
-            t = float(picture.pts * stream.time_base) - offset - start
+            t = float(picture.pts * time_base) - offset - start
             if t >= length - 0.5 / fps:
                 break
             grey = _grey(picture)
@@ -211,6 +213,7 @@ class _Sampler:
     def _close(self) -> None:
         if self.sample is None:
             return
+        assert self.rgb is not None  # the first sample always runs the detector, which sets it
         t, first, _ = self.sample
         faces = zip(self.found, self.motion, strict=True)
         self.done.append((t, first, tuple(_face_box(face, self.rgb, tuple(motion)) for face, motion in faces)))
@@ -236,19 +239,21 @@ def frame_loudness(path: Path | str, start: float, times: list[float], fps: floa
                 return levels
             stream = container.streams.audio[0]
             offset = (container.start_time or 0) / av.time_base
+            time_base = stream.time_base
+            assert time_base is not None  # a demuxed stream always has one (FFmpeg sets it on opening)
             if start > 0:
-                container.seek(max(int((start + offset - 1.0) / stream.time_base), 0), stream=stream)
+                container.seek(max(int((start + offset - 1.0) / time_base), 0), stream=stream)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=LOUDNESS_RATE)
-            chunks, first = [], None
+            chunks: list[np.ndarray] = []
+            first: float | None = None
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
                 for piece in resampler.resample(frame):
-                    at = float(piece.pts * piece.time_base) - offset - start if piece.pts is not None else None
-                    if first is None and at is not None:
-                        first = at
+                    if first is None and piece.pts is not None and piece.time_base is not None:
+                        first = float(piece.pts * piece.time_base) - offset - start
                     chunks.append(piece.to_ndarray().reshape(-1))
-                if float(frame.pts * stream.time_base) - offset - start > times[-1] + 1.0:
+                if float(frame.pts * time_base) - offset - start > times[-1] + 1.0:
                     break
     except (av.error.FFmpegError, OSError):
         return levels
@@ -260,8 +265,8 @@ def frame_loudness(path: Path | str, start: float, times: list[float], fps: floa
         a = int((t - first) * LOUDNESS_RATE)
         b = int(a + span)
         if b > 0 and a < len(samples):
-            piece = samples[max(a, 0) : b]
-            levels[index] = float(np.sqrt(np.mean(piece**2))) if len(piece) else 0.0
+            window = samples[max(a, 0) : b]
+            levels[index] = float(np.sqrt(np.mean(window**2))) if len(window) else 0.0
     return levels
 
 
@@ -381,19 +386,19 @@ def _look(found: Detection, rgb: np.ndarray) -> tuple[float, ...]:
 def _dynamic_shapes(model: bytes) -> bytes:
     fields = _fields(model)
     graph = next(value for number, _, value in fields if number == 7)
-    rebuilt = _rewrite_graph(graph)
+    rebuilt = _rewrite_graph(_message(graph))
     return b"".join(_field(number, wire, rebuilt if number == 7 else value) for number, wire, value in fields)
 
 
 def _rewrite_graph(graph: bytes) -> bytes:
     fields = _fields(graph)
-    weights = {_name(value, 8) for number, _, value in fields if number == 5}
+    weights = {_name(_message(value), 8) for number, _, value in fields if number == 5}
     out = []
     for number, wire, value in fields:
-        if number == 13 or (number == 11 and _name(value, 1) in weights):
+        if number == 13 or (number == 11 and _name(_message(value), 1) in weights):
             continue
         if number in (11, 12):
-            value = _named_dims(value, ("n", "", "h", "w"))
+            value = _named_dims(_message(value), ("n", "", "h", "w"))
         out.append(_field(number, wire, value))
     return b"".join(out)
 
@@ -416,22 +421,34 @@ def _nested(message: bytes, path: tuple[int, ...], change: Callable[[bytes], byt
     out = []
     for number, wire, value in _fields(message):
         if number == path[0] and wire == 2:
-            value = change(value) if len(path) == 1 else _nested(value, path[1:], change)
+            inner = _message(value)
+            value = change(inner) if len(path) == 1 else _nested(inner, path[1:], change)
         out.append(_field(number, wire, value))
     return b"".join(out)
 
 
 def _name(message: bytes, number: int) -> str:
-    return next((value.decode() for field, wire, value in _fields(message) if field == number and wire == 2), "")
+    return next(
+        (_message(value).decode() for field, wire, value in _fields(message) if field == number and wire == 2), ""
+    )
+
+
+def _message(value: bytes | int) -> bytes:
+    """A length-delimited field's bytes (a message or a string), where the ONNX schema puts one."""
+    if isinstance(value, int):
+        raise ValueError("protobuf: a varint where the ONNX model should have a message or a string")
+    return value
 
 
 def _fields(data: bytes) -> list[tuple[int, int, bytes | int]]:
     """A protobuf message as (field number, wire type, value): bytes for length-delimited fields, an int for
     varints, the raw bytes for fixed-width ones."""
-    out, pos = [], 0
+    out: list[tuple[int, int, bytes | int]] = []
+    pos = 0
     while pos < len(data):
         key, pos = _read_varint(data, pos)
         number, wire = key >> 3, key & 7
+        value: bytes | int
         if wire == 0:
             value, pos = _read_varint(data, pos)
         elif wire == 2:
@@ -451,7 +468,8 @@ def _field(number: int, wire: int, value: bytes | int) -> bytes:
     if wire == 0:
         return key + _varint(int(value))
     if wire == 2:
-        return key + _varint(len(value)) + bytes(value)
+        data = _message(value)
+        return key + _varint(len(data)) + data
     return key + bytes(value)
 
 

@@ -184,7 +184,7 @@ def track_faces(footage: Footage, max_gap: float = 1.0, min_seconds: float = 0.5
     done: list[dict] = []
     for frame in footage.frames:
         shot = footage.shot(frame.t)
-        still = []
+        still: list[dict] = []
         for track in open_tracks:
             (still if track["shot"] == shot and frame.t - track["times"][-1] <= max_gap else done).append(track)
         open_tracks = still
@@ -256,7 +256,7 @@ def identities(tracks: Sequence[Track], min_likeness: float = 0.75, max_shift: f
 
 def _same_places(tracks: Sequence[Track], max_shift: float) -> list[tuple[Track, Track]]:
     """Track pairs across each change of shot where the faces before and after line up one to one."""
-    pairs = []
+    pairs: list[tuple[Track, Track]] = []
     for shot in sorted({track.shot for track in tracks})[:-1]:
         ending = [t for t in tracks if t.shot == shot and _long(t)]
         starting = [t for t in tracks if t.shot == shot + 1 and _long(t)]
@@ -661,7 +661,7 @@ def _follow(
                 changes.append(t)
                 goal = aimed if aimed is not None else _fallback_x(footage, tracks, stretch, crop)
                 ease = None
-            elif aimed is not None and aimed != x:
+            elif aimed is not None and x is not None and aimed != x:  # x is not None: this is no cut
                 changes.append(t)
                 far = abs(aimed - x) > options.cut_beyond * crop[0]
                 goal, ease = aimed, (None if far else (x, t))
@@ -794,13 +794,15 @@ def _split_spans(
 
 def _alternates(runs: list[_Stretch], first: int, k: int, longest: float) -> bool:
     """Whether run k continues the short back-and-forth that starts at run `first`."""
-    run, before = runs[k], runs[k - 1]
-    if run.track is None or runs[first].track is None or run.shot != runs[first].shot:
+    run, before, start = runs[k], runs[k - 1], runs[first]
+    if run.track is None or start.track is None or run.shot != start.shot:
         return False
-    if run.end - run.start > longest or runs[first].end - runs[first].start > longest:
+    if run.end - run.start > longest or start.end - start.start > longest:
         return False
-    pair = {runs[first].track.id, runs[first + 1].track.id} if k > first + 1 else {runs[first].track.id, run.track.id}
-    return run.track.id in pair and run.track.id != before.track.id
+    # Runs first+1 .. k-1 passed this check already (the caller asks run by run), so they have faces too.
+    second = runs[first + 1].track if k > first + 1 else run.track
+    assert second is not None and before.track is not None
+    return run.track.id in {start.track.id, second.id} and run.track.id != before.track.id
 
 
 def _doubt_spans(
@@ -819,9 +821,10 @@ def _doubt_spans(
     fps = footage.fps
     spans: list[tuple[float, float, Track, Track]] = []
     for stretch in held:
-        mine = person[stretch.track.id] if stretch.track is not None else None
-        if mine not in mouths:
+        face = stretch.track
+        if face is None or person[face.id] not in mouths:
             continue
+        mine = person[face.id]
         others = [
             track
             for track in tracks
@@ -830,12 +833,12 @@ def _doubt_spans(
             and person[track.id] in mouths
             and track.start <= stretch.end
             and stretch.start <= track.end
-            and not _fit_together(stretch.track, track, crop, footage.width)
+            and not _fit_together(face, track, crop, footage.width)
         ]
         doubted: list[tuple[int, Track]] = []
         for i in range(math.ceil(stretch.start * fps), min(math.ceil(stretch.end * fps), len(mouths[mine]))):
             t = i / fps
-            if stretch.track.box_at(t) is None:
+            if face.box_at(t) is None:
                 continue
             gaps = [
                 (mouths[person[track.id]][i] - mouths[mine][i], track)

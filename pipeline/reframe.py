@@ -147,7 +147,7 @@ def _commands(path: CameraPath, layouts: list[str]) -> str:
     """sendcmd's script: at each frame where the view changes, what to change (only what changed).
     A command goes half a frame before its frame's time, so the frame it is meant for takes it."""
     lines = []
-    before: View | None = path.views[0]
+    before: View = path.views[0]
     for index, view in enumerate(path.views[1:], start=1):
         changes = _changes(before, view, layouts)
         if changes:

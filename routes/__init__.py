@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import IntegerConverter
 
 from config import Settings
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import Database, UnitOfWork, connect
 from tasks import build_step_service
 
@@ -54,6 +54,7 @@ def wants_json() -> bool:
 
 def http_error(error: HTTPException):
     """Every error as JSON under /api (and the other machine-facing paths), as a page elsewhere."""
+    message: str | None
     if isinstance(error, InternalServerError):
         message = "Something went wrong on the server. The log has the details; try again."
     else:

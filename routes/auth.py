@@ -47,7 +47,9 @@ class Admin(UserMixin):
 
 
 def _current_mark() -> str:
-    return _credentials().session_mark(current_app.secret_key, sessions.session_generation(unit_of_work()))
+    secret_key = current_app.secret_key
+    assert isinstance(secret_key, str)  # create_app sets SECRET_KEY from settings.flask_secret_key, a str
+    return _credentials().session_mark(secret_key, sessions.session_generation(unit_of_work()))
 
 
 @login_manager.user_loader

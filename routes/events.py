@@ -98,7 +98,7 @@ def stream(
         while not disconnected():
             wait = min(DISCONNECT_POLL_SECONDS, heartbeat - (clock() - last_write))
             item = subscription.get(timeout=wait)
-            if item is not None and skip is not None and item.kind == EVENT and parse_id(item.id) <= skip:
+            if item is not None and _replayed(item, skip):
                 continue
             chunk = render(item, scope, read) if item is not None else None
             if chunk:
@@ -109,6 +109,14 @@ def stream(
                 last_write = clock()
     finally:
         subscription.close()
+
+
+def _replayed(item: Item, skip: tuple[int, int] | None) -> bool:
+    """An event at or before the last one the replay sent (the hub's events carry Redis stream ids)."""
+    if skip is None or item.kind != EVENT:
+        return False
+    entry = parse_id(item.id or "")
+    return entry is not None and entry <= skip
 
 
 def render(item: Item, scope: Scope, read: Snapshot) -> str | None:

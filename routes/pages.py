@@ -102,7 +102,9 @@ def format_when(iso: str | None) -> str:
 @pages.get("/favicon.ico")
 def favicon():
     """For the clients that ask for /favicon.ico whatever the page says (pages link the SVG)."""
-    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml")
+    static = current_app.static_folder
+    assert static is not None  # create_app keeps Flask's default static folder
+    return send_from_directory(static, "favicon.svg", mimetype="image/svg+xml")
 
 
 @pages.app_context_processor
@@ -275,7 +277,10 @@ def answers_zip(person_id: int):
     items = clips.answer_clips(uow, person_id, chosen)
     if not items:
         abort(404, "None of these answers is cut yet: select them and choose Cut first.")
-    name = secure_filename(lookup.person(uow, person_id).name) or "person"
+    person = lookup.person(uow, person_id)
+    if person is None:  # deleted since their answers were listed
+        abort(404, "No such person: they were removed from the speaker library.")
+    name = secure_filename(person.name) or "person"
     return _zip_of(items, f"{name}-answers.zip")
 
 
@@ -343,6 +348,9 @@ class _Outbox:
 
     def flush(self) -> None:
         pass
+
+    def close(self) -> None:
+        """Nothing to release; zipfile leaves a file it was given open, but its type asks for this."""
 
     def take(self) -> bytes:
         data = b"".join(self._parts)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 from werkzeug.http import parse_cookie
 
@@ -21,7 +22,9 @@ from operations.auth import Credentials
 def carries_credentials(app: Flask) -> Callable[[Mapping[str, str]], bool]:
     """A check of waitress's header mapping (keys AUTHORIZATION, COOKIE) for the app's credentials."""
     credentials: Credentials = app.extensions["credentials"]
-    serializer = app.session_interface.get_signing_serializer(app)
+    interface = app.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface)  # init_auth installs one (signed cookies)
+    serializer = interface.get_signing_serializer(app)
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     max_age = int(app.permanent_session_lifetime.total_seconds())
 

@@ -15,7 +15,7 @@ from flask import Flask
 from config import Settings
 from events.stream import publisher
 from operations import steps
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import Database
 from store.records import StepRecord
 

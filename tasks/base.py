@@ -18,7 +18,7 @@ from flask import current_app
 
 import operations.videos
 from config import Settings
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import Database, UnitOfWork, connect
 from pipeline.errors import StepError
 from pipeline.gpu import DeviceUse
@@ -98,6 +98,9 @@ def run_step(
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
             return
         video = operations.videos.find_video(uow, step.video_id)
+        if video is None:  # deleted just after the step began (its steps went with it): nothing to do
+            log.info("video %s: deleted before %s could start; skipping", step.video_id, step.name)
+            return
         ctx = StepContext(settings, conn, service, step, video, given_uow=uow)
         log.info("video %s: %s started (attempt %d)", ctx.video_id, step.name, step.attempts)
         if _run_work(ctx, work):

@@ -48,7 +48,7 @@ def queued_task_ids(client: redis.Redis) -> set[str]:
 def worker_task_ids(celery_app: Celery, timeout: float = 2.0) -> set[str]:
     """Task ids that live workers are running or hold reserved."""
     inspector = celery_app.control.inspect(timeout=timeout)
-    ids = set()
+    ids: set[str] = set()
     for reply in (inspector.active() or {}, inspector.reserved() or {}):
         for tasks in reply.values():
             ids.update(task["id"] for task in tasks)
@@ -66,7 +66,7 @@ class Reconciler:
         self.celery_app = celery_app
         self.settings = settings
         self.interval = interval
-        self.suspects: dict[int, str] = {}
+        self.suspects: dict[int, str | None] = {}
         self._stop = threading.Event()
         self._client = redis.Redis.from_url(celery_app.conf.broker_url, socket_timeout=5, socket_connect_timeout=2)
         self._lease = self._client.lock(LEADER_KEY, timeout=interval * LEASE_INTERVALS, thread_local=False)

@@ -47,7 +47,8 @@ def exchange_preview(exchange_id: int):
 
 def _query_look() -> dict[str, Any]:
     """The query's look fields as the JSON body of a PATCH would carry them."""
-    args, body = request.args, {}
+    args = request.args
+    body: dict[str, Any] = {}
     for key in ("shape", "framing", "captions", "caption_position"):
         if key in args:
             body[key] = args[key]

@@ -37,10 +37,10 @@ def search_filters() -> dict:
         if value is not None:
             filters[f"{name}_id"] = value
     for name in ("since", "until"):
-        value = args.get(name, "").strip()
-        if value:
+        text = args.get(name, "").strip()
+        if text:
             try:
-                filters[name] = date.fromisoformat(value).isoformat()
+                filters[name] = date.fromisoformat(text).isoformat()
             except ValueError:
                 raise BadRequest(f"{name} must be a date like 2026-05-31") from None
     limit = args.get("limit", "50")

@@ -159,6 +159,6 @@ def _finish(pending: uploads.PendingUpload):
     video_id, queued, warning = operations.videos.add_uploaded_video(
         unit_of_work(), request_, upload, Path(config.download_dir)
     )
-    body = {"videos": [{"id": video_id, "url": f"upload:{pending.filename}"}], "rejected": []}
+    body: dict[str, Any] = {"videos": [{"id": video_id, "url": f"upload:{pending.filename}"}], "rejected": []}
     body.update(queued=queued, warning=warning)
     return jsonify(body), 201

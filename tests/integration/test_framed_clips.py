@@ -22,7 +22,7 @@ import store.transcripts
 import store.videos
 from operations import videos
 from operations.exchanges import create_exchange
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import UnitOfWork
 from pipeline import cutting, framing, media
 from pipeline.types import Exchange, Segment, Word

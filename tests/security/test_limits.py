@@ -13,7 +13,7 @@ import pytest
 
 from app import create_app
 from config import load_settings
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import UnitOfWork
 from pipeline.limits import DiskFull, LimitExceeded
 from pipeline.media import ffmpeg_binary, probe

@@ -13,7 +13,7 @@ import store.search
 import store.steps
 import store.transcripts
 import store.videos
-from operations import steps, videos
+from operations import step_service, steps, videos
 from pipeline import languages, subtitles
 from pipeline.exchanges import (
     ExchangeConfig,
@@ -200,7 +200,7 @@ def test_english_subtitles_are_optional_and_asked_for(conn):
     phase1 = store.steps.steps_of(conn, [video_id])
     assert steps.video_status(phase1) == steps.DONE, "an optional step never asked for does not hold a video back"
     assert steps.weighted_progress(phase1) == 1.0
-    service = steps.StepService(conn)
+    service = step_service.StepService(conn)
     transcribed = store.steps.find_step(conn, video_id, "transcribe")
     assert "translate" not in service.ready_dependents(transcribed), "auto mode never asks for it"
     with store.engine.transaction(conn):

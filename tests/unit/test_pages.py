@@ -14,7 +14,7 @@ import store.transcripts
 import store.videos
 from operations import videos
 from operations.exchanges import create_exchange
-from operations.steps import StepService
+from operations.step_service import StepService
 from pipeline.types import Exchange, Segment, Word
 from tests.support.common import EVIL
 

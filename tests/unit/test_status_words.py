@@ -11,9 +11,9 @@ import store.clips
 import store.engine
 import store.steps
 import store.videos
-from operations import steps, videos
+from operations import status_words, steps, time_left, videos
 from operations.exchanges import create_exchange
-from operations.steps import StepService
+from operations.step_service import StepService
 from pipeline.types import Exchange
 
 
@@ -34,8 +34,8 @@ def new_video(conn, duration: float | None = 600.0, clips: bool = False) -> int:
     return video_id
 
 
-def where(conn, video_id) -> steps.Standing:
-    return steps.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
+def where(conn, video_id) -> status_words.Standing:
+    return status_words.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
 
 
 def set_states(conn, video_id, exchange_id=None, **states) -> None:
@@ -53,15 +53,15 @@ def test_phase_one_says_what_runs_waits_or_failed_never_just_running(conn):
     video_id = new_video(conn)
     assert where(conn, video_id).text == "pending"
     set_states(conn, video_id, download="queued")
-    assert where(conn, video_id) == steps.Standing("queued", "waiting to download")
+    assert where(conn, video_id) == status_words.Standing("queued", "waiting to download")
     set_states(conn, video_id, download="running")
-    assert where(conn, video_id) == steps.Standing("running", "downloading")
+    assert where(conn, video_id) == status_words.Standing("running", "downloading")
     set_states(conn, video_id, download="done", audio="done", transcribe="running", diarize="running")
-    assert where(conn, video_id) == steps.Standing("running", "transcribing · finding speakers")
+    assert where(conn, video_id) == status_words.Standing("running", "transcribing · finding speakers")
     set_states(conn, video_id, transcribe="done", diarize="queued")
-    assert where(conn, video_id) == steps.Standing("queued", "waiting to find speakers")
+    assert where(conn, video_id) == status_words.Standing("queued", "waiting to find speakers")
     set_states(conn, video_id, diarize="error")
-    assert where(conn, video_id) == steps.Standing("error", "Find speakers failed")
+    assert where(conn, video_id) == status_words.Standing("error", "Find speakers failed")
     set_states(conn, video_id, diarize="done", exchanges="running")
     assert where(conn, video_id).text == "finding Q&A"
 
@@ -69,7 +69,7 @@ def test_phase_one_says_what_runs_waits_or_failed_never_just_running(conn):
 def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
     video_id = new_video(conn, clips=True)
     set_states(conn, video_id, **{name: "done" for name in steps.PHASE1_STEPS})
-    assert where(conn, video_id) == steps.Standing("done", "no Q&A found")
+    assert where(conn, video_id) == status_words.Standing("done", "no Q&A found")
     with store.engine.transaction(conn):
         exchanges = [
             create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n * 10, n * 10 + 9, "Why?", "", ""))
@@ -78,7 +78,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
     assert where(conn, video_id).text == "5 Q&A"  # found; their clips not asked for yet
     for exchange_id in exchanges:
         set_states(conn, video_id, exchange_id, process_diarization="queued")
-    assert where(conn, video_id) == steps.Standing("running", "Q&A 0 of 5 cut")
+    assert where(conn, video_id) == status_words.Standing("running", "Q&A 0 of 5 cut")
     for number, exchange_id in enumerate(exchanges[:2]):
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})
         with store.engine.transaction(conn):
@@ -88,12 +88,12 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
                 for i, kind in enumerate(kinds)
             ])  # fmt: skip
     set_states(conn, video_id, exchanges[2], process_diarization="done", define_clips="done", cut_clips="running")
-    assert where(conn, video_id) == steps.Standing("running", "Q&A 2 of 5 cut")
+    assert where(conn, video_id) == status_words.Standing("running", "Q&A 2 of 5 cut")
     for exchange_id in exchanges[2:]:
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})
-    assert where(conn, video_id) == steps.Standing("done", "5 Q&A · 5 clips")
+    assert where(conn, video_id) == status_words.Standing("done", "5 Q&A · 5 clips")
     set_states(conn, video_id, exchanges[4], cut_clips="error")
-    assert where(conn, video_id) == steps.Standing("error", "Q&A 4 of 5 cut · 1 failed")
+    assert where(conn, video_id) == status_words.Standing("error", "Q&A 4 of 5 cut · 1 failed")
 
 
 def test_qa_cut_by_choice_say_how_many_of_all(conn):
@@ -108,23 +108,23 @@ def test_qa_cut_by_choice_say_how_many_of_all(conn):
         store.clips.replace_clips(
             conn, first, [{"position": 0, "kind": "exchange", "start_time": 1, "end_time": 2, "path": "/a"}]
         )
-    assert where(conn, video_id) == steps.Standing("done", "1 of 2 Q&A cut · 1 clip")
+    assert where(conn, video_id) == status_words.Standing("done", "1 of 2 Q&A cut · 1 clip")
 
 
 # ---- estimates ------------------------------------------------------------------------------------
 
 
 def test_nothing_known_says_nothing_and_a_finished_step_has_no_time_left():
-    assert steps.seconds_left(elapsed=10, fraction=0.0, usual=None) is None
-    assert steps.seconds_left(elapsed=10, fraction=0.01, usual=None) is None  # too little progress to tell
-    assert steps.seconds_left(elapsed=10, fraction=0.5, usual=None) == pytest.approx(10)
-    assert steps.seconds_left(elapsed=10, fraction=1.0, usual=30) == 0.0
+    assert time_left.seconds_left(elapsed=10, fraction=0.0, usual=None) is None
+    assert time_left.seconds_left(elapsed=10, fraction=0.01, usual=None) is None  # too little progress to tell
+    assert time_left.seconds_left(elapsed=10, fraction=0.5, usual=None) == pytest.approx(10)
+    assert time_left.seconds_left(elapsed=10, fraction=1.0, usual=30) == 0.0
 
 
 def test_the_usual_time_gives_an_estimate_from_the_start_at_zero_progress():
     """Find speakers at 0 % for its first seconds still says how long it has to go."""
-    assert steps.seconds_left(elapsed=0, fraction=0.0, usual=56) == pytest.approx(56)
-    assert steps.seconds_left(elapsed=20, fraction=0.0, usual=56) == pytest.approx(36)
+    assert time_left.seconds_left(elapsed=0, fraction=0.0, usual=56) == pytest.approx(56)
+    assert time_left.seconds_left(elapsed=20, fraction=0.0, usual=56) == pytest.approx(36)
 
 
 def run_of(total: float, overhead: float):
@@ -143,26 +143,26 @@ def test_estimates_are_within_30_percent_once_a_step_is_a_tenth_done(overhead, u
     """The 56 s step the dashboard said "about 2 min left" for: with the pace measured once progress moves
     (as the worker does) and the usual time learned here, every estimate from 10 % on is within 30 %."""
     at = run_of(56.0, overhead)
-    begun = at(steps.PACE_FROM)
+    begun = at(time_left.PACE_FROM)
     for tenth in range(1, 10):
         fraction = tenth / 10
         elapsed, actual = at(fraction)
-        estimate = steps.seconds_left(elapsed, fraction, 56.0 * usual_ratio, (begun[0], steps.PACE_FROM))
+        estimate = time_left.seconds_left(elapsed, fraction, 56.0 * usual_ratio, (begun[0], time_left.PACE_FROM))
         assert estimate == pytest.approx(actual, rel=0.3), (fraction, estimate, actual)
 
 
 def test_without_the_pace_reference_a_page_render_still_leans_on_the_usual_time():
     at = run_of(56.0, 12)
     elapsed, actual = at(0.1)
-    by_pace_alone = steps.seconds_left(elapsed, 0.1, None)
+    by_pace_alone = time_left.seconds_left(elapsed, 0.1, None)
     assert by_pace_alone > 2 * actual  # the old estimate: model loading counted as slow progress
-    assert steps.seconds_left(elapsed, 0.1, 56.0) == pytest.approx(actual, rel=0.3)
+    assert time_left.seconds_left(elapsed, 0.1, 56.0) == pytest.approx(actual, rel=0.3)
 
 
 def test_a_step_slower_than_usual_soon_goes_by_its_own_pace():
     at = run_of(200.0, 0)  # it usually takes 60 s here; this time it takes 200 s
     elapsed, actual = at(0.5)
-    assert steps.seconds_left(elapsed, 0.5, 60.0, (at(0.05)[0], 0.05)) == pytest.approx(actual, rel=0.05)
+    assert time_left.seconds_left(elapsed, 0.5, 60.0, (at(0.05)[0], 0.05)) == pytest.approx(actual, rel=0.05)
 
 
 def finish_run(conn, video_id, name, seconds: float) -> None:
@@ -173,13 +173,13 @@ def finish_run(conn, video_id, name, seconds: float) -> None:
 
 
 def test_speeds_are_learned_per_step_from_finished_runs_relative_to_the_audio(conn):
-    assert steps.learned_speeds(conn) == steps.DEFAULT_SPEEDS  # nothing measured yet
+    assert time_left.learned_speeds(conn) == time_left.DEFAULT_SPEEDS  # nothing measured yet
     for duration, seconds in ((600, 30), (300, 18), (1200, 48)):  # 0.05, 0.06, 0.04 s per second of audio
         finish_run(conn, new_video(conn, duration), "diarize", seconds)
     finish_run(conn, new_video(conn, None), "diarize", 500)  # no duration: says nothing about speed
-    speeds = steps.learned_speeds(conn)
+    speeds = time_left.learned_speeds(conn)
     assert speeds["diarize"] == pytest.approx(0.05)
-    assert speeds["transcribe"] == steps.DEFAULT_SPEEDS["transcribe"]
+    assert speeds["transcribe"] == time_left.DEFAULT_SPEEDS["transcribe"]
 
 
 def test_a_running_step_carries_its_time_left_on_the_page_and_in_its_events(conn, service, events):
@@ -203,4 +203,4 @@ def test_a_running_step_carries_its_time_left_on_the_page_and_in_its_events(conn
 
 
 def test_every_phase1_step_has_a_default_speed_and_words():
-    assert set(steps.DEFAULT_SPEEDS) == set(steps.PHASE1_STEPS) == set(steps.DOING)
+    assert set(time_left.DEFAULT_SPEEDS) == set(steps.PHASE1_STEPS) == set(status_words.DOING)

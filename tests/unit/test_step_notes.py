@@ -10,7 +10,7 @@ import store.engine
 import store.steps
 import store.videos
 from operations import presenters, videos
-from operations.steps import StepService
+from operations.step_service import StepService
 from pipeline.gpu import DeviceUse
 
 FALLBACK = DeviceUse("cpu", "Library libcublas.so.12 is not found or cannot be loaded")

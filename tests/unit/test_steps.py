@@ -8,8 +8,9 @@ import store.engine
 import store.exchanges
 import store.steps
 import store.videos
-from operations import presenters, steps, videos
-from operations.steps import StepBlocked, StepService
+from operations import presenters, status_words, steps, videos
+from operations.step_service import StepService
+from operations.steps import StepBlocked
 
 
 @pytest.fixture
@@ -248,11 +249,14 @@ def test_the_api_says_what_may_be_done_with_each_step(service, conn):
 
 def test_a_phase2_step_waits_for_the_phase1_steps_it_reads(conn):
     video_states = {"transcribe": "done", "diarize": "running"}
-    action = steps.step_action("process_diarization", "pending", {}, video_states)
+    action = status_words.step_action("process_diarization", "pending", {}, video_states)
     assert action == {"label": "Run", "enabled": False, "reason": "waiting for Find speakers", "cancel": False}
     video_states["diarize"] = "done"
-    assert steps.step_action("process_diarization", "error", {}, video_states)["enabled"] is True
-    assert steps.step_action("define_clips", "done", {"process_diarization": "done"}, video_states)["label"] == "Re-run"
+    assert status_words.step_action("process_diarization", "error", {}, video_states)["enabled"] is True
+    assert (
+        status_words.step_action("define_clips", "done", {"process_diarization": "done"}, video_states)["label"]
+        == "Re-run"
+    )
 
 
 def test_progress_counts_each_step_by_its_weight():
@@ -271,8 +275,8 @@ def test_a_phase1_step_event_carries_the_videos_status(service, conn, events):
     assert events[-1]["name"] == "download" and events[-1]["video_status"] == "queued"
 
 
-def _where(conn, video_id) -> steps.Standing:
-    return steps.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
+def _where(conn, video_id) -> status_words.Standing:
+    return status_words.standings(conn, [store.videos.get_video(conn, video_id)])[video_id]
 
 
 def _phase1_done(service, conn, video_id):
@@ -291,14 +295,14 @@ def _exchange(conn, video_id, chain=False):
 
 def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
     video_id = new_video(conn)
-    assert _where(conn, video_id) == steps.Standing("pending", "pending")
+    assert _where(conn, video_id) == status_words.Standing("pending", "pending")
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id, chain=True)
     process = service.request(video_id, "process_diarization", exchange_id)
-    assert _where(conn, video_id) == steps.Standing("running", "Q&A 0 of 1 cut")
+    assert _where(conn, video_id) == status_words.Standing("running", "Q&A 0 of 1 cut")
     service.begin(process.id, process.task_id)
     service.finish(process.id)  # the chain queues define_clips right after this: still under way
-    assert _where(conn, video_id) == steps.Standing("running", "Q&A 0 of 1 cut")
+    assert _where(conn, video_id) == status_words.Standing("running", "Q&A 0 of 1 cut")
     for name in ("define_clips", "cut_clips"):
         step = service.request(video_id, name, exchange_id)
         service.begin(step.id, step.task_id)
@@ -309,18 +313,18 @@ def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
         store.clips.replace_clips(
             conn, exchange_id, [{"position": 0, "kind": "exchange", "start_time": 0, "end_time": 9, "path": "/x.mp4"}]
         )
-    assert _where(conn, video_id) == steps.Standing("done", "1 Q&A · 1 clip")
+    assert _where(conn, video_id) == status_words.Standing("done", "1 Q&A · 1 clip")
 
 
 def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says_so(service, conn):
     video_id = new_video(conn)
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id)
-    assert _where(conn, video_id) == steps.Standing("done", "1 Q&A")
+    assert _where(conn, video_id) == status_words.Standing("done", "1 Q&A")
     step = service.request(video_id, "process_diarization", exchange_id)
     service.begin(step.id, step.task_id)
     service.fail(step.id, "no speakers")
-    assert _where(conn, video_id) == steps.Standing("error", "Q&A 0 of 1 cut · 1 failed")
+    assert _where(conn, video_id) == status_words.Standing("error", "Q&A 0 of 1 cut · 1 failed")
 
 
 def test_a_cancelled_step_goes_back_to_pending_and_its_task_can_write_nothing(service, conn, events):

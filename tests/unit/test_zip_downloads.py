@@ -18,7 +18,7 @@ import store.videos
 from operations import people, presenters, videos
 from operations.clips import clips_in_library
 from operations.exchanges import create_exchange
-from operations.steps import StepService
+from operations.step_service import StepService
 from operations.unit_of_work import UnitOfWork
 from pipeline.types import Exchange
 
