@@ -147,7 +147,7 @@ def _from_json(data: dict) -> Analysis:
 
 
 def plan_exchange(planner: ModuleType, analysis: Analysis, start: float, end: float, limits):
-    """The clips of one exchange, as the process_diarization and define_clips steps make them."""
+    """The clips of one exchange, as the label_speakers and define_clips steps make them."""
     spans = planner.speaker_segments(analysis.segments, start, end)
     words = [word for segment in analysis.segments for word in segment.words]
     limits = SimpleNamespace(**asdict(limits), max_merge_gap=2.0)  # what the planner before issue 25 also read

@@ -64,8 +64,8 @@ REGISTRY: tuple[StepDefinition, ...] = (
     StepDefinition(
         "translate", 1, ("transcribe",), COMPUTE_QUEUE, "English subtitles", "bi-translate", 0.0, optional=True
     ),
-    StepDefinition("process_diarization", 2, (), IO_QUEUE, "Label speakers", "bi-person-badge", 0.05),
-    StepDefinition("define_clips", 2, ("process_diarization",), IO_QUEUE, "Define clips", "bi-list-task", 0.05),
+    StepDefinition("label_speakers", 2, (), IO_QUEUE, "Label speakers", "bi-person-badge", 0.05),
+    StepDefinition("define_clips", 2, ("label_speakers",), IO_QUEUE, "Define clips", "bi-list-task", 0.05),
     StepDefinition("cut_clips", 2, ("define_clips",), IO_QUEUE, "Cut clips", "bi-scissors", 0.90),
 )
 STEP: dict[str, StepDefinition] = {definition.name: definition for definition in REGISTRY}

@@ -295,4 +295,6 @@ MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
     ALTER TABLE videos RENAME COLUMN auto TO wants_whole_pipeline;
     ALTER TABLE videos RENAME COLUMN clips TO wants_clips;
     """,
+    # 16: the first step of a Q&A is named for what it does, as its button says ("Label speakers")
+    "UPDATE steps SET name = 'label_speakers' WHERE name = 'process_diarization'",
 )

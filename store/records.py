@@ -131,7 +131,7 @@ class ExchangeRecord(Record):
 
 @dataclass(frozen=True)
 class ExchangeSegmentRecord(Record):
-    """Who speaks when inside an exchange (process_diarization's output)."""
+    """Who speaks when inside an exchange (label_speakers's output)."""
 
     start_time: float
     end_time: float

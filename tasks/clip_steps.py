@@ -28,15 +28,15 @@ def _exchange(ctx: StepContext) -> ExchangeRecord:
     return clip_ops.exchange_to_process(ctx.uow, ctx.step.exchange_id)
 
 
-# ---- process_diarization ---------------------------------------------------------------------
+# ---- label_speakers ---------------------------------------------------------------------
 
 
-@shared_task(name=STEP["process_diarization"].task, bind=True)
-def process_diarization(self, step_id: int) -> None:
-    run_step(self, step_id, _process_diarization)
+@shared_task(name=STEP["label_speakers"].task, bind=True)
+def label_speakers(self, step_id: int) -> None:
+    run_step(self, step_id, _label_speakers)
 
 
-def _process_diarization(ctx: StepContext) -> None:
+def _label_speakers(ctx: StepContext) -> None:
     exchange, uow = _exchange(ctx), ctx.uow
     spans = clips.speaker_segments(clip_ops.who_speaks(uow, ctx.video_id), exchange.start_time, exchange.end_time)
     if not spans:

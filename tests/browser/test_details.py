@@ -100,7 +100,7 @@ def test_transcript_speakers_and_a_manual_exchange(page, transcribed, api, scree
         button = row.locator(f'.phase2-step[data-step="{definition.name}"]')
         expect(button.locator(f"i.{definition.icon}")).to_have_count(1)
         expect(button).to_have_attribute("title", re.compile(f"^{definition.title}: pending"))
-    expect(row.locator('.phase2-step[data-step="process_diarization"]')).to_be_enabled()
+    expect(row.locator('.phase2-step[data-step="label_speakers"]')).to_be_enabled()
     expect(row.locator('.phase2-step[data-step="define_clips"]')).to_be_disabled()
     (exchange,) = api.get(f"/api/videos/{transcribed}/exchanges")["exchanges"]
     assert (exchange["label"], exchange["kind"]) == ("man_1", "manual")
@@ -154,7 +154,7 @@ def test_a_manual_exchange_processed_right_away_shows_its_clips(page, transcribe
     expect(page.locator("#manual-result")).to_contain_text("Added Manual Q&A ")
 
     row = page.locator("#exchanges tr[data-exchange-id]")
-    for step in ("process_diarization", "define_clips", "cut_clips"):
+    for step in ("label_speakers", "define_clips", "cut_clips"):
         button = row.locator(f'.phase2-step[data-step="{step}"]')
         expect(button).to_have_attribute("data-state", "done", timeout=STEP_MS)
     clips = page.locator("#clips .clip-card")

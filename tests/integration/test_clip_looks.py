@@ -104,7 +104,7 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
     )  # fmt: skip
-    clip_steps._process_diarization(ctx)
+    clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     clip_steps._cut_clips(ctx)
 
@@ -146,7 +146,7 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
     )  # fmt: skip
-    clip_steps._process_diarization(ctx)
+    clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     with pytest.raises(StepError, match="run English subtitles"):
         clip_steps._cut_clips(ctx)

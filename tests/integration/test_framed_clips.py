@@ -106,10 +106,10 @@ def make_qa(conn, video: Path, start: float, end: float, segments: list[Segment]
 
 
 def cut(app, conn, video_id: int, exchange_id: int) -> list[float]:
-    """The Q&A through process_diarization, define_clips and cut_clips; the progress the cut reported."""
+    """The Q&A through label_speakers, define_clips and cut_clips; the progress the cut reported."""
     progress: list[float] = []
     ctx = step_context(app, conn, video_id, exchange_id, progress)
-    clip_steps._process_diarization(ctx)
+    clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     progress.clear()
     clip_steps._cut_clips(ctx)

@@ -168,7 +168,7 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
     assert {step["state"] for step in finished["steps"]} == {"done"}, finished["steps"]
 
     body = api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()
-    assert body["exchange_segments"], "process_diarization stores the speaker segments"
+    assert body["exchange_segments"], "label_speakers stores the speaker segments"
     clips = body["clips"]
     assert [clip["kind"] for clip in clips].count("exchange") == 1
     assert any(clip["kind"] == "speaker" for clip in clips)
@@ -216,7 +216,7 @@ def test_manual_exchange_becomes_clips_with_subtitles(api, sample_video):
 
     one = api.get(f"/api/exchanges/{exchange['id']}").get_json()
     assert (one["id"], one["label"], one["video_id"]) == (exchange["id"], exchange["label"], sample_video)
-    assert [step["name"] for step in one["steps"]] == ["process_diarization", "define_clips", "cut_clips"]
+    assert [step["name"] for step in one["steps"]] == ["label_speakers", "define_clips", "cut_clips"]
     assert all(step["state"] == "done" and step["action"]["label"] == "Re-run" for step in one["steps"])
     assert [clip["id"] for clip in one["clips"]] == [clip["id"] for clip in clips]
     assert api.get("/api/exchanges/987654").status_code == 404

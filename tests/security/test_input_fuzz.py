@@ -64,7 +64,7 @@ def test_video_bodies_never_fail_with_500(client, video_id, body, which):
 
 
 @FUZZ
-@given(body=bodies, step=st.sampled_from(["process_diarization", "define_clips", "cut_clips", "nope"]))
+@given(body=bodies, step=st.sampled_from(["label_speakers", "define_clips", "cut_clips", "nope"]))
 def test_exchange_step_bodies_never_fail_with_500(client, body, step):
     assert_answered(_raw(client, "POST", f"/api/exchanges/1/steps/{step}", body))
 

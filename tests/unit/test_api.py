@@ -166,7 +166,7 @@ def test_a_queued_step_of_either_phase_can_be_cancelled_once(client, app):
             exchange_id = create_exchange(conn, video_id, "man_1", "manual", Exchange(0, 9, "Why?", "", ""))
     finally:
         conn.close()
-    assert client.post(f"/api/exchanges/{exchange_id}/steps/process_diarization").status_code == 202
-    cancelled = client.post(f"/api/exchanges/{exchange_id}/steps/process_diarization/cancel")
+    assert client.post(f"/api/exchanges/{exchange_id}/steps/label_speakers").status_code == 202
+    cancelled = client.post(f"/api/exchanges/{exchange_id}/steps/label_speakers/cancel")
     assert cancelled.status_code == 200 and cancelled.get_json()["step"]["state"] == "pending"
     assert client.post(f"/api/exchanges/{exchange_id}/steps/nope/cancel").status_code == 404

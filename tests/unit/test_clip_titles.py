@@ -91,7 +91,7 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
         video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
     )  # fmt: skip
-    clip_steps._process_diarization(ctx)
+    clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
 
     rows = store.clips.list_clips(conn, exchange_id)

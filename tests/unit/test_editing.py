@@ -189,7 +189,7 @@ def test_cut_again_always_starts_something_and_says_what(client, conn):
     first = client.post(f"/api/exchanges/{made['id']}/cut")
     assert first.status_code == 202
     assert first.get_json()["message"] == "Cutting Manual Q&A 1: Label speakers → Define clips → Cut clips"
-    assert first.get_json()["steps"][0]["name"] == "process_diarization"
+    assert first.get_json()["steps"][0]["name"] == "label_speakers"
     busy = client.post(f"/api/exchanges/{made['id']}/cut").get_json()
     assert busy["steps"] == [] and "being cut already" in busy["message"]
     with store.engine.transaction(conn):  # cut, with two clips; then only the look changed

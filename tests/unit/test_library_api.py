@@ -96,7 +96,7 @@ def test_people_are_renamed_everywhere_removed_and_their_answers_cut(client, con
     )
     assert client.post(f"/api/people/{bob['id']}/answers/cut").status_code == 400  # Bob answers nothing
     queued = client.post(f"/api/people/{ada['id']}/answers/cut", json={"exchange_ids": [exchange.id]})
-    assert queued.status_code == 202 and queued.get_json()["steps"][0]["name"] == "process_diarization"
+    assert queued.status_code == 202 and queued.get_json()["steps"][0]["name"] == "label_speakers"
     assert client.get(f"/people/{ada['id']}/answers.zip").status_code == 404  # nothing cut yet: said so
 
     assert client.delete(f"/api/people/{ada['id']}").status_code == 204

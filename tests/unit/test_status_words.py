@@ -77,7 +77,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
         ]  # fmt: skip
     assert where(conn, video_id).text == "5 Q&A"  # found; their clips not asked for yet
     for exchange_id in exchanges:
-        set_states(conn, video_id, exchange_id, process_diarization="queued")
+        set_states(conn, video_id, exchange_id, label_speakers="queued")
     assert where(conn, video_id) == status_words.Standing("running", "Q&A 0 of 5 cut")
     for number, exchange_id in enumerate(exchanges[:2]):
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})
@@ -87,7 +87,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
                 {"position": i, "kind": kind, "start_time": 0, "end_time": 5, "path": f"/x{i}.mp4"}
                 for i, kind in enumerate(kinds)
             ])  # fmt: skip
-    set_states(conn, video_id, exchanges[2], process_diarization="done", define_clips="done", cut_clips="running")
+    set_states(conn, video_id, exchanges[2], label_speakers="done", define_clips="done", cut_clips="running")
     assert where(conn, video_id) == status_words.Standing("running", "Q&A 2 of 5 cut")
     for exchange_id in exchanges[2:]:
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})

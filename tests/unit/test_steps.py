@@ -212,8 +212,8 @@ def test_phase2_needs_transcript_and_speakers(service, conn):
         exchange_id = store.exchanges.insert_exchange(conn, video_id, "man_1", "manual", Exchange(1, 5, "", "", ""))
         store.steps.insert_steps(conn, video_id, steps.PHASE2_STEPS, exchange_id=exchange_id)
     with pytest.raises(StepBlocked, match="transcribe is pending; diarize is pending"):
-        service.request(video_id, "process_diarization", exchange_id)
-    with pytest.raises(StepBlocked, match="process_diarization is pending"):
+        service.request(video_id, "label_speakers", exchange_id)
+    with pytest.raises(StepBlocked, match="label_speakers is pending"):
         service.request(video_id, "define_clips", exchange_id)
 
 
@@ -249,13 +249,12 @@ def test_the_api_says_what_may_be_done_with_each_step(service, conn):
 
 def test_a_phase2_step_waits_for_the_phase1_steps_it_reads(conn):
     video_states = {"transcribe": "done", "diarize": "running"}
-    action = status_words.step_action("process_diarization", "pending", {}, video_states)
+    action = status_words.step_action("label_speakers", "pending", {}, video_states)
     assert action == {"label": "Run", "enabled": False, "reason": "waiting for Find speakers", "cancel": False}
     video_states["diarize"] = "done"
-    assert status_words.step_action("process_diarization", "error", {}, video_states)["enabled"] is True
+    assert status_words.step_action("label_speakers", "error", {}, video_states)["enabled"] is True
     assert (
-        status_words.step_action("define_clips", "done", {"process_diarization": "done"}, video_states)["label"]
-        == "Re-run"
+        status_words.step_action("define_clips", "done", {"label_speakers": "done"}, video_states)["label"] == "Re-run"
     )
 
 
@@ -298,7 +297,7 @@ def test_a_video_is_never_done_while_its_clips_are_being_cut(service, conn):
     assert _where(conn, video_id) == status_words.Standing("pending", "pending")
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id, chain=True)
-    process = service.request(video_id, "process_diarization", exchange_id)
+    process = service.request(video_id, "label_speakers", exchange_id)
     assert _where(conn, video_id) == status_words.Standing("running", "Q&A 0 of 1 cut")
     service.begin(process.id, process.task_id)
     service.finish(process.id)  # the chain queues define_clips right after this: still under way
@@ -321,7 +320,7 @@ def test_an_exchange_never_asked_for_leaves_the_video_done_and_a_failed_cut_says
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id)
     assert _where(conn, video_id) == status_words.Standing("done", "1 Q&A")
-    step = service.request(video_id, "process_diarization", exchange_id)
+    step = service.request(video_id, "label_speakers", exchange_id)
     service.begin(step.id, step.task_id)
     service.fail(step.id, "no speakers")
     assert _where(conn, video_id) == status_words.Standing("error", "Q&A 0 of 1 cut · 1 failed")
@@ -343,7 +342,7 @@ def test_moving_a_qas_bounds_makes_its_finished_steps_stale_and_waits_for_runnin
     video_id = new_video(conn)
     _phase1_done(service, conn, video_id)
     exchange_id = _exchange(conn, video_id)
-    first = service.request(video_id, "process_diarization", exchange_id)
+    first = service.request(video_id, "label_speakers", exchange_id)
     service.begin(first.id, first.task_id)
     with pytest.raises(StepBlocked, match="under way"), store.engine.transaction(conn):
         service.mark_exchange_changed(video_id, exchange_id)
