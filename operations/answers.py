@@ -32,10 +32,14 @@ def describe_answers(uow: UnitOfWork, person_id: int) -> list[dict[str, Any]]:
         )
         for exchange, row in zip(exchanges, rows, strict=True):
             whole = next((clip for clip in store.clips.list_clips(conn, exchange.id) if clip.kind == "exchange"), None)
-            described.append({
-                **row, "video_id": video_id, "video_title": video.title,
-                "asker_name": names.get(exchange.asker or "", exchange.asker),
-                "answerer_name": names.get(exchange.answerer or "", exchange.answerer),
-                "clip_id": whole.id if whole and whole.path else None,
-            })  # fmt: skip
+            described.append(
+                {
+                    **row,
+                    "video_id": video_id,
+                    "video_title": video.title,
+                    "asker_name": names.get(exchange.asker or "", exchange.asker),
+                    "answerer_name": names.get(exchange.answerer or "", exchange.answerer),
+                    "clip_id": whole.id if whole and whole.path else None,
+                }
+            )
     return described

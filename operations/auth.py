@@ -147,7 +147,7 @@ class SharedAttemptLimiter(AttemptLimiter):
         try:
             oldest = self._reserve_script(
                 keys=[self.PREFIX + client], args=[repr(now), repr(self.window), self.limit, secrets.token_hex(8)]
-            )  # fmt: skip
+            )
         except redis.RedisError as error:
             log.warning("login throttling: Redis unreachable (%s); counting in this process", error)
             return super().reserve(client)

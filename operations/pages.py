@@ -35,8 +35,13 @@ def snapshot(uow: UnitOfWork, scope: Scope) -> dict[str, Any]:
         where = standings(conn, [video for video in videos if video is not None])
         events = [step_event(step, where.get(step.video_id)) for step in active]
         ahead = queue_positions(step for step in active if step.state == QUEUED)
-        return {"type": "snapshot", "total": store.videos.count_videos(conn), "active": events, "ahead": ahead,
-                "error_count": store.steps.count_errors(conn)}  # fmt: skip
+        return {
+            "type": "snapshot",
+            "total": store.videos.count_videos(conn),
+            "active": events,
+            "ahead": ahead,
+            "error_count": store.steps.count_errors(conn),
+        }
     found = [video for video in (store.videos.get_video(conn, video_id) for video_id in sorted(scope)) if video]
     described = presenters.describe_many(conn, found)
     exchange_ids = [row.id for video in found for row in store.exchanges.list_exchanges(conn, video.id)]

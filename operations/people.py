@@ -55,8 +55,11 @@ def store_voices(conn: Database, video_id: int, prints: dict[str, Voiceprint]) -
     Diarizing again may number the voices differently: a label whose voice is no longer alike what it was
     loses its person (and name) and its refusals, which were about the other voice."""
     before = {voice.label: _vector(voice) for voice in store.speakers.get_voices(conn, [video_id])}
-    moved = [label for label, voice in prints.items()
-             if label in before and float(before[label] @ np.asarray(voice.vector)) < MATCH_SIMILARITY]  # fmt: skip
+    moved = [
+        label
+        for label, voice in prints.items()
+        if label in before and float(before[label] @ np.asarray(voice.vector)) < MATCH_SIMILARITY
+    ]
     linked = {speaker.label for speaker in store.speakers.get_speakers(conn, video_id) if speaker.person_id is not None}
     for label in moved:
         if label in linked:
@@ -163,8 +166,11 @@ def _assign(
             assert person_id is not None  # known holds only the voices of a person
             if voice.video_id != video_id and person_id not in taken:
                 best[person_id] = max(best.get(person_id, -1.0), float(value))
-        candidates += [(value, label, person) for person, value in best.items()
-                       if value >= MATCH_SIMILARITY and (video_id, label, person) not in refused]  # fmt: skip
+        candidates += [
+            (value, label, person)
+            for person, value in best.items()
+            if value >= MATCH_SIMILARITY and (video_id, label, person) not in refused
+        ]
     chosen, used = {}, set()
     for value, label, person in sorted(candidates, reverse=True):
         if label not in chosen and person not in used:

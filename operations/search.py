@@ -46,19 +46,33 @@ def search(uow: UnitOfWork, text: str, **filters: Any) -> list[dict[str, Any]]:
         if hit.video_id not in configs:  # its sentences are read by its language's rules
             configs[hit.video_id] = ExchangeConfig(language=lookup.existing_video(conn, hit.video_id).language)
         sentence = sentence_around(around, hit.start_time, hit.end_time, matches, configs[hit.video_id])
-        start, end, said = (sentence.start, sentence.end, sentence.text) if sentence else (
-            hit.start_time, hit.end_time, hit.text)  # fmt: skip
+        start, end, said = (
+            (sentence.start, sentence.end, sentence.text) if sentence else (hit.start_time, hit.end_time, hit.text)
+        )
         if (hit.video_id, round(start, 2)) in seen:
             continue
         seen.add((hit.video_id, round(start, 2)))
         exchange = store.search.exchange_at(conn, hit.video_id, start, end)
-        found.append({
-            "segment_id": hit.segment_id, "video_id": hit.video_id, "video_title": hit.video_title,
-            "video_added": hit.video_created_at, "start": start, "end": end, "text": said,
-            "speaker": hit.speaker,
-            "speaker_name": hit.speaker_name or (presenters.speaker_placeholder(hit.speaker) if hit.speaker else None),
-            "person_id": hit.person_id,
-            "exchange": {"id": exchange.id, "label": exchange.label, "title": presenters.exchange_title(exchange.label)}
-            if exchange else None,
-        })  # fmt: skip
+        found.append(
+            {
+                "segment_id": hit.segment_id,
+                "video_id": hit.video_id,
+                "video_title": hit.video_title,
+                "video_added": hit.video_created_at,
+                "start": start,
+                "end": end,
+                "text": said,
+                "speaker": hit.speaker,
+                "speaker_name": hit.speaker_name
+                or (presenters.speaker_placeholder(hit.speaker) if hit.speaker else None),
+                "person_id": hit.person_id,
+                "exchange": {
+                    "id": exchange.id,
+                    "label": exchange.label,
+                    "title": presenters.exchange_title(exchange.label),
+                }
+                if exchange
+                else None,
+            }
+        )
     return found

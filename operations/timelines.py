@@ -21,8 +21,10 @@ def timeline_of(uow: UnitOfWork, video: VideoRecord) -> timeline.otio.schema.Tim
     """The video's exchanges in order as an OpenTimelineIO timeline with sound (pipeline/timeline.py)."""
     source, rate = timeline_source(video)
     names = presenters.speaker_names(store.speakers.get_speakers(uow.conn, video.id))
-    items = [_timeline_item(exchange, names, presenters.exchange_title(exchange.label))
-             for exchange in exchanges.qas_of(uow, video.id)]  # fmt: skip
+    items = [
+        _timeline_item(exchange, names, presenters.exchange_title(exchange.label))
+        for exchange in exchanges.qas_of(uow, video.id)
+    ]
     return timeline.assemble(video.title or f"Video {video.id}", rate, [(source, item) for item in items])
 
 
@@ -60,9 +62,11 @@ def timeline_source(video: VideoRecord) -> tuple[timeline.Source, float | None]:
         except media.MediaError:
             log.warning("video %s: cannot read %s for its timeline", video.id, video.video_path, exc_info=True)
     source = timeline.Source(
-        presenters.source_file_name(video), video.duration or (info.duration if info else 0.0),
-        info.audio_channels if info else None, info.audio_rate if info else None,
-    )  # fmt: skip
+        presenters.source_file_name(video),
+        video.duration or (info.duration if info else 0.0),
+        info.audio_channels if info else None,
+        info.audio_rate if info else None,
+    )
     return source, info.frame_rate if info else None
 
 
@@ -70,7 +74,9 @@ def _timeline_item(exchange: ExchangeRecord, names: dict[str, str], name: str) -
     """A clip named as the Clips page titles it: "Q&A 3: How real is AI?" (the question at most 60 characters)."""
     return timeline.TimelineItem(
         name=f"{name}: {shorten(exchange.question)}" if exchange.question else name,
-        start=exchange.start_time, end=exchange.end_time, question=exchange.question,
+        start=exchange.start_time,
+        end=exchange.end_time,
+        question=exchange.question,
         note=f"asked by {names.get(exchange.asker or '', exchange.asker or 'someone')}, "
-             f"answered by {names.get(exchange.answerer or '', exchange.answerer or 'someone')}",
-    )  # fmt: skip
+        f"answered by {names.get(exchange.answerer or '', exchange.answerer or 'someone')}",
+    )

@@ -157,9 +157,13 @@ def record_transcript(uow: UnitOfWork, video_id: int, found: Transcript) -> None
     with uow.transaction():
         store.transcripts.save_raw_transcript(conn, video_id, found)
         store.transcripts.replace_segments(conn, video_id, found.segments)
-        store.videos.update_video(conn, video_id, language=found.language,
-                                  transcript_note=None if found.segments else NO_SPEECH,
-                                  transcript_model=found.model)  # fmt: skip
+        store.videos.update_video(
+            conn,
+            video_id,
+            language=found.language,
+            transcript_note=None if found.segments else NO_SPEECH,
+            transcript_model=found.model,
+        )
         uow.changed("transcript", video_id)
 
 

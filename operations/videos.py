@@ -131,10 +131,17 @@ def record_download(
     """What a download found: the file, what the site says about it and what ffmpeg measured."""
     with uow.transaction():
         store.videos.update_video(
-            uow.conn, video_id, title=result.title, uploader=result.uploader, duration=result.duration or info.duration,
-            thumbnail_url=result.thumbnail_url, thumbnail_path=str(thumbnail) if thumbnail else None,
-            width=info.width, height=info.height, video_path=str(result.path),
-        )  # fmt: skip
+            uow.conn,
+            video_id,
+            title=result.title,
+            uploader=result.uploader,
+            duration=result.duration or info.duration,
+            thumbnail_url=result.thumbnail_url,
+            thumbnail_path=str(thumbnail) if thumbnail else None,
+            width=info.width,
+            height=info.height,
+            video_path=str(result.path),
+        )
         uow.changed("video", video_id)
 
 
@@ -176,9 +183,13 @@ def add_upload_again(
     source = Path(video.video_path or "")
     copy = uploads.second_name(download_dir, source, min_free_bytes)
     upload = UploadedFile(
-        path=copy, extension=source.suffix.lstrip(".") or "mp4", title=video.title or source.stem,
-        duration=video.duration, width=video.width, height=video.height,
-    )  # fmt: skip
+        path=copy,
+        extension=source.suffix.lstrip(".") or "mp4",
+        title=video.title or source.stem,
+        duration=video.duration,
+        width=video.width,
+        height=video.height,
+    )
     try:
         return add_uploaded_video(uow, request, upload, download_dir)
     finally:
@@ -195,9 +206,14 @@ def _video_from_file(conn: Database, request: VideoRequest, upload: UploadedFile
         target = folder / f"video.{upload.extension}"
         os.replace(upload.path, target)
         store.videos.update_video(
-            conn, video_id, title=upload.title, duration=upload.duration, width=upload.width,
-            height=upload.height, video_path=str(target),
-        )  # fmt: skip
+            conn,
+            video_id,
+            title=upload.title,
+            duration=upload.duration,
+            width=upload.width,
+            height=upload.height,
+            video_path=str(target),
+        )
         StepService(conn).record_done(_download_step(conn, video_id).id)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -96,16 +96,29 @@ def cut_exchange(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     picture = picture_of(source, options)
-    layout = subtitles.CaptionLayout(picture.width, picture.height, captions.position,
-                                     caption_names(captions.names, options.shape))  # fmt: skip
+    layout = subtitles.CaptionLayout(
+        picture.width, picture.height, captions.position, caption_names(captions.names, options.shape)
+    )
     made: list[CutClip] = []
 
     def record(clip: CutClip) -> None:
         made.append(clip)
         on_cut(clip)
 
-    cutter = _Cutter(source, folder, list(cues), options, captions.style, layout, picture, framing_mode, turns,
-                     english, progress, record)  # fmt: skip
+    cutter = _Cutter(
+        source,
+        folder,
+        list(cues),
+        options,
+        captions.style,
+        layout,
+        picture,
+        framing_mode,
+        turns,
+        english,
+        progress,
+        record,
+    )
     if options.reencode:
         cutter.encode(list(spans))
     else:  # stream copies straight from the source: nothing is encoded anyway
@@ -176,22 +189,37 @@ class _Cutter:
         looking = FACES_SHARE if self._follows else 0.0  # one crop for the whole span: the copies come out of it
         crop = self._crop(first, last, lambda f: self.progress(looking * f))
         master = media.cut_clip(
-            self.source, stem.with_suffix(".mp4"), first, last, self.options, subtitles_path=captions.burned,
-            progress=lambda f: self.progress(looking + (0.9 - looking) * f), keyframes_at=starts, crop=crop,
-        )  # fmt: skip
+            self.source,
+            stem.with_suffix(".mp4"),
+            first,
+            last,
+            self.options,
+            subtitles_path=captions.burned,
+            progress=lambda f: self.progress(looking + (0.9 - looking) * f),
+            keyframes_at=starts,
+            crop=crop,
+        )
         if whole:
             self._done(whole, master, captions)
         keyframes = media.keyframes(master)
         for index, span in enumerate(others):
             mp4 = self._stem(span).with_suffix(".mp4")
             own = self._captions(span.start, span.end, self._stem(span))
-            copied = media.copy_out(master, keyframes, mp4, span.start - first, span.end - first,
-                                    self.options.ffmpeg, sound=self._own_sound(first, mp4))  # fmt: skip
+            copied = media.copy_out(
+                master,
+                keyframes,
+                mp4,
+                span.start - first,
+                span.end - first,
+                self.options.ffmpeg,
+                sound=self._own_sound(first, mp4),
+            )
             if copied is None:  # no keyframe where it starts (a source ffmpeg could not place one in): encode it
                 log.warning("clip %s encoded on its own", span.id)
                 crop = self._crop(span.start, span.end)  # framed over its own span
-                copied = media.cut_clip(self.source, mp4, span.start, span.end, self.options,
-                                        subtitles_path=own.burned, crop=crop)  # fmt: skip
+                copied = media.cut_clip(
+                    self.source, mp4, span.start, span.end, self.options, subtitles_path=own.burned, crop=crop
+                )
             self._done(span, copied, own)
             self.progress(0.9 + 0.1 * (index + 1) / len(others))
         if not whole:
@@ -202,8 +230,15 @@ class _Cutter:
     def cut(self, span: ClipSpan, progress: Progress) -> None:
         """One clip cut from the source on its own."""
         captions = self._captions(span.start, span.end, self._stem(span))
-        mp4 = media.cut_clip(self.source, self._stem(span).with_suffix(".mp4"), span.start, span.end,
-                             self.options, subtitles_path=captions.burned, progress=progress)  # fmt: skip
+        mp4 = media.cut_clip(
+            self.source,
+            self._stem(span).with_suffix(".mp4"),
+            span.start,
+            span.end,
+            self.options,
+            subtitles_path=captions.burned,
+            progress=progress,
+        )
         self._done(span, mp4, captions)
 
     @property
@@ -216,15 +251,24 @@ class _Cutter:
         crop_x, or none (the original shape)."""
         if not self._follows:
             return None
-        return reframe.shape_crop(self.source, start, end, self.turns, self.framing, self.options.crop_x,
-                                  media.SHAPES[self.options.shape], progress=progress)  # fmt: skip
+        return reframe.shape_crop(
+            self.source,
+            start,
+            end,
+            self.turns,
+            self.framing,
+            self.options.crop_x,
+            media.SHAPES[self.options.shape],
+            progress=progress,
+        )
 
     def _own_sound(self, first: float, mp4: Path):
         """A clip copied out of the exchange's encode gets its sound levelled over itself, not the exchange."""
         if self.options.loudness is None:
             return None
-        return lambda at, duration: media.clip_sound(self.source, mp4.with_suffix(".sound.wav"), first + at,
-                                                     duration, self.options)  # fmt: skip
+        return lambda at, duration: media.clip_sound(
+            self.source, mp4.with_suffix(".sound.wav"), first + at, duration, self.options
+        )
 
     def _stem(self, span: ClipSpan) -> Path:
         return self.folder / f"clip_{span.position:02d}_{span.kind}"
@@ -242,5 +286,6 @@ class _Cutter:
     def _done(self, span: ClipSpan, mp4: Path, captions: _Captions) -> None:
         """The clip's poster, then the clip handed over to be recorded."""
         poster = media.grab_frame(mp4, mp4.with_suffix(".jpg"), at_seconds=1.0)
-        self.on_cut(CutClip(span.id, mp4, captions.srt, captions.vtt, poster, captions.burned is not None,
-                            self.picture))  # fmt: skip
+        self.on_cut(
+            CutClip(span.id, mp4, captions.srt, captions.vtt, poster, captions.burned is not None, self.picture)
+        )

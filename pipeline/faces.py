@@ -94,10 +94,12 @@ def _decode(heatmap, scale, offset, marks, threshold: float, width: int, height:
     found = []
     for index in _suppress(np.stack([x1, y1, x2, y2], axis=1), scores):
         points = tuple(
-            (float(marks[2 * j + 1, rows[index], cols[index]] * box_w[index] + x1[index]),
-             float(marks[2 * j, rows[index], cols[index]] * box_h[index] + y1[index]))
+            (
+                float(marks[2 * j + 1, rows[index], cols[index]] * box_w[index] + x1[index]),
+                float(marks[2 * j, rows[index], cols[index]] * box_h[index] + y1[index]),
+            )
             for j in range(5)
-        )  # fmt: skip
+        )
         box = (float(x1[index]), float(y1[index]), float(x2[index]), float(y2[index]))
         found.append(Detection(box, float(scores[index]), points))
     return found
@@ -177,8 +179,13 @@ def analyse(
     loudness = frame_loudness(path, start, times, fps)
     frames = sampler.finish(times, loudness)
     cuts = shot_changes(times, thumbs)
-    log.info("faces: %d frames sampled, %d shot changes, %.1f s of video in %.1f s",
-             len(frames), len(cuts), length, time.monotonic() - began)  # fmt: skip
+    log.info(
+        "faces: %d frames sampled, %d shot changes, %.1f s of video in %.1f s",
+        len(frames),
+        len(cuts),
+        length,
+        time.monotonic() - began,
+    )
     return Footage(source_w, source_h, fps, max(length, 0.0), tuple(frames), cuts)
 
 
@@ -306,12 +313,15 @@ def _face_box(found: Detection, rgb: np.ndarray, motion: tuple[float, ...]) -> F
     height, width = rgb.shape[:2]
     x1, y1, x2, y2 = found.box
     return FaceBox(
-        x1 / width, y1 / height, x2 / width, y2 / height,
+        x1 / width,
+        y1 / height,
+        x2 / width,
+        y2 / height,
         score=found.score,
         mouth=float(np.mean(motion)) if motion else 0.0,
         look=_look(found, rgb),
         motion=motion,
-    )  # fmt: skip
+    )
 
 
 def _scaled(found: Detection, factor: float) -> Detection:

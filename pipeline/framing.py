@@ -147,8 +147,9 @@ def shot_changes(
     padded = np.pad(steps, ((reach, reach), (0, 0), (0, 0)))
     nearby = np.zeros_like(steps)
     for k in range(1, reach + 1):
-        nearby = np.maximum(nearby, np.maximum(padded[reach - k : len(padded) - reach - k],
-                                               padded[reach + k : len(padded) - reach + k]))  # fmt: skip
+        nearby = np.maximum(
+            nearby, np.maximum(padded[reach - k : len(padded) - reach - k], padded[reach + k : len(padded) - reach + k])
+        )
     broken = (steps > level) & (steps > ratio * nearby)
     score = np.where((broken.sum(axis=2) >= 2).sum(axis=1) >= rows, broken.mean(axis=(1, 2)), 0.0)
     cuts: list[tuple[float, float]] = []  # (time, score)
@@ -190,10 +191,13 @@ def track_faces(footage: Footage, max_gap: float = 1.0, min_seconds: float = 0.5
         open_tracks = still
         taken: set[int] = set()
         pairs = sorted(
-            ((_likeness(track["boxes"][-1], face), t_index, f_index)
-             for t_index, track in enumerate(open_tracks) for f_index, face in enumerate(frame.faces)),
+            (
+                (_likeness(track["boxes"][-1], face), t_index, f_index)
+                for t_index, track in enumerate(open_tracks)
+                for f_index, face in enumerate(frame.faces)
+            ),
             reverse=True,
-        )  # fmt: skip
+        )
         used_faces: set[int] = set()
         for likeness, t_index, f_index in pairs:
             if likeness <= 0 or t_index in taken or f_index in used_faces:
@@ -234,10 +238,14 @@ def identities(tracks: Sequence[Track], min_likeness: float = 0.75, max_shift: f
     person = {track.id: track.id for track in tracks}
     looks = {track.id: _mean_look(track) for track in tracks}
     pairs = sorted(
-        ((_histogram_likeness(looks[a.id], looks[b.id]), a, b)
-         for i, a in enumerate(tracks) for b in tracks[i + 1 :] if a.shot != b.shot),
+        (
+            (_histogram_likeness(looks[a.id], looks[b.id]), a, b)
+            for i, a in enumerate(tracks)
+            for b in tracks[i + 1 :]
+            if a.shot != b.shot
+        ),
         key=lambda item: -item[0],
-    )  # fmt: skip
+    )
     pairs = [(2.0, a, b) for a, b in _same_places(tracks, max_shift) + _found_again(tracks, max_shift)] + pairs
     for likeness, a, b in pairs:
         if likeness < min_likeness:
@@ -467,8 +475,11 @@ def _talk_over(turns: Sequence[Turn], a: str, b: str, most: float = 0.5) -> bool
     """Whether labels `a` and `b` talk at once for more than `most` seconds in all."""
     shared = sum(
         max(0.0, min(x.end, y.end) - max(x.start, y.start))
-        for x in turns if x.speaker == a for y in turns if y.speaker == b
-    )  # fmt: skip
+        for x in turns
+        if x.speaker == a
+        for y in turns
+        if y.speaker == b
+    )
     return shared > most
 
 
@@ -546,8 +557,9 @@ def plan(
     speakers = speaker_identities(tracks, person, turns, footage.frames, footage.fps)
     if not tracks:
         view = View(FULL) if options.no_face == FULL else View(ONE, (footage.width - crop[0]) // 2)
-        return CameraPath(footage.fps, footage.width, footage.height, crop, region, tuple(view for _ in times),
-                          speakers=speakers)  # fmt: skip
+        return CameraPath(
+            footage.fps, footage.width, footage.height, crop, region, tuple(view for _ in times), speakers=speakers
+        )
     if framing == "split":
         views, changes = _split_everywhere(footage, tracks, person, speakers, times, crop, region)
     else:

@@ -61,8 +61,13 @@ def follow(
         footage = faces.analyse(source, start, end, progress=progress)
     path = framing.plan(footage, turns, framing_choice, crop_x, aspect=size)
     seconds = time.monotonic() - began
-    log.info("framing %s: %.1f s of video planned in %.1f s, speakers %s", framing_choice, end - start, seconds,
-             path.speakers)  # fmt: skip
+    log.info(
+        "framing %s: %.1f s of video planned in %.1f s, speakers %s",
+        framing_choice,
+        end - start,
+        seconds,
+        path.speakers,
+    )
     return Followed(path, seconds)
 
 
@@ -163,6 +168,10 @@ def _changes(before: View, view: View, layouts: list[str]) -> list[str]:
     if view.layout == ONE and (view.x != before.x or before.layout != ONE):
         out.append(f"crop@one x {view.x}")
     if view.layout == TWO and (view.top != before.top or view.bottom != before.bottom or before.layout != TWO):
-        out += [f"crop@top x {view.top[0]}", f"crop@top y {view.top[1]}",
-                f"crop@bottom x {view.bottom[0]}", f"crop@bottom y {view.bottom[1]}"]  # fmt: skip
+        out += [
+            f"crop@top x {view.top[0]}",
+            f"crop@top y {view.top[1]}",
+            f"crop@bottom x {view.bottom[0]}",
+            f"crop@bottom y {view.bottom[1]}",
+        ]
     return out

@@ -152,14 +152,17 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def init_auth(app: Flask, credentials: Credentials, limiter: AttemptLimiter, cookie_secure: str,
-              lifetime_hours: int) -> None:  # fmt: skip
+def init_auth(
+    app: Flask, credentials: Credentials, limiter: AttemptLimiter, cookie_secure: str, lifetime_hours: int
+) -> None:
     app.extensions["credentials"] = credentials
     app.extensions["login_limiter"] = limiter
     app.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="clipper",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="clipper",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=lifetime_hours),
-    )  # fmt: skip
+    )
     app.session_interface = _SessionInterface(cookie_secure)
     login_manager.init_app(app)
     app.before_request(require_login)

@@ -34,9 +34,13 @@ def send_checked(
     """Send with the given type; a file of no known type is only ever offered as a download, and any file
     is when `save` asks for one."""
     return send_file(
-        path, mimetype=mimetype, conditional=True, as_attachment=save or mimetype == OCTET_STREAM,
-        download_name=download_name or path.name, max_age=max_age,
-    )  # fmt: skip
+        path,
+        mimetype=mimetype,
+        conditional=True,
+        as_attachment=save or mimetype == OCTET_STREAM,
+        download_name=download_name or path.name,
+        max_age=max_age,
+    )
 
 
 @media.get("/videos/<int:video_id>")

@@ -21,21 +21,27 @@ def compute_threads(settings: Settings) -> int:
 
 def transcription_options(settings: Settings) -> TranscriptionOptions:
     return TranscriptionOptions(
-        model_name=settings.faster_whisper_model, english_model=settings.whisper_english_model,
-        multilingual_model=settings.whisper_multilingual_model, device=settings.device,
-        compute_type=settings.faster_whisper_compute_type, batched=settings.whisper_batched,
-        batch_size=settings.whisper_batch_size, language=settings.whisper_language or None,
+        model_name=settings.faster_whisper_model,
+        english_model=settings.whisper_english_model,
+        multilingual_model=settings.whisper_multilingual_model,
+        device=settings.device,
+        compute_type=settings.faster_whisper_compute_type,
+        batched=settings.whisper_batched,
+        batch_size=settings.whisper_batch_size,
+        language=settings.whisper_language or None,
         cpu_threads=compute_threads(settings),
-    )  # fmt: skip
+    )
 
 
 def diarization_options(settings: Settings) -> DiarizationOptions:
     """Speaker-count hints are not here: they come with each video."""
     return DiarizationOptions(
-        backend=settings.diarization_backend, device=settings.device,
-        pyannote_pipeline=settings.pyannote_pipeline, token=settings.hugging_face_token,
+        backend=settings.diarization_backend,
+        device=settings.device,
+        pyannote_pipeline=settings.pyannote_pipeline,
+        token=settings.hugging_face_token,
         threads=compute_threads(settings),
-    )  # fmt: skip
+    )
 
 
 def exchange_config(settings: Settings) -> ExchangeConfig:
@@ -62,5 +68,12 @@ def cut_options(
     frame); the sound is brought to CLIP_LOUDNESS_LUFS whenever it is encoded."""
     accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
     encoder = video_encoder(ffmpeg, settings.clip_video_encoder)
-    return CutOptions(ffmpeg=ffmpeg, accurate=accurate, preset=settings.clip_encoder_preset, shape=shape,
-                      crop_x=crop_x, encoder=encoder, loudness=settings.clip_loudness_lufs)  # fmt: skip
+    return CutOptions(
+        ffmpeg=ffmpeg,
+        accurate=accurate,
+        preset=settings.clip_encoder_preset,
+        shape=shape,
+        crop_x=crop_x,
+        encoder=encoder,
+        loudness=settings.clip_loudness_lufs,
+    )

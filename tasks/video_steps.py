@@ -76,8 +76,14 @@ def _audio(ctx: StepContext) -> None:
     limits.check_duration(header, max_seconds)  # a header over the limit is believed: refused before decoding
     limits.check_free_space(source.parent, settings.min_free_disk_mb * 2**20, limits.wav_bytes(header, max_seconds))
     ffmpeg = media.ffmpeg_binary(settings.ffmpeg_path)
-    wav = media.extract_audio(source, source.with_name("audio.wav"), ffmpeg, ctx.progress, ctx.video.duration or 0,
-                              stop_after=limits.decoding_stop(max_seconds))  # fmt: skip
+    wav = media.extract_audio(
+        source,
+        source.with_name("audio.wav"),
+        ffmpeg,
+        ctx.progress,
+        ctx.video.duration or 0,
+        stop_after=limits.decoding_stop(max_seconds),
+    )
     decoded = _decoded_seconds(wav, max_seconds)
     fields = {"audio_path": str(wav), "duration": max(ctx.video.duration or 0.0, decoded)}
     if not ctx.video.thumbnail_path:  # uploads arrive without one
@@ -120,8 +126,13 @@ def _transcribe(ctx: StepContext) -> None:
     options = transcription_options(settings)
     transcript = transcription.transcribe(audio, ctx.progress, options, on_segment=stream.add, on_device=ctx.ran_on)
     transcripts.record_transcript(ctx.uow, ctx.video_id, transcript)
-    log.info("video %s: %d transcript segments (%s, Whisper %s)", ctx.video_id, len(transcript.segments),
-             transcript.language, transcript.model)  # fmt: skip
+    log.info(
+        "video %s: %d transcript segments (%s, Whisper %s)",
+        ctx.video_id,
+        len(transcript.segments),
+        transcript.language,
+        transcript.model,
+    )
 
 
 @shared_task(name=STEP["translate"].task, bind=True)
@@ -200,8 +211,13 @@ def _diarize(ctx: StepContext) -> None:
         prints = {}
     ctx.progress(1.0)
     speakers.record_diarization(ctx.uow, ctx.video_id, turns, prints)
-    log.info("video %s: %d turns, %d speakers, %d voiceprints", ctx.video_id, len(turns),
-             len({turn.speaker for turn in turns}), len(prints))  # fmt: skip
+    log.info(
+        "video %s: %d turns, %d speakers, %d voiceprints",
+        ctx.video_id,
+        len(turns),
+        len({turn.speaker for turn in turns}),
+        len(prints),
+    )
 
 
 def _align_when_ready(ctx: StepContext) -> None:

@@ -39,9 +39,16 @@ class Conflict(RuntimeError):
 
 
 ERROR_STATUSES: dict[type[Exception], int] = {
-    BadRequest: 400, NotFound: 404, StepNotFound: 404, UnknownSpeaker: 404, StepBlocked: 409, Conflict: 409,
-    LimitExceeded: 413, QueueUnavailable: 503, DiskFull: 503,
-}  # fmt: skip
+    BadRequest: 400,
+    NotFound: 404,
+    StepNotFound: 404,
+    UnknownSpeaker: 404,
+    StepBlocked: 409,
+    Conflict: 409,
+    LimitExceeded: 413,
+    QueueUnavailable: 503,
+    DiskFull: 503,
+}
 for _error_class, _status in ERROR_STATUSES.items():
     api.register_error_handler(_error_class, lambda error, status=_status: (jsonify(error=str(error)), status))
 api.register_error_handler(HTTPException, lambda error: (jsonify(error=error.description), error.code))

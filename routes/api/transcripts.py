@@ -36,8 +36,10 @@ def transcript(video_id: int):
 
 
 def _lines_json(lines: Lines) -> list[dict[str, Any]]:
-    return [_segment_json(segment_id, segment, lines.names)
-            for segment_id, segment in zip(lines.ids, lines.segments, strict=True)]  # fmt: skip
+    return [
+        _segment_json(segment_id, segment, lines.names)
+        for segment_id, segment in zip(lines.ids, lines.segments, strict=True)
+    ]
 
 
 def _segment_json(segment_id: int, segment, names: dict[str, str]) -> dict[str, Any]:

@@ -57,8 +57,12 @@ def _pending(upload_id: str) -> uploads.PendingUpload:
 
 
 def _progress(pending: uploads.PendingUpload, offset: int | None = None) -> dict[str, Any]:
-    return {"id": pending.id, "offset": pending.offset if offset is None else offset, "size": pending.size,
-            "chunk_bytes": uploads.CHUNK_BYTES}  # fmt: skip
+    return {
+        "id": pending.id,
+        "offset": pending.offset if offset is None else offset,
+        "size": pending.size,
+        "chunk_bytes": uploads.CHUNK_BYTES,
+    }
 
 
 @api.post("/uploads")
@@ -70,9 +74,13 @@ def start_upload():
     filename = uploads.display_name(body.get("filename"))
     try:
         pending = uploads.start(
-            Path(config.download_dir), filename, size, options,
-            max_open=config.max_open_uploads, min_free_bytes=config.min_free_disk_mb * 2**20,
-        )  # fmt: skip
+            Path(config.download_dir),
+            filename,
+            size,
+            options,
+            max_open=config.max_open_uploads,
+            min_free_bytes=config.min_free_disk_mb * 2**20,
+        )
     except uploads.TooManyOpen as error:
         return jsonify(error=str(error)), 429
     return jsonify(_progress(pending, 0)), 201, {"Location": f"/api/uploads/{pending.id}"}
@@ -151,10 +159,13 @@ def _finish(pending: uploads.PendingUpload):
     except MediaError as error:
         raise BadRequest(str(error)) from None
     upload = UploadedFile(
-        path=pending.data, extension=stored_extension(info.container, info.has_video),
+        path=pending.data,
+        extension=stored_extension(info.container, info.has_video),
         title=PurePosixPath(pending.filename).stem or pending.filename,
-        duration=info.duration, width=info.width, height=info.height,
-    )  # fmt: skip
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
+    )
     request_ = VideoRequest(url=f"upload:{pending.filename}", **pending.options)
     video_id, queued, warning = operations.videos.add_uploaded_video(
         unit_of_work(), request_, upload, Path(config.download_dir)

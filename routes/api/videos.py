@@ -125,9 +125,12 @@ def _upload_again(video: VideoRecord, options: dict[str, Any]):
         raise Conflict(f"the file uploaded for video {video.id} is no longer stored: upload it again")
     config = settings()
     new_id, queued, warning = operations.videos.add_upload_again(
-        unit_of_work(), video, VideoRequest(url=video.url, **options), Path(config.download_dir),
+        unit_of_work(),
+        video,
+        VideoRequest(url=video.url, **options),
+        Path(config.download_dir),
         config.min_free_disk_mb * 2**20,
-    )  # fmt: skip
+    )
     return jsonify(video={"id": new_id, "url": video.url}, queued=queued, warning=warning), 201
 
 
@@ -203,10 +206,15 @@ def list_errors():
     rows = operations.videos.error_log(unit_of_work())
     return jsonify(
         errors=[
-            {"step": {key: getattr(row, key) for key in ("id", "name", "state", "error", "attempts", "finished_at",
-                                                 "exchange_id")},
-             "video_id": row.video_id, "video_title": row.video_title or redact_url(row.video_url),
-             "exchange_label": row.exchange_label}
+            {
+                "step": {
+                    key: getattr(row, key)
+                    for key in ("id", "name", "state", "error", "attempts", "finished_at", "exchange_id")
+                },
+                "video_id": row.video_id,
+                "video_title": row.video_title or redact_url(row.video_url),
+                "exchange_label": row.exchange_label,
+            }
             for row in rows
         ]
-    )  # fmt: skip
+    )

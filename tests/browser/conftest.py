@@ -243,8 +243,9 @@ def cut_a_qa(api, video_id: int) -> int:
     exchange_id = body["exchange"]["id"]
     wait_until(
         lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
-        timeout=STEP_MS / 1000, what="the clips to be cut",
-    )  # fmt: skip
+        timeout=STEP_MS / 1000,
+        what="the clips to be cut",
+    )
     return exchange_id
 
 

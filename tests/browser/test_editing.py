@@ -131,8 +131,9 @@ def cut_qa(api, video_id: int, start: float, end: float) -> int:
     exchange_id = body["exchange"]["id"]
     wait_until(
         lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{exchange_id}")["steps"]),
-        timeout=STEP_MS / 1000, what="the clips to be cut",
-    )  # fmt: skip
+        timeout=STEP_MS / 1000,
+        what="the clips to be cut",
+    )
     return exchange_id
 
 
@@ -214,8 +215,9 @@ def test_a_qa_is_trimmed_on_its_waveform_with_one_drag_and_cut_again(page, talk,
     new_clip.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function(
         "selector => { const v = document.querySelector(selector); return v && v.currentTime > 0.1 && !v.error; }",
-        arg=f'#clips section[data-exchange-id="{exchange_id}"] video', timeout=20_000,
-    )  # fmt: skip
+        arg=f'#clips section[data-exchange-id="{exchange_id}"] video',
+        timeout=20_000,
+    )
     to_playing = time.monotonic() - clicked
     expect(page.locator("#editor-status")).to_contain_text("are ready under Clips")
     cut = api.get(f"/api/exchanges/{exchange_id}")
@@ -235,11 +237,13 @@ def test_a_qa_is_trimmed_on_its_waveform_with_one_drag_and_cut_again(page, talk,
     screenshot("editing-editor-cut-again")
 
     measured = {
-        "trim": "start of a Q&A moved 3 s later (12 words)", "gestures": 2, "requests": len(changes[:2]),
+        "trim": "start of a Q&A moved 3 s later (12 words)",
+        "gestures": 2,
+        "requests": len(changes[:2]),
         "before_issue_26": {"gestures": 12, "requests": 12},
         "old_clips_marked_out_of_date_after_s": round(marked_after, 2),
         "cut_again_click_to_new_clip_playing_s": round(to_playing, 2),
-    }  # fmt: skip
+    }
     (artifacts_dir / "editor-trim.json").write_text(json.dumps(measured, indent=2) + "\n")
     print("clip editor measurement:", measured)
 

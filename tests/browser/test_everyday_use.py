@@ -341,8 +341,10 @@ def test_a_videos_title_wraps_on_a_line_of_its_own_on_a_phone(page, downloaded, 
         page.goto(f"/videos/{downloaded}")
         title = page.locator("#video-title").bounding_box()
         status = page.locator("#video-status").bounding_box()
-        lines = round(title["height"] / float(page.evaluate(
-            "parseFloat(getComputedStyle(document.getElementById('video-title')).lineHeight)")))  # fmt: skip
+        lines = round(
+            title["height"]
+            / float(page.evaluate("parseFloat(getComputedStyle(document.getElementById('video-title')).lineHeight)"))
+        )
         if size == PHONE:
             assert title["width"] >= 0.8 * (PHONE["width"] - 24), f"the title is squeezed: {title}"
             assert status["y"] >= title["y"] + title["height"] - 1, "the status goes under the title"

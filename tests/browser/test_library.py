@@ -29,15 +29,17 @@ def interview(flask_app, video_id: int, prints: dict, question: str, answer: str
     conn = store.engine.connect_to(flask_app.config["SETTINGS"])
     try:
         with store.engine.transaction(conn):
-            store.transcripts.replace_segments(conn, video_id, [segment(0.0, 1.5, question, "SPEAKER_00"),
-                                                 segment(1.5, 3.8, answer, "SPEAKER_01")])  # fmt: skip
+            store.transcripts.replace_segments(
+                conn, video_id, [segment(0.0, 1.5, question, "SPEAKER_00"), segment(1.5, 3.8, answer, "SPEAKER_01")]
+            )
             store.transcripts.replace_turns(
                 conn, video_id, [Turn(0.0, 1.5, "SPEAKER_00"), Turn(1.5, 3.8, "SPEAKER_01")]
             )
             store.speakers.ensure_speakers(conn, video_id, sorted(prints))
             people.store_voices(conn, video_id, prints)
-            create_exchange(conn, video_id, "spkchg_1", "auto",
-                                    Exchange(0.0, 3.8, question, "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
+            create_exchange(
+                conn, video_id, "spkchg_1", "auto", Exchange(0.0, 3.8, question, "SPEAKER_00", "SPEAKER_01")
+            )
             for step in store.steps.steps_of(conn, [video_id]):
                 store.steps.update_step(conn, step.id, state="done", progress=1.0)
     finally:
@@ -52,8 +54,13 @@ def two_interviews(api, media_site, flask_app) -> tuple[int, int]:
         video_id = api.submit(f"{media_site.base_url}/talk/master.m3u8", resolution="360")
         assert api.wait_step(video_id, "download")["state"] == "done"
         videos.append(video_id)
-    first = interview(flask_app, videos[0], {"SPEAKER_00": voice(11), "SPEAKER_01": voice(12)},
-                      "What keeps you sailing?", "The harbour lights at dawn, every time.")  # fmt: skip
+    first = interview(
+        flask_app,
+        videos[0],
+        {"SPEAKER_00": voice(11), "SPEAKER_01": voice(12)},
+        "What keeps you sailing?",
+        "The harbour lights at dawn, every time.",
+    )
     again = {"SPEAKER_00": voice(13), "SPEAKER_01": voice(14, near=12, similarity=0.85)}  # the same answerer
     second = interview(flask_app, videos[1], again, "Why do you still sail?", "Because the harbour never sleeps.")
     return first, second
@@ -104,8 +111,11 @@ def test_a_named_voice_is_recognised_accepted_and_listed_with_its_answers(page, 
     screenshot("person")
 
     chosen = exchange_of(answers.nth(0))
-    wait_until(lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{chosen}")["steps"]),
-               timeout=STEP_MS / 1000, what="the chosen answer to be cut")  # fmt: skip
+    wait_until(
+        lambda: all(s["state"] == "done" for s in api.get(f"/api/exchanges/{chosen}")["steps"]),
+        timeout=STEP_MS / 1000,
+        what="the chosen answer to be cut",
+    )
     page.reload()
     expect(page.locator(f'.answer[data-exchange="{chosen}"] .answer-state')).to_contain_text("cut")
     zipped = page.request.get(page.locator("#download-answers").get_attribute("href"))

@@ -22,8 +22,13 @@ READERS = {"fcpxml": ("fcpx_xml", {}), "edl": ("cmx_3600", {"rate": 25}), "otio"
 @pytest.fixture
 def answered(downloaded, flask_app, api) -> tuple[int, int]:
     """The downloaded test video with one Q&A whose answerer is a person in the library: (video, person)."""
-    interview(flask_app, downloaded, {"SPEAKER_00": voice(21), "SPEAKER_01": voice(22)},
-              "What do you edit with?", "Whatever reads a timeline with its sound.")  # fmt: skip
+    interview(
+        flask_app,
+        downloaded,
+        {"SPEAKER_00": voice(21), "SPEAKER_01": voice(22)},
+        "What do you edit with?",
+        "Whatever reads a timeline with its sound.",
+    )
     status, body = api.call("PUT", f"/api/videos/{downloaded}/speakers/SPEAKER_01", {"name": "Edith Editor"})
     assert status == 200, body
     return downloaded, body["speaker"]["person"]["id"]

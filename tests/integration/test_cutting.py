@@ -226,8 +226,14 @@ def test_clips_copied_out_of_one_encode_start_on_their_keyframe_exact_to_a_frame
 
     first, last = 1.0, 11.0
     inside = [(2.37, 5.81), (5.81, 9.1), (6.4, 10.96)]  # speaker clips: none on a frame edge, two overlapping
-    master = cut_clip(source, tmp_path / "whole.mp4", first, last, CutOptions(ffmpeg=ffmpeg),
-                      keyframes_at=[start - first for start, _ in inside])  # fmt: skip
+    master = cut_clip(
+        source,
+        tmp_path / "whole.mp4",
+        first,
+        last,
+        CutOptions(ffmpeg=ffmpeg),
+        keyframes_at=[start - first for start, _ in inside],
+    )
     assert ssim(master, source, first, ffmpeg) >= 0.97
     keys = keyframes(master)
     for n, (start, end) in enumerate(inside):
@@ -265,8 +271,10 @@ def test_a_poster_is_the_frame_at_one_second_320_wide(source, tmp_path):
         picture = next(image.decode(video=0))
     assert (picture.width, picture.height) == (320, 180)
     small = picture.to_ndarray(format="gray").astype(np.int16)
-    originals = [frame.reformat(width=320, height=180).to_ndarray(format="gray").astype(np.int16)
-                 for frame in video_frames(source)[:50]]  # fmt: skip
+    originals = [
+        frame.reformat(width=320, height=180).to_ndarray(format="gray").astype(np.int16)
+        for frame in video_frames(source)[:50]
+    ]
     assert int(np.argmin([np.abs(small - original).mean() for original in originals])) == FPS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["poster.jpg"]
 
@@ -285,9 +293,15 @@ def test_a_short_video_gets_its_middle_frame_and_no_picture_gets_no_poster(ffmpe
 # ---- the encoder -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ffmpeg_exits", "wanted", "expected"), [
-    (0, "auto", "h264_nvenc"), (1, "auto", "libx264"), (1, "h264_nvenc", "libx264"), (0, "libx264", "libx264"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ffmpeg_exits", "wanted", "expected"),
+    [
+        (0, "auto", "h264_nvenc"),
+        (1, "auto", "libx264"),
+        (1, "h264_nvenc", "libx264"),
+        (0, "libx264", "libx264"),
+    ],
+)
 def test_nvenc_is_chosen_only_where_it_encodes(tmp_path, caplog, ffmpeg_exits, wanted, expected):
     """ffmpeg builds list NVENC with or without a GPU: the choice rests on a trial encode (here a stand-in
     ffmpeg that succeeds or fails), and x264 on the CPU is the fallback."""

@@ -127,8 +127,16 @@ def test_step_events_arrive_with_their_stream_ids(sse_app, publish):
     video_id = submit(client)
     with open_stream(client) as stream:
         stream.event(lambda event: event["type"] == "snapshot", "snapshot")
-        published = publish({"type": "step", "video_id": video_id, "name": "download", "state": "running",
-                             "progress": 0.5, "exchange_id": None})  # fmt: skip
+        published = publish(
+            {
+                "type": "step",
+                "video_id": video_id,
+                "name": "download",
+                "state": "running",
+                "progress": 0.5,
+                "exchange_id": None,
+            }
+        )
         message = stream.event(is_step(video_id, "running"), "the running event")
     assert message["id"] == published
     assert message["event"]["progress"] == 0.5
@@ -235,8 +243,13 @@ def own_redis(tmp_path):
 
 
 def test_the_stream_survives_redis_going_away_and_coming_back(tmp_path, own_redis):
-    env = {"DATA_DIR": str(tmp_path / "data"), "FLASK_SECRET_KEY": "t", "CELERY_BROKER_URL": own_redis.url,
-           "SSE_HEARTBEAT_SECONDS": "1", **AUTH_ENV}  # fmt: skip
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "FLASK_SECRET_KEY": "t",
+        "CELERY_BROKER_URL": own_redis.url,
+        "SSE_HEARTBEAT_SECONDS": "1",
+        **AUTH_ENV,
+    }
     client = create_app(env).test_client()
     with open_stream(client) as stream:
         stream.event(lambda event: event["type"] == "snapshot", "snapshot")

@@ -146,5 +146,6 @@ def _difference(got: list[np.ndarray], expected: list[np.ndarray]) -> float:
 def _shrink(picture: np.ndarray, size=(48, 54)) -> np.ndarray:
     rows = np.linspace(0, picture.shape[0], size[0] + 1).astype(int)
     cols = np.linspace(0, picture.shape[1], size[1] + 1).astype(int)
-    return np.array([[picture[rows[i] : rows[i + 1], cols[j] : cols[j + 1]].mean() for j in range(size[1])]
-                     for i in range(size[0])])  # fmt: skip
+    return np.array(
+        [[picture[rows[i] : rows[i + 1], cols[j] : cols[j + 1]].mean() for j in range(size[1])] for i in range(size[0])]
+    )

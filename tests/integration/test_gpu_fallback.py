@@ -40,8 +40,15 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cuda_app(tmp_path_factory, redis_url, database_env):
     data = tmp_path_factory.mktemp("gpu-data")
-    env = {"DATA_DIR": str(data), "FLASK_SECRET_KEY": "test", "CELERY_BROKER_URL": redis_url, "DEVICE": "cuda",
-           "ALLOWED_NETWORKS": "127.0.0.0/8", **AUTH_ENV, **database_env}  # fmt: skip
+    env = {
+        "DATA_DIR": str(data),
+        "FLASK_SECRET_KEY": "test",
+        "CELERY_BROKER_URL": redis_url,
+        "DEVICE": "cuda",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        **AUTH_ENV,
+        **database_env,
+    }
     log = data / "worker.log"
     worker = Worker(env, concurrency=2, log=log).start()
     yield create_app(env).test_client(), log

@@ -67,9 +67,15 @@ def site(tmp_path_factory, interview):
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, redis_url, artifacts_dir, database_env):
-    env = {"DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")), "FLASK_SECRET_KEY": "test",
-           "CELERY_BROKER_URL": redis_url, "CLIP_MIN_DURATION_SECONDS": "1.5", "ALLOWED_NETWORKS": "127.0.0.0/8",
-           **AUTH_ENV, **database_env}  # fmt: skip
+    env = {
+        "DATA_DIR": str(tmp_path_factory.mktemp("pipeline-data")),
+        "FLASK_SECRET_KEY": "test",
+        "CELERY_BROKER_URL": redis_url,
+        "CLIP_MIN_DURATION_SECONDS": "1.5",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        **AUTH_ENV,
+        **database_env,
+    }
     worker = Worker(env, concurrency=2, log=artifacts_dir / "pipeline-worker.log").start()
     yield create_app(env).test_client()
     worker.stop()
@@ -233,8 +239,10 @@ def _clip_path(api, clip_id: int) -> Path:
 def test_recutting_replaces_files_and_leaves_no_orphans(api, sample_video):
     listed = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
     exchange = next(item for item in listed if item["kind"] == "manual")
-    before = {_clip_path(api, clip["id"]): _clip_path(api, clip["id"]).stat().st_mtime_ns
-              for clip in api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()["clips"]}  # fmt: skip
+    before = {
+        _clip_path(api, clip["id"]): _clip_path(api, clip["id"]).stat().st_mtime_ns
+        for clip in api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()["clips"]
+    }
     old_cut = _step(api, sample_video, exchange["id"], "cut_clips")
     # This exchange was created with "process": true, so re-defining its clips re-cuts them too.
     assert api.post(f"/api/exchanges/{exchange['id']}/steps/define_clips").status_code == 202
@@ -271,8 +279,11 @@ def test_exchange_shorter_than_minimum_fails_clearly(api, sample_video):
     exchange_id = response.get_json()["exchange"]["id"]
 
     def failed():
-        mine = next(i for i in api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
-                    if i["id"] == exchange_id)  # fmt: skip
+        mine = next(
+            i
+            for i in api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
+            if i["id"] == exchange_id
+        )
         errors = [step for step in mine["steps"] if step["state"] == "error"]
         return errors[0] if errors else None
 
@@ -316,8 +327,11 @@ def test_rerunning_exchanges_replaces_auto_ones_and_keeps_manual_ones(api, sampl
     assert manual
     old_finish = steps_of(api, sample_video)["exchanges"]["finished_at"]
     assert api.post(f"/api/videos/{sample_video}/steps/exchanges").status_code == 202
-    wait_until(lambda: steps_of(api, sample_video)["exchanges"]["finished_at"] != old_finish, timeout=120,
-               what="exchanges to run again")  # fmt: skip
+    wait_until(
+        lambda: steps_of(api, sample_video)["exchanges"]["finished_at"] != old_finish,
+        timeout=120,
+        what="exchanges to run again",
+    )
     after = api.get(f"/api/videos/{sample_video}/exchanges").get_json()["exchanges"]
     assert {item["id"] for item in after if item["kind"] == "manual"} == manual
     auto = [item["label"] for item in after if item["kind"] == "auto"]

@@ -51,8 +51,10 @@ def ffmpeg() -> str:
 
 def spoken_cues(duration: float) -> list[subtitles.Cue]:
     """A long answer said steadily over the whole clip, by a speaker with a long name."""
-    text = ("Well I think the single most extraordinarily important consideration in this whole business was "
-            "that we listened to our customers every single day and changed what did not work for them")  # fmt: skip
+    text = (
+        "Well I think the single most extraordinarily important consideration in this whole business was "
+        "that we listened to our customers every single day and changed what did not work for them"
+    )
     tokens = text.split()
     step = duration / len(tokens)
     words = tuple(Word(i * step, (i + 0.85) * step, f" {token}") for i, token in enumerate(tokens))
@@ -139,8 +141,9 @@ def test_captions_placed_higher_stay_clear_of_the_buttons_too(talk_720p, ffmpeg,
     layout = subtitles.CaptionLayout(1080, 1920, position)
     ass = tmp_path / "captions.ass"
     ass.write_text(subtitles.to_ass(spoken_cues(4.0), "pop", layout))
-    clip = cut_clip(talk_720p, tmp_path / "clip.mp4", 4.0, 8.0, CutOptions(ffmpeg=ffmpeg, shape="vertical"),
-                    subtitles_path=ass)  # fmt: skip
+    clip = cut_clip(
+        talk_720p, tmp_path / "clip.mp4", 4.0, 8.0, CutOptions(ffmpeg=ffmpeg, shape="vertical"), subtitles_path=ass
+    )
     rows = []
     for picture in rgb_frames(clip):
         drawn = caption_mask(picture)
@@ -182,8 +185,9 @@ def test_the_sound_is_brought_to_minus_14_lufs_however_the_clip_is_cut(tmp_path,
     else:
         master = cut_clip(source, tmp_path / "whole.mp4", 1.0, 35.0, options, keyframes_at=[start - 1.0])
         own = lambda at, duration: media.clip_sound(source, tmp_path / "own.wav", 1.0 + at, duration, options)  # noqa: E731
-        clip = media.copy_out(master, media.keyframes(master), tmp_path / "clip.mp4", start - 1.0, end - 1.0, ffmpeg,
-                              sound=own)  # fmt: skip
+        clip = media.copy_out(
+            master, media.keyframes(master), tmp_path / "clip.mp4", start - 1.0, end - 1.0, ffmpeg, sound=own
+        )
     info = probe(clip)
     assert info.has_audio and info.audio_rate == 48_000 and abs(info.duration - (end - start)) <= 0.1
     assert abs(before - TARGET) > 2, "the source itself is not at the target"
@@ -209,8 +213,9 @@ def test_captions_are_drawn_in_the_projects_font_on_a_machine_without_fonts(talk
     monkeypatch.setenv("FONTCONFIG_FILE", str(empty))
     ass = tmp_path / "captions.ass"
     ass.write_text(subtitles.to_ass(spoken_cues(3.0), "highlight", subtitles.CaptionLayout(1080, 1920)))
-    clip = cut_clip(talk_720p, tmp_path / "clip.mp4", 4.0, 7.0, CutOptions(ffmpeg=ffmpeg, shape="vertical"),
-                    subtitles_path=ass)  # fmt: skip
+    clip = cut_clip(
+        talk_720p, tmp_path / "clip.mp4", 4.0, 7.0, CutOptions(ffmpeg=ffmpeg, shape="vertical"), subtitles_path=ass
+    )
     picture = rgb_frames(clip)[3]
     assert text_lines(picture, round(0.06 * 1080)) >= 1, "white text drawn"
 
@@ -221,8 +226,14 @@ def test_a_preview_is_the_clips_frame_with_its_captions(talk_720p, ffmpeg, tmp_p
     ass = tmp_path / "preview.ass"
     ass.write_text(subtitles.to_ass(cues, "pop", layout))
     moment = subtitles.preview_moment(cues, "pop", layout)
-    jpeg = media.render_preview(talk_720p, 4.0 + moment, moment, CutOptions(ffmpeg=ffmpeg, shape="vertical"),
-                                tmp_path / "preview.jpg", subtitles_path=ass)  # fmt: skip
+    jpeg = media.render_preview(
+        talk_720p,
+        4.0 + moment,
+        moment,
+        CutOptions(ffmpeg=ffmpeg, shape="vertical"),
+        tmp_path / "preview.jpg",
+        subtitles_path=ass,
+    )
     with av.open(str(jpeg)) as container:
         picture = next(container.decode(video=0)).to_ndarray(format="rgb24")
     assert picture.shape[:2] == (media.PREVIEW_HEIGHT, 360)

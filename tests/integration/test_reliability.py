@@ -41,9 +41,15 @@ def broker(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, broker, database_env) -> dict[str, str]:
-    return {"DATA_DIR": str(tmp_path_factory.mktemp("reliability-data")), "FLASK_SECRET_KEY": "test",
-            "CELERY_BROKER_URL": broker.url, "MAX_STEP_ATTEMPTS": "3", "ALLOWED_NETWORKS": "127.0.0.0/8",
-            **AUTH_ENV, **database_env}  # fmt: skip
+    return {
+        "DATA_DIR": str(tmp_path_factory.mktemp("reliability-data")),
+        "FLASK_SECRET_KEY": "test",
+        "CELERY_BROKER_URL": broker.url,
+        "MAX_STEP_ATTEMPTS": "3",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        **AUTH_ENV,
+        **database_env,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +84,11 @@ def step_when(api, video_id: int, name: str, predicate):
 
 def submit_long_and_wait_for_transcription(api, site) -> int:
     video_id = submit(api, f"{site.base_url}/long.mp4")
-    wait_until(step_when(api, video_id, "transcribe", lambda s: s["progress"] > 0.05), timeout=180,
-               what="transcription to be under way")  # fmt: skip
+    wait_until(
+        step_when(api, video_id, "transcribe", lambda s: s["progress"] > 0.05),
+        timeout=180,
+        what="transcription to be under way",
+    )
     return video_id
 
 
@@ -101,11 +110,16 @@ def test_worker_killed_mid_transcription_is_recovered(api, app, site, env, artif
         restarted_at = time.monotonic()
         rerun = wait_until(
             step_when(api, video_id, "transcribe", lambda s: s["attempts"] >= 2 or s["state"] == "error"),
-            timeout=60, what="the lost transcription to be re-run or marked lost")  # fmt: skip
+            timeout=60,
+            what="the lost transcription to be re-run or marked lost",
+        )
         assert time.monotonic() - restarted_at < 60
         assert rerun["attempts"] == 2
-        done = wait_until(step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
-                          timeout=300, what="the re-run to finish")  # fmt: skip
+        done = wait_until(
+            step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
+            timeout=300,
+            what="the re-run to finish",
+        )
         assert done["state"] == "done", done["error"]
         assert done["attempts"] == 2
     finally:
@@ -147,8 +161,11 @@ def test_cancelling_a_running_transcription_stops_it_and_leaves_the_step_ready_t
         assert after["action"] == {"label": "Run", "enabled": True, "reason": "", "cancel": False}
         assert api.post(f"/api/videos/{video_id}/steps/transcribe/cancel").status_code == 409
         assert api.post(f"/api/videos/{video_id}/steps/transcribe").status_code == 202
-        done = wait_until(step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
-                          timeout=300, what="the transcription run again to finish")  # fmt: skip
+        done = wait_until(
+            step_when(api, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
+            timeout=300,
+            what="the transcription run again to finish",
+        )
         assert done["state"] == "done" and done["attempts"] == 1, done
     finally:
         worker.stop()
@@ -166,8 +183,11 @@ def test_broker_outage_refuses_cleanly_and_work_resumes(api, site, env, broker, 
         assert api.get("/api/videos").get_json()["total"] == before, "no half-made video is left"
         broker.start()
         video_id = submit(api, f"{site.base_url}/short.mp4", auto=False)
-        done = wait_until(step_when(api, video_id, "download", lambda s: s["state"] in ("done", "error")),
-                          timeout=90, what="the worker to reconnect and download")  # fmt: skip
+        done = wait_until(
+            step_when(api, video_id, "download", lambda s: s["state"] in ("done", "error")),
+            timeout=90,
+            what="the worker to reconnect and download",
+        )
         assert done["state"] == "done", done["error"]
     finally:
         worker.stop()
@@ -176,8 +196,9 @@ def test_broker_outage_refuses_cleanly_and_work_resumes(api, site, env, broker, 
 def test_ten_videos_on_two_workers_all_finish_without_lock_errors(api, site, env, artifacts_dir):
     workers = [Worker(env, log=artifacts_dir / f"pair-worker-{n}.log").start() for n in range(2)]
     try:
-        response = api.post("/api/videos", json={"urls": [f"{site.base_url}/short.mp4?copy={n}" for n in range(10)],
-                                                 "auto": True})  # fmt: skip
+        response = api.post(
+            "/api/videos", json={"urls": [f"{site.base_url}/short.mp4?copy={n}" for n in range(10)], "auto": True}
+        )
         assert response.status_code == 201
         ids = [video["id"] for video in response.get_json()["videos"]]
 
@@ -200,8 +221,11 @@ def test_a_step_over_its_time_limit_ends_in_a_clear_error(api, site, env, artifa
     try:
         client = create_app(limited).test_client()
         video_id = submit(client, f"{site.base_url}/long.mp4")
-        failed = wait_until(step_when(client, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
-                            timeout=180, what="the transcription to hit its limit")  # fmt: skip
+        failed = wait_until(
+            step_when(client, video_id, "transcribe", lambda s: s["state"] in ("done", "error")),
+            timeout=180,
+            what="the transcription to hit its limit",
+        )
         assert failed["state"] == "error"
         assert failed["error"] == "transcribe took longer than its limit of 3 s: raise STEP_TIME_LIMITS and retry"
     finally:

@@ -78,14 +78,21 @@ def decodes_cleanly(path: Path) -> bool:
     return result.returncode == 0 and not result.stderr.strip()
 
 
-def test_two_hosts_share_only_redis_postgresql_and_a_folder(tmp_path, redis_url, redis_client, postgres,
-                                                            sample_site, artifacts_dir):  # fmt: skip
+def test_two_hosts_share_only_redis_postgresql_and_a_folder(
+    tmp_path, redis_url, redis_client, postgres, sample_site, artifacts_dir
+):
     """Host A runs the web app and the I/O worker on DATA_DIR=x/a; host B a compute worker on x/b, the
     same folder under another path. A video goes through both phases; its clips play."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").symlink_to(tmp_path / "a", target_is_directory=True)
-    shared = {"DATABASE_URL": postgres.new_database(), "CELERY_BROKER_URL": redis_url, "FLASK_SECRET_KEY": "test",
-              "ALLOWED_NETWORKS": "127.0.0.0/8", "CLIP_MIN_DURATION_SECONDS": "1.5", **AUTH_ENV}  # fmt: skip
+    shared = {
+        "DATABASE_URL": postgres.new_database(),
+        "CELERY_BROKER_URL": redis_url,
+        "FLASK_SECRET_KEY": "test",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        "CLIP_MIN_DURATION_SECONDS": "1.5",
+        **AUTH_ENV,
+    }
     host_a, host_b = {**shared, "DATA_DIR": str(tmp_path / "a")}, {**shared, "DATA_DIR": str(tmp_path / "b")}
     logs = {name: artifacts_dir / f"host-{name}-worker.log" for name in "ab"}
     for log in logs.values():
@@ -97,16 +104,21 @@ def test_two_hosts_share_only_redis_postgresql_and_a_folder(tmp_path, redis_url,
         response = api.post("/api/videos", json={"urls": [f"{sample_site.base_url}/sample.mp4"], "auto": True})
         video_id = response.get_json()["videos"][0]["id"]
         wait_until(lambda: phase_one_finished(api, video_id), timeout=600, interval=0.5, what="phase 1")
-        steps = {step["name"]: step["state"] for step in api.get(f"/api/videos/{video_id}").get_json()["steps"]
-                 if not step["optional"]}  # fmt: skip
+        steps = {
+            step["name"]: step["state"]
+            for step in api.get(f"/api/videos/{video_id}").get_json()["steps"]
+            if not step["optional"]
+        }
         assert set(steps.values()) == {"done"}, steps
 
-        exchange = api.post(f"/api/videos/{video_id}/exchanges",
-                            json={"start": 10.5, "end": 21.6, "process": True}).get_json()["exchange"]  # fmt: skip
+        exchange = api.post(
+            f"/api/videos/{video_id}/exchanges", json={"start": 10.5, "end": 21.6, "process": True}
+        ).get_json()["exchange"]
         wait_until(lambda: exchange_finished(api, exchange["id"]), timeout=600, interval=0.5, what="phase 2")
         clips = api.get(f"/api/exchanges/{exchange['id']}/clips").get_json()["clips"]
-        assert clips and all(step["state"] == "done" for step in api.get(f"/api/exchanges/{exchange['id']}")
-                             .get_json()["steps"])  # fmt: skip
+        assert clips and all(
+            step["state"] == "done" for step in api.get(f"/api/exchanges/{exchange['id']}").get_json()["steps"]
+        )
     finally:
         io_worker.stop()
         compute_worker.stop()
@@ -120,9 +132,10 @@ def test_two_hosts_share_only_redis_postgresql_and_a_folder(tmp_path, redis_url,
         assert f"video {video_id}: {name} done" in host_b_log
     # ...the database names files relative to the shared folder, which each host mounts where it likes...
     conn = store.engine.connect(shared["DATABASE_URL"])
-    stored = [*conn.execute("SELECT video_path, audio_path, thumbnail_path FROM videos").fetchone(),
-              *(value for row in conn.execute("SELECT path, srt_path, vtt_path, poster_path FROM clips")
-                for value in row)]  # fmt: skip
+    stored = [
+        *conn.execute("SELECT video_path, audio_path, thumbnail_path FROM videos").fetchone(),
+        *(value for row in conn.execute("SELECT path, srt_path, vtt_path, poster_path FROM clips") for value in row),
+    ]
     assert all(value and not value.startswith("/") for value in stored), stored
     # ...and the clips play, served by host A.
     for clip in clips:

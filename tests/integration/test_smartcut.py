@@ -118,9 +118,14 @@ def test_a_picture_that_decodes_wrong_is_caught(source, ffmpeg, tmp_path, monkey
 
 def test_parameter_set_ids_are_read_from_the_bitstream():
     """x264's SPS and PPS as a smart cut lists them: the source's under id 0, the two pieces' under 1 and 2."""
-    sps = [bytes.fromhex(h) for h in ("6764001facd9405005bb011000000300100000030320f1831960",
-                                      "6764001f4b2d00a00b7602200000030020000c8001e30654",
-                                      "6764001f6b2d00a00b7602200000030020000c8001e30654")]  # fmt: skip
+    sps = [
+        bytes.fromhex(h)
+        for h in (
+            "6764001facd9405005bb011000000300100000030320f1831960",
+            "6764001f4b2d00a00b7602200000030020000c8001e30654",
+            "6764001f6b2d00a00b7602200000030020000c8001e30654",
+        )
+    ]
     pps = [bytes.fromhex(h) for h in ("68ef86f2c0", "684af0fcb0", "686ef0fcb0")]
     assert [smartcut.sps_id(nal) for nal in sps] == [0, 1, 2]
     assert [smartcut.pps_id(nal) for nal in pps] == [0, 1, 2]

@@ -260,8 +260,15 @@ def test_a_link_whose_header_gives_no_length_is_measured_and_not_kept(tmp_path, 
     (site / "talk.webm").write_bytes(lying["piped"].read_bytes())
     allowed = load_settings({"ALLOWED_NETWORKS": "127.0.0.0/8", "FLASK_SECRET_KEY": "k"}, tmp_path).allowed_networks
     with MediaServer(site) as server:
-        result = download.fetch(f"{server.base_url}/talk.webm", "best", tmp_path / "video", lambda fraction: None,
-                                ffmpeg_binary(), download.Limits(10, 0), allowed)  # fmt: skip
+        result = download.fetch(
+            f"{server.base_url}/talk.webm",
+            "best",
+            tmp_path / "video",
+            lambda fraction: None,
+            ffmpeg_binary(),
+            download.Limits(10, 0),
+            allowed,
+        )
     assert isinstance(result, download.Downloaded) and result.path.is_file()
     with pytest.raises(LimitExceeded, match="MAX_VIDEO_DURATION_SECONDS=10"):
         download.verified(result, 10)

@@ -275,9 +275,12 @@ def test_a_logged_in_browser_uploads_while_anonymous_bodies_fill_the_budget(sett
             cookie, token = _log_in(server)  # a login form is small: the full budget does not stop it
             browser = {"Cookie": cookie, "X-CSRF-Token": token}
             status, answer = _request(
-                server, "POST", "/api/uploads", json.dumps({"filename": "talk.mp4", "size": 2 * CHUNK_BYTES}),
+                server,
+                "POST",
+                "/api/uploads",
+                json.dumps({"filename": "talk.mp4", "size": 2 * CHUNK_BYTES}),
                 {**browser, "Content-Type": "application/json"},
-            )  # fmt: skip
+            )
             assert status == 201, answer
             chunk = {**browser, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"}
             status, answer = _request(server, "PATCH", f"/api/uploads/{answer['id']}", b"\0" * CHUNK_BYTES, chunk)

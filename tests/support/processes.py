@@ -22,9 +22,24 @@ class Worker:
 
     def __init__(self, env: dict[str, str], queues: str = "io,compute", concurrency: int = 2, log: Path | None = None):
         self.env = {**os.environ, **env}
-        self.command = [sys.executable, "-m", "celery", "-A", "celery_app.celery_app", "worker", "--queues", queues,
-                        "--concurrency", str(concurrency), "--loglevel", "info", "--without-gossip",
-                        "--without-mingle", "--hostname", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]  # fmt: skip
+        self.command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app.celery_app",
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ]
         self.log_path = log
         self.process: subprocess.Popen | None = None
 
@@ -61,9 +76,10 @@ def step_events(redis_url: str, video_id: int, step: str | None = None, after: s
     client = redis.Redis.from_url(redis_url)
     events = [event for _id, event in decode_entries(client.xrange(STREAM, min=f"({after}"))]
     return [
-        event for event in events
+        event
+        for event in events
         if event.get("type") == "step" and event["video_id"] == video_id and (step is None or event["name"] == step)
-    ]  # fmt: skip
+    ]
 
 
 class RedisProcess:

@@ -16,9 +16,11 @@ def send_chunks(client, upload_id: str, data: bytes, offset: int = 0, chunk_byte
     while offset < len(data) or response is None:
         chunk = data[offset : offset + step]
         response = client.patch(
-            f"/api/uploads/{upload_id}", data=chunk, headers={"Upload-Offset": str(offset)},
+            f"/api/uploads/{upload_id}",
+            data=chunk,
+            headers={"Upload-Offset": str(offset)},
             content_type="application/offset+octet-stream",
-        )  # fmt: skip
+        )
         if response.status_code != 200:
             return response
         offset = response.get_json()["offset"]

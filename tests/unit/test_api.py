@@ -17,8 +17,14 @@ def test_submission_creates_videos_and_queues_downloads(client, app, redis_clien
     video = client.get(f"/api/videos/{body['videos'][0]['id']}").get_json()
     assert video["resolution"] == "720" and video["auto"] is False
     states = {step["name"]: step["state"] for step in video["steps"]}
-    assert states == {"download": "queued", "audio": "pending", "transcribe": "pending",
-                      "diarize": "pending", "exchanges": "pending", "translate": "pending"}  # fmt: skip
+    assert states == {
+        "download": "queued",
+        "audio": "pending",
+        "transcribe": "pending",
+        "diarize": "pending",
+        "exchanges": "pending",
+        "translate": "pending",
+    }
     assert video["status"] == "queued"
     assert redis_client.llen("io") == 2, "one download task per video on the io queue"
 

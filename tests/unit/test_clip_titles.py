@@ -87,10 +87,14 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
         store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0.0, 18.0, QUESTION, A, B))
     ctx = SimpleNamespace(
-        conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=exchange_id),
-        video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
+        conn=conn,
+        settings=app.config["SETTINGS"],
+        step=SimpleNamespace(exchange_id=exchange_id),
+        video=store.videos.get_video(conn, video_id),
+        video_id=video_id,
+        publish=lambda event: None,
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
-    )  # fmt: skip
+    )
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
 
@@ -99,8 +103,11 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
     assert {row.title for row in rows} == {SHORT}
     body = client.get(f"/api/exchanges/{exchange_id}/clips").get_json()
     titles = [item["title"] for item in body["clips"]]
-    assert titles == [SHORT, "How real is artificial intelligence today, and… — Speaker 1",
-                      "How real is artificial intelligence today, and… — Speaker 2"]  # fmt: skip
+    assert titles == [
+        SHORT,
+        "How real is artificial intelligence today, and… — Speaker 1",
+        "How real is artificial intelligence today, and… — Speaker 2",
+    ]
     assert all(item["download_name"].startswith("How_real_is_artificial_intelligence") for item in body["clips"])
 
     with store.engine.transaction(conn):

@@ -362,8 +362,9 @@ def test_a_zero_length_first_word_gets_a_lead_in_never_into_the_previous_speaker
     question = words_between(0.0, 4.0, ["How", "real", "is", "it?"], A)  # "it?" ends at 3.8
     answer = [Word(4.5, 4.5, "Yeah,", speaker=B), *words_between(5.0, 9.0, ["it", "is", "real."], B)]
     limits = {"padding": 0.15, "lead_in": 0.3, "tail": 0.3}
-    whole, asked, answered = plan([SpeakerSpan(0.0, 4.0, A), SpeakerSpan(4.5, 9.0, B)], question + answer, 0.0, 9.0,
-                                  media_duration=20.0, **limits).clips  # fmt: skip
+    whole, asked, answered = plan(
+        [SpeakerSpan(0.0, 4.0, A), SpeakerSpan(4.5, 9.0, B)], question + answer, 0.0, 9.0, media_duration=20.0, **limits
+    ).clips
     assert (answered.start, answered.end) == (4.2, round(answer[-1].end + 0.3, 3))
     assert (asked.start, asked.end) == (0.0, 4.1)  # from the start of the media, up to 0.3 s after "it?"
     assert (whole.start, whole.end) == (0.0, answered.end)

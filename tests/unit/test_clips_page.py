@@ -33,10 +33,16 @@ def interview(conn, tmp_path, title: str) -> int:
         store.exchanges.replace_exchange_segments(conn, exchange_id, [Turn(0, 3, A), Turn(3, 9, B)])
         clips = [("exchange", None, 0, 9), ("speaker", A, 0, 3), ("speaker", B, 3, 9)]
         rows = [
-            {"position": n, "kind": kind, "speaker": who, "start_time": start, "end_time": end,
-             "path": str(tmp_path / f"{title}-{n}.mp4")}
+            {
+                "position": n,
+                "kind": kind,
+                "speaker": who,
+                "start_time": start,
+                "end_time": end,
+                "path": str(tmp_path / f"{title}-{n}.mp4"),
+            }
             for n, (kind, who, start, end) in enumerate(clips)
-        ]  # fmt: skip
+        ]
         for row in rows:
             (tmp_path / row["path"]).write_bytes(b"mp4")
         store.clips.replace_clips(conn, exchange_id, rows)

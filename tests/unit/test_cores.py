@@ -19,8 +19,14 @@ class Machine:
 
 
 def share_on(machine: Machine, applied: list[int], share: int = 1) -> CoreShare:
-    return CoreShare(share, applied.append, cores=2, idle_seconds=lambda: machine.idle,
-                     clock=lambda: machine.now, own_seconds=lambda: machine.own)  # fmt: skip
+    return CoreShare(
+        share,
+        applied.append,
+        cores=2,
+        idle_seconds=lambda: machine.idle,
+        clock=lambda: machine.now,
+        own_seconds=lambda: machine.own,
+    )
 
 
 def test_the_share_holds_while_the_other_slot_works_and_grows_when_it_is_done():
@@ -50,8 +56,14 @@ def test_never_below_the_share_nor_above_the_cores():
     share = share_on(machine, applied, share=2)
     machine.run(1.0, own_cores=0.2, idle_cores=0.0)
     assert share.threads() == 2
-    big = CoreShare(1, applied.append, cores=2, idle_seconds=lambda: machine.idle, clock=lambda: machine.now,
-                    own_seconds=lambda: machine.own)  # fmt: skip
+    big = CoreShare(
+        1,
+        applied.append,
+        cores=2,
+        idle_seconds=lambda: machine.idle,
+        clock=lambda: machine.now,
+        own_seconds=lambda: machine.own,
+    )
     machine.run(1.0, own_cores=1.0, idle_cores=30.0)  # a host with many more cores than this process may use
     assert big.threads() == 2
 

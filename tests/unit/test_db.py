@@ -99,9 +99,11 @@ def test_every_column_has_a_field_in_its_record(tmp_path):
 
     conn = store.schema.open_database(tmp_path / "columns.db")
     tables = {
-        "videos": records.VideoRecord, "steps": records.StepRecord, "exchanges": records.ExchangeRecord,
+        "videos": records.VideoRecord,
+        "steps": records.StepRecord,
+        "exchanges": records.ExchangeRecord,
         "clips": records.ClipRecord,
-    }  # fmt: skip
+    }
     for table, record in tables.items():
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         assert columns == {field.name for field in fields(record)}, table

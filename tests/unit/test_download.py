@@ -34,11 +34,19 @@ def test_good_url_is_trimmed():
 def chosen(resolution: str, heights: list[int], codecs: tuple[str, ...] = ("avc1",)) -> dict:
     """Run yt-dlp's real format selection over synthetic formats and return the one it picks."""
     formats = [
-        {"format_id": f"{codec}-{height}", "url": f"http://127.0.0.1/{height}.{codec}", "ext": "mp4",
-         "height": height, "width": height * 16 // 9, "vcodec": codec, "acodec": "mp4a",
-         "tbr": height * (2 if codec == "avc1.640028" else 3)}
-        for height in heights for codec in codecs
-    ]  # fmt: skip
+        {
+            "format_id": f"{codec}-{height}",
+            "url": f"http://127.0.0.1/{height}.{codec}",
+            "ext": "mp4",
+            "height": height,
+            "width": height * 16 // 9,
+            "vcodec": codec,
+            "acodec": "mp4a",
+            "tbr": height * (2 if codec == "avc1.640028" else 3),
+        }
+        for height in heights
+        for codec in codecs
+    ]
     info = {"id": "x", "title": "x", "formats": formats, "extractor": "generic", "webpage_url": "http://127.0.0.1/"}
     with yt_dlp.YoutubeDL({"quiet": True, "simulate": True, **format_options(resolution)}) as ydl:
         return ydl.process_ie_result(info, download=False)
@@ -96,15 +104,20 @@ def test_yt_dlp_error_becomes_one_actionable_line():
         ("ERROR: [youtube] abc: Private video. Sign in if you've been granted access", "private or for members only"),
         ("ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader", "removed or is not"),
         ("ERROR: [youtube] abc: Sign in to confirm your age. This video may be inappropriate", "age-restricted"),
-        ("ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno 111] Connection refused>",
-         "could not be reached"),
-        ("ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name "
-         "resolution>", "could not be reached"),
+        (
+            "ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno 111] Connection refused>",
+            "could not be reached",
+        ),
+        (
+            "ERROR: [generic] x: Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name "
+            "resolution>",
+            "could not be reached",
+        ),
         ("ERROR: [generic] x: Unable to download webpage: HTTP Error 403: Forbidden", "refused access (HTTP 403)"),
         ("ERROR: Unsupported URL: https://example.org/page", "no video was found"),
         ("ERROR: [youtube] abc: Requested format is not available. Use --list-formats", "chosen resolution"),
     ],
-)  # fmt: skip
+)
 def test_each_download_failure_says_what_went_wrong_and_what_to_do(said, expected):
     line = one_line_error(yt_dlp.utils.DownloadError(said), "https://user:pw@example.org/v")
     assert expected in line and "https://***@example.org/v" in line and "pw" not in line

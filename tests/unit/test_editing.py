@@ -148,8 +148,18 @@ def unlabelled(segment: Segment) -> Segment:
 
 
 def clip_row(start: float, end: float, position: int = 0, kind: str = "exchange", speaker: str | None = None) -> dict:
-    return {"position": position, "kind": kind, "start_time": start, "end_time": end, "speaker": speaker, "note": None,
-            "path": None, "srt_path": None, "vtt_path": None, "title": None}  # fmt: skip
+    return {
+        "position": position,
+        "kind": kind,
+        "start_time": start,
+        "end_time": end,
+        "speaker": speaker,
+        "note": None,
+        "path": None,
+        "srt_path": None,
+        "vtt_path": None,
+        "title": None,
+    }
 
 
 def transcribed(conn, lines=LINES) -> int:

@@ -179,9 +179,12 @@ def whisper(monkeypatch):
 def _transcribe(wav, device="cuda", **options):
     uses, segments = [], []
     transcript = transcription.transcribe(
-        wav, lambda fraction: None, TranscriptionOptions(device=device, **options),
-        on_segment=segments.append, on_device=uses.append,
-    )  # fmt: skip
+        wav,
+        lambda fraction: None,
+        TranscriptionOptions(device=device, **options),
+        on_segment=segments.append,
+        on_device=uses.append,
+    )
     return transcript, uses, segments
 
 
@@ -370,8 +373,9 @@ def cublas_wheel(tmp_path_factory) -> Path:
     source = site / "stand_in.c"
     source.write_text("int clipper_stand_in_cublas(void) { return 12; }\n")
     for name in gpu.CUBLAS_12:
-        subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,{name}", "-o", str(lib / name), str(source)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            ["gcc", "-shared", "-fPIC", f"-Wl,-soname,{name}", "-o", str(lib / name), str(source)], check=True
+        )
     return site
 
 

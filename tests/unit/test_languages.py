@@ -25,37 +25,92 @@ from pipeline.exchanges import (
 from pipeline.types import Segment, Transcript, Word
 
 QUESTIONS = {
-    "es": ["¿Qué tal estáis?", "Qué opinas de eso", "Y bueno, ¿cómo llegaste aquí", "Por qué lo hiciste",
-           "¿Vienes mañana?", "Ya estaban en Madrid, ¿no?", "Pero cuándo empezaste", "De dónde eres"],
-    "fr": ["Qu'est-ce que vous en pensez", "Est-ce que tu viens demain", "Pensez-vous que ça marche",
-           "Pourquoi avez-vous quitté Paris", "Comment ça s'est passé", "Alors, combien ça coûte",
-           "Y a-t-il un problème"],
-    "de": ["Was machst du beruflich", "Hast du das gesehen", "Wie lange hat das gedauert", "Gibt es noch Fragen",
-           "Und warum hast du aufgehört", "Kannst du das erklären", "Wo wohnen Sie"],
-    "pt": ["O que você acha disso", "Quem te ensinou", "Como assim", "Por que você saiu", "Qual é o seu nome",
-           "Será que vai chover", "Onde fica a estação"],
-    "it": ["Che cosa ne pensi", "Cosa fai nella vita", "Chi te l'ha detto", "Come mai sei qui",
-           "Dove abiti adesso", "Quanto costa", "Vuole procedere ora al pagamento?"],
-    "nl": ["Oké goed, is er een speciale gelegenheid voor de aankoop", "Weet u zeker dat dit genoeg is",
-           "Hoe kan ik u helpen", "Waarom heb je dat gedaan"],
+    "es": [
+        "¿Qué tal estáis?",
+        "Qué opinas de eso",
+        "Y bueno, ¿cómo llegaste aquí",
+        "Por qué lo hiciste",
+        "¿Vienes mañana?",
+        "Ya estaban en Madrid, ¿no?",
+        "Pero cuándo empezaste",
+        "De dónde eres",
+    ],
+    "fr": [
+        "Qu'est-ce que vous en pensez",
+        "Est-ce que tu viens demain",
+        "Pensez-vous que ça marche",
+        "Pourquoi avez-vous quitté Paris",
+        "Comment ça s'est passé",
+        "Alors, combien ça coûte",
+        "Y a-t-il un problème",
+    ],
+    "de": [
+        "Was machst du beruflich",
+        "Hast du das gesehen",
+        "Wie lange hat das gedauert",
+        "Gibt es noch Fragen",
+        "Und warum hast du aufgehört",
+        "Kannst du das erklären",
+        "Wo wohnen Sie",
+    ],
+    "pt": [
+        "O que você acha disso",
+        "Quem te ensinou",
+        "Como assim",
+        "Por que você saiu",
+        "Qual é o seu nome",
+        "Será que vai chover",
+        "Onde fica a estação",
+    ],
+    "it": [
+        "Che cosa ne pensi",
+        "Cosa fai nella vita",
+        "Chi te l'ha detto",
+        "Come mai sei qui",
+        "Dove abiti adesso",
+        "Quanto costa",
+        "Vuole procedere ora al pagamento?",
+    ],
+    "nl": [
+        "Oké goed, is er een speciale gelegenheid voor de aankoop",
+        "Weet u zeker dat dit genoeg is",
+        "Hoe kan ik u helpen",
+        "Waarom heb je dat gedaan",
+    ],
     "ja": ["契約者ご本人様でいらっしゃいますか", "お 名 前 は 何 です か", "これでよろしいでしょうか。"],
-}  # fmt: skip
+}
 STATEMENTS = {
-    "es": ["Cuando llegué, no había nadie.", "Que yo sepa, sí.", "¡Qué bonito!", "Como te decía, fue fácil.",
-           "Donde vivo hay un río."],
-    "fr": ["Quand j'étais petit, j'habitais à Lyon.", "Comme je disais, c'est facile.", "Je pense que oui.",
-           "Que je sache, non."],
-    "de": ["Was ich meine, ist etwas anderes.", "Wie gesagt, das war schwer.", "Ich habe das gesehen.",
-           "Wenn du willst, komme ich."],
+    "es": [
+        "Cuando llegué, no había nadie.",
+        "Que yo sepa, sí.",
+        "¡Qué bonito!",
+        "Como te decía, fue fácil.",
+        "Donde vivo hay un río.",
+    ],
+    "fr": [
+        "Quand j'étais petit, j'habitais à Lyon.",
+        "Comme je disais, c'est facile.",
+        "Je pense que oui.",
+        "Que je sache, non.",
+    ],
+    "de": [
+        "Was ich meine, ist etwas anderes.",
+        "Wie gesagt, das war schwer.",
+        "Ich habe das gesehen.",
+        "Wenn du willst, komme ich.",
+    ],
     "pt": ["Quando eu cheguei, não tinha ninguém.", "Como eu disse, foi fácil.", "Que bom!", "Eu acho que sim."],
     "it": ["Quando ero piccolo vivevo a Roma.", "Perché era tardi.", "Come ho detto, è facile.", "Va bene."],
     "nl": ["Ik wil gewoon een nieuwe auto.", "Wat ik bedoel is iets anders.", "Ja, dat klopt."],
     "ja": ["はい そう です 本 人 です", "お名前をお願いいたします"],
-}  # fmt: skip
+}
 CLOSING = {
-    "es": "Muchas gracias, Ana.", "fr": "Merci beaucoup pour cette réponse.", "de": "Vielen Dank für das Gespräch.",
-    "pt": "Muito obrigado, Carlos.", "it": "Grazie mille, Giovanni.",
-}  # fmt: skip
+    "es": "Muchas gracias, Ana.",
+    "fr": "Merci beaucoup pour cette réponse.",
+    "de": "Vielen Dank für das Gespräch.",
+    "pt": "Muito obrigado, Carlos.",
+    "it": "Grazie mille, Giovanni.",
+}
 
 
 @pytest.mark.parametrize(("language", "text"), [(code, text) for code, texts in QUESTIONS.items() for text in texts])
@@ -121,18 +176,25 @@ def test_a_hand_made_spanish_qa_takes_its_question_by_spanish_rules(client, app_
     with store.engine.transaction(app_conn):
         video_id = videos.create_video(app_conn, videos.VideoRequest(url="https://example.org/entrevista"))
         store.videos.update_video(app_conn, video_id, title="Entrevista", language="es", duration=30.0)
-        store.transcripts.replace_segments(app_conn, video_id, [
-            say("A", 0.0, 2.0, "¿Vendrás a México?"), say("B", 2.5, 5.0, "Sí, en verano."),
-            say("A", 10.0, 12.0, "Dónde vives tú."), say("A", 12.2, 14.0, "Yo vivo en Madrid."),
-            say("B", 14.5, 19.0, "En Sevilla, con mi familia."),
-        ])  # fmt: skip
+        store.transcripts.replace_segments(
+            app_conn,
+            video_id,
+            [
+                say("A", 0.0, 2.0, "¿Vendrás a México?"),
+                say("B", 2.5, 5.0, "Sí, en verano."),
+                say("A", 10.0, 12.0, "Dónde vives tú."),
+                say("A", 12.2, 14.0, "Yo vivo en Madrid."),
+                say("B", 14.5, 19.0, "En Sevilla, con mi familia."),
+            ],
+        )
     made = [
         client.post(f"/api/videos/{video_id}/exchanges", json=span).get_json()["exchange"]
         for span in ({"start": 0.0, "end": 5.0}, {"start": 10.0, "end": 19.0})
     ]
     assert [(e["question"], e["asker"], e["answerer"]) for e in made] == [
-        ("¿Vendrás a México?", "A", "B"), ("Dónde vives tú.", "A", "B"),
-    ]  # fmt: skip
+        ("¿Vendrás a México?", "A", "B"),
+        ("Dónde vives tú.", "A", "B"),
+    ]
     english = marked_exchange(store.transcripts.get_segments(app_conn, video_id), 10.0, 19.0)
     assert english.question == "Dónde vives tú. Yo vivo en Madrid.", "English rules hear no question in it"
     trimmed = client.patch(f"/api/exchanges/{made[1]['id']}", json={"start": 10.0, "end": 18.0}).get_json()
@@ -169,8 +231,9 @@ def test_a_transcript_is_searched_in_the_language_it_was_found_in(conn):
     with store.engine.transaction(conn):
         store.videos.update_video(conn, video_id, language="fr")
     if conn.dialect == "postgresql":
-        configs = {row[0] for row in conn.execute("SELECT search_config::text FROM segments WHERE video_id = ?",
-                                                  (video_id,))}  # fmt: skip
+        configs = {
+            row[0] for row in conn.execute("SELECT search_config::text FROM segments WHERE video_id = ?", (video_id,))
+        }
         assert configs == {"french"}
     assert [hit.video_id for hit in store.search.search_segments(conn, "chanson")] == [video_id]
 

@@ -31,10 +31,12 @@ def interview(conn, title: str, prints: dict, lines: list[tuple[str, str]] = ())
         video_id = videos.create_video(conn, videos.VideoRequest(url=f"https://example.org/{title}"))
         store.videos.update_video(conn, video_id, title=title, duration=120.0)
         store.speakers.ensure_speakers(conn, video_id, sorted(prints))
-        store.transcripts.replace_segments(conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label)
-                                             for n, (label, text) in enumerate(lines)])  # fmt: skip
-        create_exchange(conn, video_id, "spkchg_1", "auto",
-                                Exchange(2.0, 30.5, "Why did you leave?", "SPEAKER_00", "SPEAKER_01"))  # fmt: skip
+        store.transcripts.replace_segments(
+            conn, video_id, [Segment(10.0 * n, 10.0 * n + 8, text, (), label) for n, (label, text) in enumerate(lines)]
+        )
+        create_exchange(
+            conn, video_id, "spkchg_1", "auto", Exchange(2.0, 30.5, "Why did you leave?", "SPEAKER_00", "SPEAKER_01")
+        )
         people.store_voices(conn, video_id, prints)
         for step in store.steps.steps_of(conn, [video_id]):  # phase 1 has run
             store.steps.update_step(conn, step.id, state="done", progress=1.0)
@@ -58,7 +60,9 @@ def test_naming_a_voice_then_accepting_it_elsewhere(client, conn):
     assert client.post(f"/api/videos/{second}/speakers/SPEAKER_01/accept").status_code == 409
     answers = client.get(f"/api/people/{ada['id']}/answers").get_json()["answers"]
     assert [(a["video_title"], a["question"], a["asker_name"]) for a in answers] == [
-        ("One", "Why did you leave?", "Speaker 1"), ("Two", "Why did you leave?", "Speaker 1")]  # fmt: skip
+        ("One", "Why did you leave?", "Speaker 1"),
+        ("Two", "Why did you leave?", "Speaker 1"),
+    ]
 
 
 def test_turning_a_suggestion_down_and_leaving_a_voice_out(client, conn):
@@ -112,7 +116,11 @@ def test_search_finds_the_sentence_its_speaker_and_its_qa(client, conn):
     body = client.get("/api/search?q=harbour+closing").get_json()
     (hit,) = body["hits"]
     assert (hit["text"], hit["speaker_name"], hit["start"], hit["exchange"]["title"]) == (
-        "The harbour was closing.", "Ada", 10.0, "Q&A 1")  # fmt: skip
+        "The harbour was closing.",
+        "Ada",
+        10.0,
+        "Q&A 1",
+    )
     assert body["took_ms"] >= 0
     person = client.get("/api/people").get_json()["people"][0]["id"]
     assert len(client.get(f"/api/search?q=harbour&person={person}").get_json()["hits"]) == 1
@@ -163,8 +171,12 @@ def test_a_video_exports_as_an_editing_timeline_with_sound_that_reads_back(clien
     assert 'src="One.mp4"' in fcpxml and 'hasAudio="1"' in fcpxml
     assert 'audioChannels="1"' in fcpxml and 'audioRate="44100"' in fcpxml
     page = client.get(f"/videos/{video_id}").get_data(as_text=True)  # the links a person clicks
-    for link in (f"/api/videos/{video_id}/timeline.fcpxml", f"/api/videos/{video_id}/timeline.edl",
-                 f"/api/videos/{video_id}/timeline.otio", f"/media/videos/{video_id}?download=1"):  # fmt: skip
+    for link in (
+        f"/api/videos/{video_id}/timeline.fcpxml",
+        f"/api/videos/{video_id}/timeline.edl",
+        f"/api/videos/{video_id}/timeline.otio",
+        f"/media/videos/{video_id}?download=1",
+    ):
         assert f'href="{link}"' in page, link
     saved = client.get(f"/media/videos/{video_id}?download=1")
     assert saved.status_code == 200 and saved.headers["Content-Disposition"] == "attachment; filename=One.mp4"
@@ -195,7 +207,9 @@ def test_a_persons_answers_export_as_one_timeline_of_their_videos(client, conn):
             assert "\n" not in clips[1].name and clips[1].name.endswith("interview - Q&A 1: Why did you leave?")
     edl = client.get(f"/api/people/{ada['id']}/timeline.edl").get_data(as_text=True)
     assert [line for line in edl.splitlines() if line.startswith("* FROM CLIP:")] == [
-        "* FROM CLIP: One.mp4", "* FROM CLIP: Two_s_interview.mp4"]  # fmt: skip
+        "* FROM CLIP: One.mp4",
+        "* FROM CLIP: Two_s_interview.mp4",
+    ]
     page = client.get(f"/people/{ada['id']}").get_data(as_text=True)
     for fmt, _adapter, _options in READERS:
         assert f'href="/api/people/{ada["id"]}/timeline.{fmt}"' in page, fmt
@@ -212,5 +226,6 @@ def test_searched_words_are_marked_in_any_form_and_short_ones_only_whole():
     from routes.pages import highlight
 
     assert str(highlight("He answered: it is in its place.", "answers is")) == (
-        "He <mark>answered</mark>: it <mark>is</mark> in its place.")  # fmt: skip
+        "He <mark>answered</mark>: it <mark>is</mark> in its place."
+    )
     assert str(highlight("<b>is</b>", "is")) == "&lt;b&gt;<mark>is</mark>&lt;/b&gt;"

@@ -29,8 +29,10 @@ def library_of_three(conn):
         ("SPEAKER_00", "What made you build boats?"),
         ("SPEAKER_01", "My grandfather answered that for me: the sea."),
     ]
-    gardens = [("SPEAKER_00", "Tell me about the garden."),
-               ("SPEAKER_01", "The sea air kills the roses, my grandfather said.")]  # fmt: skip
+    gardens = [
+        ("SPEAKER_00", "Tell me about the garden."),
+        ("SPEAKER_01", "The sea air kills the roses, my grandfather said."),
+    ]
     first = add_video(conn, "Boats", boats, "2026-01-05")
     second = add_video(conn, "Gardens", gardens, "2026-03-01")
     third = add_video(conn, "Words", [("SPEAKER_00", "Which languages do you speak at home?")], "2026-06-01")

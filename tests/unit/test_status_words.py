@@ -74,7 +74,7 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
         exchanges = [
             create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n * 10, n * 10 + 9, "Why?", "", ""))
             for n in range(1, 6)
-        ]  # fmt: skip
+        ]
     assert where(conn, video_id).text == "5 Q&A"  # found; their clips not asked for yet
     for exchange_id in exchanges:
         set_states(conn, video_id, exchange_id, label_speakers="queued")
@@ -83,10 +83,14 @@ def test_clips_count_qa_while_cutting_then_qa_and_clips(conn):
         set_states(conn, video_id, exchange_id, **{name: "done" for name in steps.PHASE2_STEPS})
         with store.engine.transaction(conn):
             kinds = ["exchange", "speaker", "speaker"] if number else ["exchange", "speaker"]
-            store.clips.replace_clips(conn, exchange_id, [
-                {"position": i, "kind": kind, "start_time": 0, "end_time": 5, "path": f"/x{i}.mp4"}
-                for i, kind in enumerate(kinds)
-            ])  # fmt: skip
+            store.clips.replace_clips(
+                conn,
+                exchange_id,
+                [
+                    {"position": i, "kind": kind, "start_time": 0, "end_time": 5, "path": f"/x{i}.mp4"}
+                    for i, kind in enumerate(kinds)
+                ],
+            )
     set_states(conn, video_id, exchanges[2], label_speakers="done", define_clips="done", cut_clips="running")
     assert where(conn, video_id) == status_words.Standing("running", "Q&A 2 of 5 cut")
     for exchange_id in exchanges[2:]:
@@ -100,8 +104,9 @@ def test_qa_cut_by_choice_say_how_many_of_all(conn):
     video_id = new_video(conn)
     set_states(conn, video_id, **{name: "done" for name in steps.PHASE1_STEPS})
     with store.engine.transaction(conn):
-        first, _second = (create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n, n + 1, "", "", ""))
-                          for n in (1, 2))  # fmt: skip
+        first, _second = (
+            create_exchange(conn, video_id, f"spkchg_{n}", "auto", Exchange(n, n + 1, "", "", "")) for n in (1, 2)
+        )
     assert where(conn, video_id).text == "2 Q&A"
     set_states(conn, video_id, first, **{name: "done" for name in steps.PHASE2_STEPS})
     with store.engine.transaction(conn):
@@ -168,8 +173,14 @@ def test_a_step_slower_than_usual_soon_goes_by_its_own_pace():
 def finish_run(conn, video_id, name, seconds: float) -> None:
     started = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     step = store.steps.find_step(conn, video_id, name)
-    store.steps.update_step(conn, step.id, state="done", progress=1.0, started_at=started.isoformat(),
-                   finished_at=(started + timedelta(seconds=seconds)).isoformat())  # fmt: skip
+    store.steps.update_step(
+        conn,
+        step.id,
+        state="done",
+        progress=1.0,
+        started_at=started.isoformat(),
+        finished_at=(started + timedelta(seconds=seconds)).isoformat(),
+    )
 
 
 def test_speeds_are_learned_per_step_from_finished_runs_relative_to_the_audio(conn):

@@ -367,8 +367,12 @@ def test_each_worker_queue_is_its_own_line():
     def waiting(step_id, name, at):
         return SimpleNamespace(id=step_id, name=name, queued_at=at)
 
-    line = [waiting(1, "download", "10:00"), waiting(2, "transcribe", "10:01"), waiting(3, "diarize", "10:02"),
-            waiting(4, "download", "10:03")]  # fmt: skip
+    line = [
+        waiting(1, "download", "10:00"),
+        waiting(2, "transcribe", "10:01"),
+        waiting(3, "diarize", "10:02"),
+        waiting(4, "download", "10:03"),
+    ]
     assert steps.STEP["download"].queue != steps.STEP["transcribe"].queue == steps.STEP["diarize"].queue
     assert steps.queue_positions(reversed(line)) == {1: 0, 2: 0, 3: 1, 4: 1}
 

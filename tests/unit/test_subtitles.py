@@ -186,8 +186,11 @@ def test_highlight_colours_the_spoken_word_one_event_a_word_and_cannot_inject_st
     cue = Cue(0.5, 2.0, "Ada: Hi {\\b1}there", "Ada", words)
     ass = to_ass([cue, Cue(2.0, 3.0, "No word times")], "highlight", CaptionLayout(1080, 1920, names=True))
     events = dialogues(ass)
-    assert [(start, end) for start, end, _ in events] == [("0:00:00.70", "0:00:01.10"), ("0:00:01.10", "0:00:02.00"),
-                                                          ("0:00:02.00", "0:00:03.00")]  # fmt: skip
+    assert [(start, end) for start, end, _ in events] == [
+        ("0:00:00.70", "0:00:01.10"),
+        ("0:00:01.10", "0:00:02.00"),
+        ("0:00:02.00", "0:00:03.00"),
+    ]
     accent = "{\\1c&H3FD2FF&}"
     assert events[0][2] == f"Ada: {accent}Hi{{\\1c&HFFFFFF&}} (/b1)there"
     assert events[1][2] == f"Ada: Hi {accent}(/b1)there{{\\1c&HFFFFFF&}}"
@@ -220,8 +223,9 @@ def long_talk() -> list[Cue]:
         "Well, I think the single most extraordinarily important consideration in this whole business "
         "is that we listened to our customers every single day. Otherwise nothing would have worked."
     )
-    return transcript_cues([segment(0.0, 3.0, "So what really happened there?", A), segment(3.2, 16.0, answer, B)],
-                           names)  # fmt: skip
+    return transcript_cues(
+        [segment(0.0, 3.0, "So what really happened there?", A), segment(3.2, 16.0, answer, B)], names
+    )
 
 
 def test_old_style_names_still_work_and_every_style_reads_on_any_background():
@@ -320,10 +324,17 @@ def test_each_caption_is_paired_with_the_english_it_overlaps_longest():
 def test_bilingual_captions_are_one_line_with_a_smaller_escaped_english_line_under_it():
     from pipeline.subtitles import CaptionLayout, caption_style, to_ass
 
-    spanish = transcript_cues([segment(0.0, 3.0, "¿Vendrás a México {\\an8} este verano?", A),
-                               segment(3.5, 6.0, "Sí, claro.", B), segment(8.0, 9.0, "Vale.", B)], NAMES)  # fmt: skip
-    english = transcript_cues([Segment(0.1, 3.0, " Will you come to Mexico {\\an8} this summer?"),
-                               Segment(3.4, 6.0, " Yes, of course.")], {})  # fmt: skip
+    spanish = transcript_cues(
+        [
+            segment(0.0, 3.0, "¿Vendrás a México {\\an8} este verano?", A),
+            segment(3.5, 6.0, "Sí, claro.", B),
+            segment(8.0, 9.0, "Vale.", B),
+        ],
+        NAMES,
+    )
+    english = transcript_cues(
+        [Segment(0.1, 3.0, " Will you come to Mexico {\\an8} this summer?"), Segment(3.4, 6.0, " Yes, of course.")], {}
+    )
     for width, height in LAYOUTS.values():
         layout = CaptionLayout(width, height)
         ass = to_ass(spanish, "bilingual", layout, english)

@@ -9,8 +9,10 @@ from lxml import etree
 
 from pipeline import timeline
 
-ITEMS = [timeline.TimelineItem("Q&A 1", 3.2, 12.8, "Why boats?", "asked by Ann, answered by Bob"),
-         timeline.TimelineItem("Q&A 2", 20.0, 31.04, "And then?", "asked by Ann, answered by Bob")]  # fmt: skip
+ITEMS = [
+    timeline.TimelineItem("Q&A 1", 3.2, 12.8, "Why boats?", "asked by Ann, answered by Bob"),
+    timeline.TimelineItem("Q&A 2", 20.0, 31.04, "And then?", "asked by Ann, answered by Bob"),
+]
 READERS = {"edl": "cmx_3600", "fcpxml": "fcpx_xml", "otio": "otio_json"}
 # Apple's DTD for the FCPXML version the adapter writes (its source is in the file's first comment)
 FCPXML_DTD = etree.DTD(str(Path(__file__).parents[1] / "support" / "FCPXMLv1_8.dtd"))
@@ -62,8 +64,11 @@ def test_an_edl_reads_back_within_a_frame_at_any_rate(rate):
 
 def test_an_edl_event_carries_picture_and_sound_together():
     """Premiere and Avid read the channel field: "AA/V" for a stereo (or unknown) source, "B" for mono."""
-    for channels, code, tracks in ((2, "AA/V", ["V", "A1", "A2"]), (None, "AA/V", ["V", "A1", "A2"]),
-                                   (1, "B", ["V", "A1"])):  # fmt: skip
+    for channels, code, tracks in (
+        (2, "AA/V", ["V", "A1", "A2"]),
+        (None, "AA/V", ["V", "A1", "A2"]),
+        (1, "B", ["V", "A1"]),
+    ):
         text = written("edl", 25.0, channels)
         events = [line for line in text.splitlines() if line[:3].isdigit()]
         assert [line.split()[2] for line in events] == [code, code], text
@@ -99,7 +104,11 @@ def test_fcpxml_is_valid_by_apples_dtd_and_each_clip_carries_its_sound(rate):
     document = etree.fromstring(text.encode())
     (asset,) = document.iter("asset")
     assert {key: asset.get(key) for key in ("name", "src", "hasVideo", "hasAudio")} == {
-        "name": "talk.mp4", "src": "talk.mp4", "hasVideo": "1", "hasAudio": "1"}  # fmt: skip
+        "name": "talk.mp4",
+        "src": "talk.mp4",
+        "hasVideo": "1",
+        "hasAudio": "1",
+    }
     assert (asset.get("audioSources"), asset.get("audioChannels"), asset.get("audioRate")) == ("1", "2", "48000")
     clips = document.findall(".//spine/clip")
     assert len(clips) == len(ITEMS)
@@ -125,9 +134,11 @@ def test_answers_from_several_videos_make_one_timeline_of_several_sources():
     picture and sound, however the videos' names begin."""
     first = timeline.Source("Interview_with_Ada_2024.mp4", 600.0, 2, 48000)
     second = timeline.Source("Interview_with_Ada_2025.webm", 900.0, 1, 44100)
-    items = [timeline.TimelineItem("One's Q&A 1", 3.2, 12.8, "Why?", "asked by Ann, answered by Ada"),
-             timeline.TimelineItem("Two - Q&A 4", 400.0, 431.0, "How?", "asked by Bo, answered by Ada"),
-             timeline.TimelineItem("One's Q&A 2", 50.0, 61.0, None, "asked by Ann, answered by Ada")]  # fmt: skip
+    items = [
+        timeline.TimelineItem("One's Q&A 1", 3.2, 12.8, "Why?", "asked by Ann, answered by Ada"),
+        timeline.TimelineItem("Two - Q&A 4", 400.0, 431.0, "How?", "asked by Bo, answered by Ada"),
+        timeline.TimelineItem("One's Q&A 2", 50.0, 61.0, None, "asked by Ann, answered by Ada"),
+    ]
     built = timeline.assemble("Ada: answers", 25.0, [(first, items[0]), (second, items[1]), (first, items[2])])
     files = ["Interview_with_Ada_2024.mp4", "Interview_with_Ada_2025.webm", "Interview_with_Ada_2024.mp4"]
     for fmt in ("otio", "fcpxml", "edl"):

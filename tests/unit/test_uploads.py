@@ -34,8 +34,14 @@ def test_a_video_file_becomes_a_downloaded_video(client, sample_mp4, settings_en
 
     video = client.get(f"/api/videos/{created['id']}").get_json()
     steps = {step["name"]: step["state"] for step in video["steps"]}
-    assert steps == {"download": "done", "audio": "pending", "transcribe": "pending",
-                     "diarize": "pending", "exchanges": "pending", "translate": "pending"}  # fmt: skip
+    assert steps == {
+        "download": "done",
+        "audio": "pending",
+        "transcribe": "pending",
+        "diarize": "pending",
+        "exchanges": "pending",
+        "translate": "pending",
+    }
     assert (video["width"], video["height"]) == (640, 360)
     assert video["title"] == "Panel <talk>"
     assert video["duration"] == pytest.approx(2, abs=0.3)
@@ -202,8 +208,10 @@ def test_an_uploaded_video_whose_file_is_gone_is_not_processed_again(client, sam
     assert client.get("/api/videos").get_json()["total"] == 1
 
 
-SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">' \
-      b'<circle cx="32" cy="32" r="30" fill="red"/><script>alert(1)</script></svg>\n'  # fmt: skip
+SVG = (
+    b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+    b'<circle cx="32" cy="32" r="30" fill="red"/><script>alert(1)</script></svg>\n'
+)
 
 
 def test_an_svg_upload_is_a_clear_400(client, settings_env):
@@ -226,9 +234,18 @@ def test_an_empty_patch_at_the_end_never_finishes_an_upload(client, sample_mp4, 
 
 @pytest.mark.parametrize(
     ("container", "accepted"),
-    [("mov,mp4,m4a,3gp,3g2,mj2", True), ("matroska,webm", True), ("wav", True), ("hls", False),
-     ("concat", False), ("webm_dash_manifest", False), ("imf", False), ("dash", False), ("", False)],
-)  # fmt: skip
+    [
+        ("mov,mp4,m4a,3gp,3g2,mj2", True),
+        ("matroska,webm", True),
+        ("wav", True),
+        ("hls", False),
+        ("concat", False),
+        ("webm_dash_manifest", False),
+        ("imf", False),
+        ("dash", False),
+        ("", False),
+    ],
+)
 def test_only_audio_and_video_containers_are_kept(container, accepted):
     """A playlist or file list would make ffmpeg open what it names each time the file is read again."""
     assert is_media_container(container) is accepted

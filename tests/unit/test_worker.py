@@ -5,8 +5,12 @@ import pytest
 import worker
 from config import ConfigError
 
-JOINS = {"CELERY_BROKER_URL": "redis://redis.lan:6379/0", "DATABASE_URL": "postgresql://clipper@db.lan/clipper",
-         "FLASK_SECRET_KEY": "x", "WORKER_CONCURRENCY": "1"}  # fmt: skip
+JOINS = {
+    "CELERY_BROKER_URL": "redis://redis.lan:6379/0",
+    "DATABASE_URL": "postgresql://clipper@db.lan/clipper",
+    "FLASK_SECRET_KEY": "x",
+    "WORKER_CONCURRENCY": "1",
+}
 
 
 def test_a_compute_host_gets_a_worker_on_the_compute_queue_only():

@@ -40,10 +40,15 @@ def cut_clips(conn, tmp_path) -> tuple[int, dict[str, bytes]]:
         store.videos.update_video(conn, video_id, title="Harbour talk", duration=300.0)
         store.speakers.ensure_speakers(conn, video_id, ["SPEAKER_00", "SPEAKER_01"])
         exchange_ids = [
-            create_exchange(conn, video_id, f"spkchg_{n}", "auto",
-                                    Exchange(60.0 * n, 60.0 * n + 42, "Why?", "SPEAKER_00", "SPEAKER_01"))
+            create_exchange(
+                conn,
+                video_id,
+                f"spkchg_{n}",
+                "auto",
+                Exchange(60.0 * n, 60.0 * n + 42, "Why?", "SPEAKER_00", "SPEAKER_01"),
+            )
             for n in range(1, 4)
-        ]  # fmt: skip
+        ]
         for n, exchange_id in enumerate(exchange_ids):
             mp4, srt = tmp_path / f"clip{n}.mp4", tmp_path / f"clip{n}.srt"
             mp4.write_bytes(os.urandom(CLIP_BYTES))
