@@ -199,7 +199,7 @@ class ToCut:
 
     spans: list[ClipSpan]
     folder: Path
-    burn: bool
+    captions: str | None  # the caption style burned in (subtitles.burned_caption_style); None: no captions
     cues: list[subtitles.Cue]
     english: list[subtitles.Cue]
     turns: list[Turn]
@@ -210,18 +210,18 @@ def to_cut(uow: UnitOfWork, exchange: ExchangeRecord, burn_by_default: bool, cli
     rows = store.clips.list_clips(uow.conn, exchange.id)
     if not rows:
         raise StepError("no clips are defined for this exchange: run define_clips first")
-    burn = bool(burn_by_default if exchange.burn_subtitles is None else exchange.burn_subtitles)
-    english = _english(uow, exchange) if burn else []
+    captions = subtitles.burned_caption_style(exchange.captions, burn_by_default)
+    english = _english(uow, exchange, captions) if captions else []
     spans = [ClipSpan(row.id, row.position, row.kind, row.start_time, row.end_time) for row in rows]
     cues = transcripts.subtitle_cues(uow.conn, exchange.video_id)
     folder = exchange_dir(clips_dir, exchange.video_id, exchange.id)
-    return ToCut(spans, folder, burn, cues, english, store.transcripts.get_turns(uow.conn, exchange.video_id))
+    return ToCut(spans, folder, captions, cues, english, store.transcripts.get_turns(uow.conn, exchange.video_id))
 
 
-def _english(uow: UnitOfWork, exchange: ExchangeRecord) -> list[subtitles.Cue]:
+def _english(uow: UnitOfWork, exchange: ExchangeRecord, style: str) -> list[subtitles.Cue]:
     """The English shown under bilingual captions (nothing for the other styles): the video's English
     subtitles, which are made only when asked for."""
-    if not subtitles.caption_style(exchange.caption_style).english_size:
+    if not subtitles.caption_style(style).english_size:
         return []
     english = transcripts.english_cues(uow.conn, exchange.video_id)
     if english is None:

@@ -137,13 +137,13 @@ def delete_exchange(uow: UnitOfWork, exchange: ExchangeRecord, clips_dir: Path) 
 # ---- running phase 2 -----------------------------------------------------------------------------
 
 
-def request_step(uow: UnitOfWork, exchange: ExchangeRecord, name: str, burn_subtitles: bool | None) -> StepRecord:
-    """Queue one of the exchange's steps; the cut may be asked to burn captions in (or not), which is kept
-    only when the cut may run (a refused request changes nothing)."""
-    if name == "cut_clips" and burn_subtitles is not None:
+def request_step(uow: UnitOfWork, exchange: ExchangeRecord, name: str, captions: str | None) -> StepRecord:
+    """Queue one of the exchange's steps; the cut may be asked for its captions (none or a caption style),
+    which are kept only when the cut may run (a refused request changes nothing)."""
+    if name == "cut_clips" and captions is not None:
         uow.steps.check_ready(exchange.video_id, name, exchange.id)
         with uow.transaction():
-            store.exchanges.update_exchange(uow.conn, exchange.id, burn_subtitles=int(burn_subtitles))
+            store.exchanges.update_exchange(uow.conn, exchange.id, captions=captions)
     return uow.steps.request(exchange.video_id, name, exchange.id)
 
 

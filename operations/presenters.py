@@ -150,8 +150,7 @@ def describe_exchanges(
                 "shape": exchange.shape,
                 "crop_x": exchange.crop_x,
                 "framing": exchange.framing,  # follow, fixed or split (framing.FRAMINGS)
-                "burn_subtitles": exchange.burn_subtitles,  # None: CLIP_BURN_SUBTITLES decides
-                "caption_style": exchange.caption_style,
+                "captions": exchange.captions,  # none or a caption style; None: CLIP_BURN_SUBTITLES decides
                 "caption_position": exchange.caption_position,
                 "caption_names": caption_names(exchange.caption_names, exchange.shape),  # as the clips will show
                 "steps": own,

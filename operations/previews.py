@@ -45,8 +45,8 @@ class Look:
 
 def stored_look(exchange: ExchangeRecord, burn_by_default: bool) -> Look:
     """The look the exchange's next cut will have."""
-    burn = burn_by_default if exchange.burn_subtitles is None else exchange.burn_subtitles
-    return Look(exchange.shape, exchange.crop_x, exchange.caption_style if burn else "none",
+    captions = subtitles.burned_caption_style(exchange.captions, burn_by_default) or "none"
+    return Look(exchange.shape, exchange.crop_x, captions,
                 exchange.caption_position, exchange.caption_names, exchange.framing)  # fmt: skip
 
 

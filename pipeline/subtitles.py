@@ -294,6 +294,19 @@ def caption_style(name: str) -> CaptionStyle:
     return CAPTION_STYLES[OLD_STYLE_NAMES.get(name, name)]
 
 
+def burned_caption_style(captions: str | None, burn_by_default: bool) -> str | None:
+    """The caption style burned into a Q&A's clips, from its `captions` choice (a style or "none"; None leaves
+    it to the CLIP_BURN_SUBTITLES setting: clean when on); None: no captions in the picture."""
+    chosen = captions if captions is not None else ("clean" if burn_by_default else "none")
+    return None if chosen == "none" else OLD_STYLE_NAMES.get(chosen, chosen)
+
+
+def style_when_burned(captions: str | None) -> str:
+    """The style a cut asked to burn captions in uses (the old `"burn_subtitles": true`, a clip's "Cut again"):
+    the Q&A's chosen style, clean when it chose none."""
+    return burned_caption_style(captions, burn_by_default=True) or "clean"
+
+
 @dataclass(frozen=True)
 class CaptionLayout:
     """The frame captions are drawn in (the clip's own pixels), where they sit, and whether a new speaker's

@@ -20,6 +20,7 @@ from operations import pages as read
 from operations.answers import describe_answers
 from operations.clips import ClipInLibrary
 from operations.search import search, term_pattern
+from pipeline import subtitles
 from pipeline.alignment import word_gaps
 from pipeline.download import RESOLUTIONS
 from pipeline.redact import redact_url
@@ -48,6 +49,18 @@ def clock(seconds: float | None, decimals: int = 0) -> str:
 @pages.app_template_global("clip_file_name")
 def clip_file_name(*args) -> str:
     return presenters.clip_file_name(*args)
+
+
+@pages.app_template_global("captions_shown")
+def captions_shown(captions: str | None) -> str:
+    """What a Q&A's captions menu shows: the style its clips burn in, or none."""
+    return subtitles.burned_caption_style(captions, settings().clip_burn_subtitles) or "none"
+
+
+@pages.app_template_global("captions_again")
+def captions_again(captions: str | None) -> str:
+    """The captions a clip's "Cut again" asks for: burned in as before."""
+    return subtitles.style_when_burned(captions)
 
 
 @pages.app_template_global("clip_title")
@@ -176,7 +189,6 @@ def _video_context(video_id: int, sections: tuple[str, ...]) -> dict[str, Any]:
         "speakers": video_speakers,
         "speakers_by_label": {speaker["label"]: speaker for speaker in video_speakers},
         "phase2_steps": [definition for definition in steps.REGISTRY if definition.phase == 2],
-        "captions_default": "clean" if settings().clip_burn_subtitles else "none",
     }
     if "transcript" in sections:
         lines = transcripts.transcript(uow, video_id)

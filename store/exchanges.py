@@ -35,7 +35,7 @@ def insert_exchange(
 
 EXCHANGE_SETTABLE = (
     "chain",
-    "burn_subtitles",
+    "captions",
     "note",
     "asker",
     "answerer",
@@ -44,7 +44,6 @@ EXCHANGE_SETTABLE = (
     "question",
     "shape",
     "crop_x",
-    "caption_style",
     "caption_position",
     "caption_names",
     "framing",

@@ -297,4 +297,18 @@ MIGRATIONS: tuple[str | dict[str, tuple[str, ...]], ...] = (
     """,
     # 16: the first step of a Q&A is named for what it does, as its button says ("Label speakers")
     "UPDATE steps SET name = 'label_speakers' WHERE name = 'process_diarization'",
+    # 17: a Q&A's one caption choice under one name: `captions` (none or a caption style; NULL: the
+    # CLIP_BURN_SUBTITLES setting decides), made of burn_subtitles (NULL, 0 or 1) and caption_style (the style
+    # when 1, old names renamed as in 12), which go
+    """
+    ALTER TABLE exchanges ADD COLUMN captions TEXT;
+    UPDATE exchanges SET captions = CASE
+        WHEN burn_subtitles = 0 THEN 'none'
+        WHEN caption_style = 'plain' THEN 'clean'
+        WHEN caption_style = 'words' THEN 'highlight'
+        ELSE caption_style END
+    WHERE burn_subtitles IS NOT NULL;
+    ALTER TABLE exchanges DROP COLUMN burn_subtitles;
+    ALTER TABLE exchanges DROP COLUMN caption_style;
+    """,
 )

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Self
 
-from pipeline.subtitles import OLD_STYLE_NAMES
-
 
 class Record:
     @classmethod
@@ -109,24 +107,21 @@ class ExchangeRecord(Record):
     asker: str | None
     answerer: str | None
     chain: bool  # each phase-2 step queues the next
-    burn_subtitles: bool | None  # None: CLIP_BURN_SUBTITLES decides
     note: str | None
     created_at: str
     shape: str  # original, vertical (1080×1920) or square (1080×1080)
     crop_x: float  # where a vertical or square crop sits across the picture, 0..1
-    caption_style: str  # clean, highlight, pop or bilingual (subtitles.CAPTION_STYLES), when burned in
+    # captions burned into the picture: none, clean, highlight, pop or bilingual (subtitles.CAPTION_STYLES);
+    # None: the CLIP_BURN_SUBTITLES setting decides (subtitles.burned_caption_style)
+    captions: str | None
     caption_position: str  # top, middle or bottom
     caption_names: bool | None  # a new speaker's captions start with their name; None: as the shape suggests
     framing: str  # a vertical or square clip's camera: follow (the speaker), fixed (at crop_x) or split
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "chain", bool(self.chain))
-        if self.burn_subtitles is not None:
-            object.__setattr__(self, "burn_subtitles", bool(self.burn_subtitles))
         if self.caption_names is not None:
             object.__setattr__(self, "caption_names", bool(self.caption_names))
-        # exchanges added since still get the column's old default name
-        object.__setattr__(self, "caption_style", OLD_STYLE_NAMES.get(self.caption_style, self.caption_style))
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,9 @@ def _cut_clips(ctx: StepContext) -> None:
     if not source or not Path(source).is_file():
         raise StepError("the source video is missing from disk: re-run download, then cut again")
     read = clip_ops.to_cut(uow, exchange, settings.clip_burn_subtitles, settings.processed_clips_dir)
-    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), read.burn, exchange.shape,
-                          exchange.crop_x)  # fmt: skip
-    captions = cutting.CaptionLook(exchange.caption_style if read.burn else None, exchange.caption_position,
-                                   exchange.caption_names)  # fmt: skip
+    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), read.captions is not None,
+                          exchange.shape, exchange.crop_x)  # fmt: skip
+    captions = cutting.CaptionLook(read.captions, exchange.caption_position, exchange.caption_names)
     cutting.cut_exchange(
         Path(source), read.folder, read.spans,
         read.cues, options, captions, exchange.framing, read.turns, read.english, progress=ctx.progress,

@@ -62,11 +62,11 @@ def clip_limits(settings: Settings) -> ClipLimits:
 
 
 def cut_options(
-    settings: Settings, ffmpeg: str, burn_subtitles: bool, shape: str = "original", crop_x: float = 0.5
+    settings: Settings, ffmpeg: str, burns_captions: bool, shape: str = "original", crop_x: float = 0.5
 ) -> CutOptions:
     """Burning captions in needs a re-encode, whatever CLIP_CUT_MODE says (so does a vertical or square
     frame); the sound is brought to CLIP_LOUDNESS_LUFS whenever it is encoded."""
-    accurate = burn_subtitles or settings.clip_cut_mode == "accurate"
+    accurate = burns_captions or settings.clip_cut_mode == "accurate"
     encoder = video_encoder(ffmpeg, settings.clip_video_encoder)
     return CutOptions(
         ffmpeg=ffmpeg,

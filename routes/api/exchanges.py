@@ -78,6 +78,14 @@ def edit_exchange(exchange_id: int):
     return get_exchange(exchange_id)
 
 
+def captions_asked(value: Any) -> str:
+    """A request's "captions": none or a caption style, the old style names renamed (BadRequest if neither)."""
+    captions = subtitles.OLD_STYLE_NAMES.get(value, value) if isinstance(value, str) else value
+    if captions not in CAPTIONS:
+        raise BadRequest(f"captions must be one of {', '.join(CAPTIONS)}")
+    return captions
+
+
 def look_changes(body: dict[str, Any]) -> dict[str, Any]:
     """The exchange columns a request's look fields set, each checked (BadRequest says what is wrong)."""
     changes: dict[str, Any] = {}
@@ -93,12 +101,7 @@ def look_changes(body: dict[str, Any]) -> dict[str, Any]:
             )
         changes["framing"] = body["framing"]
     if "captions" in body:  # burned into the picture, in one of the caption styles
-        captions = subtitles.OLD_STYLE_NAMES.get(body["captions"], body["captions"])
-        if captions not in CAPTIONS:
-            raise BadRequest(f"captions must be one of {', '.join(CAPTIONS)}")
-        changes["burn_subtitles"] = int(captions != "none")
-        if captions != "none":
-            changes["caption_style"] = captions
+        changes["captions"] = captions_asked(body["captions"])
     if "caption_position" in body:
         if body["caption_position"] not in subtitles.POSITIONS:
             raise BadRequest(f"caption_position must be one of {', '.join(subtitles.POSITIONS)}")
@@ -135,14 +138,25 @@ def delete_exchange(exchange_id: int):
 
 @api.post("/exchanges/<int:exchange_id>/steps/<step>")
 def trigger_exchange_step(exchange_id: int, step: str):
+    """Queue one of a Q&A's steps; the cut takes the captions to burn in, kept as the Q&A's choice
+    (`{"captions": "pop"}`, or "none"; the old `{"burn_subtitles": true}` burns its chosen style in, else clean)."""
     exchange = exchange_or_404(exchange_id)
     if step not in steps.PHASE2_STEPS:
         raise NotFound(f"unknown step {step!r}; exchange steps are {', '.join(steps.PHASE2_STEPS)}")
     body = json_body() if request.content_length else {}
-    burn = None
-    if step == "cut_clips" and body.get("burn_subtitles") is not None:  # captions burned in on request
-        burn = flag(body, "burn_subtitles")
-    return jsonify(step=operations.exchanges.request_step(unit_of_work(), exchange, step, burn)), 202
+    captions = _cut_captions(body, exchange) if step == "cut_clips" else None
+    return jsonify(step=operations.exchanges.request_step(unit_of_work(), exchange, step, captions)), 202
+
+
+def _cut_captions(body: dict[str, Any], exchange: ExchangeRecord) -> str | None:
+    """The captions a cut asks for (None: the Q&A's choice stays)."""
+    if body.get("captions") is not None:
+        if body.get("burn_subtitles") is not None:
+            raise BadRequest("captions and burn_subtitles ask the same: send captions alone")
+        return captions_asked(body["captions"])
+    if body.get("burn_subtitles") is None:
+        return None
+    return subtitles.style_when_burned(exchange.captions) if flag(body, "burn_subtitles") else "none"
 
 
 @api.post("/exchanges/<int:exchange_id>/steps/<step>/cancel")

@@ -25,13 +25,10 @@ def exchange_preview(exchange_id: int):
     stored = previews.stored_look(exchange, settings().clip_burn_subtitles)
     asked = _query_look()
     changes = look_changes(asked)  # checked as a PATCH would be
-    captions = stored.captions
-    if "captions" in asked:
-        captions = changes["caption_style"] if changes["burn_subtitles"] else "none"
     look = previews.Look(
         shape=changes.get("shape", stored.shape),
         crop_x=changes.get("crop_x", stored.crop_x),
-        captions=captions,
+        captions=changes.get("captions", stored.captions),
         position=changes.get("caption_position", stored.position),
         names=asked.get("caption_names", stored.names),
         framing=changes.get("framing", stored.framing),

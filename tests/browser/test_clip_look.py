@@ -61,6 +61,6 @@ def test_the_preview_follows_the_chosen_look_before_cutting(page, transcribed, a
         expect(form).to_have_attribute("data-preview-state", "ready")
         form.screenshot(path=str(artifacts_dir / f"browser-clip-look-top{suffix}.png"))
         stored = api.get(f"/api/exchanges/{exchange_id}")
-        assert (stored["shape"], stored["burn_subtitles"], stored["framing"]) == ("original", None, "follow"), (
+        assert (stored["shape"], stored["captions"], stored["framing"]) == ("original", None, "follow"), (
             "a preview saves nothing"
         )

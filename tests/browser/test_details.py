@@ -296,9 +296,7 @@ def test_clips_are_cut_again_as_vertical_9_16_and_play(page, transcribed, api, s
     shape.get_by_role("button", name="Cut with these options").click()
     wait_until(lambda: cut_attempts() >= 2, timeout=STEP_MS / 1000, what="the vertical cut")
     cut = api.get(f"/api/exchanges/{exchange_id}")
-    assert (cut["shape"], cut["framing"], cut["burn_subtitles"], cut["caption_style"]) == (
-        "vertical", "follow", True, "highlight",
-    )  # fmt: skip
+    assert (cut["shape"], cut["framing"], cut["captions"]) == ("vertical", "follow", "highlight")
     assert all(clip["burned_captions"] for clip in cut["clips"]), "the captions are part of the picture"
     expect(video).not_to_have_attribute("src", before)  # the card follows the new cut live (a new URL version)
     page.reload()  # and after a reload it is the vertical clip that plays

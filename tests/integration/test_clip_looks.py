@@ -66,9 +66,9 @@ def talk(app, app_conn, tmp_path):
 
 def test_old_caption_names_are_accepted_and_bad_looks_refused(client, talk):
     url = f"/api/exchanges/{talk.exchange_id}"
-    assert client.patch(url, json={"captions": "plain"}).get_json()["caption_style"] == "clean"
+    assert client.patch(url, json={"captions": "plain"}).get_json()["captions"] == "clean"
     changed = client.patch(url, json={"captions": "words", "shape": "square"}).get_json()
-    assert (changed["caption_style"], changed["burn_subtitles"], changed["shape"]) == ("highlight", True, "square")
+    assert (changed["captions"], changed["shape"]) == ("highlight", "square")
     assert changed["caption_names"] is False, "names are off by default in a platform shape"
     assert client.patch(url, json={"shape": "original"}).get_json()["caption_names"] is True
     for wrong in ({"shape": "portrait"}, {"caption_position": "left"}, {"caption_names": "yes"}, {"crop_x": 2}):
@@ -137,7 +137,7 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     page = client.get(f"/videos/{talk.video_id}").get_data(as_text=True)
     assert 'value="bilingual"' in page, "offered: the video is not in English"
     look = {"shape": "vertical", "captions": "bilingual"}
-    assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).get_json()["caption_style"] == "bilingual"
+    assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).get_json()["captions"] == "bilingual"
     with store.engine.transaction(conn):
         store.exchanges.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
     ctx = SimpleNamespace(

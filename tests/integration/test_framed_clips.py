@@ -101,7 +101,7 @@ def make_qa(conn, video: Path, start: float, end: float, segments: list[Segment]
         asker, answerer = segments[0].speaker, segments[-1].speaker
         exchange = Exchange(start, end, segments[0].text, asker, answerer)
         exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", exchange)
-        store.exchanges.update_exchange(conn, exchange_id, burn_subtitles=0, **look)
+        store.exchanges.update_exchange(conn, exchange_id, captions="none", **look)
     return video_id, exchange_id
 
 

@@ -28,7 +28,7 @@ json_values = st.recursive(
 )
 known_keys = st.sampled_from(
     ["urls", "auto", "clips", "resolution", "num_speakers", "min_speakers", "max_speakers", "start", "end",
-     "process", "name", "burn_subtitles", "filename", "size"]
+     "process", "name", "captions", "burn_subtitles", "filename", "size"]
 )  # fmt: skip
 bodies = json_values | st.dictionaries(known_keys, json_values, max_size=6)
 ids = st.integers(-(2**70), 2**70).map(str) | st.text(alphabet="0123456789²٣x-", min_size=1, max_size=25)
@@ -131,17 +131,25 @@ def test_process_must_be_a_boolean(client, video_id):
     assert response.status_code == 400 and "process" in response.get_json()["error"]
 
 
-def test_a_refused_cut_does_not_store_burn_subtitles(app, client, video_id):
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"captions": "loud"}, "captions"), ({"captions": True}, "captions"), ({"captions": ["pop"]}, "captions"),
+     ({"burn_subtitles": "false"}, "burn_subtitles"), ({"captions": "pop", "burn_subtitles": True}, "captions")],
+)  # fmt: skip
+def test_a_refused_cut_does_not_store_its_captions(app, client, video_id, body, field):
     conn = store.engine.connect_to(app.config["SETTINGS"])
     with store.engine.transaction(conn):
         store.videos.update_video(conn, video_id, duration=60.0)
     created = client.post(f"/api/videos/{video_id}/exchanges", json={"start": 0, "end": 5})
     exchange_id = created.get_json()["exchange"]["id"]
-    wrong_type = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json={"burn_subtitles": "false"})
-    assert wrong_type.status_code == 400 and "burn_subtitles" in wrong_type.get_json()["error"]
-    blocked = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json={"burn_subtitles": True})
-    assert blocked.status_code == 409, "define_clips has not run"
-    assert store.exchanges.get_exchange(conn, exchange_id).burn_subtitles is None, "a refused request changes nothing"
+    wrong = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json=body)
+    assert wrong.status_code == 400 and field in wrong.get_json()["error"]
+    for asked in ({"captions": "pop"}, {"burn_subtitles": True}):
+        blocked = client.post(f"/api/exchanges/{exchange_id}/steps/cut_clips", json=asked)
+        assert blocked.status_code == 409, "define_clips has not run"
+    assert client.get(f"/api/exchanges/{exchange_id}").get_json()["captions"] is None, (
+        "a refused request changes nothing"
+    )
     conn.close()
 
 

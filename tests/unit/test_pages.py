@@ -210,6 +210,7 @@ def test_a_rename_marks_clips_with_burned_in_captions_out_of_date(client, conn, 
     )
     html = client.get(f"/partials/videos/{video_id}/clips").get_data(as_text=True)
     assert html.count("captions-out-of-date") == 1 and ">Cut again<" in html
+    assert re.search(r'class="[^"]*\brecut" data-exchange="\d+" data-captions="clean"', html), "burned in again"
 
 
 def test_the_dashboard_shows_a_bar_for_each_step_running_at_once(client, conn):

@@ -78,7 +78,7 @@ sections.container("clips").addEventListener("click", async (event) => {
   const button = event.target.closest(".recut");
   if (!button) return;
   button.disabled = true;
-  const response = await api("POST", `/api/exchanges/${button.dataset.exchange}/steps/cut_clips`, { burn_subtitles: true });
+  const response = await api("POST", `/api/exchanges/${button.dataset.exchange}/steps/cut_clips`, { captions: button.dataset.captions });
   showPageError(response.ok ? "" : response.error);
   sections.refresh("exchanges", "clips");
 });
