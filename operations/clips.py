@@ -176,10 +176,17 @@ def record_definitions(uow: UnitOfWork, exchange: ExchangeRecord, plan: clips.Cl
     """The exchange's clips as planned replace the old ones, whose files go first so nothing is orphaned;
     returns how many clips there are now."""
     rows = [
-        {"position": spec.position, "kind": spec.kind, "start_time": spec.start, "end_time": spec.end,
-         "speaker": spec.speaker, "note": spec.note or None, "title": spec.title or None}
+        {
+            "position": spec.position,
+            "kind": spec.kind,
+            "start_time": spec.start,
+            "end_time": spec.end,
+            "speaker": spec.speaker,
+            "note": spec.note or None,
+            "title": spec.title or None,
+        }
         for spec in plan.clips
-    ]  # fmt: skip
+    ]
     remove_exchange_files(clips_dir, exchange.video_id, [exchange.id])
     with uow.transaction():
         store.clips.replace_clips(uow.conn, exchange.id, rows)
@@ -225,8 +232,10 @@ def _english(uow: UnitOfWork, exchange: ExchangeRecord, style: str) -> list[subt
         return []
     english = transcripts.english_cues(uow.conn, exchange.video_id)
     if english is None:
-        raise StepError("bilingual captions need the video's English subtitles: run English subtitles "
-                        "in the video's pipeline panel, then cut again")  # fmt: skip
+        raise StepError(
+            "bilingual captions need the video's English subtitles: run English subtitles "
+            "in the video's pipeline panel, then cut again"
+        )
     return english
 
 
@@ -234,9 +243,16 @@ def record_cut(uow: UnitOfWork, video_id: int, exchange_id: int, cut: CutClip) -
     """A clip just cut: its files, captions and picture, announced at once so the page shows it."""
     with uow.transaction():
         store.clips.update_clip(
-            uow.conn, cut.clip_id, path=str(cut.path), srt_path=str(cut.srt), vtt_path=str(cut.vtt),
-            poster_path=str(cut.poster) if cut.poster else None, burned_captions=int(cut.burned_captions),
-            captions_out_of_date=0, width=cut.picture.width, height=cut.picture.height,
+            uow.conn,
+            cut.clip_id,
+            path=str(cut.path),
+            srt_path=str(cut.srt),
+            vtt_path=str(cut.vtt),
+            poster_path=str(cut.poster) if cut.poster else None,
+            burned_captions=int(cut.burned_captions),
+            captions_out_of_date=0,
+            width=cut.picture.width,
+            height=cut.picture.height,
             upscaled_from=cut.picture.upscaled_from,
-        )  # fmt: skip
+        )
         uow.changed("clips", video_id, exchange_id)

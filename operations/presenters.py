@@ -70,14 +70,23 @@ def describe_speakers(
     (id → name) and `voiced` (labels with a voiceprint), who they are in the speaker library too."""
     people = people or {}
     return [
-        {"label": row.label, "name": row.name or speaker_placeholder(row.label), "named": row.name is not None,
-         "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)],
-         "person": {"id": row.person_id, "name": people.get(row.person_id, row.name)} if row.person_id else None,
-         "suggestion": {"person_id": row.suggested_person_id, "name": people.get(row.suggested_person_id),
-                        "similarity": row.suggestion_similarity} if row.suggested_person_id else None,
-         "voiced": voiced is not None and row.label in voiced}
+        {
+            "label": row.label,
+            "name": row.name or speaker_placeholder(row.label),
+            "named": row.name is not None,
+            "color": SPEAKER_COLORS[i % len(SPEAKER_COLORS)],
+            "person": {"id": row.person_id, "name": people.get(row.person_id, row.name)} if row.person_id else None,
+            "suggestion": {
+                "person_id": row.suggested_person_id,
+                "name": people.get(row.suggested_person_id),
+                "similarity": row.suggestion_similarity,
+            }
+            if row.suggested_person_id
+            else None,
+            "voiced": voiced is not None and row.label in voiced,
+        }
         for i, row in enumerate(rows)
-    ]  # fmt: skip
+    ]
 
 
 def video_speakers(conn: Database, video_id: int) -> list[dict[str, Any]]:
@@ -90,8 +99,14 @@ def video_speakers(conn: Database, video_id: int) -> list[dict[str, Any]]:
 
 
 def describe_person(person: PersonRecord) -> dict[str, Any]:
-    return {"id": person.id, "name": person.name, "videos": person.videos, "seconds": round(person.seconds, 1),
-            "answers": person.answers, "created_at": person.created_at}  # fmt: skip
+    return {
+        "id": person.id,
+        "name": person.name,
+        "videos": person.videos,
+        "seconds": round(person.seconds, 1),
+        "answers": person.answers,
+        "created_at": person.created_at,
+    }
 
 
 def speaker_placeholder(label: str) -> str:

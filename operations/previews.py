@@ -46,8 +46,9 @@ class Look:
 def stored_look(exchange: ExchangeRecord, burn_by_default: bool) -> Look:
     """The look the exchange's next cut will have."""
     captions = subtitles.burned_caption_style(exchange.captions, burn_by_default) or "none"
-    return Look(exchange.shape, exchange.crop_x, captions,
-                exchange.caption_position, exchange.caption_names, exchange.framing)  # fmt: skip
+    return Look(
+        exchange.shape, exchange.crop_x, captions, exchange.caption_position, exchange.caption_names, exchange.framing
+    )
 
 
 def clip_preview(

@@ -226,8 +226,10 @@ def _chosen_clips(uow) -> dict[str, Any]:
         label, person_id = label or next(iter(theirs), ""), None  # not in this video: the video's clips
     people = {
         speaker["person"]["id"]: speaker["person"]["name"]
-        for item in everyone for speaker in item.speakers_by_label.values() if speaker["person"]
-    }  # fmt: skip
+        for item in everyone
+        for speaker in item.speakers_by_label.values()
+        if speaker["person"]
+    }
     person_id = person_id if person_id in people else None
     return {
         "items": clips.spoken_by(uow, everyone, person_id, label),
@@ -324,9 +326,14 @@ def search_page():
     except BadRequest as problem:
         error = str(problem)
     return render_template(
-        "search.html", query=query, hits=hits, error=error, filters=filters, people=read.people(uow),
+        "search.html",
+        query=query,
+        hits=hits,
+        error=error,
+        filters=filters,
+        people=read.people(uow),
         videos=read.recent_videos(uow, limit=500),
-    )  # fmt: skip
+    )
 
 
 ZIP_CHUNK_BYTES = 256 * 2**10  # what a zip being sent holds in memory at once, whatever its size
@@ -337,11 +344,14 @@ def _zip_of(items: list[ClipInLibrary], download_name: str) -> Response:
     downloads at once cost 30 chunks, not 30 archives), under their descriptive names."""
     members = []
     for item in items:
-        stem = presenters.clip_file_name(
-            item.video.title, item.exchange.label, item.clip, item.speaker_name, "mp4"
-        )[:-4]  # fmt: skip
-        members += [(path, f"{stem}_{item.clip.id}.{ext}")
-                    for path, ext in ((item.clip.path, "mp4"), (item.clip.srt_path, "srt")) if path]  # fmt: skip
+        stem = presenters.clip_file_name(item.video.title, item.exchange.label, item.clip, item.speaker_name, "mp4")[
+            :-4
+        ]
+        members += [
+            (path, f"{stem}_{item.clip.id}.{ext}")
+            for path, ext in ((item.clip.path, "mp4"), (item.clip.srt_path, "srt"))
+            if path
+        ]
     response = Response(_zip_stream(members), mimetype="application/zip")
     response.headers.set("Content-Disposition", "attachment", filename=download_name)
     return response

@@ -69,8 +69,7 @@ def _define_clips(ctx: StepContext) -> None:
             question=exchange.question or "",
         )
     count = clip_ops.record_definitions(uow, exchange, plan, ctx.settings.processed_clips_dir)
-    log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange.label, count,
-             len(plan.dropped))  # fmt: skip
+    log.info("video %s: exchange %s: %d clips, %d dropped", ctx.video_id, exchange.label, count, len(plan.dropped))
 
 
 def _sentence_plan(exchange: ExchangeRecord, spans: list[SpeakerSpan]) -> clips.ClipPlan:
@@ -78,9 +77,13 @@ def _sentence_plan(exchange: ExchangeRecord, spans: list[SpeakerSpan]) -> clips.
     speakers = {span.speaker for span in spans}
     speaker = speakers.pop() if len(speakers) == 1 else None
     spec = clips.ClipSpec(
-        "speaker" if speaker else "exchange", exchange.start_time, exchange.end_time, speaker, 0,
+        "speaker" if speaker else "exchange",
+        exchange.start_time,
+        exchange.end_time,
+        speaker,
+        0,
         title=clips.shorten(exchange.question or ""),
-    )  # fmt: skip
+    )
     return clips.ClipPlan([spec])
 
 
@@ -98,13 +101,22 @@ def _cut_clips(ctx: StepContext) -> None:
     if not source or not Path(source).is_file():
         raise StepError("the source video is missing from disk: re-run download, then cut again")
     read = clip_ops.to_cut(uow, exchange, settings.clip_burn_subtitles, settings.processed_clips_dir)
-    options = cut_options(settings, media.ffmpeg_binary(settings.ffmpeg_path), read.captions is not None,
-                          exchange.shape, exchange.crop_x)  # fmt: skip
+    options = cut_options(
+        settings, media.ffmpeg_binary(settings.ffmpeg_path), read.captions is not None, exchange.shape, exchange.crop_x
+    )
     captions = cutting.CaptionLook(read.captions, exchange.caption_position, exchange.caption_names)
     cutting.cut_exchange(
-        Path(source), read.folder, read.spans,
-        read.cues, options, captions, exchange.framing, read.turns, read.english, progress=ctx.progress,
+        Path(source),
+        read.folder,
+        read.spans,
+        read.cues,
+        options,
+        captions,
+        exchange.framing,
+        read.turns,
+        read.english,
+        progress=ctx.progress,
         on_cut=lambda cut: clip_ops.record_cut(uow, ctx.video_id, exchange.id, cut),
         min_free_bytes=settings.min_free_disk_mb * 2**20,
-    )  # fmt: skip
+    )
     log.info("video %s: exchange %s: %d clips cut", ctx.video_id, exchange.label, len(read.spans))

@@ -207,12 +207,16 @@ def _clips_of(exchange: ExchangeRecord) -> dict[str, Any]:
     names = found.names
     return {
         "exchange_segments": [
-            {"start": row.start_time, "end": row.end_time, "speaker": row.speaker,
-             "speaker_name": names.get(row.speaker, row.speaker)}
+            {
+                "start": row.start_time,
+                "end": row.end_time,
+                "speaker": row.speaker,
+                "speaker_name": names.get(row.speaker, row.speaker),
+            }
             for row in found.segments
         ],
         "clips": [_clip_json(row, names, found.video_title, exchange.label) for row in found.clips],
-    }  # fmt: skip
+    }
 
 
 def _clip_json(row: ClipRecord, names: dict[str, str], title: str | None, label: str) -> dict[str, Any]:
@@ -266,5 +270,6 @@ def timeline_format(fmt: str) -> None:
 def send_timeline(built: timeline.otio.schema.Timeline, fmt: str, stem: str):
     body = timeline.write(built, fmt)
     # send_file names it for every browser: an ASCII fallback plus filename*= for titles in any script
-    return send_file(io.BytesIO(body.encode()), mimetype=timeline.FORMATS[fmt][1], as_attachment=True,
-                     download_name=f"{stem}.{fmt}")  # fmt: skip
+    return send_file(
+        io.BytesIO(body.encode()), mimetype=timeline.FORMATS[fmt][1], as_attachment=True, download_name=f"{stem}.{fmt}"
+    )

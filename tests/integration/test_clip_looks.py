@@ -55,10 +55,14 @@ def talk(app, app_conn, tmp_path):
     with store.engine.transaction(conn):
         video_id = videos.create_video(conn, videos.VideoRequest(url="https://example.org/talk"))
         store.videos.update_video(conn, video_id, title="Harbour talk", duration=16.0, video_path=str(source))
-        store.transcripts.replace_segments(conn, video_id, [
-            spoken(1.0, 4.0, "So what brought you to the harbour today?", A),
-            spoken(4.5, 13.5, "We came for the boats and stayed for the people who build them by hand", B),
-        ])  # fmt: skip
+        store.transcripts.replace_segments(
+            conn,
+            video_id,
+            [
+                spoken(1.0, 4.0, "So what brought you to the harbour today?", A),
+                spoken(4.5, 13.5, "We came for the boats and stayed for the people who build them by hand", B),
+            ],
+        )
         store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(1.0, 13.5, "", A, B))
     return SimpleNamespace(video_id=video_id, exchange_id=exchange_id, source=source)
@@ -79,8 +83,11 @@ def test_old_caption_names_are_accepted_and_bad_looks_refused(client, talk):
 
 def test_the_preview_is_the_clips_first_frame_with_the_looks_captions(client, talk):
     url = f"/api/exchanges/{talk.exchange_id}/preview.jpg"
-    for query, size in (("shape=vertical&captions=pop", (360, 640)), ("shape=square&captions=clean", (640, 640)),
-                        ("captions=none", (1138, 640))):  # fmt: skip
+    for query, size in (
+        ("shape=vertical&captions=pop", (360, 640)),
+        ("shape=square&captions=clean", (640, 640)),
+        ("captions=none", (1138, 640)),
+    ):
         response = client.get(f"{url}?{query}")
         assert response.status_code == 200 and response.mimetype == "image/jpeg", query
         assert response.headers["Cache-Control"] == "no-store"
@@ -99,11 +106,15 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
     assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).status_code == 200
     conn = app_conn
     ctx = SimpleNamespace(
-        conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        conn=conn,
+        settings=app.config["SETTINGS"],
+        step=SimpleNamespace(exchange_id=talk.exchange_id),
+        video=store.videos.get_video(conn, talk.video_id),
+        video_id=talk.video_id,
+        publish=lambda event: None,
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
-    )  # fmt: skip
+    )
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     clip_steps._cut_clips(ctx)
@@ -130,10 +141,14 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     assert 'value="bilingual"' not in client.get(f"/videos/{talk.video_id}").get_data(as_text=True), "English"
     with store.engine.transaction(conn):
         store.videos.update_video(conn, talk.video_id, language="es")
-        store.transcripts.replace_segments(conn, talk.video_id, [
-            spoken(1.0, 4.0, "¿Qué te trajo al puerto hoy?", A),
-            spoken(4.5, 9.0, "Vinimos por los barcos y nos quedamos por la gente", B),
-        ])  # fmt: skip
+        store.transcripts.replace_segments(
+            conn,
+            talk.video_id,
+            [
+                spoken(1.0, 4.0, "¿Qué te trajo al puerto hoy?", A),
+                spoken(4.5, 9.0, "Vinimos por los barcos y nos quedamos por la gente", B),
+            ],
+        )
     page = client.get(f"/videos/{talk.video_id}").get_data(as_text=True)
     assert 'value="bilingual"' in page, "offered: the video is not in English"
     look = {"shape": "vertical", "captions": "bilingual"}
@@ -141,17 +156,23 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     with store.engine.transaction(conn):
         store.exchanges.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
     ctx = SimpleNamespace(
-        conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=store.videos.get_video(conn, talk.video_id), video_id=talk.video_id, publish=lambda event: None,
+        conn=conn,
+        settings=app.config["SETTINGS"],
+        step=SimpleNamespace(exchange_id=talk.exchange_id),
+        video=store.videos.get_video(conn, talk.video_id),
+        video_id=talk.video_id,
+        publish=lambda event: None,
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=lambda fraction: None,
-    )  # fmt: skip
+    )
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     with pytest.raises(StepError, match="run English subtitles"):
         clip_steps._cut_clips(ctx)
-    english = (Segment(1.0, 4.0, " What brought you to the {harbour} today?"),
-               Segment(4.5, 9.0, " We came for the boats and stayed for the people"))  # fmt: skip
+    english = (
+        Segment(1.0, 4.0, " What brought you to the {harbour} today?"),
+        Segment(4.5, 9.0, " We came for the boats and stayed for the people"),
+    )
     with store.engine.transaction(conn):
         store.transcripts.save_translation(conn, talk.video_id, Transcript(english, "es", 16.0))
     clip_steps._cut_clips(ctx)

@@ -37,8 +37,10 @@ FACES = ROOT.parent / "shared" / "faces"
 HOST, BOY = "2", "0"  # the RTTM's speaker ids (its face ids)
 HOST_FACE_X, BOY_FACE_X = (336 + 445) / 2, (704 + 796) / 2  # where their faces are, in source pixels
 QUESTION = "If someone compliments Korea or if Korea does something well in news do you feel good"
-ANSWER = ("Because I'm part of that like when they say America has ten thousand cases and Korea has like one "
-          "thousand cases of covid then I feel good")  # fmt: skip
+ANSWER = (
+    "Because I'm part of that like when they say America has ten thousand cases and Korea has like one "
+    "thousand cases of covid then I feel good"
+)
 SCALE = 2  # frames are compared at half the source's size
 
 
@@ -59,11 +61,15 @@ def spoken(start: float, end: float, text: str, speaker: str) -> Segment:
 
 def step_context(app, conn, video_id: int, exchange_id: int, progress: list[float]) -> SimpleNamespace:
     return SimpleNamespace(
-        conn=conn, settings=app.config["SETTINGS"], step=SimpleNamespace(exchange_id=exchange_id),
-        video=store.videos.get_video(conn, video_id), video_id=video_id, publish=lambda event: None,
+        conn=conn,
+        settings=app.config["SETTINGS"],
+        step=SimpleNamespace(exchange_id=exchange_id),
+        video=store.videos.get_video(conn, video_id),
+        video_id=video_id,
+        publish=lambda event: None,
         uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
         progress=progress.append,
-    )  # fmt: skip
+    )
 
 
 def grey_frame(path: Path, at: float, width: int, height: int) -> np.ndarray:
@@ -118,8 +124,9 @@ def cut(app, conn, video_id: int, exchange_id: int) -> list[float]:
 
 def test_a_vertical_qa_follows_the_host_then_the_boy(app, app_conn, video):
     segments = [spoken(5.7, 11.3, QUESTION, HOST), spoken(12.6, 24.2, ANSWER, BOY)]
-    video_id, exchange_id = make_qa(app_conn, video, 5.7, 24.2, segments, shape="vertical", framing="follow",
-                                    crop_x=0.0)  # fmt: skip
+    video_id, exchange_id = make_qa(
+        app_conn, video, 5.7, 24.2, segments, shape="vertical", framing="follow", crop_x=0.0
+    )
     progress = cut(app, app_conn, video_id, exchange_id)
 
     rows = store.clips.list_clips(app_conn, exchange_id)

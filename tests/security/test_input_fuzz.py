@@ -27,9 +27,24 @@ json_values = st.recursive(
     max_leaves=12,
 )
 known_keys = st.sampled_from(
-    ["urls", "auto", "clips", "resolution", "num_speakers", "min_speakers", "max_speakers", "start", "end",
-     "process", "name", "captions", "burn_subtitles", "filename", "size"]
-)  # fmt: skip
+    [
+        "urls",
+        "auto",
+        "clips",
+        "resolution",
+        "num_speakers",
+        "min_speakers",
+        "max_speakers",
+        "start",
+        "end",
+        "process",
+        "name",
+        "captions",
+        "burn_subtitles",
+        "filename",
+        "size",
+    ]
+)
 bodies = json_values | st.dictionaries(known_keys, json_values, max_size=6)
 ids = st.integers(-(2**70), 2**70).map(str) | st.text(alphabet="0123456789²٣x-", min_size=1, max_size=25)
 
@@ -133,9 +148,14 @@ def test_process_must_be_a_boolean(client, video_id):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"captions": "loud"}, "captions"), ({"captions": True}, "captions"), ({"captions": ["pop"]}, "captions"),
-     ({"burn_subtitles": "false"}, "burn_subtitles"), ({"captions": "pop", "burn_subtitles": True}, "captions")],
-)  # fmt: skip
+    [
+        ({"captions": "loud"}, "captions"),
+        ({"captions": True}, "captions"),
+        ({"captions": ["pop"]}, "captions"),
+        ({"burn_subtitles": "false"}, "burn_subtitles"),
+        ({"captions": "pop", "burn_subtitles": True}, "captions"),
+    ],
+)
 def test_a_refused_cut_does_not_store_its_captions(app, client, video_id, body, field):
     conn = store.engine.connect_to(app.config["SETTINGS"])
     with store.engine.transaction(conn):

@@ -16,9 +16,16 @@ from pipeline.types import Exchange
 
 @pytest.mark.parametrize(
     ("captions", "by_default", "burned"),
-    [(None, False, None), (None, True, "clean"), ("none", True, None), ("pop", False, "pop"),
-     ("bilingual", True, "bilingual"), ("plain", False, "clean"), ("words", False, "highlight")],
-)  # fmt: skip
+    [
+        (None, False, None),
+        (None, True, "clean"),
+        ("none", True, None),
+        ("pop", False, "pop"),
+        ("bilingual", True, "bilingual"),
+        ("plain", False, "clean"),
+        ("words", False, "highlight"),
+    ],
+)
 def test_the_choice_or_else_the_setting_decides_the_style_burned_in(captions, by_default, burned):
     assert burned_caption_style(captions, by_default) == burned
 

@@ -69,8 +69,15 @@ def test_a_library_from_before_captions_keeps_each_qas_caption_choice(database_l
     chosen = {exchange.label: exchange.captions for exchange in store.exchanges.list_exchanges(conn, video_id)}
     assert chosen == {label: captions for label, (_, _, captions) in OLD_CHOICES.items()}
     burned = {label: burned_caption_style(captions, burn_by_default=True) for label, captions in chosen.items()}
-    assert burned == {"man_1": "clean", "man_2": "clean", "man_3": None, "man_4": "clean", "man_5": "highlight",
-                      "man_6": "pop", "man_7": "bilingual"}  # fmt: skip
+    assert burned == {
+        "man_1": "clean",
+        "man_2": "clean",
+        "man_3": None,
+        "man_4": "clean",
+        "man_5": "highlight",
+        "man_6": "pop",
+        "man_7": "bilingual",
+    }
     columns = [column[0] for column in conn.execute("SELECT * FROM exchanges").description]
     assert "captions" in columns and "burn_subtitles" not in columns and "caption_style" not in columns
     conn.close()
