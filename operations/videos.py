@@ -13,7 +13,7 @@ import store.engine
 import store.exchanges
 import store.steps
 import store.videos
-from operations import presenters, status_words, steps, uploads
+from operations import lookup, presenters, status_words, steps, uploads
 from operations.layout import remove_video_files, video_dir
 from operations.step_service import StepService
 from operations.steps import ACTIVE, PHASE1_STEPS, QueueUnavailable, StepBlocked
@@ -254,11 +254,6 @@ def _goes_on(conn: Database, done: StepRecord) -> bool:
 # ---- reading -----------------------------------------------------------------------------------
 
 
-def find_video(uow: UnitOfWork, video_id: int) -> VideoRecord | None:
-    """The video's row, or None when there is no such video (any more)."""
-    return store.videos.get_video(uow.conn, video_id)
-
-
 @dataclass(frozen=True)
 class VideoPage:
     """One page of the library as the list shows it, and how many videos there are in all."""
@@ -325,7 +320,7 @@ def delete_video(uow: UnitOfWork, video_id: int, folders: list[Path]) -> list[st
 
 def remove_files_if_deleted(uow: UnitOfWork, video_id: int, folders: list[Path]) -> bool:
     """A video deleted while a task of it ran: what the task wrote after the deletion goes too."""
-    if find_video(uow, video_id) is not None:
+    if lookup.video(uow, video_id) is not None:
         return False
     remove_video_files(video_id, folders)
     return True

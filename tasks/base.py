@@ -16,6 +16,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
+import operations.lookup
 import operations.videos
 from config import Settings
 from operations.step_service import StepService
@@ -97,7 +98,7 @@ def run_step(
         if step is None:
             log.info("step %s: not queued for task %s any more; skipping", step_id, task.request.id)
             return
-        video = operations.videos.find_video(uow, step.video_id)
+        video = operations.lookup.video(uow, step.video_id)
         if video is None:  # deleted just after the step began (its steps went with it): nothing to do
             log.info("video %s: deleted before %s could start; skipping", step.video_id, step.name)
             return

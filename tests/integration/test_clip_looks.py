@@ -19,14 +19,13 @@ import store.transcripts
 import store.videos
 from operations import videos
 from operations.exchanges import create_exchange
-from operations.step_service import StepService
-from operations.unit_of_work import UnitOfWork
 from pipeline import media, subtitles
 from pipeline.errors import StepError
 from pipeline.types import Exchange, Segment, Transcript, Word
 from tasks import clip_steps
 from tests.integration.test_platform_clips import caption_mask, rgb_frames, text_lines
 from tests.support.media_factory import make_talk_video
+from tests.support.step_contexts import clip_step_context
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH = ROOT.parent / "shared" / "devset" / "ibm_interview1.wav"
@@ -105,16 +104,7 @@ def test_clips_are_cut_with_the_chosen_look_and_say_they_were_upscaled(app, clie
     look = {"shape": "vertical", "crop_x": 0.2, "captions": "pop", "caption_position": "top", "caption_names": True}
     assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).status_code == 200
     conn = app_conn
-    ctx = SimpleNamespace(
-        conn=conn,
-        settings=app.config["SETTINGS"],
-        step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=store.videos.get_video(conn, talk.video_id),
-        video_id=talk.video_id,
-        publish=lambda event: None,
-        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
-        progress=lambda fraction: None,
-    )
+    ctx = clip_step_context(app.config["SETTINGS"], conn, talk.video_id, talk.exchange_id)
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     clip_steps._cut_clips(ctx)
@@ -155,16 +145,7 @@ def test_bilingual_captions_need_the_english_subtitles_then_show_them_under_the_
     assert client.patch(f"/api/exchanges/{talk.exchange_id}", json=look).get_json()["captions"] == "bilingual"
     with store.engine.transaction(conn):
         store.exchanges.update_exchange(conn, talk.exchange_id, start_time=1.0, end_time=9.0)
-    ctx = SimpleNamespace(
-        conn=conn,
-        settings=app.config["SETTINGS"],
-        step=SimpleNamespace(exchange_id=talk.exchange_id),
-        video=store.videos.get_video(conn, talk.video_id),
-        video_id=talk.video_id,
-        publish=lambda event: None,
-        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
-        progress=lambda fraction: None,
-    )
+    ctx = clip_step_context(app.config["SETTINGS"], conn, talk.video_id, talk.exchange_id)
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
     with pytest.raises(StepError, match="run English subtitles"):

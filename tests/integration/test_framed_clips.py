@@ -22,13 +22,12 @@ import store.transcripts
 import store.videos
 from operations import videos
 from operations.exchanges import create_exchange
-from operations.step_service import StepService
-from operations.unit_of_work import UnitOfWork
 from pipeline import cutting, framing, media
 from pipeline.types import Exchange, Segment, Word
 from tasks import clip_steps
 from tests.support.framing_labels import shared_face_video
 from tests.support.speech_samples import read_rttm
+from tests.support.step_contexts import clip_step_context
 
 pytestmark = pytest.mark.integration
 
@@ -60,16 +59,7 @@ def spoken(start: float, end: float, text: str, speaker: str) -> Segment:
 
 
 def step_context(app, conn, video_id: int, exchange_id: int, progress: list[float]) -> SimpleNamespace:
-    return SimpleNamespace(
-        conn=conn,
-        settings=app.config["SETTINGS"],
-        step=SimpleNamespace(exchange_id=exchange_id),
-        video=store.videos.get_video(conn, video_id),
-        video_id=video_id,
-        publish=lambda event: None,
-        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
-        progress=progress.append,
-    )
+    return clip_step_context(app.config["SETTINGS"], conn, video_id, exchange_id, progress.append)
 
 
 def grey_frame(path: Path, at: float, width: int, height: int) -> np.ndarray:

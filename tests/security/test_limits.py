@@ -18,6 +18,7 @@ from operations.unit_of_work import UnitOfWork
 from pipeline.limits import DiskFull, LimitExceeded
 from pipeline.media import ffmpeg_binary, probe
 from tests.support.media_factory import run_ffmpeg
+from tests.support.step_contexts import clip_step_context
 from tests.support.upload_client import start_upload, upload
 
 
@@ -95,11 +96,7 @@ def test_cutting_refuses_to_fill_the_disk_and_keeps_the_clips_it_had(tmp_path):
     earlier = layout.exchange_dir(settings.processed_clips_dir, video_id, exchange_id) / "clip_01_exchange.mp4"
     earlier.parent.mkdir(parents=True)
     earlier.write_bytes(b"an earlier cut")
-    video, step = store.videos.get_video(conn, video_id), SimpleNamespace(exchange_id=exchange_id)
-    uow = UnitOfWork(conn, StepService(conn, publish=lambda event: None))
-    ctx = SimpleNamespace(
-        settings=settings, conn=conn, video=video, video_id=video_id, step=step, progress=print, uow=uow
-    )
+    ctx = clip_step_context(settings, conn, video_id, exchange_id, print)
     with pytest.raises(DiskFull, match="MIN_FREE_DISK_MB"):
         _cut_clips(ctx)
     assert earlier.read_bytes() == b"an earlier cut", "refused before anything was removed or written"

@@ -21,6 +21,7 @@ from operations.unit_of_work import UnitOfWork
 from pipeline.types import Exchange, Segment, Word
 from store import migrations
 from tasks import clip_steps
+from tests.support.step_contexts import clip_step_context
 
 A, B = "SPEAKER_00", "SPEAKER_01"
 QUESTION = "How real is artificial intelligence today, and how far along is IBM Watson in it?"
@@ -86,15 +87,7 @@ def test_define_clips_titles_every_clip_and_the_page_and_the_api_show_it(client,
         store.transcripts.replace_segments(conn, video_id, segments)
         store.speakers.ensure_speakers(conn, video_id, [A, B])
         exchange_id = create_exchange(conn, video_id, "spkchg_1", "auto", Exchange(0.0, 18.0, QUESTION, A, B))
-    ctx = SimpleNamespace(
-        conn=conn,
-        settings=app.config["SETTINGS"],
-        step=SimpleNamespace(exchange_id=exchange_id),
-        video=store.videos.get_video(conn, video_id),
-        video_id=video_id,
-        publish=lambda event: None,
-        uow=UnitOfWork(conn, StepService(conn, publish=lambda event: None)),
-    )
+    ctx = clip_step_context(app.config["SETTINGS"], conn, video_id, exchange_id)
     clip_steps._label_speakers(ctx)
     clip_steps._define_clips(ctx)
 
